@@ -1,0 +1,430 @@
+//! Framework packs: the versioned questions a monitor answers (domains → standards → criteria).
+//!
+//! Packs are data in TOML (see `assets/frameworks/`). A published pack version is never edited in
+//! place: visits record the pack id and version they were scored against, and scores are only
+//! compared within one version.
+
+use crate::load_error::{LoadError, Problems, is_valid_id, parse_toml};
+use crate::ratio::Ratio;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// A scoring scale such as 1–4 ("Poor" … "Excellent").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scale {
+    /// Lowest score (a failed criterion when the criterion is critical).
+    pub min: i32,
+    /// Highest score.
+    pub max: i32,
+    /// A label per score from `min` to `max`; may be empty.
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+impl Scale {
+    /// The label for a score, if the scale has labels.
+    pub fn label(&self, score: i32) -> Option<&str> {
+        let i = usize::try_from(score.checked_sub(self.min)?).ok()?;
+        self.labels.get(i).map(String::as_str)
+    }
+
+    /// Whether a score is on this scale.
+    pub fn contains(&self, score: i32) -> bool {
+        self.min <= score && score <= self.max
+    }
+}
+
+/// How "not applicable" answers are treated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotApplicablePolicy {
+    /// Left out of both numerator and denominator.
+    Exclude,
+    /// Counted as if scored at the scale maximum.
+    CountAsMax,
+}
+
+/// How "not assessed" answers are treated. They are always counted, so a visit with too many can
+/// be declared inconclusive by the scheme's rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotAssessedPolicy {
+    /// Left out of both numerator and denominator.
+    Exclude,
+    /// Counted as the scale minimum.
+    CountAsMin,
+}
+
+/// The pack's treatment of answers that are not scores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerPolicy {
+    /// Treatment of "not applicable".
+    pub not_applicable: NotApplicablePolicy,
+    /// Treatment of "not assessed".
+    pub not_assessed: NotAssessedPolicy,
+}
+
+/// One thing a monitor checks and scores.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Criterion {
+    /// Unique id within the pack, e.g. `safe.safeguarding.training`.
+    pub id: String,
+    /// What the monitor checks, in one sentence.
+    pub prompt: String,
+    /// What good looks like and what to score down for.
+    pub guidance: String,
+    /// Where to look and whom to ask.
+    pub evidence_prompts: Vec<String>,
+    /// Relative weight within its domain (exact; from the pack's decimal).
+    pub weight: Ratio,
+    /// A failed critical criterion caps the tier.
+    pub critical: bool,
+    /// The id of the scale it is scored on.
+    pub scale_id: String,
+    /// That scale, resolved.
+    pub scale: Scale,
+}
+
+impl Criterion {
+    /// The weight in thousandths: exact, because pack weights have at most three decimals.
+    pub fn weight_thousandths(&self) -> i128 {
+        self.weight.numer() * (1000 / self.weight.denom())
+    }
+}
+
+/// A quality statement, grouping criteria.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Standard {
+    /// Unique id within the pack.
+    pub id: String,
+    /// Short title, e.g. "Safeguarding".
+    pub title: String,
+    /// The statement of what good care is.
+    pub statement: String,
+    /// The criteria under it, in order.
+    pub criteria: Vec<Criterion>,
+}
+
+/// A domain (by default one of CQC's five key questions).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Domain {
+    /// Unique id within the pack, e.g. `safe`.
+    pub id: String,
+    /// Title, e.g. "Safe".
+    pub title: String,
+    /// Weight in the overall percentage.
+    pub weight: Ratio,
+    /// The standards under it, in order.
+    pub standards: Vec<Standard>,
+}
+
+/// Where a criterion sits in its pack, for fast lookup while scoring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CriterionPosition {
+    /// Index of the domain.
+    pub domain: usize,
+    /// Index of the standard within the domain.
+    pub standard: usize,
+    /// Index of the criterion within the standard.
+    pub criterion: usize,
+}
+
+/// A validated framework pack.
+#[derive(Clone, Debug, Serialize)]
+pub struct FrameworkPack {
+    /// Pack id, stable across versions.
+    pub id: String,
+    /// Version; a visit is scored against exactly one.
+    pub version: String,
+    /// Title shown to users.
+    pub title: String,
+    /// What the pack is for.
+    pub description: String,
+    /// The pack's scales by id.
+    pub scales: BTreeMap<String, Scale>,
+    /// Treatment of non-score answers.
+    pub policy: AnswerPolicy,
+    /// The domains, in order.
+    pub domains: Vec<Domain>,
+    #[serde(skip)]
+    index: HashMap<String, CriterionPosition>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPack {
+    id: String,
+    version: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    default_scale: String,
+    scales: BTreeMap<String, Scale>,
+    policy: AnswerPolicy,
+    domains: Vec<RawDomain>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDomain {
+    id: String,
+    title: String,
+    #[serde(default = "one")]
+    weight: f64,
+    standards: Vec<RawStandard>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStandard {
+    id: String,
+    title: String,
+    #[serde(default)]
+    statement: String,
+    criteria: Vec<RawCriterion>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCriterion {
+    id: String,
+    prompt: String,
+    #[serde(default)]
+    guidance: String,
+    #[serde(default)]
+    evidence_prompts: Vec<String>,
+    #[serde(default = "one")]
+    weight: f64,
+    #[serde(default)]
+    critical: bool,
+    #[serde(default)]
+    scale: Option<String>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+const DOC: &str = "framework pack";
+
+fn check_weight(problems: &mut Problems, path: &str, weight: f64) -> Ratio {
+    match Ratio::from_decimal(weight) {
+        Some(w) if w > Ratio::ZERO => w,
+        Some(_) => {
+            problems.add(path, format!("must be greater than 0, found {weight}"));
+            Ratio::integer(1)
+        }
+        None => {
+            problems.add(path, "must be a number with at most three decimal places");
+            Ratio::integer(1)
+        }
+    }
+}
+
+impl FrameworkPack {
+    /// Parses and validates a pack from TOML. Every problem is reported with its field path.
+    pub fn from_toml(text: &str) -> Result<FrameworkPack, LoadError> {
+        let raw: RawPack = parse_toml(DOC, text)?;
+        let mut p = Problems::default();
+        if !is_valid_id(&raw.id) {
+            p.add("id", "must be lowercase letters, digits, '.', '-' or '_'");
+        }
+        if raw.version.trim().is_empty() {
+            p.add("version", "must not be empty");
+        }
+        if raw.title.trim().is_empty() {
+            p.add("title", "must not be empty");
+        }
+        for (id, scale) in &raw.scales {
+            let path = format!("scales.{id}");
+            if scale.min >= scale.max {
+                p.add(format!("{path}.max"), "must be greater than min");
+            } else if !scale.labels.is_empty()
+                && scale.labels.len() as i64 != (scale.max as i64 - scale.min as i64 + 1)
+            {
+                p.add(
+                    format!("{path}.labels"),
+                    "needs one label per score from min to max",
+                );
+            }
+        }
+        if !raw.scales.contains_key(&raw.default_scale) {
+            p.add(
+                "default_scale",
+                format!("unknown scale `{}`", raw.default_scale),
+            );
+        }
+        if raw.domains.is_empty() {
+            p.add("domains", "a pack needs at least one domain");
+        }
+
+        let mut seen: HashMap<String, String> = HashMap::new();
+        let mut note_id = |p: &mut Problems, id: &str, path: String| {
+            if !is_valid_id(id) {
+                p.add(&path, "must be lowercase letters, digits, '.', '-' or '_'");
+            } else if let Some(first) = seen.get(id) {
+                p.add(
+                    &path,
+                    format!("duplicate id `{id}` (first used at {first})"),
+                );
+            } else {
+                seen.insert(id.to_owned(), path);
+            }
+        };
+
+        let mut domains = Vec::with_capacity(raw.domains.len());
+        let mut index = HashMap::new();
+        for (di, rd) in raw.domains.into_iter().enumerate() {
+            let dpath = format!("domains[{di}]");
+            note_id(&mut p, &rd.id, format!("{dpath}.id"));
+            let weight = check_weight(&mut p, &format!("{dpath}.weight"), rd.weight);
+            if rd.standards.is_empty() {
+                p.add(
+                    format!("{dpath}.standards"),
+                    "domain is empty: it needs at least one standard",
+                );
+            }
+            let mut standards = Vec::with_capacity(rd.standards.len());
+            for (si, rs) in rd.standards.into_iter().enumerate() {
+                let spath = format!("{dpath}.standards[{si}]");
+                note_id(&mut p, &rs.id, format!("{spath}.id"));
+                if rs.criteria.is_empty() {
+                    p.add(
+                        format!("{spath}.criteria"),
+                        "standard is empty: it needs at least one criterion",
+                    );
+                }
+                let mut criteria = Vec::with_capacity(rs.criteria.len());
+                for (ci, rc) in rs.criteria.into_iter().enumerate() {
+                    let cpath = format!("{spath}.criteria[{ci}]");
+                    note_id(&mut p, &rc.id, format!("{cpath}.id"));
+                    if rc.prompt.trim().is_empty() {
+                        p.add(format!("{cpath}.prompt"), "must not be empty");
+                    }
+                    let weight = check_weight(&mut p, &format!("{cpath}.weight"), rc.weight);
+                    let scale_id = rc.scale.unwrap_or_else(|| raw.default_scale.clone());
+                    let scale = match raw.scales.get(&scale_id) {
+                        Some(s) => s.clone(),
+                        None => {
+                            if scale_id != raw.default_scale {
+                                p.add(
+                                    format!("{cpath}.scale"),
+                                    format!("unknown scale `{scale_id}`"),
+                                );
+                            }
+                            Scale {
+                                min: 1,
+                                max: 4,
+                                labels: vec![],
+                            }
+                        }
+                    };
+                    index.insert(
+                        rc.id.clone(),
+                        CriterionPosition {
+                            domain: di,
+                            standard: si,
+                            criterion: ci,
+                        },
+                    );
+                    criteria.push(Criterion {
+                        id: rc.id,
+                        prompt: rc.prompt,
+                        guidance: rc.guidance,
+                        evidence_prompts: rc.evidence_prompts,
+                        weight,
+                        critical: rc.critical,
+                        scale_id,
+                        scale,
+                    });
+                }
+                standards.push(Standard {
+                    id: rs.id,
+                    title: rs.title,
+                    statement: rs.statement,
+                    criteria,
+                });
+            }
+            domains.push(Domain {
+                id: rd.id,
+                title: rd.title,
+                weight,
+                standards,
+            });
+        }
+
+        let pack = FrameworkPack {
+            id: raw.id,
+            version: raw.version,
+            title: raw.title,
+            description: raw.description,
+            scales: raw.scales,
+            policy: raw.policy,
+            domains,
+            index,
+        };
+        p.into_result(DOC, pack)
+    }
+
+    /// Looks a criterion up by id.
+    pub fn criterion(&self, id: &str) -> Option<(CriterionPosition, &Criterion)> {
+        let pos = *self.index.get(id)?;
+        let c = &self.domains[pos.domain].standards[pos.standard].criteria[pos.criterion];
+        Some((pos, c))
+    }
+
+    /// Every criterion in pack order.
+    pub fn criteria(&self) -> impl Iterator<Item = &Criterion> {
+        self.domains
+            .iter()
+            .flat_map(|d| d.standards.iter().flat_map(|s| s.criteria.iter()))
+    }
+
+    /// Number of criteria in the pack.
+    pub fn criterion_count(&self) -> usize {
+        self.index.len()
+    }
+}
+
+/// The framework packs known to a process, by id and version.
+#[derive(Clone, Debug, Default)]
+pub struct PackLibrary {
+    // Nested maps so a lookup by `&str` allocates nothing: it runs once per visit scored.
+    packs: HashMap<String, HashMap<String, FrameworkPack>>,
+}
+
+impl PackLibrary {
+    /// An empty library.
+    pub fn new() -> PackLibrary {
+        PackLibrary::default()
+    }
+
+    /// Adds a pack; refuses a second, different pack with the same id and version, because a
+    /// published version must never change under visits already scored against it.
+    pub fn insert(&mut self, pack: FrameworkPack) -> Result<(), LoadError> {
+        if self.get(&pack.id, &pack.version).is_some() {
+            return Err(LoadError {
+                document: DOC,
+                problems: vec![crate::load_error::FieldProblem {
+                    path: "version".into(),
+                    message: format!(
+                        "pack `{}` version `{}` is already loaded",
+                        pack.id, pack.version
+                    ),
+                }],
+            });
+        }
+        self.packs
+            .entry(pack.id.clone())
+            .or_default()
+            .insert(pack.version.clone(), pack);
+        Ok(())
+    }
+
+    /// The pack with this id and version.
+    pub fn get(&self, id: &str, version: &str) -> Option<&FrameworkPack> {
+        self.packs.get(id)?.get(version)
+    }
+}

@@ -1,0 +1,32 @@
+//! `accredit-shared`: the domain types and rules that the field app and the server share, so one
+//! function computes a score, a tier or a payment line everywhere.
+//!
+//! - [`framework`]: versioned framework packs (TOML), validated with field paths.
+//! - [`scheme`]: versioned scheme rule sets with effective dates, and the [`scheme::RuleBook`].
+//! - [`scoring`]: a visit's answers to domain and overall percentages.
+//! - [`determination`]: a location's tier on a day, with its explanation.
+//! - [`premium`]: payment schedules, pro-rated by day, rounded once per line; adjustment lines.
+//! - [`withhold`]: withhold/release mode.
+//! - [`warning`]: early-warning traffic lights.
+//!
+//! Pure Rust, no I/O. Money is integer pence ([`money::Pence`]); dates are civil dates
+//! ([`chrono::NaiveDate`]) in Europe/London; ids are UUIDs.
+
+pub mod calendar;
+pub mod determination;
+pub mod framework;
+pub mod load_error;
+pub mod money;
+pub mod premium;
+pub mod ratio;
+pub mod records;
+pub mod scheme;
+pub mod scoring;
+pub mod warning;
+pub mod withhold;
+
+pub use determination::{Determination, Engine, PremiumStatus};
+pub use framework::{FrameworkPack, PackLibrary};
+pub use load_error::LoadError;
+pub use money::Pence;
+pub use scheme::{RuleBook, RuleSet};

@@ -1,0 +1,201 @@
+//! Exact rational numbers for percentages and thresholds.
+//!
+//! Tier thresholds are compared exactly: a domain at 64.999…% must not round up into Bronze, and
+//! the same answers must give the same tier on every platform, so no floats are used in decisions.
+
+use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+use std::fmt;
+
+/// An exact fraction `num / den`, always reduced, with `den > 0`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RatioParts", into = "RatioParts")]
+pub struct Ratio {
+    num: i128,
+    den: i128,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RatioParts {
+    num: i128,
+    den: i128,
+}
+
+impl TryFrom<RatioParts> for Ratio {
+    type Error = String;
+    fn try_from(p: RatioParts) -> Result<Self, Self::Error> {
+        Ratio::new(p.num, p.den).ok_or_else(|| "a ratio needs a non-zero denominator".to_owned())
+    }
+}
+
+impl From<Ratio> for RatioParts {
+    fn from(r: Ratio) -> Self {
+        RatioParts {
+            num: r.num,
+            den: r.den,
+        }
+    }
+}
+
+fn gcd(mut a: i128, mut b: i128) -> i128 {
+    a = a.abs();
+    b = b.abs();
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+impl Ratio {
+    /// Zero.
+    pub const ZERO: Ratio = Ratio { num: 0, den: 1 };
+
+    /// `num / den`, reduced; `None` when `den` is zero.
+    pub fn new(num: i128, den: i128) -> Option<Ratio> {
+        if den == 0 {
+            return None;
+        }
+        let sign = if den < 0 { -1 } else { 1 };
+        let g = gcd(num, den).max(1);
+        Some(Ratio {
+            num: sign * num / g,
+            den: sign * den / g,
+        })
+    }
+
+    /// A whole number.
+    pub fn integer(n: i128) -> Ratio {
+        Ratio { num: n, den: 1 }
+    }
+
+    /// Converts a decimal read from a configuration file, keeping at most three decimal places.
+    /// Returns `None` for non-finite values or values with more precision than that.
+    pub fn from_decimal(value: f64) -> Option<Ratio> {
+        if !value.is_finite() || value.abs() > 1e12 {
+            return None;
+        }
+        let milli = (value * 1000.0).round();
+        if ((milli / 1000.0) - value).abs() > 1e-9 {
+            return None;
+        }
+        Ratio::new(milli as i128, 1000)
+    }
+
+    /// The numerator (of the reduced fraction).
+    pub fn numer(&self) -> i128 {
+        self.num
+    }
+
+    /// The denominator (of the reduced fraction, always positive).
+    pub fn denom(&self) -> i128 {
+        self.den
+    }
+
+    /// Sum of two ratios.
+    pub fn add(self, other: Ratio) -> Ratio {
+        let g = gcd(self.den, other.den).max(1);
+        let den = self.den / g * other.den;
+        let num = self.num * (other.den / g) + other.num * (self.den / g);
+        Ratio::new(num, den).unwrap_or(Ratio::ZERO)
+    }
+
+    /// Product of two ratios.
+    pub fn mul(self, other: Ratio) -> Ratio {
+        let g1 = gcd(self.num, other.den).max(1);
+        let g2 = gcd(other.num, self.den).max(1);
+        Ratio::new(
+            (self.num / g1) * (other.num / g2),
+            (self.den / g2) * (other.den / g1),
+        )
+        .unwrap_or(Ratio::ZERO)
+    }
+
+    /// Quotient; `None` when dividing by zero.
+    pub fn div(self, other: Ratio) -> Option<Ratio> {
+        if other.num == 0 {
+            return None;
+        }
+        Some(self.mul(Ratio {
+            num: other.den * other.num.signum(),
+            den: other.num.abs(),
+        }))
+    }
+
+    /// An approximation for display and charts only; never use it to decide anything.
+    pub fn to_f64(&self) -> f64 {
+        self.num as f64 / self.den as f64
+    }
+
+    /// Rounds half up to `places` decimal places, as text (for reports and explanations).
+    pub fn to_decimal_string(&self, places: u32) -> String {
+        let scale = 10i128.pow(places);
+        let scaled = round_half_up_div(self.num * scale, self.den);
+        let sign = if scaled < 0 { "-" } else { "" };
+        let abs = scaled.abs();
+        if places == 0 {
+            format!("{sign}{abs}")
+        } else {
+            format!(
+                "{sign}{}.{:0width$}",
+                abs / scale,
+                abs % scale,
+                width = places as usize
+            )
+        }
+    }
+}
+
+/// `num / den` rounded half up (towards +∞ at exactly one half), for `den > 0`.
+pub fn round_half_up_div(num: i128, den: i128) -> i128 {
+    debug_assert!(den > 0);
+    (2 * num + den).div_euclid(2 * den)
+}
+
+impl PartialOrd for Ratio {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ratio {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.num * other.den).cmp(&(other.num * self.den))
+    }
+}
+
+impl fmt::Display for Ratio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_decimal_string(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reduces_and_compares_exactly() {
+        let a = Ratio::new(2, 6).unwrap();
+        assert_eq!((a.numer(), a.denom()), (1, 3));
+        assert!(Ratio::new(649_999, 10_000).unwrap() < Ratio::integer(65));
+        assert_eq!(Ratio::new(130, 2).unwrap(), Ratio::integer(65));
+        assert!(Ratio::new(1, 0).is_none());
+    }
+
+    #[test]
+    fn decimals_from_config() {
+        assert_eq!(Ratio::from_decimal(72.5), Ratio::new(145, 2));
+        assert_eq!(Ratio::from_decimal(0.0001), None);
+        assert_eq!(Ratio::from_decimal(f64::NAN), None);
+    }
+
+    #[test]
+    fn rounding_half_up() {
+        assert_eq!(round_half_up_div(5, 2), 3);
+        assert_eq!(round_half_up_div(-5, 2), -2);
+        assert_eq!(round_half_up_div(4, 7), 1);
+        assert_eq!(round_half_up_div(3, 7), 0);
+        assert_eq!(Ratio::new(2, 3).unwrap().to_decimal_string(2), "0.67");
+        assert_eq!(Ratio::new(-1, 8).unwrap().to_decimal_string(2), "-0.12");
+    }
+}
