@@ -564,7 +564,7 @@ fn gates_in_effect(
                 GateEffect::Hold => gate_open_on(g, day),
                 GateEffect::Suspend => resumes_on.is_none_or(|r| day < r),
             };
-            applies.then(|| GateRecord {
+            applies.then_some(GateRecord {
                 gate_id: g.id,
                 kind: g.kind,
                 effect,

@@ -87,7 +87,7 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
-        fail(path, one_line(&e.into_inner().message().to_string()))
+        fail(path, one_line(e.into_inner().message()))
     })
 }
 

@@ -92,7 +92,7 @@ impl Ratio {
     }
 
     /// Sum of two ratios.
-    pub fn add(self, other: Ratio) -> Ratio {
+    pub fn plus(self, other: Ratio) -> Ratio {
         let g = gcd(self.den, other.den).max(1);
         let den = self.den / g * other.den;
         let num = self.num * (other.den / g) + other.num * (self.den / g);
@@ -100,7 +100,7 @@ impl Ratio {
     }
 
     /// Product of two ratios.
-    pub fn mul(self, other: Ratio) -> Ratio {
+    pub fn times(self, other: Ratio) -> Ratio {
         let g1 = gcd(self.num, other.den).max(1);
         let g2 = gcd(other.num, self.den).max(1);
         Ratio::new(
@@ -111,11 +111,11 @@ impl Ratio {
     }
 
     /// Quotient; `None` when dividing by zero.
-    pub fn div(self, other: Ratio) -> Option<Ratio> {
+    pub fn checked_div(self, other: Ratio) -> Option<Ratio> {
         if other.num == 0 {
             return None;
         }
-        Some(self.mul(Ratio {
+        Some(self.times(Ratio {
             num: other.den * other.num.signum(),
             den: other.num.abs(),
         }))

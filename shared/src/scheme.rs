@@ -456,7 +456,7 @@ impl RuleBook {
     /// A rule book from rule sets given in any order. Two rule sets may not share an effective
     /// date or a version.
     pub fn new(mut sets: Vec<RuleSet>) -> Result<RuleBook, LoadError> {
-        sets.sort_by(|a, b| a.effective_from.cmp(&b.effective_from));
+        sets.sort_by_key(|s| s.effective_from);
         let mut p = Problems::default();
         let mut versions = HashSet::new();
         for (i, s) in sets.iter().enumerate() {

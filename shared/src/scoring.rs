@@ -151,8 +151,8 @@ pub fn score(
     for (d, a) in pack.domains.iter().zip(&acc) {
         let percent = Ratio::new(100 * a.num, a.den);
         if let Some(p) = percent {
-            wsum = wsum.add(d.weight.mul(p));
-            wtotal = wtotal.add(d.weight);
+            wsum = wsum.plus(d.weight.times(p));
+            wtotal = wtotal.plus(d.weight);
         }
         domains.push(DomainScore {
             domain_id: d.id.clone(),
@@ -163,7 +163,7 @@ pub fn score(
             not_assessed: a.nas,
         });
     }
-    let overall = wsum.div(wtotal);
+    let overall = wsum.checked_div(wtotal);
     let criteria = pack.criterion_count() as u32;
     let scored = acc.iter().map(|a| a.scored).sum();
     let not_applicable = acc.iter().map(|a| a.na).sum();
@@ -177,10 +177,11 @@ pub fn score(
             share_not_assessed.to_decimal_string(1),
             rules.max_not_assessed_percent
         ))
-    } else if let Some(d) = domains.iter().find(|d| d.percent.is_none()) {
-        Some(format!("nothing in the {} domain was scored", d.title))
     } else {
-        None
+        domains
+            .iter()
+            .find(|d| d.percent.is_none())
+            .map(|d| format!("nothing in the {} domain was scored", d.title))
     };
 
     ScoreSummary {

@@ -15,7 +15,10 @@ fn pct(n: i128, d: i128) -> Option<Ratio> {
 fn shift_maps_the_scale_to_0_to_100() {
     let rules = scheme().scoring;
     let pack = test_pack();
-    assert_eq!(score(&pack, &answers([1, 1, 1, 1]), &rules).overall, pct(0, 1));
+    assert_eq!(
+        score(&pack, &answers([1, 1, 1, 1]), &rules).overall,
+        pct(0, 1)
+    );
     assert_eq!(score(&pack, &answers(GOLD), &rules).overall, pct(100, 1));
     let s = score(&pack, &answers(SILVER), &rules);
     // (3 + 3 + 2 + 2) / (4 × 3) = 83.33…%
@@ -29,7 +32,10 @@ fn ratio_rescale_divides_by_the_maximum() {
     let mut rules = scheme().scoring;
     rules.rescale = Rescale::Ratio;
     let pack = test_pack();
-    assert_eq!(score(&pack, &answers([1, 1, 1, 1]), &rules).overall, pct(25, 1));
+    assert_eq!(
+        score(&pack, &answers([1, 1, 1, 1]), &rules).overall,
+        pct(25, 1)
+    );
     assert_eq!(score(&pack, &answers(BRONZE), &rules).overall, pct(75, 1));
 }
 
@@ -111,7 +117,11 @@ fn unknown_criteria_and_off_scale_scores_are_ignored_and_listed() {
 
 #[test]
 fn weights_count() {
-    let toml = test_pack_toml().replacen("prompt = \"Check 1\"", "prompt = \"Check 1\"\nweight = 3", 1);
+    let toml = test_pack_toml().replacen(
+        "prompt = \"Check 1\"",
+        "prompt = \"Check 1\"\nweight = 3",
+        1,
+    );
     let pack = accredit_shared::FrameworkPack::from_toml(&toml).unwrap();
     let rules = scheme().scoring;
     let s = score(&pack, &answers([4, 1, 1, 1]), &rules);
@@ -124,8 +134,10 @@ fn weights_count() {
 #[test]
 fn the_shipped_pack_scores() {
     let pack = accredit_shared::FrameworkPack::from_toml(DEFAULT_PACK_TOML).unwrap();
-    let all: std::collections::BTreeMap<String, Answer> =
-        pack.criteria().map(|c| (c.id.clone(), Answer::Score(3))).collect();
+    let all: std::collections::BTreeMap<String, Answer> = pack
+        .criteria()
+        .map(|c| (c.id.clone(), Answer::Score(3)))
+        .collect();
     let s = score(&pack, &all, &scheme().scoring);
     assert_eq!(s.overall, Some(Ratio::new(200, 3).unwrap()));
     assert_eq!(s.scored as usize, pack.criterion_count());

@@ -9,12 +9,16 @@ use common::*;
 
 fn tier_of(records: &LocationRecords, book: &RuleBook, day: chrono::NaiveDate) -> Option<String> {
     let lib = library();
-    Engine::new(&lib, book).determine(records, day).tier.map(|t| t.name)
+    Engine::new(&lib, book)
+        .determine(records, day)
+        .tier
+        .map(|t| t.name)
 }
 
 fn with_visit(pattern: [i32; 4]) -> LocationRecords {
     let mut r = records();
-    r.visits.push(visit(1, d(2026, 5, 1), d(2026, 5, 20), pattern));
+    r.visits
+        .push(visit(1, d(2026, 5, 1), d(2026, 5, 20), pattern));
     r
 }
 
@@ -22,9 +26,18 @@ fn with_visit(pattern: [i32; 4]) -> LocationRecords {
 fn thresholds_decide_the_tier() {
     let book = book();
     let day = d(2026, 6, 1);
-    assert_eq!(tier_of(&with_visit(GOLD), &book, day).as_deref(), Some("Gold"));
-    assert_eq!(tier_of(&with_visit(SILVER), &book, day).as_deref(), Some("Silver"));
-    assert_eq!(tier_of(&with_visit(BRONZE), &book, day).as_deref(), Some("Bronze"));
+    assert_eq!(
+        tier_of(&with_visit(GOLD), &book, day).as_deref(),
+        Some("Gold")
+    );
+    assert_eq!(
+        tier_of(&with_visit(SILVER), &book, day).as_deref(),
+        Some("Silver")
+    );
+    assert_eq!(
+        tier_of(&with_visit(BRONZE), &book, day).as_deref(),
+        Some("Bronze")
+    );
     assert_eq!(tier_of(&with_visit(NONE), &book, day), None);
 }
 
@@ -34,12 +47,16 @@ fn every_domain_must_reach_its_threshold() {
     // Caring at 33%: overall (4 × 100 + 33.3) / 5 = 86.7% passes Gold's overall bar, but caring
     // is below every domain threshold.
     for c in 1..=4 {
-        r.visits[0].answers.insert(format!("caring.c{c}"), Answer::Score(2));
+        r.visits[0]
+            .answers
+            .insert(format!("caring.c{c}"), Answer::Score(2));
     }
     let lib = library();
     let book = book();
     let det = Engine::new(&lib, &book).determine(&r, d(2026, 6, 1));
-    assert!(det.scores.as_ref().unwrap().overall.unwrap() > accredit_shared::ratio::Ratio::integer(85));
+    assert!(
+        det.scores.as_ref().unwrap().overall.unwrap() > accredit_shared::ratio::Ratio::integer(85)
+    );
     assert_eq!(det.tier, None);
 }
 
@@ -59,10 +76,19 @@ fn the_two_rescale_modes_give_different_tiers() {
     let ratio = RuleBook::new(vec![ratio_rules]).unwrap();
     let r = with_visit([3, 3, 3, 2]); // shift 58.3%, ratio 68.75%
     assert_eq!(tier_of(&r, &shift, d(2026, 6, 1)), None);
-    assert_eq!(tier_of(&r, &ratio, d(2026, 6, 1)).as_deref(), Some("Bronze"));
+    assert_eq!(
+        tier_of(&r, &ratio, d(2026, 6, 1)).as_deref(),
+        Some("Bronze")
+    );
     let r = with_visit(BRONZE); // shift 66.7% Bronze, ratio 75% Silver
-    assert_eq!(tier_of(&r, &shift, d(2026, 6, 1)).as_deref(), Some("Bronze"));
-    assert_eq!(tier_of(&r, &ratio, d(2026, 6, 1)).as_deref(), Some("Silver"));
+    assert_eq!(
+        tier_of(&r, &shift, d(2026, 6, 1)).as_deref(),
+        Some("Bronze")
+    );
+    assert_eq!(
+        tier_of(&r, &ratio, d(2026, 6, 1)).as_deref(),
+        Some("Silver")
+    );
 }
 
 #[test]
@@ -76,7 +102,11 @@ fn an_inconclusive_visit_cannot_set_a_tier() {
     let lib = library();
     let book = book();
     let det = Engine::new(&lib, &book).determine(&r, d(2026, 9, 15));
-    assert_eq!(det.tier.unwrap().name, "Silver", "the earlier conclusive visit still holds");
+    assert_eq!(
+        det.tier.unwrap().name,
+        "Silver",
+        "the earlier conclusive visit still holds"
+    );
     assert_eq!(det.visit.unwrap().visit_id, id(1001));
     assert_eq!(det.skipped_visits.len(), 1);
     assert!(det.skipped_visits[0].reason.contains("inconclusive"));
@@ -95,14 +125,19 @@ fn a_later_revision_supersedes_from_its_effective_date() {
     appeal.revision = 2;
     r.visits.push(appeal);
     let book = book();
-    assert_eq!(tier_of(&r, &book, d(2026, 6, 30)).as_deref(), Some("Bronze"));
+    assert_eq!(
+        tier_of(&r, &book, d(2026, 6, 30)).as_deref(),
+        Some("Bronze")
+    );
     assert_eq!(tier_of(&r, &book, d(2026, 7, 1)).as_deref(), Some("Silver"));
 }
 
 #[test]
 fn critical_failure_caps_to_no_tier() {
     let mut r = with_visit(GOLD);
-    r.visits[0].answers.insert("safe.c1".into(), Answer::Score(1));
+    r.visits[0]
+        .answers
+        .insert("safe.c1".into(), Answer::Score(1));
     let lib = library();
     let book = book();
     let det = Engine::new(&lib, &book).determine(&r, d(2026, 6, 1));
@@ -116,30 +151,57 @@ fn critical_failure_caps_to_no_tier() {
 fn cqc_ratings_cap_from_their_publication_date() {
     let book = book();
     let mut r = with_visit(GOLD);
-    r.cqc_ratings.push(cqc(1, CqcRatingValue::RequiresImprovement, d(2026, 6, 1), d(2026, 7, 15)));
-    assert_eq!(tier_of(&r, &book, d(2026, 7, 14)).as_deref(), Some("Gold"), "inspection date does not count");
-    assert_eq!(tier_of(&r, &book, d(2026, 7, 15)).as_deref(), Some("Silver"));
+    r.cqc_ratings.push(cqc(
+        1,
+        CqcRatingValue::RequiresImprovement,
+        d(2026, 6, 1),
+        d(2026, 7, 15),
+    ));
+    assert_eq!(
+        tier_of(&r, &book, d(2026, 7, 14)).as_deref(),
+        Some("Gold"),
+        "inspection date does not count"
+    );
+    assert_eq!(
+        tier_of(&r, &book, d(2026, 7, 15)).as_deref(),
+        Some("Silver")
+    );
 
-    r.cqc_ratings.push(cqc(2, CqcRatingValue::Inadequate, d(2026, 8, 1), d(2026, 8, 20)));
+    r.cqc_ratings.push(cqc(
+        2,
+        CqcRatingValue::Inadequate,
+        d(2026, 8, 1),
+        d(2026, 8, 20),
+    ));
     assert_eq!(tier_of(&r, &book, d(2026, 8, 20)), None);
 
-    r.cqc_ratings.push(cqc(3, CqcRatingValue::Good, d(2026, 9, 1), d(2026, 9, 20)));
+    r.cqc_ratings
+        .push(cqc(3, CqcRatingValue::Good, d(2026, 9, 1), d(2026, 9, 20)));
     assert_eq!(tier_of(&r, &book, d(2026, 9, 20)).as_deref(), Some("Gold"));
 
     let mut safe = cqc(4, CqcRatingValue::Good, d(2026, 10, 1), d(2026, 10, 10));
-    safe.key_questions.insert(KeyQuestionName::Safe, CqcRatingValue::Inadequate);
+    safe.key_questions
+        .insert(KeyQuestionName::Safe, CqcRatingValue::Inadequate);
     r.cqc_ratings.push(safe);
     assert_eq!(tier_of(&r, &book, d(2026, 10, 10)), None);
 
     let mut well_led = cqc(5, CqcRatingValue::Good, d(2026, 11, 1), d(2026, 11, 5));
-    well_led.key_questions.insert(KeyQuestionName::WellLed, CqcRatingValue::Inadequate);
+    well_led
+        .key_questions
+        .insert(KeyQuestionName::WellLed, CqcRatingValue::Inadequate);
     r.cqc_ratings.push(well_led);
     assert_eq!(tier_of(&r, &book, d(2026, 11, 5)), None);
 
     let mut caring = cqc(6, CqcRatingValue::Good, d(2026, 11, 10), d(2026, 11, 12));
-    caring.key_questions.insert(KeyQuestionName::Caring, CqcRatingValue::Inadequate);
+    caring
+        .key_questions
+        .insert(KeyQuestionName::Caring, CqcRatingValue::Inadequate);
     r.cqc_ratings.push(caring);
-    assert_eq!(tier_of(&r, &book, d(2026, 11, 12)).as_deref(), Some("Gold"), "no cap on caring by default");
+    assert_eq!(
+        tier_of(&r, &book, d(2026, 11, 12)).as_deref(),
+        Some("Gold"),
+        "no cap on caring by default"
+    );
 }
 
 #[test]
@@ -148,11 +210,24 @@ fn an_overdue_high_priority_action_costs_one_tier() {
     let mut r = with_visit(SILVER);
     r.actions.push(action(1, Priority::Medium, d(2026, 6, 1)));
     r.actions.push(action(2, Priority::High, d(2026, 6, 10)));
-    assert_eq!(tier_of(&r, &book, d(2026, 6, 10)).as_deref(), Some("Silver"), "due today is not overdue");
-    assert_eq!(tier_of(&r, &book, d(2026, 6, 11)).as_deref(), Some("Bronze"));
+    assert_eq!(
+        tier_of(&r, &book, d(2026, 6, 10)).as_deref(),
+        Some("Silver"),
+        "due today is not overdue"
+    );
+    assert_eq!(
+        tier_of(&r, &book, d(2026, 6, 11)).as_deref(),
+        Some("Bronze")
+    );
     r.actions[1].completed_on = Some(d(2026, 6, 20));
-    assert_eq!(tier_of(&r, &book, d(2026, 6, 19)).as_deref(), Some("Bronze"));
-    assert_eq!(tier_of(&r, &book, d(2026, 6, 20)).as_deref(), Some("Silver"));
+    assert_eq!(
+        tier_of(&r, &book, d(2026, 6, 19)).as_deref(),
+        Some("Bronze")
+    );
+    assert_eq!(
+        tier_of(&r, &book, d(2026, 6, 20)).as_deref(),
+        Some("Silver")
+    );
     // Bronze one step down is no tier.
     let mut b = with_visit(BRONZE);
     b.actions.push(action(3, Priority::High, d(2026, 6, 10)));
@@ -184,8 +259,14 @@ fn a_rule_set_change_applies_from_its_effective_date_only() {
     stricter.tiers[1].min_overall_percent = accredit_shared::ratio::Ratio::integer(84);
     let book = RuleBook::new(vec![first, stricter]).unwrap();
     let r = with_visit(SILVER); // 83.3%
-    assert_eq!(tier_of(&r, &book, d(2026, 9, 30)).as_deref(), Some("Silver"));
-    assert_eq!(tier_of(&r, &book, d(2026, 10, 1)).as_deref(), Some("Bronze"));
+    assert_eq!(
+        tier_of(&r, &book, d(2026, 9, 30)).as_deref(),
+        Some("Silver")
+    );
+    assert_eq!(
+        tier_of(&r, &book, d(2026, 10, 1)).as_deref(),
+        Some("Bronze")
+    );
     let lib = library();
     let det = Engine::new(&lib, &book).determine(&r, d(2026, 10, 1));
     assert_eq!(det.rule_set.unwrap().version, "2026.2");
@@ -201,31 +282,60 @@ fn no_rule_set_means_no_tier() {
     assert!(det.notes[0].contains("no rule set"));
 }
 
-fn rate(r: &LocationRecords, book: &RuleBook, day: chrono::NaiveDate) -> (Option<String>, Pence, Pence) {
+fn rate(
+    r: &LocationRecords,
+    book: &RuleBook,
+    day: chrono::NaiveDate,
+) -> (Option<String>, Pence, Pence) {
     let lib = library();
     let det = Engine::new(&lib, book).determine(r, day);
-    (det.tier.map(|t| t.name), det.rate.qualification_weekly, det.rate.weekly)
+    (
+        det.tier.map(|t| t.name),
+        det.rate.qualification_weekly,
+        det.rate.weekly,
+    )
 }
 
 #[test]
 fn qualifications_add_while_valid() {
     let book = book();
     let mut r = with_visit(SILVER);
-    r.qualifications.push(qualification(1, QualificationKind::IipGold, d(2026, 1, 1), d(2028, 12, 31)));
-    assert_eq!(rate(&r, &book, d(2026, 6, 1)), (Some("Silver".into()), Pence(500), Pence(2500)));
+    r.qualifications.push(qualification(
+        1,
+        QualificationKind::IipGold,
+        d(2026, 1, 1),
+        d(2028, 12, 31),
+    ));
+    assert_eq!(
+        rate(&r, &book, d(2026, 6, 1)),
+        (Some("Silver".into()), Pence(500), Pence(2500))
+    );
     assert_eq!(rate(&r, &book, d(2029, 1, 1)).1, Pence::ZERO, "expired");
 
     // An older IIP Standard certificate does not stack with IIP Gold.
-    r.qualifications.push(qualification(2, QualificationKind::IipStandard, d(2025, 1, 1), d(2027, 12, 31)));
+    r.qualifications.push(qualification(
+        2,
+        QualificationKind::IipStandard,
+        d(2025, 1, 1),
+        d(2027, 12, 31),
+    ));
     assert_eq!(rate(&r, &book, d(2026, 6, 1)).1, Pence(500));
 
     // ISO 9001 stacks with IIP; the sum is capped at £10.
-    let mut iso = qualification(3, QualificationKind::Iso9001, d(2026, 1, 1), d(2028, 12, 31));
+    let mut iso = qualification(
+        3,
+        QualificationKind::Iso9001,
+        d(2026, 1, 1),
+        d(2028, 12, 31),
+    );
     iso.last_surveillance_on = Some(d(2026, 3, 1));
     r.qualifications.push(iso);
     assert_eq!(rate(&r, &book, d(2026, 6, 1)).1, Pence(1000));
     let mut book_rules = scheme_from(d(2000, 1, 1));
-    book_rules.qualifications.weekly_pence.insert(QualificationKind::Iso9001, 800);
+    book_rules
+        .qualifications
+        .weekly_pence
+        .insert(QualificationKind::Iso9001, 800);
     let generous = RuleBook::new(vec![book_rules]).unwrap();
     let lib = library();
     let det = Engine::new(&lib, &generous).determine(&r, d(2026, 6, 1));
@@ -242,17 +352,30 @@ fn iso_9001_needs_a_surveillance_audit_within_fifteen_months() {
     iso.last_surveillance_on = Some(d(2025, 6, 1));
     r.qualifications.push(iso);
     assert_eq!(rate(&r, &book, d(2026, 9, 1)).1, Pence(500));
-    assert_eq!(rate(&r, &book, d(2026, 9, 2)).1, Pence::ZERO, "surveillance missed");
+    assert_eq!(
+        rate(&r, &book, d(2026, 9, 2)).1,
+        Pence::ZERO,
+        "surveillance missed"
+    );
     let lib = library();
     let det = Engine::new(&lib, &book).determine(&r, d(2026, 9, 2));
-    assert!(det.qualifications[0].reason.contains("surveillance"), "{}", det.qualifications[0].reason);
+    assert!(
+        det.qualifications[0].reason.contains("surveillance"),
+        "{}",
+        det.qualifications[0].reason
+    );
 }
 
 #[test]
 fn qualification_effective_date_depends_on_prompt_verification() {
     let book = book();
     let mut r = with_visit(SILVER);
-    let mut prompt = qualification(1, QualificationKind::IipStandard, d(2026, 6, 1), d(2029, 5, 31));
+    let mut prompt = qualification(
+        1,
+        QualificationKind::IipStandard,
+        d(2026, 6, 1),
+        d(2029, 5, 31),
+    );
     prompt.verified_on = Some(d(2026, 7, 1)); // 30 days: counts from issue
     r.qualifications.push(prompt);
     assert_eq!(rate(&r, &book, d(2026, 6, 1)).1, Pence(500));
@@ -278,9 +401,22 @@ fn qualification_effective_date_depends_on_prompt_verification() {
 fn qualifications_only_add_to_a_tier() {
     let book = book();
     let mut r = with_visit(NONE);
-    r.qualifications.push(qualification(1, QualificationKind::IipGold, d(2026, 1, 1), d(2028, 12, 31)));
-    r.qualifications.push(qualification(2, QualificationKind::Iso9001, d(2026, 1, 1), d(2028, 12, 31)));
-    assert_eq!(rate(&r, &book, d(2026, 6, 1)), (None, Pence::ZERO, Pence::ZERO));
+    r.qualifications.push(qualification(
+        1,
+        QualificationKind::IipGold,
+        d(2026, 1, 1),
+        d(2028, 12, 31),
+    ));
+    r.qualifications.push(qualification(
+        2,
+        QualificationKind::Iso9001,
+        d(2026, 1, 1),
+        d(2028, 12, 31),
+    ));
+    assert_eq!(
+        rate(&r, &book, d(2026, 6, 1)),
+        (None, Pence::ZERO, Pence::ZERO)
+    );
 
     // With the optional uplift, Silver becomes Gold, but no tier never becomes Bronze.
     let mut uplift = scheme_from(d(2000, 1, 1));
@@ -289,10 +425,21 @@ fn qualifications_only_add_to_a_tier() {
     assert_eq!(rate(&r, &uplift, d(2026, 6, 1)).0, None);
     let mut silver = r.clone();
     silver.visits = with_visit(SILVER).visits;
-    assert_eq!(rate(&silver, &uplift, d(2026, 6, 1)).0.as_deref(), Some("Gold"));
+    assert_eq!(
+        rate(&silver, &uplift, d(2026, 6, 1)).0.as_deref(),
+        Some("Gold")
+    );
     // The uplift cannot beat a CQC cap.
-    silver.cqc_ratings.push(cqc(1, CqcRatingValue::RequiresImprovement, d(2026, 1, 1), d(2026, 2, 1)));
-    assert_eq!(rate(&silver, &uplift, d(2026, 6, 1)).0.as_deref(), Some("Silver"));
+    silver.cqc_ratings.push(cqc(
+        1,
+        CqcRatingValue::RequiresImprovement,
+        d(2026, 1, 1),
+        d(2026, 2, 1),
+    ));
+    assert_eq!(
+        rate(&silver, &uplift, d(2026, 6, 1)).0.as_deref(),
+        Some("Silver")
+    );
 }
 
 #[test]
@@ -301,8 +448,18 @@ fn the_weekly_cap_applies() {
     rules.payments.weekly_cap_pence = 3200;
     let book = RuleBook::new(vec![rules]).unwrap();
     let mut r = with_visit(GOLD);
-    r.qualifications.push(qualification(1, QualificationKind::IipGold, d(2026, 1, 1), d(2028, 12, 31)));
-    r.qualifications.push(qualification(2, QualificationKind::Iso9001, d(2026, 1, 1), d(2028, 12, 31)));
+    r.qualifications.push(qualification(
+        1,
+        QualificationKind::IipGold,
+        d(2026, 1, 1),
+        d(2028, 12, 31),
+    ));
+    r.qualifications.push(qualification(
+        2,
+        QualificationKind::Iso9001,
+        d(2026, 1, 1),
+        d(2028, 12, 31),
+    ));
     let lib = library();
     let det = Engine::new(&lib, &book).determine(&r, d(2026, 6, 1));
     assert_eq!(det.rate.weekly, Pence(3200));
@@ -315,25 +472,60 @@ fn gates_set_the_premium_status() {
     let lib = library();
     let engine = Engine::new(&lib, &book);
     let mut r = with_visit(GOLD);
-    r.gates.push(gate(1, GateKind::S42Enquiry, d(2026, 6, 10), Some(d(2026, 6, 20))));
-    assert_eq!(engine.determine(&r, d(2026, 6, 9)).status, PremiumStatus::Payable);
-    assert_eq!(engine.determine(&r, d(2026, 6, 10)).status, PremiumStatus::OnHold);
-    assert_eq!(engine.determine(&r, d(2026, 6, 20)).status, PremiumStatus::Payable, "closed_on is not covered");
+    r.gates.push(gate(
+        1,
+        GateKind::S42Enquiry,
+        d(2026, 6, 10),
+        Some(d(2026, 6, 20)),
+    ));
+    assert_eq!(
+        engine.determine(&r, d(2026, 6, 9)).status,
+        PremiumStatus::Payable
+    );
+    assert_eq!(
+        engine.determine(&r, d(2026, 6, 10)).status,
+        PremiumStatus::OnHold
+    );
+    assert_eq!(
+        engine.determine(&r, d(2026, 6, 20)).status,
+        PremiumStatus::Payable,
+        "closed_on is not covered"
+    );
     r.gates[0].outcome = Some(GateOutcome::Substantiated);
-    assert_eq!(engine.determine(&r, d(2026, 6, 15)).status, PremiumStatus::Forfeited);
+    assert_eq!(
+        engine.determine(&r, d(2026, 6, 15)).status,
+        PremiumStatus::Forfeited
+    );
     r.gates[0].outcome = Some(GateOutcome::NotSubstantiated);
-    assert_eq!(engine.determine(&r, d(2026, 6, 15)).status, PremiumStatus::Released);
+    assert_eq!(
+        engine.determine(&r, d(2026, 6, 15)).status,
+        PremiumStatus::Released
+    );
 
     let mut e = with_visit(GOLD);
-    e.gates.push(gate(2, GateKind::PlacementEmbargo, d(2026, 6, 10), Some(d(2026, 7, 1))));
-    assert_eq!(engine.determine(&e, d(2026, 6, 30)).status, PremiumStatus::Suspended);
+    e.gates.push(gate(
+        2,
+        GateKind::PlacementEmbargo,
+        d(2026, 6, 10),
+        Some(d(2026, 7, 1)),
+    ));
+    assert_eq!(
+        engine.determine(&e, d(2026, 6, 30)).status,
+        PremiumStatus::Suspended
+    );
     // Resumes 12 weeks after closing: 1 July + 84 days = 23 September.
     let det = engine.determine(&e, d(2026, 9, 22));
     assert_eq!(det.status, PremiumStatus::Suspended);
     assert_eq!(det.gates[0].resumes_on, Some(d(2026, 9, 23)));
-    assert_eq!(engine.determine(&e, d(2026, 9, 23)).status, PremiumStatus::Payable);
+    assert_eq!(
+        engine.determine(&e, d(2026, 9, 23)).status,
+        PremiumStatus::Payable
+    );
     // The tier itself stands: gates act on the premium.
-    assert_eq!(engine.determine(&e, d(2026, 6, 30)).tier.unwrap().name, "Gold");
+    assert_eq!(
+        engine.determine(&e, d(2026, 6, 30)).tier.unwrap().name,
+        "Gold"
+    );
 }
 
 #[test]
@@ -341,10 +533,21 @@ fn the_explanation_records_every_input() {
     let book = book();
     let lib = library();
     let mut r = with_visit(GOLD);
-    r.cqc_ratings.push(cqc(1, CqcRatingValue::RequiresImprovement, d(2026, 1, 1), d(2026, 2, 1)));
+    r.cqc_ratings.push(cqc(
+        1,
+        CqcRatingValue::RequiresImprovement,
+        d(2026, 1, 1),
+        d(2026, 2, 1),
+    ));
     r.actions.push(action(1, Priority::High, d(2026, 5, 25)));
-    r.qualifications.push(qualification(1, QualificationKind::IipSilver, d(2026, 1, 1), d(2028, 12, 31)));
-    r.gates.push(gate(1, GateKind::S42Enquiry, d(2026, 5, 30), None));
+    r.qualifications.push(qualification(
+        1,
+        QualificationKind::IipSilver,
+        d(2026, 1, 1),
+        d(2028, 12, 31),
+    ));
+    r.gates
+        .push(gate(1, GateKind::S42Enquiry, d(2026, 5, 30), None));
     let det = Engine::new(&lib, &book).determine(&r, d(2026, 6, 1));
     assert_eq!(det.rule_set.as_ref().unwrap().version, "2026.1");
     assert_eq!(det.visit.as_ref().unwrap().visit_id, id(1001));

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace on a fresh Debian machine with Rust.
+# Installs what such a machine lacks first (today: only the rustfmt and clippy components).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if command -v rustup >/dev/null 2>&1; then
+  for c in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
+  done
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy (all targets, -D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --workspace --locked
