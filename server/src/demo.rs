@@ -229,3 +229,22 @@ pub fn run(assets: &Path) -> anyhow::Result<String> {
     )?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn demo_report_shows_tiers_warnings_and_payments() {
+        let report = super::run(&super::assets_dir()).unwrap();
+        assert!(report.contains("Seaview House        Gold"), "{report}");
+        assert!(report.contains("S42Enquiry open since"));
+        assert!(report.contains("Red    Bispham Gardens"));
+        assert!(report.contains("Payment schedule"));
+        assert!(report.contains("excluded: 4 placement(s)"));
+    }
+
+    #[test]
+    fn a_missing_assets_folder_is_a_clear_error() {
+        let err = super::run(std::path::Path::new("/nonexistent")).unwrap_err();
+        assert!(format!("{err:#}").contains("cqc-quality-statements.toml"));
+    }
+}

@@ -143,3 +143,16 @@ fn the_shipped_pack_scores() {
     assert_eq!(s.scored as usize, pack.criterion_count());
     assert!(s.conclusive);
 }
+
+#[test]
+fn overall_is_the_weighted_mean_of_domains() {
+    let toml = test_pack_toml().replacen("title = \"safe\"", "title = \"safe\"\nweight = 3", 1);
+    let pack = accredit_shared::FrameworkPack::from_toml(&toml).unwrap();
+    let mut a = answers([1, 1, 1, 1]);
+    for c in 1..=4 {
+        a.insert(format!("safe.c{c}"), Answer::Score(4));
+    }
+    let s = score(&pack, &a, &scheme().scoring);
+    // safe 100% × 3, four domains at 0% × 1: 300 / 7.
+    assert_eq!(s.overall, pct(300, 7));
+}

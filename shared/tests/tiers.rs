@@ -565,3 +565,57 @@ fn the_explanation_records_every_input() {
     let back: accredit_shared::Determination = serde_json::from_str(&json).unwrap();
     assert_eq!(back, det);
 }
+
+#[test]
+fn other_suspending_gates_suspend_too() {
+    let book = book();
+    let lib = library();
+    let engine = Engine::new(&lib, &book);
+    for kind in [GateKind::LargeScaleEnquiry, GateKind::ContractDefault] {
+        let mut r = with_visit(GOLD);
+        r.gates.push(gate(1, kind, d(2026, 6, 10), None));
+        assert_eq!(
+            engine.determine(&r, d(2026, 6, 9)).status,
+            PremiumStatus::Payable
+        );
+        assert_eq!(
+            engine.determine(&r, d(2026, 6, 10)).status,
+            PremiumStatus::Suspended,
+            "{kind:?}"
+        );
+    }
+}
+
+#[test]
+fn a_qualification_counts_on_its_expiry_day() {
+    let book = book();
+    let mut r = with_visit(SILVER);
+    r.qualifications.push(qualification(
+        1,
+        QualificationKind::IipGold,
+        d(2026, 1, 1),
+        d(2026, 6, 30),
+    ));
+    assert_eq!(rate(&r, &book, d(2026, 6, 30)).1, Pence(500));
+    assert_eq!(rate(&r, &book, d(2026, 7, 1)).1, Pence::ZERO);
+    // Another provider's certificate never counts, even if it names the location.
+    r.qualifications[0].provider_id = id(99);
+    assert_eq!(rate(&r, &book, d(2026, 6, 1)).1, Pence::ZERO);
+}
+
+#[test]
+fn a_visit_scored_against_an_unknown_pack_version_is_skipped() {
+    let mut r = with_visit(SILVER);
+    let mut newer = visit(2, d(2026, 8, 1), d(2026, 8, 10), GOLD);
+    newer.pack_version = "2".into();
+    r.visits.push(newer);
+    let lib = library();
+    let book = book();
+    let det = Engine::new(&lib, &book).determine(&r, d(2026, 8, 15));
+    assert_eq!(det.tier.unwrap().name, "Silver");
+    assert!(
+        det.skipped_visits[0]
+            .reason
+            .contains("test-pack 2 is not known")
+    );
+}
