@@ -31,6 +31,18 @@ fn schedule(
     )
 }
 
+fn issued(s: &Schedule) -> Vec<IssuedLine> {
+    s.lines
+        .iter()
+        .map(|l| IssuedLine {
+            placement_id: l.placement_id,
+            period: l.period,
+            amount: l.amount,
+            on_hold: l.on_hold,
+        })
+        .collect()
+}
+
 fn only_line(s: &Schedule) -> &PaymentLine {
     assert_eq!(s.lines.len(), 1, "{:#?}", s.lines);
     &s.lines[0]
@@ -104,16 +116,7 @@ fn held_premium_is_released_or_forfeited_by_adjustment() {
     let (mut r, ps, p) = worked_example();
     r.gates
         .push(gate(1, GateKind::S42Enquiry, d(2026, 6, 8), None));
-    let issued: Vec<IssuedLine> = schedule(&r, &ps, p, &book())
-        .lines
-        .iter()
-        .map(|l| IssuedLine {
-            placement_id: l.placement_id,
-            period: l.period,
-            amount: l.amount,
-            on_hold: l.on_hold,
-        })
-        .collect();
+    let issued = issued(&schedule(&r, &ps, p, &book()));
 
     // Not substantiated: the held £12.86 is released by an adjustment line.
     r.gates[0].closed_on = Some(d(2026, 7, 1));
@@ -229,16 +232,7 @@ fn an_upheld_appeal_yields_adjustment_lines_not_edits() {
     ];
     let may = period(d(2026, 5, 1), d(2026, 5, 31));
     let issued_schedule = schedule(&r, &ps, may, &book());
-    let issued: Vec<IssuedLine> = issued_schedule
-        .lines
-        .iter()
-        .map(|l| IssuedLine {
-            placement_id: l.placement_id,
-            period: l.period,
-            amount: l.amount,
-            on_hold: l.on_hold,
-        })
-        .collect();
+    let issued = issued(&issued_schedule);
     assert_eq!(issued[0].amount, Pence(6643)); // 1500 × 31 / 7
 
     // The appeal is upheld in July: revision 2 scores Silver, backdated to the publication date.

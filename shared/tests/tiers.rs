@@ -8,11 +8,7 @@ use accredit_shared::{Engine, Pence};
 use common::*;
 
 fn tier_of(records: &LocationRecords, book: &RuleBook, day: chrono::NaiveDate) -> Option<String> {
-    let lib = library();
-    Engine::new(&lib, book)
-        .determine(records, day)
-        .tier
-        .map(|t| t.name)
+    determine(records, book, day).tier.map(|t| t.name)
 }
 
 fn with_visit(pattern: [i32; 4]) -> LocationRecords {
@@ -51,9 +47,8 @@ fn every_domain_must_reach_its_threshold() {
             .answers
             .insert(format!("caring.c{c}"), Answer::Score(2));
     }
-    let lib = library();
     let book = book();
-    let det = Engine::new(&lib, &book).determine(&r, d(2026, 6, 1));
+    let det = determine(&r, &book, d(2026, 6, 1));
     assert!(
         det.scores.as_ref().unwrap().overall.unwrap() > accredit_shared::ratio::Ratio::integer(85)
     );
@@ -99,9 +94,8 @@ fn an_inconclusive_visit_cannot_set_a_tier() {
         later.answers.insert(c.into(), Answer::NotAssessed);
     }
     r.visits.push(later);
-    let lib = library();
     let book = book();
-    let det = Engine::new(&lib, &book).determine(&r, d(2026, 9, 15));
+    let det = determine(&r, &book, d(2026, 9, 15));
     assert_eq!(
         det.tier.unwrap().name,
         "Silver",
@@ -113,7 +107,7 @@ fn an_inconclusive_visit_cannot_set_a_tier() {
 
     let mut only = records();
     only.visits.push(r.visits[1].clone());
-    let det = Engine::new(&lib, &book).determine(&only, d(2026, 9, 15));
+    let det = determine(&only, &book, d(2026, 9, 15));
     assert_eq!(det.tier, None);
     assert!(det.notes.iter().any(|n| n.contains("no conclusive")));
 }
@@ -138,9 +132,8 @@ fn critical_failure_caps_to_no_tier() {
     r.visits[0]
         .answers
         .insert("safe.c1".into(), Answer::Score(1));
-    let lib = library();
     let book = book();
-    let det = Engine::new(&lib, &book).determine(&r, d(2026, 6, 1));
+    let det = determine(&r, &book, d(2026, 6, 1));
     assert_eq!(det.quality_tier.unwrap().name, "Gold");
     assert_eq!(det.tier, None);
     assert_eq!(det.limiters[0].kind, LimiterKind::CriticalFailure);
@@ -267,8 +260,7 @@ fn a_rule_set_change_applies_from_its_effective_date_only() {
         tier_of(&r, &book, d(2026, 10, 1)).as_deref(),
         Some("Bronze")
     );
-    let lib = library();
-    let det = Engine::new(&lib, &book).determine(&r, d(2026, 10, 1));
+    let det = determine(&r, &book, d(2026, 10, 1));
     assert_eq!(det.rule_set.unwrap().version, "2026.2");
 }
 
@@ -276,8 +268,7 @@ fn a_rule_set_change_applies_from_its_effective_date_only() {
 fn no_rule_set_means_no_tier() {
     let book = RuleBook::new(vec![scheme()]).unwrap(); // from 1 April 2026
     let r = with_visit(GOLD);
-    let lib = library();
-    let det = Engine::new(&lib, &book).determine(&r, d(2026, 3, 31));
+    let det = determine(&r, &book, d(2026, 3, 31));
     assert_eq!(det.tier, None);
     assert!(det.notes[0].contains("no rule set"));
 }
@@ -287,8 +278,7 @@ fn rate(
     book: &RuleBook,
     day: chrono::NaiveDate,
 ) -> (Option<String>, Pence, Pence) {
-    let lib = library();
-    let det = Engine::new(&lib, book).determine(r, day);
+    let det = determine(r, book, day);
     (
         det.tier.map(|t| t.name),
         det.rate.qualification_weekly,
@@ -337,8 +327,7 @@ fn qualifications_add_while_valid() {
         .weekly_pence
         .insert(QualificationKind::Iso9001, 800);
     let generous = RuleBook::new(vec![book_rules]).unwrap();
-    let lib = library();
-    let det = Engine::new(&lib, &generous).determine(&r, d(2026, 6, 1));
+    let det = determine(&r, &generous, d(2026, 6, 1));
     assert_eq!(det.rate.qualification_weekly_uncapped, Pence(1300));
     assert_eq!(det.rate.qualification_weekly, Pence(1000));
     assert!(det.rate.qualification_cap_applied);
@@ -357,8 +346,7 @@ fn iso_9001_needs_a_surveillance_audit_within_fifteen_months() {
         Pence::ZERO,
         "surveillance missed"
     );
-    let lib = library();
-    let det = Engine::new(&lib, &book).determine(&r, d(2026, 9, 2));
+    let det = determine(&r, &book, d(2026, 9, 2));
     assert!(
         det.qualifications[0].reason.contains("surveillance"),
         "{}",
@@ -391,8 +379,7 @@ fn qualification_effective_date_depends_on_prompt_verification() {
 
     let mut out_of_scope = r.clone();
     out_of_scope.qualifications[0].covered_locations = vec![id(99)];
-    let lib = library();
-    let det = Engine::new(&lib, &book).determine(&out_of_scope, d(2026, 8, 1));
+    let det = determine(&out_of_scope, &book, d(2026, 8, 1));
     assert_eq!(det.rate.qualification_weekly, Pence::ZERO);
     assert!(det.qualifications[0].reason.contains("scope"));
 }
@@ -460,8 +447,7 @@ fn the_weekly_cap_applies() {
         d(2026, 1, 1),
         d(2028, 12, 31),
     ));
-    let lib = library();
-    let det = Engine::new(&lib, &book).determine(&r, d(2026, 6, 1));
+    let det = determine(&r, &book, d(2026, 6, 1));
     assert_eq!(det.rate.weekly, Pence(3200));
     assert!(det.rate.weekly_cap_applied);
 }
@@ -531,7 +517,6 @@ fn gates_set_the_premium_status() {
 #[test]
 fn the_explanation_records_every_input() {
     let book = book();
-    let lib = library();
     let mut r = with_visit(GOLD);
     r.cqc_ratings.push(cqc(
         1,
@@ -548,7 +533,7 @@ fn the_explanation_records_every_input() {
     ));
     r.gates
         .push(gate(1, GateKind::S42Enquiry, d(2026, 5, 30), None));
-    let det = Engine::new(&lib, &book).determine(&r, d(2026, 6, 1));
+    let det = determine(&r, &book, d(2026, 6, 1));
     assert_eq!(det.rule_set.as_ref().unwrap().version, "2026.1");
     assert_eq!(det.visit.as_ref().unwrap().visit_id, id(1001));
     assert_eq!(det.quality_tier.as_ref().unwrap().name, "Gold");
@@ -609,9 +594,8 @@ fn a_visit_scored_against_an_unknown_pack_version_is_skipped() {
     let mut newer = visit(2, d(2026, 8, 1), d(2026, 8, 10), GOLD);
     newer.pack_version = "2".into();
     r.visits.push(newer);
-    let lib = library();
     let book = book();
-    let det = Engine::new(&lib, &book).determine(&r, d(2026, 8, 15));
+    let det = determine(&r, &book, d(2026, 8, 15));
     assert_eq!(det.tier.unwrap().name, "Silver");
     assert!(
         det.skipped_visits[0]

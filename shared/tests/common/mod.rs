@@ -5,6 +5,7 @@
 use accredit_shared::framework::{FrameworkPack, PackLibrary};
 use accredit_shared::records::*;
 use accredit_shared::scheme::{RuleBook, RuleSet};
+use accredit_shared::{Determination, Engine};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -199,4 +200,10 @@ pub fn placement(n: u128, start: NaiveDate, end: Option<NaiveDate>) -> Placement
         base_weekly_rate_pence: 70_000,
         hospital_stays: vec![],
     }
+}
+
+/// Determines with the test pack library.
+pub fn determine(records: &LocationRecords, book: &RuleBook, day: NaiveDate) -> Determination {
+    let lib = library();
+    Engine::new(&lib, book).determine(records, day)
 }
