@@ -211,7 +211,11 @@ const DOC: &str = "framework pack";
 
 fn check_weight(problems: &mut Problems, path: &str, weight: f64) -> Ratio {
     match Ratio::from_decimal(weight) {
-        Some(w) if w > Ratio::ZERO => w,
+        Some(w) if w > Ratio::ZERO && w <= Ratio::integer(1000) => w,
+        Some(w) if w > Ratio::ZERO => {
+            problems.add(path, format!("must be at most 1000, found {weight}"));
+            Ratio::integer(1)
+        }
         Some(_) => {
             problems.add(path, format!("must be greater than 0, found {weight}"));
             Ratio::integer(1)
@@ -239,7 +243,9 @@ impl FrameworkPack {
         }
         for (id, scale) in &raw.scales {
             let path = format!("scales.{id}");
-            if scale.min >= scale.max {
+            if scale.min < -1000 || scale.max > 1000 {
+                p.add(&path, "scores must lie between -1000 and 1000");
+            } else if scale.min >= scale.max {
                 p.add(format!("{path}.max"), "must be greater than min");
             } else if !scale.labels.is_empty()
                 && scale.labels.len() as i64 != (scale.max as i64 - scale.min as i64 + 1)

@@ -91,34 +91,36 @@ impl Ratio {
         self.den
     }
 
-    /// Sum of two ratios.
-    pub fn plus(self, other: Ratio) -> Ratio {
+    /// Sum of two ratios; `None` if it does not fit in 128 bits.
+    pub fn checked_plus(self, other: Ratio) -> Option<Ratio> {
         let g = gcd(self.den, other.den).max(1);
-        let den = self.den / g * other.den;
-        let num = self.num * (other.den / g) + other.num * (self.den / g);
-        Ratio::new(num, den).unwrap_or(Ratio::ZERO)
+        let den = (self.den / g).checked_mul(other.den)?;
+        let num = self
+            .num
+            .checked_mul(other.den / g)?
+            .checked_add(other.num.checked_mul(self.den / g)?)?;
+        Ratio::new(num, den)
     }
 
-    /// Product of two ratios.
-    pub fn times(self, other: Ratio) -> Ratio {
+    /// Product of two ratios; `None` if it does not fit in 128 bits.
+    pub fn checked_times(self, other: Ratio) -> Option<Ratio> {
         let g1 = gcd(self.num, other.den).max(1);
         let g2 = gcd(other.num, self.den).max(1);
         Ratio::new(
-            (self.num / g1) * (other.num / g2),
-            (self.den / g2) * (other.den / g1),
+            (self.num / g1).checked_mul(other.num / g2)?,
+            (self.den / g2).checked_mul(other.den / g1)?,
         )
-        .unwrap_or(Ratio::ZERO)
     }
 
-    /// Quotient; `None` when dividing by zero.
+    /// Quotient; `None` when dividing by zero or if it does not fit in 128 bits.
     pub fn checked_div(self, other: Ratio) -> Option<Ratio> {
         if other.num == 0 {
             return None;
         }
-        Some(self.times(Ratio {
+        self.checked_times(Ratio {
             num: other.den * other.num.signum(),
             den: other.num.abs(),
-        }))
+        })
     }
 
     /// An approximation for display and charts only; never use it to decide anything.
@@ -159,7 +161,22 @@ impl PartialOrd for Ratio {
 
 impl Ord for Ratio {
     fn cmp(&self, other: &Self) -> Ordering {
-        (self.num * other.den).cmp(&(other.num * self.den))
+        // Cross-multiplying could overflow; comparing continued-fraction terms cannot.
+        let (mut a, mut b, mut c, mut d) = (self.num, self.den, other.num, other.den);
+        loop {
+            let (qa, qc) = (a.div_euclid(b), c.div_euclid(d));
+            if qa != qc {
+                return qa.cmp(&qc);
+            }
+            let (ra, rc) = (a.rem_euclid(b), c.rem_euclid(d));
+            match (ra == 0, rc == 0) {
+                (true, true) => return Ordering::Equal,
+                (true, false) => return Ordering::Less,
+                (false, true) => return Ordering::Greater,
+                // ra/b < rc/d  ⇔  d/rc < b/ra: compare the reciprocals, swapped.
+                (false, false) => (a, b, c, d) = (d, rc, b, ra),
+            }
+        }
     }
 }
 
@@ -180,6 +197,34 @@ mod tests {
         assert!(Ratio::new(649_999, 10_000).unwrap() < Ratio::integer(65));
         assert_eq!(Ratio::new(130, 2).unwrap(), Ratio::integer(65));
         assert!(Ratio::new(1, 0).is_none());
+    }
+
+    #[test]
+    fn comparison_agrees_with_cross_multiplication() {
+        for a in -12..12 {
+            for b in 1..12 {
+                for c in -12..12 {
+                    for d in 1..12 {
+                        let (x, y) = (Ratio::new(a, b).unwrap(), Ratio::new(c, d).unwrap());
+                        assert_eq!(x.cmp(&y), (a * d).cmp(&(c * b)), "{a}/{b} vs {c}/{d}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn comparison_never_overflows() {
+        let big = Ratio::new(i128::MAX / 3, i128::MAX / 2 - 1).unwrap();
+        let other = Ratio::new(i128::MAX / 3 - 1, i128::MAX / 2 - 1).unwrap();
+        assert!(big > other);
+        assert!(Ratio::new(-7, 2).unwrap() < Ratio::new(-3, 1).unwrap());
+        assert!(Ratio::new(1, 3).unwrap() < Ratio::new(1, 2).unwrap());
+        assert_eq!(
+            Ratio::new(5, 10).unwrap().cmp(&Ratio::new(1, 2).unwrap()),
+            Ordering::Equal
+        );
+        assert!(big.checked_times(big).is_none());
     }
 
     #[test]

@@ -147,12 +147,13 @@ pub fn score(
     }
 
     let mut domains = Vec::with_capacity(pack.domains.len());
-    let (mut wsum, mut wtotal) = (Ratio::ZERO, Ratio::ZERO);
+    // `None` once the exact sums no longer fit: reported as inconclusive, never a panic.
+    let (mut wsum, mut wtotal) = (Some(Ratio::ZERO), Some(Ratio::ZERO));
     for (d, a) in pack.domains.iter().zip(&acc) {
         let percent = Ratio::new(100 * a.num, a.den);
         if let Some(p) = percent {
-            wsum = wsum.plus(d.weight.times(p));
-            wtotal = wtotal.plus(d.weight);
+            wsum = wsum.and_then(|s| s.checked_plus(d.weight.checked_times(p)?));
+            wtotal = wtotal.and_then(|t| t.checked_plus(d.weight));
         }
         domains.push(DomainScore {
             domain_id: d.id.clone(),
@@ -163,7 +164,8 @@ pub fn score(
             not_assessed: a.nas,
         });
     }
-    let overall = wsum.checked_div(wtotal);
+    let overflow = wsum.is_none() || wtotal.is_none();
+    let overall = wsum.zip(wtotal).and_then(|(s, t)| s.checked_div(t));
     let criteria = pack.criterion_count() as u32;
     let scored = acc.iter().map(|a| a.scored).sum();
     let not_applicable = acc.iter().map(|a| a.na).sum();
@@ -171,7 +173,9 @@ pub fn score(
 
     let share_not_assessed =
         Ratio::new(100 * not_assessed as i128, criteria.max(1) as i128).unwrap_or(Ratio::ZERO);
-    let inconclusive_reason = if share_not_assessed > rules.max_not_assessed_percent {
+    let inconclusive_reason = if overflow {
+        Some("the pack's weights are too fine-grained to score exactly".to_owned())
+    } else if share_not_assessed > rules.max_not_assessed_percent {
         Some(format!(
             "{not_assessed} of {criteria} criteria not assessed ({}%), more than the {}% allowed",
             share_not_assessed.to_decimal_string(1),

@@ -145,6 +145,24 @@ fn malformed_packs_name_the_field() {
 }
 
 #[test]
+fn weights_and_scales_are_bounded() {
+    let good = test_pack_toml();
+    let heavy = good.replacen(
+        "prompt = \"Check 2\"",
+        "prompt = \"Check 2\"\nweight = 1000.5",
+        1,
+    );
+    let e = pack_error(&heavy);
+    assert!(
+        e.mentions("domains[0].standards[0].criteria[1].weight"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("at most 1000"), "{e}");
+    let wide = good.replacen("max = 4", "max = 40000", 1);
+    assert!(pack_error(&wide).mentions("scales.four"));
+}
+
+#[test]
 fn every_problem_is_reported_at_once() {
     let bad = test_pack_toml()
         .replacen(

@@ -156,3 +156,33 @@ fn overall_is_the_weighted_mean_of_domains() {
     // safe 100% × 3, four domains at 0% × 1: 300 / 7.
     assert_eq!(s.overall, pct(300, 7));
 }
+
+mod extreme_packs {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        /// Any pack the loader accepts scores without panicking, however fine its weights.
+        #[test]
+        fn fine_grained_weights_never_panic(
+            domains in proptest::collection::vec((1u32..1_000_000, proptest::collection::vec((1u32..1_000_000, 1i32..5), 1..6)), 1..30),
+        ) {
+            let mut toml = String::from("id = \"p\"\nversion = \"1\"\ntitle = \"P\"\ndefault_scale = \"s\"\n[scales.s]\nmin = 1\nmax = 4\n[policy]\nnot_applicable = \"exclude\"\nnot_assessed = \"exclude\"\n");
+            let mut a = std::collections::BTreeMap::new();
+            for (di, (dw, criteria)) in domains.iter().enumerate() {
+                toml += &format!("[[domains]]\nid = \"d{di}\"\ntitle = \"D\"\nweight = {}.{:03}\n[[domains.standards]]\nid = \"d{di}.s\"\ntitle = \"S\"\n", dw / 1000, dw % 1000);
+                for (ci, (cw, s)) in criteria.iter().enumerate() {
+                    toml += &format!("[[domains.standards.criteria]]\nid = \"d{di}.c{ci}\"\nprompt = \"P\"\nweight = {}.{:03}\n", cw / 1000, cw % 1000);
+                    a.insert(format!("d{di}.c{ci}"), Answer::Score(*s));
+                }
+            }
+            let pack = accredit_shared::FrameworkPack::from_toml(&toml).unwrap();
+            let s = score(&pack, &a, &scheme().scoring);
+            prop_assert!(s.conclusive || s.inconclusive_reason.is_some());
+            if let Some(o) = s.overall {
+                prop_assert!(Ratio::ZERO <= o && o <= Ratio::integer(100));
+            }
+        }
+    }
+}
