@@ -105,8 +105,8 @@ pub enum CqcRatingValue {
     Outstanding,
 }
 
-/// Which rating a cap looks at: the overall rating or one key question.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The overall rating or one of CQC's five key questions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyQuestion {
     /// The overall rating.
@@ -136,46 +136,26 @@ pub struct CqcRating {
     pub published_on: NaiveDate,
     /// Overall rating.
     pub overall: CqcRatingValue,
-    /// Key-question ratings, where given.
+    /// Key-question ratings, where given (an `overall` entry here is ignored: see `overall`).
     #[serde(default)]
-    pub key_questions: BTreeMap<KeyQuestionName, CqcRatingValue>,
-}
-
-/// A key question other than "overall", as a map key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyQuestionName {
-    /// Safe.
-    Safe,
-    /// Effective.
-    Effective,
-    /// Caring.
-    Caring,
-    /// Responsive.
-    Responsive,
-    /// Well-led.
-    WellLed,
+    pub key_questions: BTreeMap<KeyQuestion, CqcRatingValue>,
 }
 
 impl CqcRating {
     /// The rating for a key question (or overall), if recorded.
     pub fn rating_for(&self, q: KeyQuestion) -> Option<CqcRatingValue> {
-        let name = match q {
-            KeyQuestion::Overall => return Some(self.overall),
-            KeyQuestion::Safe => KeyQuestionName::Safe,
-            KeyQuestion::Effective => KeyQuestionName::Effective,
-            KeyQuestion::Caring => KeyQuestionName::Caring,
-            KeyQuestion::Responsive => KeyQuestionName::Responsive,
-            KeyQuestion::WellLed => KeyQuestionName::WellLed,
-        };
-        self.key_questions.get(&name).copied()
+        match q {
+            KeyQuestion::Overall => Some(self.overall),
+            _ => self.key_questions.get(&q).copied(),
+        }
     }
 
     /// The worst rating among overall and the key questions.
     pub fn worst(&self) -> CqcRatingValue {
         self.key_questions
-            .values()
-            .copied()
+            .iter()
+            .filter(|(q, _)| **q != KeyQuestion::Overall)
+            .map(|(_, r)| *r)
             .fold(self.overall, CqcRatingValue::min)
     }
 }

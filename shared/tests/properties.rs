@@ -88,7 +88,7 @@ fn world(seed: u64) -> World {
         if g.chance(30) {
             rating
                 .key_questions
-                .insert(KeyQuestionName::Safe, g.pick(&ratings));
+                .insert(KeyQuestion::Safe, g.pick(&ratings));
         }
         r.cqc_ratings.push(rating);
     }

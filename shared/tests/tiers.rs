@@ -174,21 +174,21 @@ fn cqc_ratings_cap_from_their_publication_date() {
 
     let mut safe = cqc(4, CqcRatingValue::Good, d(2026, 10, 1), d(2026, 10, 10));
     safe.key_questions
-        .insert(KeyQuestionName::Safe, CqcRatingValue::Inadequate);
+        .insert(KeyQuestion::Safe, CqcRatingValue::Inadequate);
     r.cqc_ratings.push(safe);
     assert_eq!(tier_of(&r, &book, d(2026, 10, 10)), None);
 
     let mut well_led = cqc(5, CqcRatingValue::Good, d(2026, 11, 1), d(2026, 11, 5));
     well_led
         .key_questions
-        .insert(KeyQuestionName::WellLed, CqcRatingValue::Inadequate);
+        .insert(KeyQuestion::WellLed, CqcRatingValue::Inadequate);
     r.cqc_ratings.push(well_led);
     assert_eq!(tier_of(&r, &book, d(2026, 11, 5)), None);
 
     let mut caring = cqc(6, CqcRatingValue::Good, d(2026, 11, 10), d(2026, 11, 12));
     caring
         .key_questions
-        .insert(KeyQuestionName::Caring, CqcRatingValue::Inadequate);
+        .insert(KeyQuestion::Caring, CqcRatingValue::Inadequate);
     r.cqc_ratings.push(caring);
     assert_eq!(
         tier_of(&r, &book, d(2026, 11, 12)).as_deref(),
