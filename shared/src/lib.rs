@@ -12,6 +12,8 @@
 //! Pure Rust, no I/O. Money is integer pence ([`money::Pence`]); dates are civil dates
 //! ([`chrono::NaiveDate`]) in Europe/London; ids are UUIDs.
 
+#![warn(missing_docs)]
+
 pub mod calendar;
 pub mod determination;
 pub mod framework;
