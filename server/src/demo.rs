@@ -1,8 +1,8 @@
 //! Demo data: a handful of realistic locations scored against the shipped framework pack.
 
 use accredit_shared::calendar::{DateRange, london_date};
-use accredit_shared::determination::percent_text;
 use accredit_shared::premium::compute_schedule;
+use accredit_shared::ratio::percent_text;
 use accredit_shared::records::*;
 use accredit_shared::warning::{early_warning, sort_red_first};
 use accredit_shared::{Engine, FrameworkPack, PackLibrary, RuleBook, RuleSet};

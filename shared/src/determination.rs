@@ -13,7 +13,6 @@
 use crate::calendar::{add_days, add_months};
 use crate::framework::PackLibrary;
 use crate::money::Pence;
-use crate::ratio::Ratio;
 use crate::records::{
     CqcRating, CqcRatingValue, Gate, GateKind, GateOutcome, LocationRecords, PublishedVisit,
     Qualification, QualificationFamily, QualificationKind, VisitType,
@@ -784,12 +783,4 @@ pub(crate) fn change_points(
     pts.sort_unstable();
     pts.dedup();
     pts
-}
-
-/// The share of a ratio as a percentage string, for explanations.
-pub fn percent_text(r: Option<Ratio>) -> String {
-    r.map_or_else(
-        || "—".to_owned(),
-        |r| format!("{}%", r.to_decimal_string(1)),
-    )
 }

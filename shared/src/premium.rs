@@ -329,6 +329,7 @@ fn placement_line(
     };
     let (mut paid, mut held) = (Sevenths::default(), Sevenths::default());
     let mut any_eligible = false;
+    let mut unpaid_ranges: Option<(u32, Vec<DateRange>)> = None;
     for (i, c) in covered.iter().enumerate() {
         let Some(days_range) = c.covers.intersect(&active) else {
             continue;
@@ -336,8 +337,15 @@ fn placement_line(
         let rules = engine.rules.in_force(c.covers.from);
         let eligible = rules.is_some_and(|r| r.payments.eligible_funding.contains(&p.funding));
         let paid_days = rules.map_or(0, |r| r.payments.hospital_absence_paid_days);
+        // Rebuilt only when a rule-set change alters the paid allowance, not on every run.
+        if unpaid_ranges.as_ref().is_none_or(|(d, _)| *d != paid_days) {
+            unpaid_ranges = Some((paid_days, unpaid_absences(p, paid_days)));
+        }
+        let unpaid_days = unpaid_ranges
+            .as_ref()
+            .map_or(&[][..], |(_, r)| r.as_slice());
         let days = days_range.days();
-        let unpaid = overlap_days(days_range, &unpaid_absences(p, paid_days));
+        let unpaid = overlap_days(days_range, unpaid_days);
         let counted = if eligible { days - unpaid } else { 0 };
         any_eligible |= eligible;
         let d = &c.determination;

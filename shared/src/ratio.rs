@@ -186,6 +186,14 @@ impl fmt::Display for Ratio {
     }
 }
 
+/// A percentage for reports and explanations (`72.5%`), or `—` when there is none.
+pub fn percent_text(r: Option<Ratio>) -> String {
+    r.map_or_else(
+        || "—".to_owned(),
+        |r| format!("{}%", r.to_decimal_string(1)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
