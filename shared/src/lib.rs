@@ -24,6 +24,8 @@ pub mod ratio;
 pub mod records;
 pub mod scheme;
 pub mod scoring;
+pub mod sync;
+pub mod visit;
 pub mod warning;
 pub mod withhold;
 

@@ -1,0 +1,415 @@
+//! The visit document: edits, concurrent merges, conflicts with authors, sign-off and revisions,
+//! and the sync wire format.
+
+mod common;
+
+use accredit_shared::records::{Answer, Priority, VisitType};
+use accredit_shared::sync::{
+    DocMessage, DocOutcome, DocReply, SyncRequest, SyncResponse, WireError,
+};
+use accredit_shared::visit::*;
+use automerge::sync::{State, SyncDoc};
+use chrono::{TimeZone, Utc};
+use common::*;
+use proptest::prelude::*;
+use uuid::Uuid;
+
+fn ann() -> Author {
+    Author {
+        user_id: id(100),
+        name: "Ann Monitor".into(),
+    }
+}
+
+fn bob() -> Author {
+    Author {
+        user_id: id(101),
+        name: "Bob Monitor".into(),
+    }
+}
+
+fn header() -> VisitHeader {
+    VisitHeader {
+        visit_id: id(500),
+        location_id: id(LOC),
+        pack_id: "test-pack".into(),
+        pack_version: "1".into(),
+        visit_type: VisitType::Annual,
+        announced: true,
+        started_at: Utc.with_ymd_and_hms(2026, 11, 2, 9, 30, 0).unwrap(),
+    }
+}
+
+/// Ann creates the visit; Bob receives it by merging a copy, as sync would give him.
+fn two_devices() -> (VisitDoc, VisitDoc) {
+    let pack = test_pack();
+    let mut a = VisitDoc::create(&header(), &pack, ann()).unwrap();
+    let mut b = VisitDoc::empty(bob());
+    b.automerge().merge(a.automerge()).unwrap();
+    (a, b)
+}
+
+fn merge_both(a: &mut VisitDoc, b: &mut VisitDoc) {
+    a.automerge().merge(b.automerge()).unwrap();
+    b.automerge().merge(a.automerge()).unwrap();
+}
+
+#[test]
+fn a_new_visit_has_every_criterion_unanswered_and_reads_back_after_save_and_load() {
+    let pack = test_pack();
+    let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
+    let snap = doc.snapshot().unwrap();
+    assert_eq!(snap.header, header());
+    assert_eq!(snap.results.len(), pack.criterion_count());
+    assert!(
+        snap.results
+            .values()
+            .all(|r| r.answer.is_none() && r.notes.is_empty())
+    );
+    assert_eq!(snap.created_by, ann());
+
+    doc.set_answer(&pack, "safe.c1", Some(Answer::Score(3)))
+        .unwrap();
+    doc.set_answer(&pack, "caring.c2", Some(Answer::NotApplicable))
+        .unwrap();
+    doc.set_notes(&pack, "safe.c1", "MAR charts complete for all residents")
+        .unwrap();
+    let photo = doc
+        .add_photo(&PhotoRef {
+            hash: "ab".repeat(32),
+            size: 123_456,
+            width: 2048,
+            height: 1536,
+            taken_at: Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap(),
+            caption: "Medicines trolley locked".into(),
+            criterion: Some("safe.c1".into()),
+        })
+        .unwrap();
+    let ev = doc
+        .add_evidence(
+            &pack,
+            &EvidenceDraft {
+                criterion: Some("safe.c1".into()),
+                kind: EvidenceKind::RecordReview,
+                text: "Checked 12 MAR charts".into(),
+                photo: Some(photo),
+            },
+        )
+        .unwrap();
+    let action = doc
+        .add_action(
+            &pack,
+            &ActionDraft {
+                criterion: Some("safe.c2".into()),
+                priority: Priority::High,
+                description: "Review the fire risk assessment".into(),
+                owner: "Registered manager".into(),
+                due_on: Some(d(2026, 11, 16)),
+            },
+        )
+        .unwrap();
+
+    let bytes = doc.save();
+    let loaded = VisitDoc::load(&bytes, bob()).unwrap();
+    let snap = loaded.snapshot().unwrap();
+    assert_eq!(snap.results["safe.c1"].answer, Some(Answer::Score(3)));
+    assert_eq!(
+        snap.results["safe.c1"].notes,
+        "MAR charts complete for all residents"
+    );
+    assert_eq!(
+        snap.results["caring.c2"].answer,
+        Some(Answer::NotApplicable)
+    );
+    assert_eq!(snap.evidence[&ev].photo, Some(photo));
+    assert_eq!(snap.evidence[&ev].kind, EvidenceKind::RecordReview);
+    assert_eq!(snap.photos[&photo].width, 2048);
+    assert_eq!(snap.actions[&action].priority, Priority::High);
+    assert_eq!(snap.actions[&action].due_on, Some(d(2026, 11, 16)));
+    assert_eq!(snap.actions[&action].status, ActionStatus::Open);
+    let published = snap.to_published(1, d(2026, 11, 20));
+    assert_eq!(published.visited_on, d(2026, 11, 2));
+    assert_eq!(published.answers.len(), 2);
+}
+
+#[test]
+fn bad_edits_are_refused_and_change_nothing() {
+    let pack = test_pack();
+    let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
+    let before = doc.heads();
+    assert!(matches!(
+        doc.set_answer(&pack, "no.such", Some(Answer::Score(3))),
+        Err(VisitDocError::UnknownCriterion(_))
+    ));
+    assert!(matches!(
+        doc.set_answer(&pack, "safe.c1", Some(Answer::Score(7))),
+        Err(VisitDocError::Invalid(_))
+    ));
+    let mut photo = PhotoRef {
+        hash: "../../etc/passwd".into(),
+        size: 1,
+        width: 1,
+        height: 1,
+        taken_at: Utc::now(),
+        caption: String::new(),
+        criterion: None,
+    };
+    assert!(doc.add_photo(&photo).is_err());
+    photo.hash = "AB".repeat(32);
+    assert!(
+        doc.add_photo(&photo).is_err(),
+        "upper-case hex is not a content address"
+    );
+    let mut other = test_pack();
+    other.version = "2".into();
+    assert!(matches!(
+        doc.set_answer(&other, "safe.c1", Some(Answer::Score(3))),
+        Err(VisitDocError::WrongPack { .. })
+    ));
+    assert_eq!(doc.heads(), before);
+}
+
+#[test]
+fn different_scores_offline_are_both_kept_with_their_authors_until_resolved() {
+    let pack = test_pack();
+    let (mut a, mut b) = two_devices();
+    a.set_answer(&pack, "safe.c2", Some(Answer::Score(2)))
+        .unwrap();
+    b.set_answer(&pack, "safe.c2", Some(Answer::Score(4)))
+        .unwrap();
+    // The same value on both devices is not a conflict.
+    a.set_answer(&pack, "safe.c3", Some(Answer::Score(3)))
+        .unwrap();
+    b.set_answer(&pack, "safe.c3", Some(Answer::Score(3)))
+        .unwrap();
+    // Different criteria merge without conflict.
+    a.set_answer(&pack, "caring.c1", Some(Answer::Score(4)))
+        .unwrap();
+    b.set_answer(&pack, "caring.c4", Some(Answer::NotAssessed))
+        .unwrap();
+    merge_both(&mut a, &mut b);
+
+    assert_eq!(a.snapshot().unwrap(), b.snapshot().unwrap());
+    let conflicts = a.conflicts().unwrap();
+    assert_eq!(conflicts, b.conflicts().unwrap());
+    let score_conflicts: Vec<_> = conflicts
+        .iter()
+        .filter(|c| c.path.last().map(String::as_str) == Some("answer"))
+        .collect();
+    assert_eq!(score_conflicts.len(), 2, "{conflicts:#?}");
+    let c2 = score_conflicts
+        .iter()
+        .find(|c| c.criterion.as_deref() == Some("safe.c2"))
+        .unwrap();
+    let mut values: Vec<(String, String)> = c2
+        .values
+        .iter()
+        .map(|v| (v.value.clone(), v.author.as_ref().unwrap().name.clone()))
+        .collect();
+    values.sort();
+    assert_eq!(
+        values,
+        vec![
+            ("2".into(), "Ann Monitor".into()),
+            ("4".into(), "Bob Monitor".into())
+        ]
+    );
+    let snap = a.snapshot().unwrap();
+    assert_eq!(snap.results["caring.c1"].answer, Some(Answer::Score(4)));
+    assert_eq!(snap.results["caring.c4"].answer, Some(Answer::NotAssessed));
+
+    // Sign-off is blocked while conflicts remain.
+    assert!(matches!(
+        a.sign_off(Utc::now()),
+        Err(VisitDocError::UnresolvedConflicts(2))
+    ));
+
+    for c in a.conflicts().unwrap() {
+        let chosen = if c.criterion.as_deref() == Some("safe.c2") {
+            "2"
+        } else {
+            "3"
+        };
+        a.resolve_conflict(
+            &c.path,
+            chosen,
+            "Agreed after reviewing the records together",
+            Utc::now(),
+        )
+        .unwrap();
+    }
+    merge_both(&mut a, &mut b);
+    assert!(b.conflicts().unwrap().is_empty());
+    let snap = b.snapshot().unwrap();
+    assert_eq!(snap.results["safe.c2"].answer, Some(Answer::Score(2)));
+    assert_eq!(snap.resolutions.len(), 2);
+    let r = snap.resolutions.values().find(|r| r.chosen == "2").unwrap();
+    assert_eq!(r.by, ann());
+    assert_eq!(r.reason, "Agreed after reviewing the records together");
+    // A value that was not in conflict cannot be "chosen".
+    let err = a.resolve_conflict(
+        &["results".into(), "x".into(), "answer".into()],
+        "1",
+        "why",
+        Utc::now(),
+    );
+    assert!(matches!(err, Err(VisitDocError::NoConflict(_))));
+}
+
+#[test]
+fn notes_typed_on_two_devices_merge_without_losing_either() {
+    let pack = test_pack();
+    let (mut a, mut b) = two_devices();
+    a.set_notes(&pack, "safe.c1", "Fire doors propped open.")
+        .unwrap();
+    merge_both(&mut a, &mut b);
+    a.set_notes(
+        &pack,
+        "safe.c1",
+        "Fire doors propped open. Manager informed.",
+    )
+    .unwrap();
+    b.set_notes(&pack, "safe.c1", "Staff say: fire doors propped open.")
+        .unwrap();
+    merge_both(&mut a, &mut b);
+    let notes = a.snapshot().unwrap().results["safe.c1"].notes.clone();
+    assert!(notes.contains("Manager informed."), "{notes}");
+    assert!(notes.contains("Staff say: "), "{notes}");
+    assert!(a.conflicts().unwrap().is_empty());
+}
+
+#[test]
+fn sign_off_freezes_the_signed_record_and_later_edits_show_as_a_newer_revision() {
+    let pack = test_pack();
+    let (mut a, mut b) = two_devices();
+    a.set_answer(&pack, "safe.c1", Some(Answer::Score(3)))
+        .unwrap();
+    merge_both(&mut a, &mut b);
+    // Bob keeps working offline while Ann signs off.
+    b.set_answer(&pack, "safe.c4", Some(Answer::Score(1)))
+        .unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 11, 2, 16, 0, 0).unwrap();
+    let signed = a.sign_off(at).unwrap();
+    assert_eq!(signed.by, ann());
+    assert!(matches!(
+        a.set_answer(&pack, "safe.c2", Some(Answer::Score(2))),
+        Err(VisitDocError::SignedOff)
+    ));
+    let signed_heads = heads_from_strings(&signed.heads).unwrap();
+    let signed_record = a.snapshot_at(&signed_heads).unwrap();
+
+    merge_both(&mut a, &mut b);
+    let now = a.snapshot().unwrap();
+    assert_eq!(now.signoff.as_ref().unwrap().at, at);
+    assert_eq!(now.results["safe.c4"].answer, Some(Answer::Score(1)));
+    // The signed record is unchanged, and differs from the newer state only by Bob's edit.
+    assert_eq!(a.snapshot_at(&signed_heads).unwrap(), signed_record);
+    assert_eq!(signed_record.results["safe.c4"].answer, None);
+    assert!(!now.same_record_as(&signed_record));
+    // Without later edits, the signed record and the signed-off document are the same record.
+    let (mut c, _) = two_devices();
+    let s = c.sign_off(at).unwrap();
+    let at_sign = c
+        .snapshot_at(&heads_from_strings(&s.heads).unwrap())
+        .unwrap();
+    assert!(c.snapshot().unwrap().same_record_as(&at_sign));
+}
+
+#[test]
+fn a_document_with_a_wrong_field_type_is_reported_with_its_path() {
+    use automerge::transaction::Transactable;
+    let pack = test_pack();
+    let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
+    doc.automerge()
+        .put(automerge::ROOT, "announced", "perhaps")
+        .unwrap();
+    match doc.snapshot() {
+        Err(VisitDocError::Malformed { path, .. }) => assert_eq!(path, "announced"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn sync_wire_round_trips_and_refuses_damaged_bodies() {
+    let pack = test_pack();
+    let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
+    let msg = doc
+        .automerge()
+        .sync()
+        .generate_sync_message(&mut State::new())
+        .unwrap()
+        .encode();
+    let req = SyncRequest {
+        include_all: true,
+        docs: vec![
+            DocMessage {
+                doc_id: id(1),
+                message: Some(msg.clone()),
+            },
+            DocMessage {
+                doc_id: id(2),
+                message: None,
+            },
+        ],
+    };
+    let body = req.encode();
+    assert_eq!(SyncRequest::decode(&body).unwrap(), req);
+    for cut in 0..body.len() {
+        assert!(SyncRequest::decode(&body[..cut]).is_err(), "cut at {cut}");
+    }
+    let mut extra = body.clone();
+    extra.push(0);
+    assert_eq!(SyncRequest::decode(&extra), Err(WireError::Trailing(1)));
+    let dup = SyncRequest {
+        include_all: false,
+        docs: vec![req.docs[1].clone(), req.docs[1].clone()],
+    };
+    assert_eq!(
+        SyncRequest::decode(&dup.encode()),
+        Err(WireError::Duplicate(id(2)))
+    );
+
+    let resp = SyncResponse {
+        docs: vec![
+            DocReply {
+                doc_id: id(1),
+                outcome: DocOutcome::Ok,
+                reason: String::new(),
+                heads: vec![[7; 32]],
+                message: Some(msg),
+            },
+            DocReply {
+                doc_id: id(3),
+                outcome: DocOutcome::Forbidden,
+                reason: "not on your caseload".into(),
+                heads: vec![],
+                message: None,
+            },
+        ],
+    };
+    assert_eq!(SyncResponse::decode(&resp.encode()).unwrap(), resp);
+    assert_eq!(SyncResponse::decode(&body), Err(WireError::BadMagic));
+}
+
+proptest! {
+    #[test]
+    fn garbage_sync_bodies_are_errors_not_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300), prefix in any::<bool>()) {
+        let mut body = if prefix { b"ACQ1".to_vec() } else { Vec::new() };
+        body.extend(bytes);
+        let _ = SyncRequest::decode(&body);
+        let _ = SyncResponse::decode(&body);
+    }
+}
+
+#[test]
+fn result_keys_are_the_same_on_every_device_and_differ_by_pack_version() {
+    assert_eq!(
+        schema::result_key("p", "1", "c"),
+        schema::result_key("p", "1", "c")
+    );
+    assert_ne!(
+        schema::result_key("p", "1", "c"),
+        schema::result_key("p", "2", "c")
+    );
+    assert_ne!(Uuid::nil(), schema::result_key("p", "1", "c"));
+}
