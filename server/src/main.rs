@@ -1,27 +1,254 @@
-//! `accredit-server`. The HTTP backend arrives with the backend issue; today `demo` runs the shared
-//! rules engine over the shipped framework pack and scheme with a small set of demo locations and
-//! prints each location's tier, its explanation and this month's payment schedule.
+//! `accredit-server`: serve the API, run a demo with seeded data, or administer a data directory.
 
-mod demo;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 
+use accredit_server::auth::Role;
+use accredit_server::import::Kind;
+use accredit_server::state::Config;
+use accredit_server::{default_assets_dir, open, seed, serve, tiers, users};
 use anyhow::{Context, bail};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+use uuid::Uuid;
 
-fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("demo") | None => {
-            let assets = demo::assets_dir();
-            let report = demo::run(&assets)
-                .with_context(|| format!("running the demo from {}", assets.display()))?;
-            print!("{report}");
+#[derive(Parser)]
+#[command(
+    name = "accredit-server",
+    version,
+    about = "The Accredit backend: sync, accounts, tiers and payments"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API from a data directory.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Data directory (database and photo blobs).
+        #[arg(long, default_value = "accredit-data")]
+        data: PathBuf,
+        /// Assets directory (framework packs, scheme rules); default: ACCREDIT_ASSETS or ./assets.
+        #[arg(long)]
+        assets: Option<PathBuf>,
+        /// Treat this day as today (YYYY-MM-DD), for rehearsals and tests.
+        #[arg(long)]
+        today: Option<NaiveDate>,
+    },
+    /// Serve with a fresh data directory seeded with demo data, and print the logins.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Data directory to create (must not exist yet); default: a new temporary directory.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Assets directory.
+        #[arg(long)]
+        assets: Option<PathBuf>,
+        /// Treat this day as today (YYYY-MM-DD).
+        #[arg(long)]
+        today: Option<NaiveDate>,
+    },
+    /// Add a user. The password is read from ACCREDIT_PASSWORD or, failing that, standard input.
+    AddUser {
+        /// Data directory.
+        #[arg(long, default_value = "accredit-data")]
+        data: PathBuf,
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// Name shown to others.
+        #[arg(long)]
+        name: String,
+        /// Role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// For provider users: the provider's name (created if new).
+        #[arg(long)]
+        provider: Option<String>,
+        /// For monitors: CQC location ids for their caseload, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        caseload: Vec<String>,
+    },
+    /// Import a CSV file of locations, placements or CQC ratings (all rows or none).
+    Import {
+        /// Data directory.
+        #[arg(long, default_value = "accredit-data")]
+        data: PathBuf,
+        /// What the file holds.
+        #[arg(value_enum)]
+        kind: KindArg,
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Monitor,
+    Lead,
+    Provider,
+    Commissioner,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    Locations,
+    Placements,
+    CqcRatings,
+}
+
+fn config(data: PathBuf, today: Option<NaiveDate>) -> Config {
+    let mut c = Config::new(data);
+    c.today = today;
+    c
+}
+
+async fn listen_and_serve(
+    addr: SocketAddr,
+    state: accredit_server::state::AppState,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let bound = listener.local_addr()?;
+    println!(
+        "Accredit server listening on http://{bound}  (health: http://{bound}/healthz, API: http://{bound}/api/v1)"
+    );
+    serve(listener, state).await
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            addr,
+            data,
+            assets,
+            today,
+        } => {
+            let assets = assets.unwrap_or_else(default_assets_dir);
+            let state = open(config(data.clone(), today), &assets)
+                .with_context(|| format!("opening {}", data.display()))?;
+            listen_and_serve(addr, state).await
+        }
+        Command::Demo {
+            addr,
+            data,
+            assets,
+            today,
+        } => {
+            let assets = assets.unwrap_or_else(default_assets_dir);
+            let data = match data {
+                Some(d) => {
+                    if d.exists() {
+                        bail!(
+                            "{} already exists; demo data goes into a new directory",
+                            d.display()
+                        );
+                    }
+                    d
+                }
+                None => std::env::temp_dir().join(format!("accredit-demo-{}", Uuid::new_v4())),
+            };
+            let state = open(config(data.clone(), today), &assets)?;
+            let logins = tokio::task::spawn_blocking({
+                let state = state.clone();
+                move || seed::seed(&state)
+            })
+            .await?
+            .map_err(|e| anyhow::anyhow!("seeding demo data: {e}"))?;
+            println!("Accredit demo: data in {}", data.display());
+            println!("Demo logins (password for all: {}):", seed::DEMO_PASSWORD);
+            for l in &logins {
+                println!("  {:<13} {}", l.username, l.description);
+            }
+            listen_and_serve(addr, state).await
+        }
+        Command::AddUser {
+            data,
+            username,
+            name,
+            role,
+            provider,
+            caseload,
+        } => {
+            let password = match std::env::var("ACCREDIT_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut p = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut p)
+                        .context("reading the password from standard input")?;
+                    p.trim_end_matches(['\n', '\r']).to_owned()
+                }
+            };
+            let role = match role {
+                RoleArg::Monitor => Role::Monitor,
+                RoleArg::Lead => Role::Lead,
+                RoleArg::Provider => Role::Provider,
+                RoleArg::Commissioner => Role::Commissioner,
+            };
+            let state = open(config(data, None), &default_assets_dir())?;
+            let id = state
+                .db
+                .write(|tx| {
+                    let provider_id = provider
+                        .as_deref()
+                        .map(|p| users::provider_by_name(tx, p))
+                        .transpose()?;
+                    let id = users::add_user(tx, &username, &name, role, provider_id, &password)?;
+                    for cqc in &caseload {
+                        let loc = users::location_by_cqc(tx, cqc)?;
+                        users::assign(tx, id, loc)?;
+                    }
+                    Ok(id)
+                })
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            println!("added user {username} ({id})");
             Ok(())
         }
-        Some("--help" | "-h" | "help") => {
+        Command::Import { data, kind, file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let kind = match kind {
+                KindArg::Locations => Kind::Locations,
+                KindArg::Placements => Kind::Placements,
+                KindArg::CqcRatings => Kind::CqcRatings,
+            };
+            let state = open(config(data, None), &default_assets_dir())?;
+            let (count, affected) = state
+                .db
+                .write(|tx| {
+                    let (count, affected) = accredit_server::import::import(tx, kind, &text)?;
+                    accredit_server::audit::record(
+                        tx,
+                        None,
+                        accredit_server::audit::Entry {
+                            action: "import",
+                            subject_type: "csv",
+                            subject_id: file.file_name().map(|f| f.to_string_lossy().into_owned()),
+                            location_id: None,
+                            details: serde_json::json!({ "rows": count }),
+                        },
+                    )?;
+                    tiers::redetermine(&state, tx, &affected, "import")?;
+                    Ok((count, affected))
+                })
+                .map_err(|e| anyhow::anyhow!("{} (nothing was imported)", e.message))?;
             println!(
-                "usage: accredit-server demo\n\n  demo   evaluate the demo locations with the shipped rules and print tiers and payments"
+                "imported {count} row(s); {} location(s) re-determined",
+                affected.len()
             );
             Ok(())
         }
-        Some(other) => bail!("unknown command `{other}`; try `accredit-server --help`"),
     }
 }

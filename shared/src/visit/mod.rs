@@ -177,6 +177,23 @@ impl VisitDoc {
         conflicts::find_conflicts(self.view(None))
     }
 
+    /// Reads any Automerge document as a visit, now or as of `heads`; an error names the first
+    /// field that is missing or of the wrong type. The server checks every incoming change with it.
+    pub fn read_automerge(
+        doc: &AutoCommit,
+        heads: Option<&[ChangeHash]>,
+    ) -> Result<VisitSnapshot, VisitDocError> {
+        read_snapshot(View { doc, heads })
+    }
+
+    /// The conflicts of any Automerge document read as a visit, as of `heads` if given.
+    pub fn conflicts_of(
+        doc: &AutoCommit,
+        heads: Option<&[ChangeHash]>,
+    ) -> Result<Vec<Conflict>, VisitDocError> {
+        conflicts::find_conflicts(View { doc, heads })
+    }
+
     /// The sign-off, if the visit has been signed off.
     pub fn signoff(&self) -> Result<Option<SignOff>, VisitDocError> {
         Ok(self.snapshot()?.signoff)

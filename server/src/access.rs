@@ -1,0 +1,106 @@
+//! Who may see which location, enforced on the server for every route and every sync. A location
+//! the caller may not see is reported as not found, so its existence does not leak.
+
+use rusqlite::{OptionalExtension, Transaction};
+use uuid::Uuid;
+
+use crate::auth::{Caller, Role};
+use crate::error::ApiError;
+
+/// A location's provider, read for access checks.
+pub fn location_provider(tx: &Transaction<'_>, location: Uuid) -> Result<Option<Uuid>, ApiError> {
+    let p: Option<String> = tx
+        .query_row(
+            "SELECT provider_id FROM locations WHERE id = ?1",
+            [location.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(p.and_then(|p| Uuid::parse_str(&p).ok()))
+}
+
+/// Whether a monitor has the location on their caseload.
+pub fn on_caseload(tx: &Transaction<'_>, monitor: Uuid, location: Uuid) -> Result<bool, ApiError> {
+    Ok(tx
+        .query_row(
+            "SELECT 1 FROM caseload WHERE monitor_id = ?1 AND location_id = ?2",
+            [monitor.to_string(), location.to_string()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// Whether the caller may see the location at all.
+pub fn may_see_location(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    location: Uuid,
+) -> Result<bool, ApiError> {
+    let Some(provider) = location_provider(tx, location)? else {
+        return Ok(false);
+    };
+    Ok(match caller.role {
+        Role::Lead | Role::Commissioner => true,
+        Role::Monitor => on_caseload(tx, caller.user_id, location)?,
+        Role::Provider => caller.provider_id == Some(provider),
+    })
+}
+
+/// Refuses with 404 unless the caller may see the location.
+pub fn require_location(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    location: Uuid,
+) -> Result<(), ApiError> {
+    if may_see_location(tx, caller, location)? {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("location"))
+    }
+}
+
+/// The ids of every location the caller may see.
+pub fn visible_locations(tx: &Transaction<'_>, caller: &Caller) -> Result<Vec<Uuid>, ApiError> {
+    let (sql, arg) = match caller.role {
+        Role::Lead | Role::Commissioner => (
+            "SELECT id FROM locations WHERE ?1 = ?1 ORDER BY name",
+            String::new(),
+        ),
+        Role::Monitor => (
+            "SELECT l.id FROM locations l JOIN caseload c ON c.location_id = l.id WHERE c.monitor_id = ?1 ORDER BY l.name",
+            caller.user_id.to_string(),
+        ),
+        Role::Provider => (
+            "SELECT id FROM locations WHERE provider_id = ?1 ORDER BY name",
+            caller
+                .provider_id
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+        ),
+    };
+    let mut stmt = tx.prepare(sql)?;
+    let ids = stmt
+        .query_map([arg], |r| r.get::<_, String>(0))?
+        .filter_map(|r| r.ok().and_then(|s| Uuid::parse_str(&s).ok()))
+        .collect();
+    Ok(ids)
+}
+
+/// Whether the caller may sync (read and write) a visit document at this location.
+pub fn may_sync_location(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    location: Uuid,
+) -> Result<bool, ApiError> {
+    Ok(match caller.role {
+        Role::Lead => location_provider(tx, location)?.is_some(),
+        Role::Monitor => on_caseload(tx, caller.user_id, location)?,
+        Role::Provider | Role::Commissioner => false,
+    })
+}
+
+/// Parses an id from a URL or body; anything else (including path-like text) is a 400.
+pub fn parse_id(text: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text).map_err(|_| ApiError::bad_request(format!("{what} must be a UUID")))
+}

@@ -1,0 +1,165 @@
+//! Content-addressed photo blobs: files named by their BLAKE3 hash, written to a temporary file,
+//! fsynced and renamed, so a blob is either wholly there or absent. The server re-hashes every
+//! upload and refuses a mismatch.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use accredit_shared::visit::is_blob_hash;
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use crate::auth::{Caller, Role};
+use crate::error::ApiError;
+use crate::state::{AppState, now_text};
+
+/// Checks a hash from a URL or body.
+pub fn check_hash(hash: &str) -> Result<(), ApiError> {
+    if is_blob_hash(hash) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "a blob id is a BLAKE3 hash: 64 lower-case hex digits",
+        ))
+    }
+}
+
+fn path_of(state: &AppState, hash: &str) -> PathBuf {
+    state.config.blob_dir().join(&hash[..2]).join(hash)
+}
+
+/// Which of `hashes` the server does not have.
+pub fn missing(tx: &Transaction<'_>, hashes: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut stmt = tx.prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?;
+    let mut out = Vec::new();
+    for h in hashes {
+        check_hash(h)?;
+        if stmt.query_row([h], |_| Ok(())).optional()?.is_none() {
+            out.push(h.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Stores an upload after checking its hash and size. Idempotent: a second upload of the same
+/// bytes changes nothing.
+pub fn store(
+    state: &AppState,
+    caller: &Caller,
+    hash: &str,
+    bytes: &[u8],
+) -> Result<bool, ApiError> {
+    caller.require(&[Role::Monitor, Role::Lead, Role::Provider])?;
+    check_hash(hash)?;
+    if bytes.len() > state.config.max_blob_bytes {
+        return Err(ApiError::too_large(format!(
+            "a blob may be at most {} bytes",
+            state.config.max_blob_bytes
+        )));
+    }
+    let actual = blake3::hash(bytes).to_hex();
+    if actual.as_str() != hash {
+        return Err(ApiError::invalid(
+            "the bytes do not match the hash in the URL",
+        ));
+    }
+    let exists = state.db.read(|tx| {
+        Ok(tx
+            .query_row("SELECT 1 FROM blobs WHERE hash = ?1", [hash], |_| Ok(()))
+            .optional()?
+            .is_some())
+    })?;
+    if exists {
+        return Ok(false);
+    }
+    let path = path_of(state, hash);
+    let dir = path
+        .parent()
+        .ok_or_else(|| ApiError::internal("blob path has no parent"))?;
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{hash}.{}.tmp", uuid::Uuid::new_v4()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    state.db.write(|tx| {
+        tx.execute(
+            "INSERT OR IGNORE INTO blobs (hash, size, uploaded_by, uploaded_at) VALUES (?1, ?2, ?3, ?4)",
+            params![hash, bytes.len() as i64, caller.user_id.to_string(), now_text()],
+        )?;
+        Ok(())
+    })?;
+    Ok(true)
+}
+
+/// Whether the caller may read a blob: their own upload; anything for leads and commissioners; a
+/// monitor's visit on their caseload that uses it; a provider's shared or published visit whose
+/// revision uses it.
+pub fn may_read(tx: &Transaction<'_>, caller: &Caller, hash: &str) -> Result<bool, ApiError> {
+    if caller.sees_all() {
+        return Ok(true);
+    }
+    let own = tx
+        .query_row(
+            "SELECT 1 FROM blobs WHERE hash = ?1 AND uploaded_by = ?2",
+            params![hash, caller.user_id.to_string()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if own {
+        return Ok(true);
+    }
+    let found = match caller.role {
+        Role::Monitor => tx
+            .query_row(
+                "SELECT 1 FROM doc_photos p JOIN documents d ON d.id = p.doc_id JOIN caseload c ON c.location_id = d.location_id
+                 WHERE p.hash = ?1 AND c.monitor_id = ?2 LIMIT 1",
+                params![hash, caller.user_id.to_string()],
+                |_| Ok(()),
+            )
+            .optional()?,
+        Role::Provider => tx
+            .query_row(
+                "SELECT 1 FROM revision_photos p JOIN visits v ON v.id = p.visit_id JOIN locations l ON l.id = v.location_id
+                 WHERE p.hash = ?1 AND l.provider_id = ?2 AND v.status IN ('shared', 'published')
+                   AND (p.revision = v.current_revision OR EXISTS (SELECT 1 FROM visit_revisions r WHERE r.visit_id = p.visit_id AND r.revision = p.revision AND r.published_on IS NOT NULL))
+                 LIMIT 1",
+                params![hash, caller.provider_id.map(|p| p.to_string()).unwrap_or_default()],
+                |_| Ok(()),
+            )
+            .optional()?,
+        Role::Lead | Role::Commissioner => Some(()),
+    };
+    Ok(found.is_some())
+}
+
+/// Reads a blob the caller may see; 404 otherwise (whether or not it exists).
+pub fn read(state: &AppState, caller: &Caller, hash: &str) -> Result<Vec<u8>, ApiError> {
+    check_hash(hash)?;
+    let allowed = state.db.read(|tx| {
+        let known = tx
+            .query_row("SELECT 1 FROM blobs WHERE hash = ?1", [hash], |_| Ok(()))
+            .optional()?
+            .is_some();
+        Ok(known && may_read(tx, caller, hash)?)
+    })?;
+    if !allowed {
+        return Err(ApiError::not_found("blob"));
+    }
+    Ok(std::fs::read(path_of(state, hash))?)
+}
+
+/// A media type from the first bytes, for downloads.
+pub fn sniff(bytes: &[u8]) -> &'static str {
+    match bytes {
+        [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
+        [0x89, b'P', b'N', b'G', ..] => "image/png",
+        [b'%', b'P', b'D', b'F', ..] => "application/pdf",
+        _ => "application/octet-stream",
+    }
+}

@@ -1,0 +1,181 @@
+//! The schema, as a list of migrations. `PRAGMA user_version` records how many have run; each runs
+//! once, in its own transaction, in order. Never edit a shipped migration: add a new one.
+
+/// Migration `i` takes a database from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: people, places and the audit log.
+    r#"
+    CREATE TABLE providers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL
+    );
+    CREATE TABLE locations (
+        id TEXT PRIMARY KEY,
+        provider_id TEXT NOT NULL REFERENCES providers(id),
+        cqc_location_id TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        address TEXT NOT NULL DEFAULT '',
+        service_type TEXT NOT NULL,
+        registered_from TEXT NOT NULL,
+        registered_to TEXT
+    );
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('monitor', 'lead', 'provider', 'commissioner')),
+        provider_id TEXT REFERENCES providers(id),
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        CHECK ((role = 'provider') = (provider_id IS NOT NULL))
+    );
+    CREATE TABLE tokens (
+        token_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        device_id TEXT NOT NULL UNIQUE,
+        device_name TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE caseload (
+        monitor_id TEXT NOT NULL REFERENCES users(id),
+        location_id TEXT NOT NULL REFERENCES locations(id),
+        PRIMARY KEY (monitor_id, location_id)
+    );
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        user_id TEXT,
+        action TEXT NOT NULL,
+        subject_type TEXT NOT NULL,
+        subject_id TEXT,
+        location_id TEXT,
+        details TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX audit_by_location ON audit_log(location_id, at);
+    CREATE INDEX audit_by_user ON audit_log(user_id, at);
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    "#,
+    // 2: visit documents, sync states and photo blobs.
+    r#"
+    CREATE TABLE documents (
+        id TEXT PRIMARY KEY,
+        location_id TEXT NOT NULL REFERENCES locations(id),
+        created_by TEXT NOT NULL,
+        snapshot BLOB NOT NULL,
+        heads TEXT NOT NULL,
+        chunk_count INTEGER NOT NULL DEFAULT 0,
+        chunk_bytes INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX documents_by_location ON documents(location_id);
+    CREATE TABLE doc_chunks (
+        doc_id TEXT NOT NULL REFERENCES documents(id),
+        seq INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (doc_id, seq)
+    );
+    CREATE TABLE sync_states (
+        device_id TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        state BLOB NOT NULL,
+        PRIMARY KEY (device_id, doc_id)
+    );
+    CREATE TABLE blobs (
+        hash TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        uploaded_by TEXT NOT NULL,
+        uploaded_at TEXT NOT NULL
+    );
+    CREATE TABLE doc_photos (
+        doc_id TEXT NOT NULL REFERENCES documents(id),
+        hash TEXT NOT NULL,
+        PRIMARY KEY (doc_id, hash)
+    );
+    CREATE INDEX doc_photos_by_hash ON doc_photos(hash);
+    "#,
+    // 3: visit lifecycle, the records tiers depend on, determinations and payment runs.
+    r#"
+    CREATE TABLE visits (
+        id TEXT PRIMARY KEY REFERENCES documents(id),
+        location_id TEXT NOT NULL REFERENCES locations(id),
+        status TEXT NOT NULL CHECK (status IN ('signed_off', 'shared', 'published')),
+        current_revision INTEGER NOT NULL,
+        shared_on TEXT,
+        window_closes_on TEXT,
+        provider_confirmed_at TEXT,
+        published_on TEXT
+    );
+    CREATE TABLE visit_revisions (
+        visit_id TEXT NOT NULL REFERENCES visits(id),
+        revision INTEGER NOT NULL,
+        heads TEXT NOT NULL,
+        record TEXT NOT NULL,
+        signed_by TEXT NOT NULL,
+        signed_at TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('accepted', 'pending', 'rejected')),
+        decided_by TEXT,
+        decided_at TEXT,
+        published_on TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (visit_id, revision)
+    );
+    CREATE TABLE revision_photos (
+        visit_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (visit_id, revision, hash)
+    );
+    CREATE INDEX revision_photos_by_hash ON revision_photos(hash);
+    CREATE TABLE visit_comments (
+        id TEXT PRIMARY KEY,
+        visit_id TEXT NOT NULL REFERENCES visits(id),
+        revision INTEGER NOT NULL,
+        criterion TEXT,
+        author_id TEXT NOT NULL REFERENCES users(id),
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE action_responses (
+        id TEXT PRIMARY KEY,
+        visit_id TEXT NOT NULL REFERENCES visits(id),
+        action_id TEXT NOT NULL,
+        author_id TEXT NOT NULL REFERENCES users(id),
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE cqc_ratings (id TEXT PRIMARY KEY, location_id TEXT NOT NULL REFERENCES locations(id), data TEXT NOT NULL);
+    CREATE TABLE gates (id TEXT PRIMARY KEY, location_id TEXT NOT NULL REFERENCES locations(id), data TEXT NOT NULL);
+    CREATE TABLE qualifications (id TEXT PRIMARY KEY, provider_id TEXT NOT NULL REFERENCES providers(id), data TEXT NOT NULL);
+    CREATE TABLE placements (id TEXT PRIMARY KEY, location_id TEXT NOT NULL REFERENCES locations(id), data TEXT NOT NULL);
+    CREATE TABLE rule_sets (
+        version TEXT PRIMARY KEY,
+        effective_from TEXT NOT NULL UNIQUE,
+        source TEXT NOT NULL,
+        created_by TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE determinations (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        location_id TEXT NOT NULL REFERENCES locations(id),
+        day TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        tier TEXT,
+        weekly_pence INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        explanation TEXT NOT NULL,
+        computed_at TEXT NOT NULL
+    );
+    CREATE INDEX determinations_by_location ON determinations(location_id, seq);
+    CREATE TABLE payment_runs (
+        period TEXT PRIMARY KEY,
+        issued_at TEXT NOT NULL,
+        issued_by TEXT NOT NULL,
+        lines TEXT NOT NULL
+    );
+    "#,
+];

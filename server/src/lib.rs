@@ -1,0 +1,121 @@
+//! `accredit-server`: the shared backend. axum on embedded SQLite: sync of visit documents,
+//! photo blobs, accounts and roles, the visit lifecycle, tiers, payments and the audit log.
+
+pub mod access;
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod blobs;
+pub mod db;
+pub mod docstore;
+pub mod error;
+pub mod import;
+pub mod lifecycle;
+pub mod payments;
+pub mod records_api;
+pub mod seed;
+pub mod state;
+pub mod sync_server;
+pub mod tiers;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use accredit_shared::{FrameworkPack, PackLibrary, RuleSet};
+use anyhow::Context;
+use rusqlite::params;
+
+use state::{AppState, Config, Inner};
+
+/// Where the shipped assets are: `ACCREDIT_ASSETS`, or the workspace's `assets/`.
+pub fn default_assets_dir() -> PathBuf {
+    std::env::var_os("ACCREDIT_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets"))
+}
+
+fn toml_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Loads every framework pack in `assets/frameworks`.
+pub fn load_packs(assets: &Path) -> anyhow::Result<PackLibrary> {
+    let mut packs = PackLibrary::new();
+    for path in toml_files(&assets.join("frameworks"))? {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let pack = FrameworkPack::from_toml(&text)
+            .with_context(|| format!("loading {}", path.display()))?;
+        packs
+            .insert(pack)
+            .with_context(|| format!("adding {}", path.display()))?;
+    }
+    Ok(packs)
+}
+
+/// Opens the data directory (creating and migrating the database), seeds the shipped rule sets
+/// into an empty database, and returns the state every route shares.
+pub fn open(config: Config, assets: &Path) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(config.blob_dir())?;
+    let db = db::Db::open(&config.data_dir.join("accredit.sqlite3"))?;
+    let packs = load_packs(assets)?;
+    let book = db
+        .write(|tx| {
+            let count: i64 = tx.query_row("SELECT count(*) FROM rule_sets", [], |r| r.get(0))?;
+            if count == 0 {
+                for path in toml_files(&assets.join("schemes")).map_err(|e| error::ApiError::internal(format!("{e:#}")))? {
+                    let text = std::fs::read_to_string(&path)?;
+                    let set = RuleSet::from_toml(&text).map_err(|e| error::ApiError::internal(format!("{}: {e}", path.display())))?;
+                    tx.execute(
+                        "INSERT INTO rule_sets (version, effective_from, source, created_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![set.version, set.effective_from.to_string(), text, state::now_text()],
+                    )?;
+                }
+            }
+            state::load_rule_book(tx)
+        })
+        .map_err(|e| anyhow::anyhow!("loading rule sets: {e}"))?;
+    Ok(AppState(Arc::new(Inner {
+        db,
+        packs,
+        rules: RwLock::new(Arc::new(book)),
+        config,
+    })))
+}
+
+/// Serves the API on `listener` until ctrl-c or SIGTERM.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
+    let app = api::router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,609 @@
+//! A visit's life after sign-off: revisions, sharing with the provider, the factual-accuracy
+//! window with its comments, and publication, which feeds tiers.
+//!
+//! A sign-off fixes revision 1 as the document at the signed heads. Edits that arrive later never
+//! change it: they become a pending revision that a lead accepts or rejects. Publishing marks the
+//! current accepted revision published; earlier published revisions stay in force for the days
+//! before.
+
+use accredit_shared::calendar::add_days;
+use accredit_shared::visit::{VisitDoc, VisitSnapshot, heads_from_strings, heads_to_strings};
+use automerge::AutoCommit;
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{self, Entry};
+use crate::auth::{Caller, Role};
+use crate::error::ApiError;
+use crate::state::{AppState, now_text};
+
+/// Where a visit stands.
+#[derive(Clone, Debug, Serialize)]
+pub struct VisitState {
+    /// The visit.
+    pub id: Uuid,
+    /// Its location.
+    pub location_id: Uuid,
+    /// `signed_off`, `shared` or `published`.
+    pub status: String,
+    /// The accepted revision now in review.
+    pub current_revision: u32,
+    /// When it was shared with the provider.
+    pub shared_on: Option<String>,
+    /// Last day for the provider's comments.
+    pub window_closes_on: Option<String>,
+    /// When the provider said they have no more comments.
+    pub provider_confirmed_at: Option<String>,
+    /// When it was last published.
+    pub published_on: Option<String>,
+}
+
+/// Reads a visit's state.
+pub fn visit_state(tx: &Transaction<'_>, id: Uuid) -> Result<Option<VisitState>, ApiError> {
+    Ok(tx
+        .query_row(
+            "SELECT location_id, status, current_revision, shared_on, window_closes_on, provider_confirmed_at, published_on
+             FROM visits WHERE id = ?1",
+            [id.to_string()],
+            |r| {
+                Ok(VisitState {
+                    id,
+                    location_id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+                    status: r.get(1)?,
+                    current_revision: r.get(2)?,
+                    shared_on: r.get(3)?,
+                    window_closes_on: r.get(4)?,
+                    provider_confirmed_at: r.get(5)?,
+                    published_on: r.get(6)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Called after a sync changed a document: records a sign-off as revision 1, or later edits to a
+/// signed-off visit as a pending revision. Returns a rejection reason if the change is refused.
+pub fn after_change(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    id: Uuid,
+    doc: &mut AutoCommit,
+    snapshot: &VisitSnapshot,
+) -> Result<Option<String>, ApiError> {
+    let Some(signoff) = &snapshot.signoff else {
+        return Ok(None);
+    };
+    let existing = visit_state(tx, id)?;
+    if existing.is_none() {
+        if signoff.by.user_id != caller.user_id {
+            return Ok(Some(
+                "a sign-off must arrive from the signer's own device".into(),
+            ));
+        }
+        let Some(heads) = heads_from_strings(&signoff.heads) else {
+            return Ok(Some("the sign-off's heads are not change hashes".into()));
+        };
+        let signed = match VisitDoc::read_automerge(doc, Some(&heads)) {
+            Ok(s) => s,
+            Err(e) => return Ok(Some(format!("the signed record cannot be read: {e}"))),
+        };
+        if !VisitDoc::conflicts_of(doc, Some(&heads))
+            .map(|c| c.is_empty())
+            .unwrap_or(false)
+        {
+            return Ok(Some(
+                "a visit cannot be signed off with unresolved conflicts".into(),
+            ));
+        }
+        let record = VisitSnapshot {
+            signoff: Some(signoff.clone()),
+            ..signed
+        };
+        tx.execute(
+            "INSERT INTO visits (id, location_id, status, current_revision) VALUES (?1, ?2, 'signed_off', 1)",
+            params![id.to_string(), snapshot.header.location_id.to_string()],
+        )?;
+        insert_revision(
+            tx,
+            id,
+            1,
+            &signoff.heads,
+            &record,
+            &signoff.by.user_id,
+            &signoff.at.to_rfc3339(),
+            "accepted",
+        )?;
+        audit::record(
+            tx,
+            Some(caller),
+            Entry {
+                action: "visit.signed_off",
+                subject_type: "visit",
+                subject_id: Some(id.to_string()),
+                location_id: Some(snapshot.header.location_id),
+                details: json!({ "revision": 1 }),
+            },
+        )?;
+        return Ok(None);
+    }
+    // Already signed off: anything beyond the latest revision is a newer revision to review.
+    let (latest, latest_state, latest_record): (u32, String, String) = tx.query_row(
+        "SELECT revision, state, record FROM visit_revisions WHERE visit_id = ?1 ORDER BY revision DESC LIMIT 1",
+        [id.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let latest_record: VisitSnapshot = serde_json::from_str(&latest_record)?;
+    if snapshot.same_record_as(&latest_record) {
+        return Ok(None);
+    }
+    let heads = heads_to_strings(&doc.get_heads());
+    if latest_state == "pending" {
+        tx.execute(
+            "UPDATE visit_revisions SET heads = ?3, record = ?4 WHERE visit_id = ?1 AND revision = ?2",
+            params![id.to_string(), latest, heads.join(","), serde_json::to_string(snapshot)?],
+        )?;
+    } else {
+        insert_revision(
+            tx,
+            id,
+            latest + 1,
+            &heads,
+            snapshot,
+            &caller.user_id,
+            &now_text(),
+            "pending",
+        )?;
+        audit::record(
+            tx,
+            Some(caller),
+            Entry {
+                action: "visit.revision_received",
+                subject_type: "visit",
+                subject_id: Some(id.to_string()),
+                location_id: Some(snapshot.header.location_id),
+                details: json!({ "revision": latest + 1 }),
+            },
+        )?;
+    }
+    Ok(None)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_revision(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    revision: u32,
+    heads: &[String],
+    record: &VisitSnapshot,
+    signed_by: &Uuid,
+    signed_at: &str,
+    state: &str,
+) -> Result<(), ApiError> {
+    tx.execute(
+        "INSERT INTO visit_revisions (visit_id, revision, heads, record, signed_by, signed_at, state, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            id.to_string(),
+            revision,
+            heads.join(","),
+            serde_json::to_string(record)?,
+            signed_by.to_string(),
+            signed_at,
+            state,
+            now_text()
+        ],
+    )?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR IGNORE INTO revision_photos (visit_id, revision, hash) VALUES (?1, ?2, ?3)",
+    )?;
+    for h in record.photo_hashes() {
+        stmt.execute(params![id.to_string(), revision, h])?;
+    }
+    Ok(())
+}
+
+/// A revision as the API shows it.
+#[derive(Serialize)]
+pub struct RevisionView {
+    /// Its number.
+    pub revision: u32,
+    /// `accepted`, `pending` or `rejected`.
+    pub state: String,
+    /// Who signed (or sent the edits).
+    pub signed_by: String,
+    /// When.
+    pub signed_at: String,
+    /// The document heads it stands for.
+    pub heads: Vec<String>,
+    /// When it was published, if it was.
+    pub published_on: Option<String>,
+    /// The record.
+    pub record: VisitSnapshot,
+}
+
+/// Every revision of a visit, oldest first.
+pub fn revisions(tx: &Transaction<'_>, id: Uuid) -> Result<Vec<RevisionView>, ApiError> {
+    let mut stmt = tx.prepare(
+        "SELECT revision, state, signed_by, signed_at, heads, published_on, record FROM visit_revisions WHERE visit_id = ?1 ORDER BY revision",
+    )?;
+    let rows = stmt
+        .query_map([id.to_string()], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter()
+        .map(
+            |(revision, state, signed_by, signed_at, heads, published_on, record)| {
+                Ok(RevisionView {
+                    revision,
+                    state,
+                    signed_by,
+                    signed_at,
+                    heads: heads
+                        .split(',')
+                        .filter(|h| !h.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    published_on,
+                    record: serde_json::from_str(&record)?,
+                })
+            },
+        )
+        .collect()
+}
+
+/// The record of a given revision.
+pub fn revision_record(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    revision: u32,
+) -> Result<VisitSnapshot, ApiError> {
+    let record: String = tx.query_row(
+        "SELECT record FROM visit_revisions WHERE visit_id = ?1 AND revision = ?2",
+        params![id.to_string(), revision],
+        |r| r.get(0),
+    )?;
+    Ok(serde_json::from_str(&record)?)
+}
+
+/// Finds a visit the caller may see, or 404. Providers see only shared or published visits of
+/// their own locations.
+pub fn require_visit(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<VisitState, ApiError> {
+    let state = visit_state(tx, id)?.ok_or_else(|| ApiError::not_found("visit"))?;
+    let visible = crate::access::may_see_location(tx, caller, state.location_id)?
+        && (caller.role != Role::Provider || state.status != "signed_off");
+    if visible {
+        Ok(state)
+    } else {
+        Err(ApiError::not_found("visit"))
+    }
+}
+
+fn audit_visit(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    action: &str,
+    v: &VisitState,
+    details: serde_json::Value,
+) -> Result<(), ApiError> {
+    audit::record(
+        tx,
+        Some(caller),
+        Entry {
+            action,
+            subject_type: "visit",
+            subject_id: Some(v.id.to_string()),
+            location_id: Some(v.location_id),
+            details,
+        },
+    )
+}
+
+/// A lead shares a signed-off visit with its provider, opening the factual-accuracy window.
+pub fn share(
+    state: &AppState,
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<VisitState, ApiError> {
+    caller.require(&[Role::Lead])?;
+    let v = require_visit(tx, caller, id)?;
+    if v.status != "signed_off" {
+        return Err(ApiError::conflict(format!(
+            "the visit is {}, not signed off",
+            v.status
+        )));
+    }
+    if has_pending(tx, id)? {
+        return Err(ApiError::conflict(
+            "a newer revision is waiting: accept or reject it first",
+        ));
+    }
+    let today = state.today();
+    let closes = add_days(today, state.config.factual_accuracy_days);
+    tx.execute(
+        "UPDATE visits SET status = 'shared', shared_on = ?2, window_closes_on = ?3, provider_confirmed_at = NULL WHERE id = ?1",
+        params![id.to_string(), today.to_string(), closes.to_string()],
+    )?;
+    audit_visit(
+        tx,
+        caller,
+        "visit.shared",
+        &v,
+        json!({ "revision": v.current_revision, "window_closes_on": closes }),
+    )?;
+    visit_state(tx, id)?.ok_or_else(|| ApiError::not_found("visit"))
+}
+
+fn has_pending(tx: &Transaction<'_>, id: Uuid) -> Result<bool, ApiError> {
+    Ok(tx
+        .query_row(
+            "SELECT 1 FROM visit_revisions WHERE visit_id = ?1 AND state = 'pending'",
+            [id.to_string()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+fn window_open(state: &AppState, v: &VisitState) -> bool {
+    v.status == "shared"
+        && v.provider_confirmed_at.is_none()
+        && v.window_closes_on
+            .as_deref()
+            .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+            .is_some_and(|closes| state.today() <= closes)
+}
+
+/// A provider comments on a shared visit during the factual-accuracy window.
+pub fn comment(
+    state: &AppState,
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    id: Uuid,
+    criterion: Option<&str>,
+    body: &str,
+) -> Result<Uuid, ApiError> {
+    caller.require(&[Role::Provider, Role::Lead])?;
+    let v = require_visit(tx, caller, id)?;
+    if caller.role == Role::Provider && !window_open(state, &v) {
+        return Err(ApiError::conflict(
+            "the factual-accuracy window is not open for this visit",
+        ));
+    }
+    let body = body.trim();
+    if body.is_empty() || body.len() > 10_000 {
+        return Err(ApiError::invalid(
+            "a comment needs between 1 and 10,000 characters",
+        ));
+    }
+    if let Some(c) = criterion {
+        let record = revision_record(tx, id, v.current_revision)?;
+        if !record.results.contains_key(c) {
+            return Err(ApiError::invalid(format!(
+                "criterion {c:?} is not part of this visit"
+            )));
+        }
+    }
+    let comment_id = Uuid::new_v4();
+    tx.execute(
+        "INSERT INTO visit_comments (id, visit_id, revision, criterion, author_id, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![comment_id.to_string(), id.to_string(), v.current_revision, criterion, caller.user_id.to_string(), body, now_text()],
+    )?;
+    audit_visit(
+        tx,
+        caller,
+        "visit.commented",
+        &v,
+        json!({ "comment": comment_id, "criterion": criterion }),
+    )?;
+    Ok(comment_id)
+}
+
+/// The provider says they have no further comments, closing the window early.
+pub fn confirm_factual_accuracy(
+    state: &AppState,
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<VisitState, ApiError> {
+    caller.require(&[Role::Provider])?;
+    let v = require_visit(tx, caller, id)?;
+    if !window_open(state, &v) {
+        return Err(ApiError::conflict(
+            "the factual-accuracy window is not open for this visit",
+        ));
+    }
+    tx.execute(
+        "UPDATE visits SET provider_confirmed_at = ?2 WHERE id = ?1",
+        params![id.to_string(), now_text()],
+    )?;
+    audit_visit(
+        tx,
+        caller,
+        "visit.factual_accuracy_confirmed",
+        &v,
+        json!({}),
+    )?;
+    visit_state(tx, id)?.ok_or_else(|| ApiError::not_found("visit"))
+}
+
+/// A lead publishes a shared visit once the window has closed (or the provider confirmed). The
+/// caller re-determines the location's tier in the same transaction.
+pub fn publish(
+    state: &AppState,
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<VisitState, ApiError> {
+    caller.require(&[Role::Lead])?;
+    let v = require_visit(tx, caller, id)?;
+    if v.status != "shared" {
+        return Err(ApiError::conflict(format!(
+            "only a shared visit can be published; this one is {}",
+            v.status
+        )));
+    }
+    if window_open(state, &v) {
+        return Err(ApiError::conflict(format!(
+            "the provider's factual-accuracy window is open until {}",
+            v.window_closes_on.as_deref().unwrap_or("?")
+        )));
+    }
+    let today = state.today().to_string();
+    tx.execute(
+        "UPDATE visit_revisions SET published_on = ?3 WHERE visit_id = ?1 AND revision = ?2",
+        params![id.to_string(), v.current_revision, today],
+    )?;
+    tx.execute(
+        "UPDATE visits SET status = 'published', published_on = ?2 WHERE id = ?1",
+        params![id.to_string(), today],
+    )?;
+    audit_visit(
+        tx,
+        caller,
+        "visit.published",
+        &v,
+        json!({ "revision": v.current_revision }),
+    )?;
+    visit_state(tx, id)?.ok_or_else(|| ApiError::not_found("visit"))
+}
+
+/// A lead accepts or rejects a pending revision. Accepting makes it the revision in review, to be
+/// shared and published again; the published one stays in force meanwhile.
+pub fn decide_revision(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    id: Uuid,
+    revision: u32,
+    accept: bool,
+) -> Result<VisitState, ApiError> {
+    caller.require(&[Role::Lead])?;
+    let v = require_visit(tx, caller, id)?;
+    let current: Option<String> = tx
+        .query_row(
+            "SELECT state FROM visit_revisions WHERE visit_id = ?1 AND revision = ?2",
+            params![id.to_string(), revision],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match current.as_deref() {
+        None => return Err(ApiError::not_found("revision")),
+        Some("pending") => {}
+        Some(other) => {
+            return Err(ApiError::conflict(format!(
+                "revision {revision} is already {other}"
+            )));
+        }
+    }
+    let new_state = if accept { "accepted" } else { "rejected" };
+    tx.execute(
+        "UPDATE visit_revisions SET state = ?3, decided_by = ?4, decided_at = ?5 WHERE visit_id = ?1 AND revision = ?2",
+        params![id.to_string(), revision, new_state, caller.user_id.to_string(), now_text()],
+    )?;
+    if accept {
+        tx.execute(
+            "UPDATE visits SET status = 'signed_off', current_revision = ?2, shared_on = NULL, window_closes_on = NULL, provider_confirmed_at = NULL WHERE id = ?1",
+            params![id.to_string(), revision],
+        )?;
+    }
+    audit_visit(
+        tx,
+        caller,
+        if accept {
+            "visit.revision_accepted"
+        } else {
+            "visit.revision_rejected"
+        },
+        &v,
+        json!({ "revision": revision }),
+    )?;
+    visit_state(tx, id)?.ok_or_else(|| ApiError::not_found("visit"))
+}
+
+/// A comment as shown.
+#[derive(Serialize)]
+pub struct CommentView {
+    /// Its id.
+    pub id: String,
+    /// The revision commented on.
+    pub revision: u32,
+    /// The criterion, if about one.
+    pub criterion: Option<String>,
+    /// Who.
+    pub author: String,
+    /// What.
+    pub body: String,
+    /// When.
+    pub created_at: String,
+}
+
+/// Comments on a visit, oldest first.
+pub fn comments(tx: &Transaction<'_>, id: Uuid) -> Result<Vec<CommentView>, ApiError> {
+    let mut stmt = tx.prepare(
+        "SELECT c.id, c.revision, c.criterion, u.display_name, c.body, c.created_at FROM visit_comments c JOIN users u ON u.id = c.author_id
+         WHERE c.visit_id = ?1 ORDER BY c.created_at, c.id",
+    )?;
+    let rows = stmt
+        .query_map([id.to_string()], |r| {
+            Ok(CommentView {
+                id: r.get(0)?,
+                revision: r.get(1)?,
+                criterion: r.get(2)?,
+                author: r.get(3)?,
+                body: r.get(4)?,
+                created_at: r.get(5)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// A provider responds to an action of a shared or published visit.
+pub fn respond_to_action(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    id: Uuid,
+    action: Uuid,
+    body: &str,
+) -> Result<Uuid, ApiError> {
+    caller.require(&[Role::Provider])?;
+    let v = require_visit(tx, caller, id)?;
+    let record = revision_record(tx, id, v.current_revision)?;
+    if !record.actions.contains_key(&action) {
+        return Err(ApiError::not_found("action"));
+    }
+    let body = body.trim();
+    if body.is_empty() || body.len() > 10_000 {
+        return Err(ApiError::invalid(
+            "a response needs between 1 and 10,000 characters",
+        ));
+    }
+    let rid = Uuid::new_v4();
+    tx.execute(
+        "INSERT INTO action_responses (id, visit_id, action_id, author_id, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![rid.to_string(), id.to_string(), action.to_string(), caller.user_id.to_string(), body, now_text()],
+    )?;
+    audit_visit(
+        tx,
+        caller,
+        "action.responded",
+        &v,
+        json!({ "action": action }),
+    )?;
+    Ok(rid)
+}

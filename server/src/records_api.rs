@@ -1,0 +1,406 @@
+//! Commissioners' records: CQC ratings, gates, qualifications, placements and rule sets. Every
+//! change is audited and re-determines the tiers it affects, in the same transaction.
+
+use std::collections::BTreeMap;
+
+use accredit_shared::RuleSet;
+use accredit_shared::records::*;
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::NaiveDate;
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::access::parse_id;
+use crate::api::JsonBody;
+use crate::audit::{self, Entry};
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, now_text};
+use crate::tiers;
+
+/// The routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/locations/{id}/cqc-ratings", post(add_cqc))
+        .route("/api/v1/locations/{id}/gates", post(open_gate))
+        .route("/api/v1/gates/{id}/close", post(close_gate))
+        .route("/api/v1/qualifications", post(add_qualification))
+        .route("/api/v1/placements", post(add_placement))
+        .route("/api/v1/rule-sets", get(list_rule_sets).post(add_rule_set))
+}
+
+fn require_location_exists(tx: &Transaction<'_>, id: Uuid) -> Result<Location, ApiError> {
+    tiers::location(tx, id)?
+        .map(|(l, _)| l)
+        .ok_or_else(|| ApiError::not_found("location"))
+}
+
+/// Stores a record, audits it and re-determines the affected locations.
+#[allow(clippy::too_many_arguments)]
+fn save<T: Serialize>(
+    state: &AppState,
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    table: &str,
+    key_column: &str,
+    id: Uuid,
+    key: Uuid,
+    record: &T,
+    action: &str,
+    affected: &[Uuid],
+) -> Result<Value, ApiError> {
+    tx.execute(
+        &format!("INSERT INTO {table} (id, {key_column}, data) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET data = excluded.data"),
+        params![id.to_string(), key.to_string(), serde_json::to_string(record)?],
+    )?;
+    audit::record(
+        tx,
+        Some(caller),
+        Entry {
+            action,
+            subject_type: table,
+            subject_id: Some(id.to_string()),
+            location_id: (affected.len() == 1).then(|| affected[0]),
+            details: json!({ "affected_locations": affected }),
+        },
+    )?;
+    let dets = tiers::redetermine(state, tx, affected, action)?;
+    let effects: Vec<Value> = affected
+        .iter()
+        .zip(&dets)
+        .map(|(l, d)| json!({ "location_id": l, "tier": d.tier.as_ref().map(|t| t.name.clone()), "weekly_premium_pence": d.rate.weekly.0, "status": d.status }))
+        .collect();
+    Ok(json!({ "id": id, "record": record, "effects": effects }))
+}
+
+fn created(v: Value) -> Response {
+    (StatusCode::CREATED, Json(v)).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CqcRequest {
+    inspected_on: NaiveDate,
+    published_on: NaiveDate,
+    overall: CqcRatingValue,
+    #[serde(default)]
+    key_questions: BTreeMap<KeyQuestion, CqcRatingValue>,
+}
+
+async fn add_cqc(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(loc): Path<String>,
+    JsonBody(req): JsonBody<CqcRequest>,
+) -> ApiResult<Response> {
+    caller.require(&[Role::Commissioner])?;
+    let loc = parse_id(&loc, "location id")?;
+    if req.published_on < req.inspected_on {
+        return Err(ApiError::invalid(
+            "a rating cannot be published before the inspection",
+        ));
+    }
+    state
+        .blocking(move |s| {
+            s.db.write(|tx| {
+                require_location_exists(tx, loc)?;
+                let rating = CqcRating {
+                    id: Uuid::new_v4(),
+                    location_id: loc,
+                    inspected_on: req.inspected_on,
+                    published_on: req.published_on,
+                    overall: req.overall,
+                    key_questions: req.key_questions,
+                };
+                save(
+                    s,
+                    tx,
+                    &caller,
+                    "cqc_ratings",
+                    "location_id",
+                    rating.id,
+                    loc,
+                    &rating,
+                    "cqc_rating.recorded",
+                    &[loc],
+                )
+            })
+        })
+        .await
+        .map(created)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GateRequest {
+    kind: GateKind,
+    opened_on: NaiveDate,
+}
+
+async fn open_gate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(loc): Path<String>,
+    JsonBody(req): JsonBody<GateRequest>,
+) -> ApiResult<Response> {
+    caller.require(&[Role::Commissioner])?;
+    let loc = parse_id(&loc, "location id")?;
+    state
+        .blocking(move |s| {
+            s.db.write(|tx| {
+                require_location_exists(tx, loc)?;
+                let gate = Gate {
+                    id: Uuid::new_v4(),
+                    location_id: loc,
+                    kind: req.kind,
+                    opened_on: req.opened_on,
+                    closed_on: None,
+                    outcome: None,
+                };
+                save(
+                    s,
+                    tx,
+                    &caller,
+                    "gates",
+                    "location_id",
+                    gate.id,
+                    loc,
+                    &gate,
+                    "gate.opened",
+                    &[loc],
+                )
+            })
+        })
+        .await
+        .map(created)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CloseGateRequest {
+    closed_on: NaiveDate,
+    outcome: Option<GateOutcome>,
+}
+
+async fn close_gate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<CloseGateRequest>,
+) -> ApiResult<Json<Value>> {
+    caller.require(&[Role::Commissioner])?;
+    let id = parse_id(&id, "gate id")?;
+    state
+        .blocking(move |s| {
+            s.db.write(|tx| {
+                let data: String = tx
+                    .query_row(
+                        "SELECT data FROM gates WHERE id = ?1",
+                        [id.to_string()],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .ok_or_else(|| ApiError::not_found("gate"))?;
+                let mut gate: Gate = serde_json::from_str(&data)?;
+                if gate.closed_on.is_some() {
+                    return Err(ApiError::conflict("the gate is already closed"));
+                }
+                if req.closed_on < gate.opened_on {
+                    return Err(ApiError::invalid("a gate cannot close before it opened"));
+                }
+                gate.closed_on = Some(req.closed_on);
+                gate.outcome = req.outcome;
+                let loc = gate.location_id;
+                save(
+                    s,
+                    tx,
+                    &caller,
+                    "gates",
+                    "location_id",
+                    id,
+                    loc,
+                    &gate,
+                    "gate.closed",
+                    &[loc],
+                )
+                .map(Json)
+            })
+        })
+        .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QualificationRequest {
+    provider_id: Uuid,
+    kind: QualificationKind,
+    certificate_ref: String,
+    issued_on: NaiveDate,
+    expires_on: NaiveDate,
+    last_surveillance_on: Option<NaiveDate>,
+    verified_on: Option<NaiveDate>,
+    verified_by: Option<String>,
+    covered_locations: Vec<Uuid>,
+}
+
+async fn add_qualification(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(req): JsonBody<QualificationRequest>,
+) -> ApiResult<Response> {
+    caller.require(&[Role::Commissioner])?;
+    if req.expires_on < req.issued_on {
+        return Err(ApiError::invalid(
+            "a certificate cannot expire before it was issued",
+        ));
+    }
+    if req.certificate_ref.trim().is_empty() || req.certificate_ref.len() > 200 {
+        return Err(ApiError::invalid(
+            "a certificate reference (up to 200 characters) is required",
+        ));
+    }
+    state
+        .blocking(move |s| {
+            s.db.write(|tx| {
+                let own = tiers::provider_locations(tx, req.provider_id)?;
+                if own.is_empty() {
+                    return Err(ApiError::not_found("provider"));
+                }
+                if let Some(stray) = req.covered_locations.iter().find(|l| !own.contains(l)) {
+                    return Err(ApiError::invalid(format!(
+                        "location {stray} is not one of the provider's"
+                    )));
+                }
+                let q = Qualification {
+                    id: Uuid::new_v4(),
+                    provider_id: req.provider_id,
+                    kind: req.kind,
+                    certificate_ref: req.certificate_ref.trim().to_owned(),
+                    issued_on: req.issued_on,
+                    expires_on: req.expires_on,
+                    last_surveillance_on: req.last_surveillance_on,
+                    verified_on: req.verified_on,
+                    verified_by: req.verified_by,
+                    covered_locations: req.covered_locations,
+                };
+                save(
+                    s,
+                    tx,
+                    &caller,
+                    "qualifications",
+                    "provider_id",
+                    q.id,
+                    q.provider_id,
+                    &q,
+                    "qualification.recorded",
+                    &own,
+                )
+            })
+        })
+        .await
+        .map(created)
+}
+
+async fn add_placement(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(mut p): JsonBody<Placement>,
+) -> ApiResult<Response> {
+    caller.require(&[Role::Commissioner])?;
+    if p.end.is_some_and(|e| e < p.start) {
+        return Err(ApiError::invalid("a placement cannot end before it starts"));
+    }
+    if p.base_weekly_rate_pence < 0 || p.resident_ref.trim().is_empty() {
+        return Err(ApiError::invalid(
+            "a placement needs a resident reference and a rate of at least 0",
+        ));
+    }
+    if p.id.is_nil() {
+        p.id = Uuid::new_v4();
+    }
+    state
+        .blocking(move |s| {
+            s.db.write(|tx| {
+                require_location_exists(tx, p.location_id)?;
+                let loc = p.location_id;
+                save(
+                    s,
+                    tx,
+                    &caller,
+                    "placements",
+                    "location_id",
+                    p.id,
+                    loc,
+                    &p,
+                    "placement.recorded",
+                    &[loc],
+                )
+            })
+        })
+        .await
+        .map(created)
+}
+
+async fn list_rule_sets(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require(&[Role::Commissioner, Role::Lead])?;
+    let today = state.today();
+    let rules = state.rules();
+    let in_force = rules.in_force(today).map(|r| r.version.clone());
+    let sets: Vec<Value> = rules
+        .sets()
+        .iter()
+        .map(|r| json!({ "version": r.version, "effective_from": r.effective_from, "in_force": Some(&r.version) == in_force.as_ref(), "scheduled": r.effective_from > today }))
+        .collect();
+    Ok(Json(json!({ "on": today, "rule_sets": sets })))
+}
+
+async fn add_rule_set(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: String,
+) -> ApiResult<Response> {
+    caller.require(&[Role::Commissioner])?;
+    let set = RuleSet::from_toml(&body).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let today = state.today();
+    if set.effective_from <= today {
+        return Err(ApiError::invalid(format!(
+            "a rule set takes effect from a future date, never retrospectively: effective_from must be after {today}"
+        )));
+    }
+    state
+        .blocking(move |s| {
+            s.db.write(|tx| {
+                let mut sets: Vec<RuleSet> = s.rules().sets().to_vec();
+                sets.push(set.clone());
+                accredit_shared::RuleBook::new(sets).map_err(|e| ApiError::conflict(e.to_string()))?;
+                tx.execute(
+                    "INSERT INTO rule_sets (version, effective_from, source, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![set.version, set.effective_from.to_string(), body, caller.user_id.to_string(), now_text()],
+                )?;
+                audit::record(
+                    tx,
+                    Some(&caller),
+                    Entry {
+                        action: "rule_set.added",
+                        subject_type: "rule_set",
+                        subject_id: Some(set.version.clone()),
+                        location_id: None,
+                        details: json!({ "effective_from": set.effective_from }),
+                    },
+                )?;
+                s.reload_rules(tx)?;
+                let all = tiers::all_locations(tx)?;
+                tiers::redetermine(s, tx, &all, "rule_set.added")?;
+                Ok(json!({ "version": set.version, "effective_from": set.effective_from }))
+            })
+        })
+        .await
+        .map(created)
+}

@@ -1,0 +1,475 @@
+//! Realistic demo data for `accredit-server demo`: a council's commissioner, a lead, two monitors,
+//! two providers with five locations, published visits scored against the default pack, CQC
+//! ratings, IIP and ISO 9001 certificates, an open s.42 enquiry, a visit waiting for review, and
+//! placements. Everything goes through the same functions the API uses.
+
+use std::collections::BTreeMap;
+
+use accredit_shared::FrameworkPack;
+use accredit_shared::calendar::add_days;
+use accredit_shared::records::*;
+use accredit_shared::visit::{
+    ActionDraft, Author, EvidenceDraft, EvidenceKind, VisitDoc, VisitHeader,
+};
+use chrono::{NaiveDate, TimeZone, Utc};
+use rusqlite::{Transaction, params};
+use uuid::Uuid;
+
+use crate::auth::{Caller, Role};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::users::{self, NewLocation};
+use crate::{docstore, lifecycle, tiers};
+
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "accredit-demo";
+
+/// A demo login, printed at start-up.
+pub struct Login {
+    /// Username.
+    pub username: &'static str,
+    /// Who it is.
+    pub description: String,
+}
+
+const PACK_ID: &str = "cqc-quality-statements";
+
+fn demo_answers(pack: &FrameworkPack, base: i32, seed: usize) -> BTreeMap<String, Answer> {
+    pack.criteria()
+        .enumerate()
+        .map(|(i, c)| {
+            let wobble = match (i * 7 + seed) % 5 {
+                0 => -1,
+                1 => 1,
+                _ => 0,
+            };
+            let answer = if (i + seed) % 41 == 0 {
+                Answer::NotApplicable
+            } else {
+                Answer::Score((base + wobble).clamp(c.scale.min + 1, c.scale.max))
+            };
+            (c.id.clone(), answer)
+        })
+        .collect()
+}
+
+/// Builds, signs off and stores a visit; returns its id.
+#[allow(clippy::too_many_arguments)]
+fn record_visit(
+    tx: &Transaction<'_>,
+    pack: &FrameworkPack,
+    monitor: &Author,
+    location: Uuid,
+    visited_on: NaiveDate,
+    base: i32,
+    seed: usize,
+    sign: bool,
+) -> Result<Uuid, ApiError> {
+    let err =
+        |e: accredit_shared::visit::VisitDocError| ApiError::internal(format!("demo visit: {e}"));
+    let visit_id = Uuid::new_v4();
+    let started = Utc
+        .from_local_datetime(&visited_on.and_hms_opt(9, 30, 0).unwrap_or_default())
+        .single()
+        .unwrap_or_else(Utc::now);
+    let header = VisitHeader {
+        visit_id,
+        location_id: location,
+        pack_id: pack.id.clone(),
+        pack_version: pack.version.clone(),
+        visit_type: if seed % 3 == 2 {
+            VisitType::Unannounced
+        } else {
+            VisitType::Annual
+        },
+        announced: seed % 3 != 2,
+        started_at: started,
+    };
+    let mut doc = VisitDoc::create(&header, pack, monitor.clone()).map_err(err)?;
+    for (criterion, answer) in demo_answers(pack, base, seed) {
+        doc.set_answer(pack, &criterion, Some(answer))
+            .map_err(err)?;
+    }
+    let first = pack.criteria().next().map(|c| c.id.clone());
+    if let Some(c) = &first {
+        doc.set_notes(
+            pack,
+            c,
+            "Safeguarding policy reviewed; staff could describe how to raise a concern.",
+        )
+        .map_err(err)?;
+        doc.add_evidence(
+            pack,
+            &EvidenceDraft {
+                criterion: Some(c.clone()),
+                kind: EvidenceKind::StaffInterview,
+                text: "Spoke with two senior carers on the day shift.".into(),
+                photo: None,
+            },
+        )
+        .map_err(err)?;
+    }
+    let medicines = pack
+        .criteria()
+        .find(|c| c.critical && c.id.contains("medic"))
+        .or_else(|| pack.criteria().find(|c| c.critical))
+        .map(|c| c.id.clone());
+    doc.add_action(
+        pack,
+        &ActionDraft {
+            criterion: medicines,
+            priority: if base < 3 {
+                Priority::High
+            } else {
+                Priority::Medium
+            },
+            description:
+                "Complete PRN protocols for all residents prescribed 'as required' medicines."
+                    .into(),
+            owner: "Registered manager".into(),
+            due_on: Some(add_days(visited_on, 28)),
+        },
+    )
+    .map_err(err)?;
+    doc.set_ended_at(started + chrono::Duration::hours(6))
+        .map_err(err)?;
+    if sign {
+        doc.sign_off(started + chrono::Duration::hours(7))
+            .map_err(err)?;
+    }
+    let caller = Caller {
+        user_id: monitor.user_id,
+        name: monitor.name.clone(),
+        role: Role::Monitor,
+        provider_id: None,
+        device_id: Uuid::new_v4(),
+    };
+    let snapshot = doc.snapshot().map_err(err)?;
+    docstore::insert(tx, visit_id, location, monitor.user_id, doc.automerge())?;
+    docstore::set_photos(tx, visit_id, snapshot.photo_hashes())?;
+    if let Some(reason) =
+        lifecycle::after_change(tx, &caller, visit_id, doc.automerge(), &snapshot)?
+    {
+        return Err(ApiError::internal(format!("demo visit refused: {reason}")));
+    }
+    Ok(visit_id)
+}
+
+fn publish_on(
+    tx: &Transaction<'_>,
+    visit: Uuid,
+    shared_on: NaiveDate,
+    published_on: NaiveDate,
+) -> Result<(), ApiError> {
+    tx.execute(
+        "UPDATE visits SET status = 'published', shared_on = ?2, window_closes_on = ?3, published_on = ?4 WHERE id = ?1",
+        params![visit.to_string(), shared_on.to_string(), add_days(shared_on, 14).to_string(), published_on.to_string()],
+    )?;
+    tx.execute(
+        "UPDATE visit_revisions SET published_on = ?2 WHERE visit_id = ?1 AND revision = 1",
+        params![visit.to_string(), published_on.to_string()],
+    )?;
+    Ok(())
+}
+
+fn json_insert<T: serde::Serialize>(
+    tx: &Transaction<'_>,
+    table: &str,
+    key_col: &str,
+    id: Uuid,
+    key: Uuid,
+    v: &T,
+) -> Result<(), ApiError> {
+    tx.execute(
+        &format!("INSERT INTO {table} (id, {key_col}, data) VALUES (?1, ?2, ?3)"),
+        params![id.to_string(), key.to_string(), serde_json::to_string(v)?],
+    )?;
+    Ok(())
+}
+
+fn d(y: i32, m: u32, day: u32) -> Result<NaiveDate, ApiError> {
+    NaiveDate::from_ymd_opt(y, m, day).ok_or_else(|| ApiError::internal("bad demo date"))
+}
+
+/// Seeds an empty database; returns the demo logins.
+pub fn seed(state: &AppState) -> Result<Vec<Login>, ApiError> {
+    let pack = state
+        .packs
+        .get(PACK_ID, "2026.1")
+        .ok_or_else(|| {
+            ApiError::internal(
+                "the default framework pack cqc-quality-statements@2026.1 is missing from assets",
+            )
+        })?
+        .clone();
+    let today = state.today();
+    state.db.write(|tx| {
+        let empty: i64 = tx.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
+        if empty > 0 {
+            return Err(ApiError::conflict(
+                "the database already has users; demo data goes only into an empty one",
+            ));
+        }
+        let coastal = users::provider_by_name(tx, "Coastal Care Ltd")?;
+        let fylde = users::provider_by_name(tx, "Fylde Homes Partnership")?;
+        let homes = [
+            (
+                coastal,
+                "1-101000001",
+                "Seaview House",
+                "12 North Promenade, Blackpool FY1 2AA",
+                ServiceType::Residential,
+            ),
+            (
+                coastal,
+                "1-101000002",
+                "Promenade Court",
+                "88 South Promenade, Blackpool FY4 1BB",
+                ServiceType::Nursing,
+            ),
+            (
+                fylde,
+                "1-102000001",
+                "Stanley Park Lodge",
+                "3 West Park Drive, Blackpool FY3 9CC",
+                ServiceType::Residential,
+            ),
+            (
+                fylde,
+                "1-102000002",
+                "Bispham Gardens",
+                "40 Red Bank Road, Bispham FY2 9DD",
+                ServiceType::Residential,
+            ),
+            (
+                fylde,
+                "1-102000003",
+                "Fylde Coast Home Care",
+                "Unit 5, Whitehills Park, Blackpool FY4 5EE",
+                ServiceType::HomeCare,
+            ),
+        ];
+        let mut loc = Vec::new();
+        for (provider, cqc, name, address, service) in homes {
+            loc.push(users::upsert_location(
+                tx,
+                &NewLocation {
+                    provider_id: provider,
+                    cqc_location_id: cqc,
+                    name,
+                    address,
+                    service_type: service,
+                    registered_from: d(2014, 6, 1)?,
+                    registered_to: None,
+                },
+            )?);
+        }
+        let commissioner = users::add_user(
+            tx,
+            "commissioner",
+            "Chris Hall (Commissioning)",
+            Role::Commissioner,
+            None,
+            DEMO_PASSWORD,
+        )?;
+        let _ = commissioner;
+        users::add_user(
+            tx,
+            "lead",
+            "Lena Shaw (Lead Officer)",
+            Role::Lead,
+            None,
+            DEMO_PASSWORD,
+        )?;
+        let m1 = users::add_user(
+            tx,
+            "monitor1",
+            "Mo Patel",
+            Role::Monitor,
+            None,
+            DEMO_PASSWORD,
+        )?;
+        let m2 = users::add_user(
+            tx,
+            "monitor2",
+            "Sam Okafor",
+            Role::Monitor,
+            None,
+            DEMO_PASSWORD,
+        )?;
+        users::add_user(
+            tx,
+            "coastal",
+            "Jo Barnes (Coastal Care)",
+            Role::Provider,
+            Some(coastal),
+            DEMO_PASSWORD,
+        )?;
+        users::add_user(
+            tx,
+            "fylde",
+            "Priya Singh (Fylde Homes)",
+            Role::Provider,
+            Some(fylde),
+            DEMO_PASSWORD,
+        )?;
+        for l in [loc[0], loc[1], loc[2]] {
+            users::assign(tx, m1, l)?;
+        }
+        for l in [loc[2], loc[3], loc[4]] {
+            users::assign(tx, m2, l)?;
+        }
+        let mo = Author {
+            user_id: m1,
+            name: "Mo Patel".into(),
+        };
+        let sam = Author {
+            user_id: m2,
+            name: "Sam Okafor".into(),
+        };
+
+        // Published visits: Seaview strong, Promenade good, Stanley good, Bispham weaker.
+        let plan = [
+            (0, &mo, 4, 200),
+            (1, &mo, 3, 150),
+            (2, &sam, 3, 120),
+            (3, &sam, 3, 90),
+        ];
+        for (seed_no, (i, who, base, days_ago)) in plan.into_iter().enumerate() {
+            let visited = add_days(today, -days_ago);
+            let v = record_visit(tx, &pack, who, loc[i], visited, base, seed_no + i, true)?;
+            publish_on(tx, v, add_days(visited, 7), add_days(visited, 24))?;
+        }
+        // Waiting for review: a signed-off follow-up at Bispham Gardens; a draft at the home care service.
+        record_visit(tx, &pack, &sam, loc[3], add_days(today, -6), 2, 9, true)?;
+        record_visit(tx, &pack, &sam, loc[4], add_days(today, -1), 3, 4, false)?;
+
+        // CQC ratings, published some weeks after inspection.
+        let ratings = [
+            (0, CqcRatingValue::Outstanding),
+            (1, CqcRatingValue::RequiresImprovement),
+            (2, CqcRatingValue::Good),
+            (3, CqcRatingValue::Good),
+            (4, CqcRatingValue::Good),
+        ];
+        for (i, overall) in ratings {
+            let r = CqcRating {
+                id: Uuid::new_v4(),
+                location_id: loc[i],
+                inspected_on: add_days(today, -400),
+                published_on: add_days(today, -350),
+                overall,
+                key_questions: BTreeMap::from([(
+                    KeyQuestion::Safe,
+                    if overall == CqcRatingValue::RequiresImprovement {
+                        CqcRatingValue::RequiresImprovement
+                    } else {
+                        CqcRatingValue::Good
+                    },
+                )]),
+            };
+            json_insert(tx, "cqc_ratings", "location_id", r.id, loc[i], &r)?;
+        }
+        // Certificates: IIP Gold for Coastal (covers Seaview), ISO 9001 for Fylde (both homes).
+        let iip = Qualification {
+            id: Uuid::new_v4(),
+            provider_id: coastal,
+            kind: QualificationKind::IipGold,
+            certificate_ref: "IIP-2025-04417".into(),
+            issued_on: d(2025, 3, 1)?,
+            expires_on: d(2028, 2, 28)?,
+            last_surveillance_on: None,
+            verified_on: Some(d(2025, 3, 12)?),
+            verified_by: Some("Chris Hall".into()),
+            covered_locations: vec![loc[0]],
+        };
+        json_insert(tx, "qualifications", "provider_id", iip.id, coastal, &iip)?;
+        let iso = Qualification {
+            id: Uuid::new_v4(),
+            provider_id: fylde,
+            kind: QualificationKind::Iso9001,
+            certificate_ref: "ISO9001-GB-77310".into(),
+            issued_on: d(2024, 9, 1)?,
+            expires_on: d(2027, 8, 31)?,
+            last_surveillance_on: Some(add_days(today, -200)),
+            verified_on: Some(d(2024, 9, 20)?),
+            verified_by: Some("Chris Hall".into()),
+            covered_locations: vec![loc[2], loc[3]],
+        };
+        json_insert(tx, "qualifications", "provider_id", iso.id, fylde, &iso)?;
+        // An open s.42 safeguarding enquiry at Stanley Park Lodge.
+        let gate = Gate {
+            id: Uuid::new_v4(),
+            location_id: loc[2],
+            kind: GateKind::S42Enquiry,
+            opened_on: add_days(today, -10),
+            closed_on: None,
+            outcome: None,
+        };
+        json_insert(tx, "gates", "location_id", gate.id, loc[2], &gate)?;
+        // Placements: mostly council-funded permanent residents, with the exclusions finance expects.
+        let mut n = 0;
+        for (i, l) in loc.iter().enumerate().take(4) {
+            for p in 0..6 {
+                n += 1;
+                let funding = match p {
+                    4 => FundingType::SelfFunded,
+                    5 if i == 1 => FundingType::NhsContinuingHealthcare,
+                    5 => FundingType::CouncilShortTerm,
+                    _ => FundingType::CouncilPermanent,
+                };
+                let placement = Placement {
+                    id: Uuid::new_v4(),
+                    location_id: *l,
+                    resident_ref: format!("BPL-{:05}", 10_000 + n * 37),
+                    funding,
+                    start: add_days(today, -(400 + 30 * p as i64)),
+                    end: None,
+                    died_on: None,
+                    base_weekly_rate_pence: if i == 1 { 86_500 } else { 72_500 },
+                    hospital_stays: vec![],
+                };
+                json_insert(
+                    tx,
+                    "placements",
+                    "location_id",
+                    placement.id,
+                    *l,
+                    &placement,
+                )?;
+            }
+        }
+        let all = tiers::all_locations(tx)?;
+        tiers::redetermine(state, tx, &all, "demo data")?;
+        Ok(())
+    })?;
+    Ok(vec![
+        Login {
+            username: "commissioner",
+            description: "commissioner: rules, CQC ratings, gates, certificates, payments".into(),
+        },
+        Login {
+            username: "lead",
+            description: "lead officer: reviews, shares and publishes visits".into(),
+        },
+        Login {
+            username: "monitor1",
+            description: "quality monitor (Seaview House, Promenade Court, Stanley Park Lodge)"
+                .into(),
+        },
+        Login {
+            username: "monitor2",
+            description:
+                "quality monitor (Stanley Park Lodge, Bispham Gardens, Fylde Coast Home Care)"
+                    .into(),
+        },
+        Login {
+            username: "coastal",
+            description: "provider: Coastal Care Ltd".into(),
+        },
+        Login {
+            username: "fylde",
+            description: "provider: Fylde Homes Partnership".into(),
+        },
+    ])
+}
