@@ -1,1 +1,346 @@
-//! Shared helpers for end-to-end tests.
+//! Test harness for end-to-end tests and benchmarks: the real `accredit-server` binary on
+//! 127.0.0.1 with a temporary data directory, and a small blocking HTTP client that speaks its API
+//! and sync protocol, as a device would.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use accredit_shared::sync::{Replica, SYNC_MEDIA_TYPE, SyncReport, SyncRunError};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Path of the server binary for a profile (`debug` or `release`), building it if it is missing.
+pub fn server_binary(profile: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    let bin = target.join(profile).join("accredit-server");
+    if !bin.exists() {
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.args([
+            "build",
+            "--locked",
+            "-p",
+            "accredit-server",
+            "--bin",
+            "accredit-server",
+        ])
+        .current_dir(workspace());
+        if profile == "release" {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("running cargo build for the server");
+        assert!(status.success(), "building accredit-server failed");
+    }
+    bin
+}
+
+/// A running server process.
+pub struct Server {
+    child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    /// Its data directory.
+    pub data: PathBuf,
+    profile: String,
+    demo: bool,
+}
+
+impl Server {
+    /// Starts `accredit-server demo` on a free port with a fresh data directory under `dir`.
+    pub fn demo(dir: &Path) -> Server {
+        Server::start(dir.join("data"), "debug", true, None)
+    }
+
+    /// Starts a server; `demo` seeds a new data directory first.
+    pub fn start(data: PathBuf, profile: &str, demo: bool, addr: Option<&str>) -> Server {
+        let bin = server_binary(profile);
+        let mut cmd = Command::new(bin);
+        cmd.arg(if demo { "demo" } else { "serve" })
+            .args(["--addr", addr.unwrap_or("127.0.0.1:0"), "--data"])
+            .arg(&data)
+            .env("ACCREDIT_ASSETS", workspace().join("assets"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("starting accredit-server");
+        let stdout = child.stdout.take().expect("server stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("server exited before listening")
+                .expect("reading server output");
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            url,
+            data,
+            profile: profile.to_owned(),
+            demo,
+        }
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same data directory and port.
+    pub fn restart(&mut self) {
+        self.kill();
+        let addr = self.url.trim_start_matches("http://").to_owned();
+        let mut again = None;
+        for _ in 0..50 {
+            // The port may take a moment to be free again.
+            let attempt = std::panic::catch_unwind(|| {
+                Server::start(self.data.clone(), &self.profile, false, Some(&addr))
+            });
+            if let Ok(s) = attempt {
+                again = Some(s);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let again = again.expect("restarting the server");
+        let _ = self.demo;
+        *self = again;
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A signed-in client (one device).
+#[derive(Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    /// Base URL.
+    pub url: String,
+    /// Bearer token.
+    pub token: String,
+    /// The session as the server returned it.
+    pub session: Value,
+}
+
+/// A plain agent that returns 4xx/5xx as responses, not errors.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+/// An HTTP response reduced to what tests look at.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Content type.
+    pub content_type: String,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+fn reply(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Reply, ureq::Error> {
+    let mut r = r?;
+    let status = r.status().as_u16();
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(256 * 1024 * 1024)
+        .read_to_vec()?;
+    Ok(Reply {
+        status,
+        content_type,
+        body,
+    })
+}
+
+/// Sends a request with an optional bearer token and body.
+pub fn request(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<(&str, Vec<u8>)>,
+) -> Result<Reply, ureq::Error> {
+    let mut b = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    let result = match body {
+        Some((media, bytes)) => {
+            let req = b
+                .header("content-type", media)
+                .body(bytes)
+                .map_err(|e| ureq::Error::BadUri(e.to_string()))?;
+            agent.run(req)
+        }
+        None => {
+            let req = b.body(()).map_err(|e| ureq::Error::BadUri(e.to_string()))?;
+            agent.run(req)
+        }
+    };
+    reply(result)
+}
+
+impl Client {
+    /// Signs in as `username` with the demo password.
+    pub fn sign_in(url: &str, username: &str) -> Client {
+        Client::sign_in_with(url, username, "accredit-demo")
+    }
+
+    /// Signs in with a password.
+    pub fn sign_in_with(url: &str, username: &str, password: &str) -> Client {
+        let agent = agent();
+        let r = request(
+            &agent,
+            "POST",
+            &format!("{url}/api/v1/session"),
+            None,
+            Some(("application/json", json!({ "username": username, "password": password, "device_name": format!("test device of {username}") }).to_string().into_bytes())),
+        )
+        .expect("sign-in request");
+        assert_eq!(r.status, 201, "sign in as {username}: {}", r.text());
+        let session = r.json();
+        Client {
+            agent,
+            url: url.to_owned(),
+            token: session["token"].as_str().unwrap_or_default().to_owned(),
+            session,
+        }
+    }
+
+    /// The user's id.
+    pub fn user_id(&self) -> Uuid {
+        self.session["user_id"]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .unwrap_or_default()
+    }
+
+    /// The user's name.
+    pub fn name(&self) -> String {
+        self.session["name"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// GET, returning the reply whatever its status.
+    pub fn get(&self, path: &str) -> Reply {
+        request(
+            &self.agent,
+            "GET",
+            &format!("{}{path}", self.url),
+            Some(&self.token),
+            None,
+        )
+        .expect("GET")
+    }
+
+    /// GET with an Accept header.
+    pub fn get_accept(&self, path: &str, accept: &str) -> Reply {
+        let req = ureq::http::Request::builder()
+            .method("GET")
+            .uri(format!("{}{path}", self.url))
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("accept", accept)
+            .body(())
+            .expect("request");
+        reply(self.agent.run(req)).expect("GET")
+    }
+
+    /// POST JSON.
+    pub fn post(&self, path: &str, body: Value) -> Reply {
+        request(
+            &self.agent,
+            "POST",
+            &format!("{}{path}", self.url),
+            Some(&self.token),
+            Some(("application/json", body.to_string().into_bytes())),
+        )
+        .expect("POST")
+    }
+
+    /// Any method with a raw body.
+    pub fn send(&self, method: &str, path: &str, media: &str, body: Vec<u8>) -> Reply {
+        request(
+            &self.agent,
+            method,
+            &format!("{}{path}", self.url),
+            Some(&self.token),
+            Some((media, body)),
+        )
+        .expect("request")
+    }
+
+    /// Posts one sync body; a network failure or non-200 status is an error.
+    pub fn sync_body(&self, body: Vec<u8>) -> Result<Vec<u8>, SyncHttpError> {
+        let r = request(
+            &self.agent,
+            "POST",
+            &format!("{}/api/v1/sync", self.url),
+            Some(&self.token),
+            Some((SYNC_MEDIA_TYPE, body)),
+        )
+        .map_err(|e| SyncHttpError(e.to_string()))?;
+        if r.status != 200 {
+            return Err(SyncHttpError(format!("HTTP {}: {}", r.status, r.text())));
+        }
+        Ok(r.body)
+    }
+
+    /// Syncs a replica until it settles.
+    pub fn sync(&self, replica: &mut Replica) -> Result<SyncReport, SyncRunError<SyncHttpError>> {
+        replica.sync_with(|body| self.sync_body(body), 30)
+    }
+}
+
+/// A failed sync round trip.
+#[derive(Debug)]
+pub struct SyncHttpError(pub String);
+
+impl std::fmt::Display for SyncHttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SyncHttpError {}
