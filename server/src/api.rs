@@ -16,6 +16,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use tower_http::limit::RequestBodyLimitLayer;
 use uuid::Uuid;
 
 use crate::access::{self, parse_id};
@@ -48,7 +49,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 pub fn router(state: AppState) -> Router {
     let sync_limit = state.config.max_sync_bytes;
     let blob_limit = state.config.max_blob_bytes;
-    Router::new()
+    // Each group gets its own limit, checked against Content-Length before any body is read, so
+    // an oversized upload is refused at once instead of being received and then dropped.
+    let limited = |router: Router<AppState>, bytes: usize| {
+        router
+            .layer(DefaultBodyLimit::max(bytes))
+            .layer(RequestBodyLimitLayer::new(bytes))
+    };
+    let sync_routes = limited(Router::new().route("/api/v1/sync", post(sync)), sync_limit);
+    let blob_routes = limited(
+        Router::new().route("/api/v1/blobs/{hash}", get(blob_get).put(blob_put)),
+        blob_limit,
+    );
+    let routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v1/session", post(create_session).delete(end_session))
         .route("/api/v1/me", get(me))
@@ -60,17 +73,7 @@ pub fn router(state: AppState) -> Router {
             get(location_determinations),
         )
         .route("/api/v1/packs/{id}/{version}", get(get_pack))
-        .route(
-            "/api/v1/sync",
-            post(sync).layer(DefaultBodyLimit::max(sync_limit)),
-        )
         .route("/api/v1/blobs/missing", post(blobs_missing))
-        .route(
-            "/api/v1/blobs/{hash}",
-            get(blob_get)
-                .put(blob_put)
-                .layer(DefaultBodyLimit::max(blob_limit)),
-        )
         .route("/api/v1/visits", get(list_visits))
         .route("/api/v1/visits/{id}", get(get_visit))
         .route("/api/v1/visits/{id}/conflicts", get(visit_conflicts))
@@ -89,8 +92,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/payments", get(get_payments))
         .route("/api/v1/payments/issue", post(issue_payments))
         .route("/api/v1/audit", get(get_audit))
-        .merge(records_api::routes())
-        .layer(DefaultBodyLimit::max(1024 * 1024))
+        .merge(records_api::routes());
+    limited(routes, 1024 * 1024)
+        .merge(sync_routes)
+        .merge(blob_routes)
         .with_state(state)
 }
 

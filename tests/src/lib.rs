@@ -344,3 +344,33 @@ impl std::fmt::Display for SyncHttpError {
 }
 
 impl std::error::Error for SyncHttpError {}
+
+/// Sends only the head of a request that announces a `content_length`-byte body and returns the
+/// status the server answers with before any body arrives (how a server should refuse an
+/// oversized upload without reading it).
+pub fn status_for_announced_body(
+    url: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    media: &str,
+    content_length: usize,
+) -> u16 {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: {media}\r\nContent-Length: {content_length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).expect("write head");
+    let mut buf = [0u8; 64];
+    let n = stream.read(&mut buf).expect("read status line");
+    let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
