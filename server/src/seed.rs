@@ -43,7 +43,7 @@ fn demo_answers(pack: &FrameworkPack, base: i32, seed: usize) -> BTreeMap<String
                 1 => 1,
                 _ => 0,
             };
-            let answer = if (i + seed) % 41 == 0 {
+            let answer = if (i + seed).is_multiple_of(41) {
                 Answer::NotApplicable
             } else {
                 Answer::Score((base + wobble).clamp(c.scale.min + 1, c.scale.max))

@@ -35,13 +35,20 @@ pub fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Vec<u8>,
             })?),
             None => None,
         };
-        messages.push((d.doc_id, m));
+        messages.push((d.doc_id, d.known_heads.clone(), m));
     }
     let response = state.db.write(|tx| {
         let mut replies = Vec::with_capacity(messages.len());
-        let named: HashSet<Uuid> = messages.iter().map(|(id, _)| *id).collect();
-        for (id, message) in messages {
-            replies.push(sync_one(state, tx, caller, id, message)?);
+        let named: HashSet<Uuid> = messages.iter().map(|(id, _, _)| *id).collect();
+        for (id, known, message) in messages {
+            let reply = match message {
+                None => unchanged(tx, caller, id, &known)?,
+                Some(_) => None,
+            };
+            match reply {
+                Some(r) => replies.push(r),
+                None => replies.push(sync_one(state, tx, caller, id, message)?),
+            }
         }
         if request.include_all {
             for id in accessible_documents(tx, caller)? {
@@ -53,6 +60,52 @@ pub fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Vec<u8>,
         Ok(SyncResponse { docs: replies })
     })?;
     Ok(response.encode())
+}
+
+/// The fast answer for a device with nothing to say whose last receipt is still the server's
+/// heads: nothing to exchange, no document to load. `None` when the full exchange is needed.
+fn unchanged(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    id: Uuid,
+    known: &[[u8; 32]],
+) -> Result<Option<DocReply>, ApiError> {
+    let row: Option<(String, String)> = tx
+        .query_row(
+            "SELECT location_id, heads FROM documents WHERE id = ?1",
+            [id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((location, heads)) = row else {
+        return Ok(None);
+    };
+    let location = Uuid::parse_str(&location).map_err(|_| ApiError::internal("bad location id"))?;
+    if !access::may_sync_location(tx, caller, location)? {
+        return Ok(Some(refused(
+            id,
+            DocOutcome::Forbidden,
+            "this visit is not on your caseload",
+        )));
+    }
+    let mut stored: Vec<String> = heads
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let mut theirs: Vec<String> = known.iter().map(hex::encode).collect();
+    stored.sort();
+    theirs.sort();
+    if stored.is_empty() || stored != theirs {
+        return Ok(None);
+    }
+    Ok(Some(DocReply {
+        doc_id: id,
+        outcome: DocOutcome::Ok,
+        reason: String::new(),
+        heads: known.to_vec(),
+        message: None,
+    }))
 }
 
 fn refused(id: Uuid, outcome: DocOutcome, reason: impl Into<String>) -> DocReply {
@@ -203,17 +256,16 @@ fn sync_one(
 
 /// Documents the caller may sync.
 fn accessible_documents(tx: &Transaction<'_>, caller: &Caller) -> Result<Vec<Uuid>, ApiError> {
-    let (sql, arg) = match caller.role {
-        Role::Lead => ("SELECT id FROM documents WHERE ?1 = ?1", String::new()),
-        Role::Monitor => (
-            "SELECT d.id FROM documents d JOIN caseload c ON c.location_id = d.location_id WHERE c.monitor_id = ?1",
-            caller.user_id.to_string(),
-        ),
+    let sql = match caller.role {
+        Role::Lead => "SELECT d.id FROM documents d WHERE ?1 = ?1",
+        Role::Monitor => {
+            "SELECT d.id FROM documents d JOIN caseload c ON c.location_id = d.location_id WHERE c.monitor_id = ?1"
+        }
         _ => return Ok(Vec::new()),
     };
     let mut stmt = tx.prepare(sql)?;
     let ids = stmt
-        .query_map([arg], |r| r.get::<_, String>(0))?
+        .query_map([caller.user_id.to_string()], |r| r.get::<_, String>(0))?
         .filter_map(|r| r.ok().and_then(|s| Uuid::parse_str(&s).ok()))
         .collect();
     Ok(ids)

@@ -58,9 +58,8 @@ fn every_earlier_schema_version_upgrades_with_its_data() {
         // Opening again is a no-op.
         drop(db);
         let again = Db::open(&path).unwrap();
-        again
-            .read(|tx| Ok(assert_eq!(user_version(tx).unwrap(), latest_version())))
-            .unwrap();
+        let version = again.read(|tx| Ok(user_version(tx)?)).unwrap();
+        assert_eq!(version, latest_version());
     }
 }
 

@@ -344,10 +344,12 @@ fn sync_wire_round_trips_and_refuses_damaged_bodies() {
         docs: vec![
             DocMessage {
                 doc_id: id(1),
+                known_heads: vec![[3; 32]],
                 message: Some(msg.clone()),
             },
             DocMessage {
                 doc_id: id(2),
+                known_heads: vec![],
                 message: None,
             },
         ],

@@ -16,29 +16,24 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Path of the server binary for a profile (`debug` or `release`), building it if it is missing.
+/// Path of the server binary for a profile (`debug` or `release`). `cargo test --workspace`
+/// builds the debug one (the server crate's own tests need it); cargo cannot be run from inside a
+/// test, as it holds the build lock, so a missing binary is a clear failure.
 pub fn server_binary(profile: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target"));
     let bin = target.join(profile).join("accredit-server");
-    if !bin.exists() {
-        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args([
-            "build",
-            "--locked",
-            "-p",
-            "accredit-server",
-            "--bin",
-            "accredit-server",
-        ])
-        .current_dir(workspace());
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build{} -p accredit-server` first",
+        bin.display(),
         if profile == "release" {
-            cmd.arg("--release");
+            " --release"
+        } else {
+            ""
         }
-        let status = cmd.status().expect("running cargo build for the server");
-        assert!(status.success(), "building accredit-server failed");
-    }
+    );
     bin
 }
 

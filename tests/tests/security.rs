@@ -356,6 +356,7 @@ fn hostile_input_gets_a_4xx_and_changes_nothing() {
             include_all: false,
             docs: vec![DocMessage {
                 doc_id: good_id,
+                known_heads: vec![],
                 message: Some(b"not an automerge message".to_vec()),
             }],
         }

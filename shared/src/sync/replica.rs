@@ -124,15 +124,34 @@ impl Replica {
         }
     }
 
-    /// The next request: a message for every document with something to say.
+    /// The next request: a message for every document with something to say. The first request
+    /// of a run (`include_all`) names every document, with the server heads last seen, so the
+    /// server can tell which have changed on its side and which the device lacks.
     pub fn request(&mut self, include_all: bool) -> SyncRequest {
         let mut docs = Vec::new();
         for (id, doc) in &mut self.docs {
             let state = self.states.entry(*id).or_default();
-            if let Some(m) = doc.automerge().sync().generate_sync_message(state) {
+            let message = doc
+                .automerge()
+                .sync()
+                .generate_sync_message(state)
+                .map(|m| m.encode());
+            if message.is_some() || include_all {
+                // Only claim server heads this copy really holds: a run cut short can leave a
+                // receipt for changes that never arrived.
+                let receipt = self.receipts.get(id).map(Vec::as_slice).unwrap_or_default();
+                let holds_all = receipt
+                    .iter()
+                    .all(|h| doc.automerge().get_change_by_hash(h).is_some());
+                let known_heads = if holds_all {
+                    receipt.iter().map(|c| c.0).collect()
+                } else {
+                    Vec::new()
+                };
                 docs.push(DocMessage {
                     doc_id: *id,
-                    message: Some(m.encode()),
+                    known_heads,
+                    message,
                 });
             }
         }
@@ -152,11 +171,9 @@ impl Replica {
                     .push((reply.doc_id, reply.outcome, reply.reason.clone()));
                 continue;
             }
-            self.receipts.insert(
-                reply.doc_id,
-                reply.heads.iter().map(|h| ChangeHash(*h)).collect(),
-            );
+            let receipt: Vec<ChangeHash> = reply.heads.iter().map(|h| ChangeHash(*h)).collect();
             let Some(bytes) = &reply.message else {
+                self.receipts.insert(reply.doc_id, receipt);
                 continue;
             };
             let apply_err = |message: String| SyncRunError::Apply {
@@ -180,6 +197,7 @@ impl Replica {
                 .sync()
                 .receive_sync_message(state, message)
                 .map_err(|e| apply_err(e.to_string()))?;
+            self.receipts.insert(reply.doc_id, receipt);
         }
         Ok(())
     }
@@ -195,7 +213,7 @@ impl Replica {
         let mut report = SyncReport::default();
         for round in 0..max_rounds {
             let request = self.request(round == 0);
-            if round > 0 && request.docs.is_empty() {
+            if round > 0 && request.docs.iter().all(|d| d.message.is_none()) {
                 return Ok(report);
             }
             let body = request.encode();

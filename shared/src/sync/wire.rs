@@ -1,8 +1,10 @@
 //! The binary body of `POST /api/v1/sync`: many documents' Automerge sync messages per round trip.
 //!
 //! Request: `ACQ1`, a flags byte (bit 0: also send every document I may see that I did not name),
-//! a `u32` count, then per document its 16-byte UUID, a `u32` length and that many bytes of
-//! Automerge sync message (length 0: nothing to say). Response: `ACR1`, a `u32` count, then per
+//! a `u32` count, then per document its 16-byte UUID, a `u16` count of 32-byte server heads the
+//! device last saw (its last receipt: when they are still the server's heads and the device has
+//! nothing to say, the server answers without loading the document), a `u32` length and that
+//! many bytes of Automerge sync message (length 0: nothing to say). Response: `ACR1`, a `u32` count, then per
 //! document its UUID, an outcome byte, a `u16`-length UTF-8 reason, a `u16` count of 32-byte
 //! server heads (the receipt), and a `u32`-length message. Integers are big-endian. Every length is
 //! checked against what remains, so a truncated or hostile body is an error, never a panic.
@@ -48,6 +50,8 @@ pub enum WireError {
 pub struct DocMessage {
     /// The document (visit) id.
     pub doc_id: Uuid,
+    /// The server's heads in the device's last receipt for this document.
+    pub known_heads: Vec<[u8; 32]>,
     /// An encoded Automerge sync message, if the sender has one.
     pub message: Option<Vec<u8>>,
 }
@@ -113,6 +117,7 @@ impl SyncRequest {
         put_u32(&mut out, self.docs.len());
         for d in &self.docs {
             out.extend_from_slice(d.doc_id.as_bytes());
+            put_heads(&mut out, &d.known_heads);
             put_bytes32(&mut out, d.message.as_deref());
         }
         out
@@ -129,8 +134,8 @@ impl SyncRequest {
             return Err(WireError::UnknownFlags(flags));
         }
         let count = r.u32()? as usize;
-        // Each entry takes at least 20 bytes: refuse counts the body cannot hold before allocating.
-        if count > r.rest.len() / 20 {
+        // Each entry takes at least 22 bytes: refuse counts the body cannot hold before allocating.
+        if count > r.rest.len() / 22 {
             return Err(WireError::Truncated);
         }
         let mut docs = Vec::with_capacity(count);
@@ -140,8 +145,13 @@ impl SyncRequest {
             if !seen.insert(doc_id) {
                 return Err(WireError::Duplicate(doc_id));
             }
+            let known_heads = r.heads()?;
             let message = r.bytes32()?;
-            docs.push(DocMessage { doc_id, message });
+            docs.push(DocMessage {
+                doc_id,
+                known_heads,
+                message,
+            });
         }
         r.finish()?;
         Ok(SyncRequest {
@@ -163,11 +173,7 @@ impl SyncResponse {
             let reason = truncate_utf8(&d.reason, u16::MAX as usize);
             out.extend_from_slice(&(reason.len() as u16).to_be_bytes());
             out.extend_from_slice(reason.as_bytes());
-            let heads = &d.heads[..d.heads.len().min(u16::MAX as usize)];
-            out.extend_from_slice(&(heads.len() as u16).to_be_bytes());
-            for h in heads {
-                out.extend_from_slice(h);
-            }
+            put_heads(&mut out, &d.heads);
             put_bytes32(&mut out, d.message.as_deref());
         }
         out
@@ -196,13 +202,7 @@ impl SyncResponse {
             let reason = std::str::from_utf8(r.take(reason_len)?)
                 .map_err(|_| WireError::BadReason)?
                 .to_owned();
-            let head_count = r.u16()? as usize;
-            let mut heads = Vec::with_capacity(head_count.min(r.rest.len() / 32));
-            for _ in 0..head_count {
-                let mut h = [0u8; 32];
-                h.copy_from_slice(r.take(32)?);
-                heads.push(h);
-            }
+            let heads = r.heads()?;
             let message = r.bytes32()?;
             docs.push(DocReply {
                 doc_id,
@@ -223,6 +223,14 @@ fn msg_len(m: &Option<Vec<u8>>) -> usize {
 
 fn put_u32(out: &mut Vec<u8>, n: usize) {
     out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes());
+}
+
+fn put_heads(out: &mut Vec<u8>, heads: &[[u8; 32]]) {
+    let heads = &heads[..heads.len().min(u16::MAX as usize)];
+    out.extend_from_slice(&(heads.len() as u16).to_be_bytes());
+    for h in heads {
+        out.extend_from_slice(h);
+    }
 }
 
 fn put_bytes32(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
@@ -271,6 +279,16 @@ impl<'a> Reader<'a> {
         let mut a = [0u8; 16];
         a.copy_from_slice(b);
         Ok(Uuid::from_bytes(a))
+    }
+    fn heads(&mut self) -> Result<Vec<[u8; 32]>, WireError> {
+        let count = self.u16()? as usize;
+        let mut heads = Vec::with_capacity(count.min(self.rest.len() / 32));
+        for _ in 0..count {
+            let mut h = [0u8; 32];
+            h.copy_from_slice(self.take(32)?);
+            heads.push(h);
+        }
+        Ok(heads)
     }
     fn bytes32(&mut self) -> Result<Option<Vec<u8>>, WireError> {
         let n = self.u32()? as usize;

@@ -1,0 +1,406 @@
+//! Sync benchmarks against the real server (release build) on loopback.
+//!
+//! 1. A month of offline work (20 visits of the default pack's 99 criteria, with notes, evidence
+//!    and actions) synced in one go: bytes on the wire and time, against the same visits as
+//!    gzipped JSON.
+//! 2. 200 devices syncing at once, each editing and syncing its own visit in a loop: throughput,
+//!    request latency p50/p99 and errors.
+//!
+//! Run: `cargo bench -p accredit-e2e --bench sync`
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use accredit_e2e::{Client, Server};
+use accredit_shared::FrameworkPack;
+use accredit_shared::records::{Answer, Priority, VisitType};
+use accredit_shared::sync::Replica;
+use accredit_shared::visit::*;
+use chrono::{Days, Utc};
+use uuid::Uuid;
+
+fn pack() -> FrameworkPack {
+    FrameworkPack::from_toml(
+        &std::fs::read_to_string(
+            accredit_e2e::workspace().join("assets/frameworks/cqc-quality-statements.toml"),
+        )
+        .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Notes as monitors write them: varied sentences, not one line repeated (which gzip would flatter).
+fn prose(seed: &mut u64, words: usize) -> String {
+    const VOCAB: &[&str] = &[
+        "staff",
+        "resident",
+        "records",
+        "care",
+        "plan",
+        "reviewed",
+        "medicines",
+        "MAR",
+        "chart",
+        "night",
+        "checks",
+        "falls",
+        "risk",
+        "assessment",
+        "manager",
+        "agency",
+        "training",
+        "safeguarding",
+        "lead",
+        "kitchen",
+        "menu",
+        "choice",
+        "dignity",
+        "privacy",
+        "call",
+        "bell",
+        "response",
+        "times",
+        "activities",
+        "garden",
+        "family",
+        "visit",
+        "complaint",
+        "log",
+        "audit",
+        "infection",
+        "control",
+        "PPE",
+        "hand",
+        "hygiene",
+        "fire",
+        "door",
+        "propped",
+        "open",
+        "bedroom",
+        "clean",
+        "tidy",
+        "personal",
+        "belongings",
+        "consent",
+        "capacity",
+        "DoLS",
+        "application",
+        "pending",
+        "recruitment",
+        "DBS",
+        "reference",
+        "missing",
+        "supervision",
+        "overdue",
+        "handover",
+        "notes",
+        "clear",
+        "weight",
+        "MUST",
+        "score",
+        "fluid",
+        "intake",
+        "chart",
+        "gaps",
+        "pressure",
+        "care",
+        "repositioning",
+        "every",
+        "four",
+        "hours",
+        "observed",
+        "kind",
+        "patient",
+        "rushed",
+        "lunch",
+        "quiet",
+        "lounge",
+        "television",
+        "loud",
+        "hoist",
+        "sling",
+        "labelled",
+        "GP",
+        "review",
+        "weekly",
+    ];
+    let mut out = Vec::with_capacity(words);
+    for _ in 0..words {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        out.push(VOCAB[(*seed >> 33) as usize % VOCAB.len()]);
+    }
+    let mut s = out.join(" ");
+    s.push('.');
+    s
+}
+
+fn month_of_work(server: &Server, pack: &FrameworkPack) {
+    let mut seed = 42u64;
+    let mo = Client::sign_in(&server.url, "monitor1");
+    let location = Uuid::parse_str(
+        mo.get("/api/v1/locations").json()["locations"][0]["id"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let author = Author {
+        user_id: mo.user_id(),
+        name: mo.name(),
+    };
+    let mut replica = Replica::new(author.clone());
+    let mut snapshots = Vec::new();
+    let build = Instant::now();
+    for v in 0..20u64 {
+        let id = Uuid::new_v4();
+        let header = VisitHeader {
+            visit_id: id,
+            location_id: location,
+            pack_id: pack.id.clone(),
+            pack_version: pack.version.clone(),
+            visit_type: VisitType::Annual,
+            announced: true,
+            started_at: Utc::now() - Days::new(30 - v),
+        };
+        let mut doc = VisitDoc::create(&header, pack, author.clone()).unwrap();
+        for (i, c) in pack.criteria().enumerate() {
+            doc.set_answer(
+                pack,
+                &c.id,
+                Some(Answer::Score(1 + ((i as u64 + v) % 4) as i32)),
+            )
+            .unwrap();
+            doc.set_notes(pack, &c.id, &prose(&mut seed, 22)).unwrap();
+            if i % 10 == 0 {
+                doc.add_evidence(
+                    pack,
+                    &EvidenceDraft {
+                        criterion: Some(c.id.clone()),
+                        kind: EvidenceKind::RecordReview,
+                        text: format!(
+                            "Reviewed {} care plans and the MAR charts for the last 28 days.",
+                            3 + i % 5
+                        ),
+                        photo: None,
+                    },
+                )
+                .unwrap();
+            }
+        }
+        for a in 0..5 {
+            doc.add_action(
+                pack,
+                &ActionDraft {
+                    criterion: None,
+                    priority: Priority::Medium,
+                    description: format!(
+                        "Action {a}: update the falls risk assessments and review them monthly."
+                    ),
+                    owner: "Registered manager".into(),
+                    due_on: Some(Utc::now().date_naive()),
+                },
+            )
+            .unwrap();
+        }
+        snapshots.push(doc.snapshot().unwrap());
+        replica.insert(id, doc, None);
+    }
+    let built = build.elapsed();
+    let json = serde_json::to_vec(&snapshots).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&json).unwrap();
+    let gz = gz.finish().unwrap();
+    let start = Instant::now();
+    let report = mo.sync(&mut replica).unwrap();
+    let took = start.elapsed();
+    assert!(replica.unacknowledged().is_empty());
+    let wire = report.bytes_sent + report.bytes_received;
+    println!(
+        "month of offline work: 20 visits x {} criteria, a 22-word note on each, 10 evidence items and 5 actions per visit (built in {:.0} ms)",
+        pack.criterion_count(),
+        built.as_secs_f64() * 1e3
+    );
+    println!(
+        "  sync: {} round trips, {} bytes sent, {} bytes received, {} bytes total, {:.0} ms",
+        report.rounds,
+        report.bytes_sent,
+        report.bytes_received,
+        wire,
+        took.as_secs_f64() * 1e3
+    );
+    println!(
+        "  same data as JSON: {} bytes; gzipped JSON: {} bytes; sync total / gzipped JSON = {:.2}",
+        json.len(),
+        gz.len(),
+        wire as f64 / gz.len() as f64
+    );
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+/// Adds `devices` monitors, two per location (co-monitors), to a fresh data directory.
+fn seed_monitors(data: &std::path::Path, devices: usize) -> Vec<(String, Uuid)> {
+    use accredit_server::{auth::Role, state::Config, users};
+    let state = accredit_server::open(
+        Config::new(data.to_owned()),
+        &accredit_e2e::workspace().join("assets"),
+    )
+    .unwrap();
+    state
+        .db
+        .write(|tx| {
+            let provider = users::provider_by_name(tx, "Bench Care Group")?;
+            let mut out = Vec::new();
+            for d in 0..devices {
+                let pair = d / 2;
+                let location = users::upsert_location(
+                    tx,
+                    &users::NewLocation {
+                        provider_id: provider,
+                        cqc_location_id: &format!("1-9{pair:08}"),
+                        name: &format!("Bench Home {pair}"),
+                        address: "",
+                        service_type: accredit_shared::records::ServiceType::Residential,
+                        registered_from: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+                        registered_to: None,
+                    },
+                )?;
+                let username = format!("bench{d}");
+                let id = users::add_user(
+                    tx,
+                    &username,
+                    &format!("Bench Monitor {d}"),
+                    Role::Monitor,
+                    None,
+                    "bench-password",
+                )?;
+                users::assign(tx, id, location)?;
+                out.push((username, location));
+            }
+            Ok(out)
+        })
+        .unwrap()
+}
+
+fn concurrent_devices(
+    server: &Server,
+    pack: &FrameworkPack,
+    monitors: &[(String, Uuid)],
+    cycles: usize,
+) {
+    let devices = monitors.len();
+    let clients: Vec<(Client, Uuid)> = monitors
+        .iter()
+        .map(|(u, l)| (Client::sign_in_with(&server.url, u, "bench-password"), *l))
+        .collect();
+    let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let errors: Arc<Mutex<Vec<String>>> = Arc::default();
+    let barrier = Arc::new(std::sync::Barrier::new(devices));
+    let start = Instant::now();
+    let handles: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(d, (client, location))| {
+            let (pack, latencies, errors, barrier) = (
+                pack.clone(),
+                latencies.clone(),
+                errors.clone(),
+                barrier.clone(),
+            );
+            std::thread::spawn(move || {
+                let author = Author {
+                    user_id: client.user_id(),
+                    name: client.name(),
+                };
+                let id = Uuid::new_v4();
+                let header = VisitHeader {
+                    visit_id: id,
+                    location_id: location,
+                    pack_id: pack.id.clone(),
+                    pack_version: pack.version.clone(),
+                    visit_type: VisitType::Annual,
+                    announced: true,
+                    started_at: Utc::now(),
+                };
+                let mut replica = Replica::new(author.clone());
+                replica.insert(id, VisitDoc::create(&header, &pack, author).unwrap(), None);
+                let criteria: Vec<String> = pack.criteria().map(|c| c.id.clone()).collect();
+                barrier.wait();
+                for cycle in 0..cycles {
+                    let doc = replica.doc_mut(&id).unwrap();
+                    for k in 0..5 {
+                        doc.set_answer(
+                            &pack,
+                            &criteria[(cycle * 5 + k) % criteria.len()],
+                            Some(Answer::Score(1 + ((cycle + k) % 4) as i32)),
+                        )
+                        .unwrap();
+                    }
+                    let mut mine = Vec::new();
+                    let result = replica.sync_with(
+                        |body| {
+                            let t = Instant::now();
+                            let r = client.sync_body(body);
+                            mine.push(t.elapsed());
+                            r
+                        },
+                        30,
+                    );
+                    latencies.lock().unwrap().extend(mine);
+                    if let Err(e) = result {
+                        errors.lock().unwrap().push(e.to_string());
+                    }
+                    std::thread::sleep(Duration::from_millis(
+                        20 + (d as u64 * 7 + cycle as u64 * 13) % 80,
+                    ));
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let wall = start.elapsed();
+    let mut lat = latencies.lock().unwrap().clone();
+    lat.sort();
+    let errors = errors.lock().unwrap();
+    println!(
+        "{devices} devices (monitors in pairs sharing a location, each pair's visits reaching both) syncing at once, {cycles} edit-and-sync cycles each (5 answers per cycle, 20–100 ms pause):"
+    );
+    println!(
+        "  {} sync requests in {:.1} s = {:.0} requests/s; latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; errors {}",
+        lat.len(),
+        wall.as_secs_f64(),
+        lat.len() as f64 / wall.as_secs_f64(),
+        percentile(&lat, 0.5).as_secs_f64() * 1e3,
+        percentile(&lat, 0.9).as_secs_f64() * 1e3,
+        percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        errors.len()
+    );
+    if let Some(e) = errors.first() {
+        println!("  first error: {e}");
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not run this harness-less bench.
+    let pack = pack();
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(dir.path().join("data"), "release", true, None);
+        month_of_work(&server, &pack);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let monitors = seed_monitors(&dir.path().join("data"), 200);
+    let server = Server::start(dir.path().join("data"), "release", false, None);
+    concurrent_devices(&server, &pack, &monitors, 10);
+}
