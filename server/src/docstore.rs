@@ -15,20 +15,24 @@ const COMPACT_AFTER_CHUNKS: i64 = 32;
 pub struct DocRow {
     /// The location the visit is at.
     pub location_id: Uuid,
+    /// The stored heads, comma-separated hex.
+    pub heads: String,
 }
 
 /// The index row of a document, if stored.
 pub fn row(tx: &Transaction<'_>, id: Uuid) -> Result<Option<DocRow>, ApiError> {
-    let loc: Option<String> = tx
+    let row: Option<(String, String)> = tx
         .query_row(
-            "SELECT location_id FROM documents WHERE id = ?1",
+            "SELECT location_id, heads FROM documents WHERE id = ?1",
             [id.to_string()],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    Ok(loc
-        .and_then(|l| Uuid::parse_str(&l).ok())
-        .map(|location_id| DocRow { location_id }))
+    Ok(row.and_then(|(l, heads)| {
+        Uuid::parse_str(&l)
+            .ok()
+            .map(|location_id| DocRow { location_id, heads })
+    }))
 }
 
 /// Loads a stored document.
@@ -55,7 +59,8 @@ pub fn load(tx: &Transaction<'_>, id: Uuid) -> Result<Option<AutoCommit>, ApiErr
     Ok(Some(doc))
 }
 
-fn heads_text(heads: &[ChangeHash]) -> String {
+/// Heads as stored.
+pub fn heads_text(heads: &[ChangeHash]) -> String {
     heads
         .iter()
         .map(ChangeHash::to_string)

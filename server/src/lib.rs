@@ -89,6 +89,7 @@ pub fn open(config: Config, assets: &Path) -> anyhow::Result<AppState> {
         packs,
         rules: RwLock::new(Arc::new(book)),
         config,
+        doc_cache: Default::default(),
     })))
 }
 

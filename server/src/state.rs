@@ -53,6 +53,9 @@ pub struct Inner {
     pub rules: RwLock<Arc<RuleBook>>,
     /// Settings.
     pub config: Config,
+    /// Documents kept in memory after a sync, so the next request need not reload them. An entry
+    /// is used only if its heads still match the database's, so it can never be stale.
+    pub doc_cache: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, automerge::AutoCommit>>,
 }
 
 /// Cheap to clone; every route gets one.

@@ -37,6 +37,7 @@ pub fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Vec<u8>,
         };
         messages.push((d.doc_id, d.known_heads.clone(), m));
     }
+    let mut touched = Vec::new();
     let response = state.db.write(|tx| {
         let mut replies = Vec::with_capacity(messages.len());
         let named: HashSet<Uuid> = messages.iter().map(|(id, _, _)| *id).collect();
@@ -47,18 +48,25 @@ pub fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Vec<u8>,
             };
             match reply {
                 Some(r) => replies.push(r),
-                None => replies.push(sync_one(state, tx, caller, id, message)?),
+                None => replies.push(sync_one(state, tx, caller, id, message, &mut touched)?),
             }
         }
         if request.include_all {
             for id in accessible_documents(tx, caller)? {
                 if !named.contains(&id) {
-                    replies.push(sync_one(state, tx, caller, id, None)?);
+                    replies.push(sync_one(state, tx, caller, id, None, &mut touched)?);
                 }
             }
         }
         Ok(SyncResponse { docs: replies })
     })?;
+    // Only documents whose state committed go back in the cache.
+    if let Ok(mut cache) = state.doc_cache.lock() {
+        if cache.len() + touched.len() > CACHE_DOCUMENTS {
+            cache.clear();
+        }
+        cache.extend(touched);
+    }
     Ok(response.encode())
 }
 
@@ -141,12 +149,32 @@ fn save_state(tx: &Transaction<'_>, device: Uuid, id: Uuid, s: &State) -> Result
     Ok(())
 }
 
+/// How many documents the server keeps in memory between requests.
+const CACHE_DOCUMENTS: usize = 2048;
+
+/// A stored document: from the cache if its heads match the database's, else from the database.
+fn load_doc(
+    state: &AppState,
+    tx: &Transaction<'_>,
+    id: Uuid,
+    stored_heads: &str,
+) -> Result<AutoCommit, ApiError> {
+    let cached = state.doc_cache.lock().ok().and_then(|mut c| c.remove(&id));
+    if let Some(mut doc) = cached
+        && docstore::heads_text(&doc.get_heads()) == stored_heads
+    {
+        return Ok(doc);
+    }
+    docstore::load(tx, id)?.ok_or_else(|| ApiError::internal("document vanished"))
+}
+
 fn sync_one(
     state: &AppState,
     tx: &Transaction<'_>,
     caller: &Caller,
     id: Uuid,
     message: Option<Message>,
+    touched: &mut Vec<(Uuid, AutoCommit)>,
 ) -> Result<DocReply, ApiError> {
     let stored = docstore::row(tx, id)?;
     if let Some(row) = &stored
@@ -158,10 +186,8 @@ fn sync_one(
             "this visit is not on your caseload",
         ));
     }
-    let mut doc = match stored {
-        Some(_) => {
-            docstore::load(tx, id)?.ok_or_else(|| ApiError::internal("document vanished"))?
-        }
+    let mut doc = match &stored {
+        Some(row) => load_doc(state, tx, id, &row.heads)?,
         None => AutoCommit::new(),
     };
     let mut sync_state = load_state(tx, caller.device_id, id)?;
@@ -245,11 +271,15 @@ fn sync_one(
         .generate_sync_message(&mut sync_state)
         .map(Message::encode);
     save_state(tx, caller.device_id, id, &sync_state)?;
+    let heads: Vec<[u8; 32]> = doc.get_heads().iter().map(|h| h.0).collect();
+    if !heads.is_empty() {
+        touched.push((id, doc));
+    }
     Ok(DocReply {
         doc_id: id,
         outcome: DocOutcome::Ok,
         reason: String::new(),
-        heads: doc.get_heads().iter().map(|h| h.0).collect(),
+        heads,
         message: reply,
     })
 }
