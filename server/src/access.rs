@@ -79,12 +79,7 @@ pub fn visible_locations(tx: &Transaction<'_>, caller: &Caller) -> Result<Vec<Uu
                 .unwrap_or_default(),
         ),
     };
-    let mut stmt = tx.prepare(sql)?;
-    let ids = stmt
-        .query_map([arg], |r| r.get::<_, String>(0))?
-        .filter_map(|r| r.ok().and_then(|s| Uuid::parse_str(&s).ok()))
-        .collect();
-    Ok(ids)
+    crate::db::query_ids(tx, sql, [arg])
 }
 
 /// Whether the caller may sync (read and write) a visit document at this location.

@@ -497,21 +497,34 @@ async fn visit_conflicts(
         .await
 }
 
+/// Runs a lifecycle step on a visit in a write transaction and returns `{"visit": state}`.
+async fn visit_step(
+    state: AppState,
+    caller: Caller,
+    id: String,
+    step: impl FnOnce(
+        &AppState,
+        &rusqlite::Transaction<'_>,
+        &Caller,
+        Uuid,
+    ) -> Result<lifecycle::VisitState, ApiError>
+    + Send
+    + 'static,
+) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id, "visit id")?;
+    state
+        .blocking(move |s| {
+            s.db.write(|tx| Ok(Json(json!({ "visit": step(s, tx, &caller, id)? }))))
+        })
+        .await
+}
+
 async fn share_visit(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let id = parse_id(&id, "visit id")?;
-    state
-        .blocking(move |s| {
-            s.db.write(|tx| {
-                Ok(Json(
-                    json!({ "visit": lifecycle::share(s, tx, &caller, id)? }),
-                ))
-            })
-        })
-        .await
+    visit_step(state, caller, id, lifecycle::share).await
 }
 
 #[derive(Deserialize)]
@@ -542,16 +555,7 @@ async fn confirm_visit(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let id = parse_id(&id, "visit id")?;
-    state
-        .blocking(move |s| {
-            s.db.write(|tx| {
-                Ok(Json(
-                    json!({ "visit": lifecycle::confirm_factual_accuracy(s, tx, &caller, id)? }),
-                ))
-            })
-        })
-        .await
+    visit_step(state, caller, id, lifecycle::confirm_factual_accuracy).await
 }
 
 async fn publish_visit(

@@ -293,10 +293,5 @@ fn accessible_documents(tx: &Transaction<'_>, caller: &Caller) -> Result<Vec<Uui
         }
         _ => return Ok(Vec::new()),
     };
-    let mut stmt = tx.prepare(sql)?;
-    let ids = stmt
-        .query_map([caller.user_id.to_string()], |r| r.get::<_, String>(0))?
-        .filter_map(|r| r.ok().and_then(|s| Uuid::parse_str(&s).ok()))
-        .collect();
-    Ok(ids)
+    crate::db::query_ids(tx, sql, [caller.user_id.to_string()])
 }

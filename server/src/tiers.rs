@@ -179,20 +179,14 @@ pub fn redetermine(
 
 /// The locations of a provider (a qualification change affects all of them).
 pub fn provider_locations(tx: &Transaction<'_>, provider: Uuid) -> Result<Vec<Uuid>, ApiError> {
-    let mut stmt = tx.prepare_cached("SELECT id FROM locations WHERE provider_id = ?1")?;
-    let ids = stmt
-        .query_map([provider.to_string()], |r| r.get::<_, String>(0))?
-        .filter_map(|r| r.ok().map(uuid_col))
-        .collect();
-    Ok(ids)
+    crate::db::query_ids(
+        tx,
+        "SELECT id FROM locations WHERE provider_id = ?1",
+        [provider.to_string()],
+    )
 }
 
 /// Every location id.
 pub fn all_locations(tx: &Transaction<'_>) -> Result<Vec<Uuid>, ApiError> {
-    let mut stmt = tx.prepare_cached("SELECT id FROM locations ORDER BY name")?;
-    let ids = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .filter_map(|r| r.ok().map(uuid_col))
-        .collect();
-    Ok(ids)
+    crate::db::query_ids(tx, "SELECT id FROM locations ORDER BY name", [])
 }

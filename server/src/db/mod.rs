@@ -7,7 +7,8 @@ pub mod migrations;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Params, Transaction, TransactionBehavior};
+use uuid::Uuid;
 
 use crate::error::ApiError;
 use migrations::MIGRATIONS;
@@ -119,4 +120,21 @@ impl Db {
         }
         out
     }
+}
+
+/// Runs a query whose first column is an id and returns the ids. A database error or a stored id
+/// that is not a UUID is an error, never silently skipped.
+pub fn query_ids(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: impl Params,
+) -> Result<Vec<Uuid>, ApiError> {
+    let mut stmt = tx.prepare_cached(sql)?;
+    let texts: Vec<String> = stmt
+        .query_map(params, |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    texts
+        .iter()
+        .map(|t| Uuid::parse_str(t).map_err(|_| ApiError::internal("a stored id is not a UUID")))
+        .collect()
 }
