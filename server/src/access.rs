@@ -1,39 +1,33 @@
 //! Who may see which location, enforced on the server for every route and every sync. A location
 //! the caller may not see is reported as not found, so its existence does not leak.
 
-use rusqlite::{OptionalExtension, Transaction};
+use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 
 /// A location's provider, read for access checks.
-pub fn location_provider(tx: &Transaction<'_>, location: Uuid) -> Result<Option<Uuid>, ApiError> {
+pub fn location_provider(tx: &Connection, location: Uuid) -> Result<Option<Uuid>, ApiError> {
     let p: Option<String> = tx
-        .query_row(
-            "SELECT provider_id FROM locations WHERE id = ?1",
-            [location.to_string()],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT provider_id FROM locations WHERE id = ?1")?
+        .query_row([location.to_string()], |r| r.get(0))
         .optional()?;
     Ok(p.and_then(|p| Uuid::parse_str(&p).ok()))
 }
 
 /// Whether a monitor has the location on their caseload.
-pub fn on_caseload(tx: &Transaction<'_>, monitor: Uuid, location: Uuid) -> Result<bool, ApiError> {
+pub fn on_caseload(tx: &Connection, monitor: Uuid, location: Uuid) -> Result<bool, ApiError> {
     Ok(tx
-        .query_row(
-            "SELECT 1 FROM caseload WHERE monitor_id = ?1 AND location_id = ?2",
-            [monitor.to_string(), location.to_string()],
-            |_| Ok(()),
-        )
+        .prepare_cached("SELECT 1 FROM caseload WHERE monitor_id = ?1 AND location_id = ?2")?
+        .query_row([monitor.to_string(), location.to_string()], |_| Ok(()))
         .optional()?
         .is_some())
 }
 
 /// Whether the caller may see the location at all.
 pub fn may_see_location(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     caller: &Caller,
     location: Uuid,
 ) -> Result<bool, ApiError> {
@@ -48,11 +42,7 @@ pub fn may_see_location(
 }
 
 /// Refuses with 404 unless the caller may see the location.
-pub fn require_location(
-    tx: &Transaction<'_>,
-    caller: &Caller,
-    location: Uuid,
-) -> Result<(), ApiError> {
+pub fn require_location(tx: &Connection, caller: &Caller, location: Uuid) -> Result<(), ApiError> {
     if may_see_location(tx, caller, location)? {
         Ok(())
     } else {
@@ -61,7 +51,7 @@ pub fn require_location(
 }
 
 /// The ids of every location the caller may see.
-pub fn visible_locations(tx: &Transaction<'_>, caller: &Caller) -> Result<Vec<Uuid>, ApiError> {
+pub fn visible_locations(tx: &Connection, caller: &Caller) -> Result<Vec<Uuid>, ApiError> {
     let (sql, arg) = match caller.role {
         Role::Lead | Role::Commissioner => (
             "SELECT id FROM locations WHERE ?1 = ?1 ORDER BY name",
@@ -84,7 +74,7 @@ pub fn visible_locations(tx: &Transaction<'_>, caller: &Caller) -> Result<Vec<Uu
 
 /// Whether the caller may sync (read and write) a visit document at this location.
 pub fn may_sync_location(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     caller: &Caller,
     location: Uuid,
 ) -> Result<bool, ApiError> {

@@ -168,7 +168,7 @@ async fn end_session(State(state): State<AppState>, caller: Caller) -> ApiResult
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn revoke(tx: &rusqlite::Transaction<'_>, caller: &Caller, device: Uuid) -> Result<(), ApiError> {
+fn revoke(tx: &rusqlite::Connection, caller: &Caller, device: Uuid) -> Result<(), ApiError> {
     let n = tx.execute(
         "UPDATE tokens SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
         [device.to_string(), now_text()],
@@ -339,6 +339,13 @@ async fn sync(
             accredit_shared::sync::SYNC_MEDIA_TYPE
         )));
     }
+    // Sync is CPU work: past a few at a time per core, more in parallel only adds switching and
+    // memory, so the rest wait their turn here without holding a thread.
+    let _permit = state
+        .sync_permits
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("the server is shutting down"))?;
     let reply = state
         .blocking(move |s| sync_server::handle(s, &caller, &body))
         .await?;
@@ -504,7 +511,7 @@ async fn visit_step(
     id: String,
     step: impl FnOnce(
         &AppState,
-        &rusqlite::Transaction<'_>,
+        &rusqlite::Connection,
         &Caller,
         Uuid,
     ) -> Result<lifecycle::VisitState, ApiError>

@@ -1,6 +1,6 @@
 //! The append-only audit log: who did what, when. SQLite triggers refuse updates and deletes.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -23,11 +23,7 @@ pub struct Entry<'a> {
 }
 
 /// Appends an entry in the caller's transaction, so it commits with the change it records.
-pub fn record(
-    tx: &Transaction<'_>,
-    caller: Option<&Caller>,
-    entry: Entry<'_>,
-) -> Result<(), ApiError> {
+pub fn record(tx: &Connection, caller: Option<&Caller>, entry: Entry<'_>) -> Result<(), ApiError> {
     tx.execute(
         "INSERT INTO audit_log (at, user_id, action, subject_type, subject_id, location_id, details)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -83,7 +79,7 @@ pub struct AuditQuery {
 }
 
 /// Reads the log, newest first.
-pub fn search(tx: &Transaction<'_>, q: &AuditQuery) -> Result<Vec<AuditRow>, ApiError> {
+pub fn search(tx: &Connection, q: &AuditQuery) -> Result<Vec<AuditRow>, ApiError> {
     let mut stmt = tx.prepare(
         "SELECT a.seq, a.at, a.user_id, u.display_name, a.action, a.subject_type, a.subject_id, a.location_id, a.details
          FROM audit_log a LEFT JOIN users u ON u.id = a.user_id

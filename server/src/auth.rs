@@ -5,7 +5,7 @@ use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -139,15 +139,16 @@ pub struct Session {
 /// Checks a username and password and issues a token for a new device. The same message for an
 /// unknown user and a wrong password, so usernames cannot be probed.
 pub fn sign_in(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     username: &str,
     password: &str,
     device_name: &str,
     now: &str,
 ) -> Result<Session, ApiError> {
     let row: Option<(String, String, String, String, Option<String>, bool)> = tx
+        .prepare_cached("SELECT id, display_name, role, password_hash, provider_id, disabled FROM users WHERE username = ?1")?
         .query_row(
-            "SELECT id, display_name, role, password_hash, provider_id, disabled FROM users WHERE username = ?1",
+
             [username],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
         )
@@ -182,15 +183,25 @@ fn parse_id(s: &str) -> Result<Uuid, ApiError> {
 }
 
 /// Looks up a token; `None` if it is unknown, revoked, or its user disabled.
-pub fn caller_for_token(tx: &Transaction<'_>, token: &str) -> Result<Option<Caller>, ApiError> {
+pub fn caller_for_token(tx: &Connection, token: &str) -> Result<Option<Caller>, ApiError> {
+    // Two lookups rather than a join: SQLite re-plans that join on every new token value, which
+    // costs more than the second lookup on the hottest path of the server.
+    let token_row: Option<(String, String)> = tx
+        .prepare_cached(
+            "SELECT user_id, device_id FROM tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
+        )?
+        .query_row([token_hash(token)], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((user, device)) = token_row else {
+        return Ok(None);
+    };
     let row: Option<(String, String, String, Option<String>, String)> = tx
-        .query_row(
-            "SELECT u.id, u.display_name, u.role, u.provider_id, t.device_id
-             FROM tokens t JOIN users u ON u.id = t.user_id
-             WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled = 0",
-            [token_hash(token)],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
+        .prepare_cached(
+            "SELECT id, display_name, role, provider_id FROM users WHERE id = ?1 AND disabled = 0",
+        )?
+        .query_row([&user], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, device.clone()))
+        })
         .optional()?;
     let Some((id, name, role, provider, device)) = row else {
         return Ok(None);

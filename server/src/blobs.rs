@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use accredit_shared::visit::is_blob_hash;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
@@ -28,7 +28,7 @@ fn path_of(state: &AppState, hash: &str) -> PathBuf {
 }
 
 /// Which of `hashes` the server does not have.
-pub fn missing(tx: &Transaction<'_>, hashes: &[String]) -> Result<Vec<String>, ApiError> {
+pub fn missing(tx: &Connection, hashes: &[String]) -> Result<Vec<String>, ApiError> {
     let mut stmt = tx.prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?;
     let mut out = Vec::new();
     for h in hashes {
@@ -99,7 +99,7 @@ pub fn store(
 /// Whether the caller may read a blob: their own upload; anything for leads and commissioners; a
 /// monitor's visit on their caseload that uses it; a provider's shared or published visit whose
 /// revision uses it.
-pub fn may_read(tx: &Transaction<'_>, caller: &Caller, hash: &str) -> Result<bool, ApiError> {
+pub fn may_read(tx: &Connection, caller: &Caller, hash: &str) -> Result<bool, ApiError> {
     if caller.sees_all() {
         return Ok(true);
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use accredit_shared::records::*;
 use chrono::NaiveDate;
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -75,11 +75,7 @@ pub enum Kind {
 }
 
 /// Imports a CSV text; returns the number of rows and the locations affected.
-pub fn import(
-    tx: &Transaction<'_>,
-    kind: Kind,
-    text: &str,
-) -> Result<(usize, Vec<Uuid>), ApiError> {
+pub fn import(tx: &Connection, kind: Kind, text: &str) -> Result<(usize, Vec<Uuid>), ApiError> {
     let at =
         |line: u64| move |e: ApiError| ApiError::invalid(format!("line {line}: {}", e.message));
     let mut affected = Vec::new();

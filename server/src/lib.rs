@@ -90,6 +90,11 @@ pub fn open(config: Config, assets: &Path) -> anyhow::Result<AppState> {
         rules: RwLock::new(Arc::new(book)),
         config,
         doc_cache: Default::default(),
+        sync_permits: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism()
+                .map(|n| n.get() * 2)
+                .unwrap_or(4),
+        ),
     })))
 }
 

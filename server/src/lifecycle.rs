@@ -9,7 +9,7 @@
 use accredit_shared::calendar::add_days;
 use accredit_shared::visit::{VisitDoc, VisitSnapshot, heads_from_strings, heads_to_strings};
 use automerge::AutoCommit;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -41,7 +41,7 @@ pub struct VisitState {
 }
 
 /// Reads a visit's state.
-pub fn visit_state(tx: &Transaction<'_>, id: Uuid) -> Result<Option<VisitState>, ApiError> {
+pub fn visit_state(tx: &Connection, id: Uuid) -> Result<Option<VisitState>, ApiError> {
     Ok(tx
         .query_row(
             "SELECT location_id, status, current_revision, shared_on, window_closes_on, provider_confirmed_at, published_on
@@ -66,7 +66,7 @@ pub fn visit_state(tx: &Transaction<'_>, id: Uuid) -> Result<Option<VisitState>,
 /// Called after a sync changed a document: records a sign-off as revision 1, or later edits to a
 /// signed-off visit as a pending revision. Returns a rejection reason if the change is refused.
 pub fn after_change(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     caller: &Caller,
     id: Uuid,
     doc: &mut AutoCommit,
@@ -172,7 +172,7 @@ pub fn after_change(
 
 #[allow(clippy::too_many_arguments)]
 fn insert_revision(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: Uuid,
     revision: u32,
     heads: &[String],
@@ -224,7 +224,7 @@ pub struct RevisionView {
 }
 
 /// Every revision of a visit, oldest first.
-pub fn revisions(tx: &Transaction<'_>, id: Uuid) -> Result<Vec<RevisionView>, ApiError> {
+pub fn revisions(tx: &Connection, id: Uuid) -> Result<Vec<RevisionView>, ApiError> {
     let mut stmt = tx.prepare(
         "SELECT revision, state, signed_by, signed_at, heads, published_on, record FROM visit_revisions WHERE visit_id = ?1 ORDER BY revision",
     )?;
@@ -264,7 +264,7 @@ pub fn revisions(tx: &Transaction<'_>, id: Uuid) -> Result<Vec<RevisionView>, Ap
 
 /// The record of a given revision.
 pub fn revision_record(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: Uuid,
     revision: u32,
 ) -> Result<VisitSnapshot, ApiError> {
@@ -278,11 +278,7 @@ pub fn revision_record(
 
 /// Finds a visit the caller may see, or 404. Providers see only shared or published visits of
 /// their own locations.
-pub fn require_visit(
-    tx: &Transaction<'_>,
-    caller: &Caller,
-    id: Uuid,
-) -> Result<VisitState, ApiError> {
+pub fn require_visit(tx: &Connection, caller: &Caller, id: Uuid) -> Result<VisitState, ApiError> {
     let state = visit_state(tx, id)?.ok_or_else(|| ApiError::not_found("visit"))?;
     let visible = crate::access::may_see_location(tx, caller, state.location_id)?
         && (caller.role != Role::Provider || state.status != "signed_off");
@@ -294,7 +290,7 @@ pub fn require_visit(
 }
 
 fn audit_visit(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     caller: &Caller,
     action: &str,
     v: &VisitState,
@@ -316,7 +312,7 @@ fn audit_visit(
 /// A lead shares a signed-off visit with its provider, opening the factual-accuracy window.
 pub fn share(
     state: &AppState,
-    tx: &Transaction<'_>,
+    tx: &Connection,
     caller: &Caller,
     id: Uuid,
 ) -> Result<VisitState, ApiError> {
@@ -349,7 +345,7 @@ pub fn share(
     visit_state(tx, id)?.ok_or_else(|| ApiError::not_found("visit"))
 }
 
-fn has_pending(tx: &Transaction<'_>, id: Uuid) -> Result<bool, ApiError> {
+fn has_pending(tx: &Connection, id: Uuid) -> Result<bool, ApiError> {
     Ok(tx
         .query_row(
             "SELECT 1 FROM visit_revisions WHERE visit_id = ?1 AND state = 'pending'",
@@ -372,7 +368,7 @@ fn window_open(state: &AppState, v: &VisitState) -> bool {
 /// A provider comments on a shared visit during the factual-accuracy window.
 pub fn comment(
     state: &AppState,
-    tx: &Transaction<'_>,
+    tx: &Connection,
     caller: &Caller,
     id: Uuid,
     criterion: Option<&str>,
@@ -417,7 +413,7 @@ pub fn comment(
 /// The provider says they have no further comments, closing the window early.
 pub fn confirm_factual_accuracy(
     state: &AppState,
-    tx: &Transaction<'_>,
+    tx: &Connection,
     caller: &Caller,
     id: Uuid,
 ) -> Result<VisitState, ApiError> {
@@ -446,7 +442,7 @@ pub fn confirm_factual_accuracy(
 /// caller re-determines the location's tier in the same transaction.
 pub fn publish(
     state: &AppState,
-    tx: &Transaction<'_>,
+    tx: &Connection,
     caller: &Caller,
     id: Uuid,
 ) -> Result<VisitState, ApiError> {
@@ -486,7 +482,7 @@ pub fn publish(
 /// A lead accepts or rejects a pending revision. Accepting makes it the revision in review, to be
 /// shared and published again; the published one stays in force meanwhile.
 pub fn decide_revision(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     caller: &Caller,
     id: Uuid,
     revision: u32,
@@ -553,7 +549,7 @@ pub struct CommentView {
 }
 
 /// Comments on a visit, oldest first.
-pub fn comments(tx: &Transaction<'_>, id: Uuid) -> Result<Vec<CommentView>, ApiError> {
+pub fn comments(tx: &Connection, id: Uuid) -> Result<Vec<CommentView>, ApiError> {
     let mut stmt = tx.prepare(
         "SELECT c.id, c.revision, c.criterion, u.display_name, c.body, c.created_at FROM visit_comments c JOIN users u ON u.id = c.author_id
          WHERE c.visit_id = ?1 ORDER BY c.created_at, c.id",
@@ -575,7 +571,7 @@ pub fn comments(tx: &Transaction<'_>, id: Uuid) -> Result<Vec<CommentView>, ApiE
 
 /// A provider responds to an action of a shared or published visit.
 pub fn respond_to_action(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     caller: &Caller,
     id: Uuid,
     action: Uuid,

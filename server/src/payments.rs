@@ -8,7 +8,7 @@ use accredit_shared::Engine;
 use accredit_shared::calendar::{DateRange, month_period};
 use accredit_shared::money::Pence;
 use accredit_shared::premium::{AdjustmentLine, IssuedLine, PaymentLine, compute_schedule};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -59,7 +59,7 @@ pub struct PaymentsView {
 
 fn computed_lines(
     state: &AppState,
-    tx: &Transaction<'_>,
+    tx: &Connection,
     period: DateRange,
     only: &[Uuid],
 ) -> Result<accredit_shared::premium::Schedule, ApiError> {
@@ -79,7 +79,7 @@ fn computed_lines(
 /// The schedule for `period`, limited to the locations the caller may see.
 pub fn view(
     state: &AppState,
-    tx: &Transaction<'_>,
+    tx: &Connection,
     caller: &Caller,
     label: &str,
 ) -> Result<PaymentsView, ApiError> {
@@ -142,7 +142,7 @@ pub fn view(
 /// A commissioner issues a period: its lines are kept as they are now.
 pub fn issue(
     state: &AppState,
-    tx: &Transaction<'_>,
+    tx: &Connection,
     caller: &Caller,
     label: &str,
 ) -> Result<PaymentsView, ApiError> {

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -36,7 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/rule-sets", get(list_rule_sets).post(add_rule_set))
 }
 
-fn require_location_exists(tx: &Transaction<'_>, id: Uuid) -> Result<Location, ApiError> {
+fn require_location_exists(tx: &Connection, id: Uuid) -> Result<Location, ApiError> {
     tiers::location(tx, id)?
         .map(|(l, _)| l)
         .ok_or_else(|| ApiError::not_found("location"))
@@ -46,7 +46,7 @@ fn require_location_exists(tx: &Transaction<'_>, id: Uuid) -> Result<Location, A
 #[allow(clippy::too_many_arguments)]
 fn save<T: Serialize>(
     state: &AppState,
-    tx: &Transaction<'_>,
+    tx: &Connection,
     caller: &Caller,
     table: &str,
     key_column: &str,

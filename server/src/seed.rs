@@ -12,7 +12,7 @@ use accredit_shared::visit::{
     ActionDraft, Author, EvidenceDraft, EvidenceKind, VisitDoc, VisitHeader,
 };
 use chrono::{NaiveDate, TimeZone, Utc};
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 use uuid::Uuid;
 
 use crate::auth::{Caller, Role};
@@ -56,7 +56,7 @@ fn demo_answers(pack: &FrameworkPack, base: i32, seed: usize) -> BTreeMap<String
 /// Builds, signs off and stores a visit; returns its id.
 #[allow(clippy::too_many_arguments)]
 fn record_visit(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     pack: &FrameworkPack,
     monitor: &Author,
     location: Uuid,
@@ -145,7 +145,13 @@ fn record_visit(
         device_id: Uuid::new_v4(),
     };
     let snapshot = doc.snapshot().map_err(err)?;
-    docstore::insert(tx, visit_id, location, monitor.user_id, doc.automerge())?;
+    docstore::insert(
+        tx,
+        visit_id,
+        location,
+        monitor.user_id,
+        docstore::encode_new(doc.automerge()),
+    )?;
     docstore::set_photos(tx, visit_id, snapshot.photo_hashes())?;
     if let Some(reason) =
         lifecycle::after_change(tx, &caller, visit_id, doc.automerge(), &snapshot)?
@@ -156,7 +162,7 @@ fn record_visit(
 }
 
 fn publish_on(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     visit: Uuid,
     shared_on: NaiveDate,
     published_on: NaiveDate,
@@ -173,7 +179,7 @@ fn publish_on(
 }
 
 fn json_insert<T: serde::Serialize>(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     table: &str,
     key_col: &str,
     id: Uuid,

@@ -53,6 +53,8 @@ pub struct Inner {
     pub rules: RwLock<Arc<RuleBook>>,
     /// Settings.
     pub config: Config,
+    /// Limits how many sync requests run at once.
+    pub sync_permits: tokio::sync::Semaphore,
     /// Documents kept in memory after a sync, so the next request need not reload them. An entry
     /// is used only if its heads still match the database's, so it can never be stale.
     pub doc_cache: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, automerge::AutoCommit>>,
@@ -95,7 +97,7 @@ impl AppState {
     }
 
     /// Reloads the rule book from the database.
-    pub fn reload_rules(&self, tx: &rusqlite::Transaction<'_>) -> Result<(), ApiError> {
+    pub fn reload_rules(&self, tx: &rusqlite::Connection) -> Result<(), ApiError> {
         let book = load_rule_book(tx)?;
         match self.rules.write() {
             Ok(mut r) => *r = Arc::new(book),
@@ -106,7 +108,7 @@ impl AppState {
 }
 
 /// Every stored rule set, as a rule book.
-pub fn load_rule_book(tx: &rusqlite::Transaction<'_>) -> Result<RuleBook, ApiError> {
+pub fn load_rule_book(tx: &rusqlite::Connection) -> Result<RuleBook, ApiError> {
     let mut stmt = tx.prepare("SELECT source FROM rule_sets ORDER BY effective_from")?;
     let sources: Vec<String> = stmt
         .query_map([], |r| r.get(0))?

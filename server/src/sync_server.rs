@@ -6,10 +6,10 @@
 use std::collections::HashSet;
 
 use accredit_shared::sync::{DocOutcome, DocReply, SyncRequest, SyncResponse};
-use accredit_shared::visit::VisitDoc;
+use accredit_shared::visit::{VisitDoc, VisitHeader, VisitSnapshot};
 use automerge::AutoCommit;
 use automerge::sync::{Message, State, SyncDoc};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use crate::access;
@@ -20,6 +20,11 @@ use crate::lifecycle;
 use crate::state::AppState;
 
 /// Handles one sync request body and returns the response body.
+///
+/// The Automerge work (applying changes, validating the result, generating replies) runs on a
+/// reader snapshot, outside the writer, so many requests use every core. Under the writer each
+/// document's stored heads and sync state are checked to be the ones that work started from; a
+/// document someone else changed meanwhile is simply redone there.
 pub fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     caller.require(&[Role::Monitor, Role::Lead])?;
     let request = SyncRequest::decode(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -37,53 +42,128 @@ pub fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Vec<u8>,
         };
         messages.push((d.doc_id, d.known_heads.clone(), m));
     }
-    let mut touched = Vec::new();
-    let response = state.db.write(|tx| {
-        let mut replies = Vec::with_capacity(messages.len());
+    let prepared = state.db.read(|conn| {
+        let mut steps = Vec::with_capacity(messages.len());
         let named: HashSet<Uuid> = messages.iter().map(|(id, _, _)| *id).collect();
         for (id, known, message) in messages {
-            let reply = match message {
-                None => unchanged(tx, caller, id, &known)?,
+            let fast = match message {
+                None => unchanged(conn, caller, id, &known)?,
                 Some(_) => None,
             };
-            match reply {
-                Some(r) => replies.push(r),
-                None => replies.push(sync_one(state, tx, caller, id, message, &mut touched)?),
-            }
+            steps.push(match fast {
+                Some(reply) => Step::Answer(reply),
+                None => compute(state, conn, caller, id, message)?,
+            });
         }
         if request.include_all {
-            for id in accessible_documents(tx, caller)? {
+            for id in accessible_documents(conn, caller)? {
                 if !named.contains(&id) {
-                    replies.push(sync_one(state, tx, caller, id, None, &mut touched)?);
+                    steps.push(compute(state, conn, caller, id, None)?);
                 }
             }
         }
+        Ok(steps)
+    })?;
+    let response = state.db.write(|tx| {
+        let mut replies = Vec::with_capacity(prepared.len());
+        let mut touched = Vec::new();
+        for step in prepared {
+            let step = match step {
+                Step::Exchange(ex) if !ex.seen.still_current(tx, caller.device_id, ex.id)? => {
+                    compute(state, tx, caller, ex.id, ex.message)?
+                }
+                other => other,
+            };
+            replies.push(match step {
+                Step::Answer(reply) => reply,
+                Step::Exchange(ex) => persist(tx, caller, *ex, &mut touched)?,
+            });
+        }
+        // Updated under the writer, so the cache follows the order of the writes. A copy whose
+        // transaction then fails to commit is harmless: it is used only while its heads are the
+        // stored heads, and equal heads mean equal content.
+        if let Ok(mut cache) = state.doc_cache.lock() {
+            if cache.len() + touched.len() > CACHE_DOCUMENTS {
+                cache.clear();
+            }
+            cache.extend(touched);
+        }
         Ok(SyncResponse { docs: replies })
     })?;
-    // Only documents whose state committed go back in the cache.
-    if let Ok(mut cache) = state.doc_cache.lock() {
-        if cache.len() + touched.len() > CACHE_DOCUMENTS {
-            cache.clear();
-        }
-        cache.extend(touched);
-    }
     Ok(response.encode())
+}
+
+/// One document's part of a request after the Automerge work.
+enum Step {
+    /// The reply needs nothing written (refused, or nothing to exchange).
+    Answer(DocReply),
+    /// An exchange to store, valid while what it started from is still stored.
+    Exchange(Box<Exchange>),
+}
+
+/// What a computed exchange started from.
+struct Seen {
+    /// The stored heads, `None` if the document was not stored.
+    heads: Option<String>,
+    /// The stored sync state of (device, document).
+    sync_state: Option<Vec<u8>>,
+}
+
+impl Seen {
+    fn read(conn: &Connection, device: Uuid, id: Uuid) -> Result<Seen, ApiError> {
+        let heads = conn
+            .prepare_cached("SELECT heads FROM documents WHERE id = ?1")?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?;
+        let sync_state = conn
+            .prepare_cached("SELECT state FROM sync_states WHERE device_id = ?1 AND doc_id = ?2")?
+            .query_row([device.to_string(), id.to_string()], |r| r.get(0))
+            .optional()?;
+        Ok(Seen { heads, sync_state })
+    }
+
+    fn still_current(&self, conn: &Connection, device: Uuid, id: Uuid) -> Result<bool, ApiError> {
+        let now = Seen::read(conn, device, id)?;
+        Ok(now.heads == self.heads && now.sync_state == self.sync_state)
+    }
+}
+
+/// A checked change to a visit.
+struct Change {
+    location_id: Uuid,
+    /// The whole record, read when the visit is new, signed off or its photos changed: the
+    /// lifecycle and the photo index need it. Otherwise neither has anything to do.
+    record: Option<VisitSnapshot>,
+    /// The document's new state, ready to store.
+    encoded: docstore::Encoded,
+}
+
+/// A document's exchange, computed and checked, waiting to be stored.
+struct Exchange {
+    id: Uuid,
+    /// Kept so the exchange can be redone if the stored document moved on meanwhile.
+    message: Option<Message>,
+    seen: Seen,
+    /// The location of the stored document, `None` for a new one.
+    stored_location: Option<Uuid>,
+    doc: AutoCommit,
+    /// What the changes did, when they moved the document's heads.
+    changed: Option<Change>,
+    sync_state: State,
+    reply: DocReply,
 }
 
 /// The fast answer for a device with nothing to say whose last receipt is still the server's
 /// heads: nothing to exchange, no document to load. `None` when the full exchange is needed.
 fn unchanged(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     caller: &Caller,
     id: Uuid,
     known: &[[u8; 32]],
 ) -> Result<Option<DocReply>, ApiError> {
     let row: Option<(String, String)> = tx
-        .query_row(
-            "SELECT location_id, heads FROM documents WHERE id = ?1",
-            [id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT location_id, heads FROM documents WHERE id = ?1")?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((location, heads)) = row else {
         return Ok(None);
@@ -126,26 +206,12 @@ fn refused(id: Uuid, outcome: DocOutcome, reason: impl Into<String>) -> DocReply
     }
 }
 
-fn load_state(tx: &Transaction<'_>, device: Uuid, id: Uuid) -> Result<State, ApiError> {
-    let bytes: Option<Vec<u8>> = tx
-        .query_row(
-            "SELECT state FROM sync_states WHERE device_id = ?1 AND doc_id = ?2",
-            [device.to_string(), id.to_string()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    // A state that no longer decodes only costs a fuller exchange, never data.
-    Ok(bytes
-        .and_then(|b| State::decode(&b).ok())
-        .unwrap_or_default())
-}
-
-fn save_state(tx: &Transaction<'_>, device: Uuid, id: Uuid, s: &State) -> Result<(), ApiError> {
-    tx.execute(
+fn save_state(tx: &Connection, device: Uuid, id: Uuid, s: &State) -> Result<(), ApiError> {
+    tx.prepare_cached(
         "INSERT INTO sync_states (device_id, doc_id, state) VALUES (?1, ?2, ?3)
          ON CONFLICT (device_id, doc_id) DO UPDATE SET state = excluded.state",
-        params![device.to_string(), id.to_string(), s.encode()],
-    )?;
+    )?
+    .execute(params![device.to_string(), id.to_string(), s.encode()])?;
     Ok(())
 }
 
@@ -155,11 +221,17 @@ const CACHE_DOCUMENTS: usize = 2048;
 /// A stored document: from the cache if its heads match the database's, else from the database.
 fn load_doc(
     state: &AppState,
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: Uuid,
     stored_heads: &str,
 ) -> Result<AutoCommit, ApiError> {
-    let cached = state.doc_cache.lock().ok().and_then(|mut c| c.remove(&id));
+    // A copy, not the cached document itself: concurrent requests for the same visit (two
+    // co-monitors) each start from memory.
+    let cached = state
+        .doc_cache
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&id).cloned());
     if let Some(mut doc) = cached
         && docstore::heads_text(&doc.get_heads()) == stored_heads
     {
@@ -168,124 +240,200 @@ fn load_doc(
     docstore::load(tx, id)?.ok_or_else(|| ApiError::internal("document vanished"))
 }
 
-fn sync_one(
+/// Applies a device's message to the stored document and works out the reply, without writing.
+fn compute(
     state: &AppState,
-    tx: &Transaction<'_>,
+    conn: &Connection,
     caller: &Caller,
     id: Uuid,
     message: Option<Message>,
-    touched: &mut Vec<(Uuid, AutoCommit)>,
-) -> Result<DocReply, ApiError> {
-    let stored = docstore::row(tx, id)?;
+) -> Result<Step, ApiError> {
+    let seen = Seen::read(conn, caller.device_id, id)?;
+    let stored = docstore::row(conn, id)?;
     if let Some(row) = &stored
-        && !access::may_sync_location(tx, caller, row.location_id)?
+        && !access::may_sync_location(conn, caller, row.location_id)?
     {
-        return Ok(refused(
+        return Ok(Step::Answer(refused(
             id,
             DocOutcome::Forbidden,
             "this visit is not on your caseload",
-        ));
+        )));
     }
     let mut doc = match &stored {
-        Some(row) => load_doc(state, tx, id, &row.heads)?,
+        Some(row) => load_doc(state, conn, id, &row.heads)?,
         None => AutoCommit::new(),
     };
-    let mut sync_state = load_state(tx, caller.device_id, id)?;
+    // A state that no longer decodes only costs a fuller exchange, never data.
+    let mut sync_state = seen
+        .sync_state
+        .as_deref()
+        .and_then(|b| State::decode(b).ok())
+        .unwrap_or_default();
     let old_heads = doc.get_heads();
-    if let Some(message) = message
-        && let Err(e) = doc.sync().receive_sync_message(&mut sync_state, message)
+    if let Some(m) = message.clone()
+        && let Err(e) = doc.sync().receive_sync_message(&mut sync_state, m)
     {
-        return Ok(refused(
+        return Ok(Step::Answer(refused(
             id,
             DocOutcome::Rejected,
             format!("the changes could not be applied: {e}"),
-        ));
+        )));
     }
-    let new_heads = doc.get_heads();
-    if new_heads != old_heads {
-        let snapshot = match VisitDoc::read_automerge(&doc, None) {
-            Ok(s) => s,
-            Err(e) => return Ok(refused(id, DocOutcome::Rejected, e.to_string())),
+    let mut changed = None;
+    if doc.get_heads() != old_heads {
+        // The stored state was checked when it was stored, so only what the changes reached is
+        // read; the whole record only when the lifecycle or the photo index needs it.
+        let check = match VisitDoc::check_automerge_changes(&mut doc, &old_heads) {
+            Ok(c) => c,
+            Err(e) => {
+                return Ok(Step::Answer(refused(
+                    id,
+                    DocOutcome::Rejected,
+                    e.to_string(),
+                )));
+            }
         };
-        if snapshot.header.visit_id != id {
-            return Ok(refused(
-                id,
-                DocOutcome::Rejected,
-                "the document's visit_id is not its id",
-            ));
+        if let Some(reply) =
+            change_refused(state, conn, caller, id, stored.as_ref(), &check.header)?
+        {
+            return Ok(Step::Answer(reply));
         }
-        match &stored {
-            Some(row) => {
-                if row.location_id != snapshot.header.location_id {
-                    return Ok(refused(
+        let record = if check.signed_off || check.photos_touched || stored.is_none() {
+            match VisitDoc::read_automerge(&doc, None) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    return Ok(Step::Answer(refused(
                         id,
                         DocOutcome::Rejected,
-                        "a visit cannot move to another location",
-                    ));
+                        e.to_string(),
+                    )));
                 }
             }
-            None => {
-                if !access::may_sync_location(tx, caller, snapshot.header.location_id)? {
-                    return Ok(refused(
-                        id,
-                        DocOutcome::Forbidden,
-                        "this location is not on your caseload",
-                    ));
-                }
-                if state
-                    .packs
-                    .get(&snapshot.header.pack_id, &snapshot.header.pack_version)
-                    .is_none()
-                {
-                    return Ok(refused(
-                        id,
-                        DocOutcome::Rejected,
-                        format!(
-                            "framework pack {}@{} is not known to the server",
-                            snapshot.header.pack_id, snapshot.header.pack_version
-                        ),
-                    ));
-                }
-            }
-        }
-        if let Some(reason) = lifecycle::after_change(tx, caller, id, &mut doc, &snapshot)? {
-            return Ok(refused(id, DocOutcome::Rejected, reason));
-        }
-        if stored.is_some() {
-            docstore::append(tx, id, &mut doc, &old_heads)?;
         } else {
-            docstore::insert(
-                tx,
-                id,
-                snapshot.header.location_id,
-                caller.user_id,
-                &mut doc,
-            )?;
-        }
-        docstore::set_photos(tx, id, snapshot.photo_hashes())?;
+            None
+        };
+        let encoded = match &stored {
+            Some(_) => docstore::encode_changes(conn, id, &mut doc, &old_heads)?,
+            None => docstore::encode_new(&mut doc),
+        };
+        changed = Some(Change {
+            location_id: check.header.location_id,
+            record,
+            encoded,
+        });
     }
     // A document the server does not have yet and got no changes for is not stored, but its sync
     // state is, so the next round can ask for the changes.
-    let reply = doc
+    let message_out = doc
         .sync()
         .generate_sync_message(&mut sync_state)
         .map(Message::encode);
-    save_state(tx, caller.device_id, id, &sync_state)?;
     let heads: Vec<[u8; 32]> = doc.get_heads().iter().map(|h| h.0).collect();
-    if !heads.is_empty() {
+    Ok(Step::Exchange(Box::new(Exchange {
+        id,
+        message,
+        seen,
+        stored_location: stored.map(|r| r.location_id),
+        doc,
+        changed,
+        sync_state,
+        reply: DocReply {
+            doc_id: id,
+            outcome: DocOutcome::Ok,
+            reason: String::new(),
+            heads,
+            message: message_out,
+        },
+    })))
+}
+
+/// Why a changed visit may not be stored, as the reply that says so; `None` if it may.
+fn change_refused(
+    state: &AppState,
+    conn: &Connection,
+    caller: &Caller,
+    id: Uuid,
+    stored: Option<&docstore::DocRow>,
+    header: &VisitHeader,
+) -> Result<Option<DocReply>, ApiError> {
+    if header.visit_id != id {
+        return Ok(Some(refused(
+            id,
+            DocOutcome::Rejected,
+            "the document's visit_id is not its id",
+        )));
+    }
+    match stored {
+        Some(row) if row.location_id != header.location_id => Ok(Some(refused(
+            id,
+            DocOutcome::Rejected,
+            "a visit cannot move to another location",
+        ))),
+        Some(_) => Ok(None),
+        None if !access::may_sync_location(conn, caller, header.location_id)? => Ok(Some(refused(
+            id,
+            DocOutcome::Forbidden,
+            "this location is not on your caseload",
+        ))),
+        None if state
+            .packs
+            .get(&header.pack_id, &header.pack_version)
+            .is_none() =>
+        {
+            Ok(Some(refused(
+                id,
+                DocOutcome::Rejected,
+                format!(
+                    "framework pack {}@{} is not known to the server",
+                    header.pack_id, header.pack_version
+                ),
+            )))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Stores a computed exchange: the lifecycle consequences of the change, the document, its photo
+/// references and the device's sync state.
+fn persist(
+    tx: &Connection,
+    caller: &Caller,
+    ex: Exchange,
+    touched: &mut Vec<(Uuid, AutoCommit)>,
+) -> Result<DocReply, ApiError> {
+    let Exchange {
+        id,
+        stored_location,
+        mut doc,
+        changed,
+        sync_state,
+        reply,
+        ..
+    } = ex;
+    if let Some(change) = changed {
+        if let Some(record) = &change.record
+            && let Some(reason) = lifecycle::after_change(tx, caller, id, &mut doc, record)?
+        {
+            return Ok(refused(id, DocOutcome::Rejected, reason));
+        }
+        if stored_location.is_some() {
+            docstore::append(tx, id, change.encoded)?;
+        } else {
+            docstore::insert(tx, id, change.location_id, caller.user_id, change.encoded)?;
+        }
+        if let Some(record) = &change.record {
+            docstore::set_photos(tx, id, record.photo_hashes())?;
+        }
+    }
+    save_state(tx, caller.device_id, id, &sync_state)?;
+    if !reply.heads.is_empty() {
         touched.push((id, doc));
     }
-    Ok(DocReply {
-        doc_id: id,
-        outcome: DocOutcome::Ok,
-        reason: String::new(),
-        heads,
-        message: reply,
-    })
+    Ok(reply)
 }
 
 /// Documents the caller may sync.
-fn accessible_documents(tx: &Transaction<'_>, caller: &Caller) -> Result<Vec<Uuid>, ApiError> {
+fn accessible_documents(tx: &Connection, caller: &Caller) -> Result<Vec<Uuid>, ApiError> {
     let sql = match caller.role {
         Role::Lead => "SELECT d.id FROM documents d WHERE ?1 = ?1",
         Role::Monitor => {

@@ -8,7 +8,7 @@ use accredit_shared::records::{
 use accredit_shared::visit::{ActionStatus, VisitSnapshot};
 use accredit_shared::{Determination, Engine};
 use chrono::NaiveDate;
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
@@ -24,7 +24,7 @@ fn date_col(s: Option<String>) -> Option<NaiveDate> {
 }
 
 /// Reads a location row.
-pub fn location(tx: &Transaction<'_>, id: Uuid) -> Result<Option<(Location, String)>, ApiError> {
+pub fn location(tx: &Connection, id: Uuid) -> Result<Option<(Location, String)>, ApiError> {
     let mut stmt = tx.prepare_cached(
         "SELECT provider_id, cqc_location_id, name, service_type, registered_from, registered_to, address FROM locations WHERE id = ?1",
     )?;
@@ -47,7 +47,7 @@ pub fn location(tx: &Transaction<'_>, id: Uuid) -> Result<Option<(Location, Stri
 }
 
 fn json_rows<T: DeserializeOwned>(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     sql: &str,
     key: Uuid,
 ) -> Result<Vec<T>, ApiError> {
@@ -59,7 +59,7 @@ fn json_rows<T: DeserializeOwned>(
 }
 
 /// Everything the engine needs about one location.
-pub fn records(tx: &Transaction<'_>, id: Uuid) -> Result<Option<LocationRecords>, ApiError> {
+pub fn records(tx: &Connection, id: Uuid) -> Result<Option<LocationRecords>, ApiError> {
     let Some((location, _)) = location(tx, id)? else {
         return Ok(None);
     };
@@ -122,7 +122,7 @@ pub fn records(tx: &Transaction<'_>, id: Uuid) -> Result<Option<LocationRecords>
 }
 
 /// Placements at a location.
-pub fn placements(tx: &Transaction<'_>, location: Uuid) -> Result<Vec<Placement>, ApiError> {
+pub fn placements(tx: &Connection, location: Uuid) -> Result<Vec<Placement>, ApiError> {
     json_rows(
         tx,
         "SELECT data FROM placements WHERE location_id = ?1",
@@ -133,7 +133,7 @@ pub fn placements(tx: &Transaction<'_>, location: Uuid) -> Result<Vec<Placement>
 /// Determines a location's tier on `day`.
 pub fn determine(
     state: &AppState,
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: Uuid,
     day: NaiveDate,
 ) -> Result<Option<Determination>, ApiError> {
@@ -148,7 +148,7 @@ pub fn determine(
 /// Re-determines the locations' tiers today and stores each determination, saying what caused it.
 pub fn redetermine(
     state: &AppState,
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ids: &[Uuid],
     trigger: &str,
 ) -> Result<Vec<Determination>, ApiError> {
@@ -178,7 +178,7 @@ pub fn redetermine(
 }
 
 /// The locations of a provider (a qualification change affects all of them).
-pub fn provider_locations(tx: &Transaction<'_>, provider: Uuid) -> Result<Vec<Uuid>, ApiError> {
+pub fn provider_locations(tx: &Connection, provider: Uuid) -> Result<Vec<Uuid>, ApiError> {
     crate::db::query_ids(
         tx,
         "SELECT id FROM locations WHERE provider_id = ?1",
@@ -187,6 +187,6 @@ pub fn provider_locations(tx: &Transaction<'_>, provider: Uuid) -> Result<Vec<Uu
 }
 
 /// Every location id.
-pub fn all_locations(tx: &Transaction<'_>) -> Result<Vec<Uuid>, ApiError> {
+pub fn all_locations(tx: &Connection) -> Result<Vec<Uuid>, ApiError> {
     crate::db::query_ids(tx, "SELECT id FROM locations ORDER BY name", [])
 }

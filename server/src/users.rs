@@ -2,7 +2,7 @@
 
 use accredit_shared::records::ServiceType;
 use chrono::NaiveDate;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use crate::auth::{Role, hash_password};
@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::state::now_text;
 
 /// Finds a provider by name, creating it if needed.
-pub fn provider_by_name(tx: &Transaction<'_>, name: &str) -> Result<Uuid, ApiError> {
+pub fn provider_by_name(tx: &Connection, name: &str) -> Result<Uuid, ApiError> {
     let name = name.trim();
     if name.is_empty() {
         return Err(ApiError::invalid("a provider needs a name"));
@@ -50,7 +50,7 @@ pub struct NewLocation<'a> {
 }
 
 /// Adds a location, or updates the one with the same CQC location id; returns its id.
-pub fn upsert_location(tx: &Transaction<'_>, l: &NewLocation<'_>) -> Result<Uuid, ApiError> {
+pub fn upsert_location(tx: &Connection, l: &NewLocation<'_>) -> Result<Uuid, ApiError> {
     if l.name.trim().is_empty() || l.cqc_location_id.trim().is_empty() {
         return Err(ApiError::invalid(
             "a location needs a name and a CQC location id",
@@ -92,7 +92,7 @@ pub fn upsert_location(tx: &Transaction<'_>, l: &NewLocation<'_>) -> Result<Uuid
 
 /// Adds a user with a password; usernames are unique.
 pub fn add_user(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     username: &str,
     display_name: &str,
     role: Role,
@@ -141,7 +141,7 @@ pub fn add_user(
 }
 
 /// Puts a location on a monitor's caseload.
-pub fn assign(tx: &Transaction<'_>, monitor: Uuid, location: Uuid) -> Result<(), ApiError> {
+pub fn assign(tx: &Connection, monitor: Uuid, location: Uuid) -> Result<(), ApiError> {
     let role: Option<String> = tx
         .query_row(
             "SELECT role FROM users WHERE id = ?1",
@@ -160,7 +160,7 @@ pub fn assign(tx: &Transaction<'_>, monitor: Uuid, location: Uuid) -> Result<(),
 }
 
 /// A user's id by username.
-pub fn user_id(tx: &Transaction<'_>, username: &str) -> Result<Uuid, ApiError> {
+pub fn user_id(tx: &Connection, username: &str) -> Result<Uuid, ApiError> {
     let id: String = tx
         .query_row(
             "SELECT id FROM users WHERE username = ?1",
@@ -173,7 +173,7 @@ pub fn user_id(tx: &Transaction<'_>, username: &str) -> Result<Uuid, ApiError> {
 }
 
 /// A location's id by CQC location id.
-pub fn location_by_cqc(tx: &Transaction<'_>, cqc: &str) -> Result<Uuid, ApiError> {
+pub fn location_by_cqc(tx: &Connection, cqc: &str) -> Result<Uuid, ApiError> {
     let id: String = tx
         .query_row(
             "SELECT id FROM locations WHERE cqc_location_id = ?1",

@@ -415,3 +415,147 @@ fn result_keys_are_the_same_on_every_device_and_differ_by_pack_version() {
     );
     assert_ne!(Uuid::nil(), schema::result_key("p", "1", "c"));
 }
+
+/// One edit for the incremental-check property: a valid edit through the API, or a raw write that
+/// breaks the layout somewhere.
+#[derive(Clone, Debug)]
+enum Edit {
+    Score(usize, i32),
+    Note(usize, String),
+    Evidence(String),
+    Action(String),
+    /// Raw: a result's answer set to a number rather than its encoded text.
+    BadAnswer(usize),
+    /// Raw: an evidence item whose kind is not a kind.
+    BadEvidenceKind,
+    /// Raw: a photo item keyed by something that is not a UUID.
+    BadPhotoKey,
+    /// Raw: the visit id replaced by a number.
+    BadVisitId,
+    /// Raw: a result item deleted and replaced by a string.
+    ResultNotAMap(usize),
+}
+
+fn edit_strategy() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        4 => (0usize..6, 1i32..5).prop_map(|(c, s)| Edit::Score(c, s)),
+        3 => (0usize..6, "[a-z ]{0,12}").prop_map(|(c, t)| Edit::Note(c, t)),
+        2 => "[a-z ]{1,12}".prop_map(Edit::Evidence),
+        2 => "[a-z ]{1,12}".prop_map(Edit::Action),
+        1 => (0usize..6).prop_map(Edit::BadAnswer),
+        1 => Just(Edit::BadEvidenceKind),
+        1 => Just(Edit::BadPhotoKey),
+        1 => Just(Edit::BadVisitId),
+        1 => (0usize..6).prop_map(Edit::ResultNotAMap),
+    ]
+}
+
+fn apply_edit(doc: &mut VisitDoc, edit: &Edit) {
+    use automerge::transaction::Transactable;
+    use automerge::{ObjType, ROOT, ReadDoc};
+    let pack = test_pack();
+    let criteria: Vec<String> = pack.criteria().map(|c| c.id.clone()).collect();
+    let criterion = |i: usize| criteria[i % criteria.len()].clone();
+    let result_key = |i: usize| {
+        accredit_shared::visit::schema::result_key(&pack.id, &pack.version, &criterion(i))
+            .to_string()
+    };
+    let section = |am: &mut automerge::AutoCommit, name: &str| match am.get(ROOT, name).unwrap() {
+        Some((_, id)) => id,
+        None => am.put_object(ROOT, name, ObjType::Map).unwrap(),
+    };
+    match edit {
+        Edit::Score(c, s) => {
+            let _ = doc.set_answer(&pack, &criterion(*c), Some(Answer::Score(*s)));
+        }
+        Edit::Note(c, t) => {
+            let _ = doc.set_notes(&pack, &criterion(*c), t);
+        }
+        Edit::Evidence(t) => {
+            let _ = doc.add_evidence(
+                &pack,
+                &EvidenceDraft {
+                    criterion: None,
+                    kind: EvidenceKind::Observation,
+                    text: t.clone(),
+                    photo: None,
+                },
+            );
+        }
+        Edit::Action(t) => {
+            let _ = doc.add_action(
+                &pack,
+                &ActionDraft {
+                    criterion: None,
+                    priority: Priority::Low,
+                    description: t.clone(),
+                    owner: String::new(),
+                    due_on: None,
+                },
+            );
+        }
+        Edit::BadAnswer(c) => {
+            let am = doc.automerge();
+            let results = section(am, "results");
+            if let Some((automerge::Value::Object(ObjType::Map), item)) =
+                am.get(&results, result_key(*c)).unwrap()
+            {
+                am.put(&item, "answer", 7_i64).unwrap();
+            }
+        }
+        Edit::BadEvidenceKind => {
+            let am = doc.automerge();
+            let evidence = section(am, "evidence");
+            let item = am
+                .put_object(&evidence, Uuid::new_v4().to_string(), ObjType::Map)
+                .unwrap();
+            am.put(&item, "kind", "gossip").unwrap();
+        }
+        Edit::BadPhotoKey => {
+            let am = doc.automerge();
+            let photos = section(am, "photos");
+            am.put_object(&photos, "../etc/passwd", ObjType::Map)
+                .unwrap();
+        }
+        Edit::BadVisitId => {
+            doc.automerge().put(ROOT, "visit_id", 12_i64).unwrap();
+        }
+        Edit::ResultNotAMap(c) => {
+            let am = doc.automerge();
+            let results = section(am, "results");
+            am.put(&results, result_key(*c), "not a map").unwrap();
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// The server checks only what a sync's changes reached; that must reach the same verdict as
+    /// reading the whole visit, whatever the changes were.
+    #[test]
+    fn checking_only_the_changes_agrees_with_reading_the_whole_visit(
+        edits in proptest::collection::vec(proptest::collection::vec(edit_strategy(), 1..5), 1..6)
+    ) {
+        let pack = test_pack();
+        let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
+        for batch in edits {
+            let before = doc.heads();
+            let mut candidate = VisitDoc::from_automerge(doc.automerge().clone(), ann());
+            for e in &batch {
+                apply_edit(&mut candidate, e);
+            }
+            let whole = VisitDoc::read_automerge(candidate.automerge(), None);
+            let mut am = candidate.automerge().clone();
+            let partial = VisitDoc::check_automerge_changes(&mut am, &before);
+            prop_assert_eq!(whole.is_ok(), partial.is_ok(), "whole {:?} partial {:?}", whole.err(), partial.err());
+            if let (Ok(w), Ok(p)) = (&whole, &partial) {
+                prop_assert_eq!(&w.header, &p.header);
+                prop_assert_eq!(w.signoff.is_some(), p.signed_off);
+            }
+            // As on the server: only a change that passes is kept.
+            if whole.is_ok() {
+                doc = candidate;
+            }
+        }
+    }
+}

@@ -22,11 +22,11 @@ use uuid::Uuid;
 pub use conflicts::{Conflict, ConflictingValue};
 pub use error::VisitDocError;
 pub use model::*;
-pub use read::is_blob_hash;
+pub use read::{ChangeCheck, is_blob_hash};
 
 use crate::framework::FrameworkPack;
 use crate::records::{Answer, Priority};
-use read::{View, read_snapshot};
+use read::{View, check_changes, read_snapshot};
 use schema::*;
 
 /// A new evidence item.
@@ -184,6 +184,15 @@ impl VisitDoc {
         heads: Option<&[ChangeHash]>,
     ) -> Result<VisitSnapshot, VisitDocError> {
         read_snapshot(View { doc, heads })
+    }
+
+    /// Checks the changes a document received since `before` (heads of a state that was checked
+    /// already), reading only the items they reached. An empty `before` checks everything.
+    pub fn check_automerge_changes(
+        doc: &mut AutoCommit,
+        before: &[ChangeHash],
+    ) -> Result<ChangeCheck, VisitDocError> {
+        check_changes(doc, before)
     }
 
     /// The conflicts of any Automerge document read as a visit, as of `heads` if given.
