@@ -118,14 +118,28 @@ impl Writer {
         if let Err(e) = run(&self.conn, "COMMIT") {
             // Nothing of this group is durable; every job in it reports the failure.
             let _ = run(&self.conn, "ROLLBACK");
-            self.failed.push_back((self.generation, e.to_string()));
-            while self.failed.len() > 64 {
-                self.failed.pop_front();
-            }
+            self.record_failure(e.to_string());
         }
         self.open = false;
         self.jobs = 0;
         self.generation += 1;
+    }
+
+    /// Ends a transaction left in an unknown state by rolling it back for the whole group, whose
+    /// waiting members then report `reason`.
+    fn abandon(&mut self, reason: String) {
+        let _ = run(&self.conn, "ROLLBACK");
+        self.record_failure(reason);
+        self.open = false;
+        self.jobs = 0;
+        self.generation += 1;
+    }
+
+    fn record_failure(&mut self, reason: String) {
+        self.failed.push_back((self.generation, reason));
+        while self.failed.len() > 64 {
+            self.failed.pop_front();
+        }
     }
 
     fn outcome(&self, generation: u64) -> Result<(), ApiError> {
@@ -182,9 +196,8 @@ impl Db {
         }
         let generation = w.generation;
         if let Err(e) = run(&w.conn, "SAVEPOINT job") {
-            if w.jobs == 0 {
-                w.commit();
-            }
+            w.abandon(e.to_string());
+            self.committed.notify_all();
             return Err(e.into());
         }
         let out = f(&w.conn);
@@ -193,12 +206,7 @@ impl Db {
             Err(_) => run(&w.conn, "ROLLBACK TO job").and_then(|()| run(&w.conn, "RELEASE job")),
         };
         if let Err(e) = settled {
-            // The transaction is in an unknown state: end it for the whole group.
-            let _ = run(&w.conn, "ROLLBACK");
-            w.failed.push_back((generation, e.to_string()));
-            w.open = false;
-            w.jobs = 0;
-            w.generation += 1;
+            w.abandon(e.to_string());
             self.committed.notify_all();
             return Err(e.into());
         }
