@@ -110,20 +110,25 @@ struct Seen {
 }
 
 impl Seen {
-    fn read(conn: &Connection, device: Uuid, id: Uuid) -> Result<Seen, ApiError> {
-        let heads = conn
-            .prepare_cached("SELECT heads FROM documents WHERE id = ?1")?
-            .query_row([id.to_string()], |r| r.get(0))
-            .optional()?;
+    fn read(
+        conn: &Connection,
+        stored: Option<&docstore::DocRow>,
+        device: Uuid,
+        id: Uuid,
+    ) -> Result<Seen, ApiError> {
         let sync_state = conn
             .prepare_cached("SELECT state FROM sync_states WHERE device_id = ?1 AND doc_id = ?2")?
             .query_row([device.to_string(), id.to_string()], |r| r.get(0))
             .optional()?;
-        Ok(Seen { heads, sync_state })
+        Ok(Seen {
+            heads: stored.map(|r| r.heads.clone()),
+            sync_state,
+        })
     }
 
     fn still_current(&self, conn: &Connection, device: Uuid, id: Uuid) -> Result<bool, ApiError> {
-        let now = Seen::read(conn, device, id)?;
+        let stored = docstore::row(conn, id)?;
+        let now = Seen::read(conn, stored.as_ref(), device, id)?;
         Ok(now.heads == self.heads && now.sync_state == self.sync_state)
     }
 }
@@ -248,8 +253,8 @@ fn compute(
     id: Uuid,
     message: Option<Message>,
 ) -> Result<Step, ApiError> {
-    let seen = Seen::read(conn, caller.device_id, id)?;
     let stored = docstore::row(conn, id)?;
+    let seen = Seen::read(conn, stored.as_ref(), caller.device_id, id)?;
     if let Some(row) = &stored
         && !access::may_sync_location(conn, caller, row.location_id)?
     {

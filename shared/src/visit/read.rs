@@ -124,6 +124,21 @@ pub(crate) enum Entry {
     Object(ObjType, ObjId),
 }
 
+impl Entry {
+    /// What the value is, for error messages.
+    fn describe(&self) -> String {
+        match self {
+            Entry::Str(t) => format!("{t:?}"),
+            Entry::Null => "null".into(),
+            Entry::Bool(b) => b.to_string(),
+            Entry::Uint(n) => n.to_string(),
+            Entry::Int(n) => n.to_string(),
+            Entry::Other(d) => d.clone(),
+            Entry::Object(t, _) => format!("a {t}"),
+        }
+    }
+}
+
 /// The fields of one map.
 pub(crate) struct Fields<'a> {
     view: View<'a>,
@@ -141,25 +156,9 @@ impl Fields<'_> {
             None | Some(Entry::Null) => Ok(None),
             Some(Entry::Str(t)) => Ok(Some(t.clone())),
             Some(Entry::Object(ObjType::Text, id)) => Ok(Some(self.view.text(id)?)),
-            Some(Entry::Object(t, _)) => Err(malformed(
+            Some(other) => Err(malformed(
                 &with(path, key),
-                format!("expected text, found a {t}"),
-            )),
-            Some(Entry::Bool(b)) => Err(malformed(
-                &with(path, key),
-                format!("expected text, found {b}"),
-            )),
-            Some(Entry::Uint(n)) => Err(malformed(
-                &with(path, key),
-                format!("expected text, found {n}"),
-            )),
-            Some(Entry::Int(n)) => Err(malformed(
-                &with(path, key),
-                format!("expected text, found {n}"),
-            )),
-            Some(Entry::Other(d)) => Err(malformed(
-                &with(path, key),
-                format!("expected text, found {d}"),
+                format!("expected text, found {}", other.describe()),
             )),
         }
     }
