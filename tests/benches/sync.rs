@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use accredit_e2e::{Client, Server};
 use accredit_shared::FrameworkPack;
-use accredit_shared::records::{Answer, Priority, VisitType};
+use accredit_shared::records::{Answer, Priority};
 use accredit_shared::sync::Replica;
 use accredit_shared::visit::*;
 use chrono::{Days, Utc};
@@ -146,24 +146,16 @@ fn month_of_work(server: &Server, pack: &FrameworkPack) {
             .unwrap(),
     )
     .unwrap();
-    let author = Author {
-        user_id: mo.user_id(),
-        name: mo.name(),
-    };
+    let author = mo.author();
     let mut replica = Replica::new(author.clone());
     let mut snapshots = Vec::new();
     let build = Instant::now();
     for v in 0..20u64 {
-        let id = Uuid::new_v4();
         let header = VisitHeader {
-            visit_id: id,
-            location_id: location,
-            pack_id: pack.id.clone(),
-            pack_version: pack.version.clone(),
-            visit_type: VisitType::Annual,
-            announced: true,
             started_at: Utc::now() - Days::new(30 - v),
+            ..accredit_e2e::annual_visit(location, pack)
         };
+        let id = header.visit_id;
         let mut doc = VisitDoc::create(&header, pack, author.clone()).unwrap();
         for (i, c) in pack.criteria().enumerate() {
             doc.set_answer(
@@ -335,20 +327,9 @@ fn concurrent_devices(
                     // thread's nice value on Linux; it reads and writes no memory of ours.
                     unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
                 }
-                let author = Author {
-                    user_id: client.user_id(),
-                    name: client.name(),
-                };
-                let id = Uuid::new_v4();
-                let header = VisitHeader {
-                    visit_id: id,
-                    location_id: location,
-                    pack_id: pack.id.clone(),
-                    pack_version: pack.version.clone(),
-                    visit_type: VisitType::Annual,
-                    announced: true,
-                    started_at: Utc::now(),
-                };
+                let author = client.author();
+                let header = accredit_e2e::annual_visit(location, &pack);
+                let id = header.visit_id;
                 let mut replica = Replica::new(author.clone());
                 replica.insert(id, VisitDoc::create(&header, &pack, author).unwrap(), None);
                 let criteria: Vec<String> = pack.criteria().map(|c| c.id.clone()).collect();

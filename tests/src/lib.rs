@@ -11,6 +11,22 @@ use accredit_shared::sync::{Replica, SYNC_MEDIA_TYPE, SyncReport, SyncRunError};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+/// The header of a new announced annual visit at `location`, scored against `pack`, started now.
+pub fn annual_visit(
+    location: Uuid,
+    pack: &accredit_shared::FrameworkPack,
+) -> accredit_shared::visit::VisitHeader {
+    accredit_shared::visit::VisitHeader {
+        visit_id: Uuid::new_v4(),
+        location_id: location,
+        pack_id: pack.id.clone(),
+        pack_version: pack.version.clone(),
+        visit_type: accredit_shared::records::VisitType::Annual,
+        announced: true,
+        started_at: chrono::Utc::now(),
+    }
+}
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -256,6 +272,14 @@ impl Client {
     /// The user's name.
     pub fn name(&self) -> String {
         self.session["name"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The user as the author of edits.
+    pub fn author(&self) -> accredit_shared::visit::Author {
+        accredit_shared::visit::Author {
+            user_id: self.user_id(),
+            name: self.name(),
+        }
     }
 
     /// GET, returning the reply whatever its status.

@@ -5,10 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use accredit_e2e::{Client, Server};
 use accredit_shared::FrameworkPack;
-use accredit_shared::records::{Answer, VisitType};
+use accredit_shared::records::Answer;
 use accredit_shared::sync::Replica;
 use accredit_shared::visit::*;
-use chrono::Utc;
 use uuid::Uuid;
 
 #[test]
@@ -35,17 +34,9 @@ fn killing_the_server_mid_sync_loses_nothing_acknowledged() {
     let mut handles = Vec::new();
     let mut visits = Vec::new();
     for t in 0..4 {
-        let visit = Uuid::new_v4();
+        let header = accredit_e2e::annual_visit(location, &pack);
+        let visit = header.visit_id;
         visits.push(visit);
-        let header = VisitHeader {
-            visit_id: visit,
-            location_id: location,
-            pack_id: pack.id.clone(),
-            pack_version: pack.version.clone(),
-            visit_type: VisitType::Annual,
-            announced: true,
-            started_at: Utc::now(),
-        };
         let mut replica = Replica::new(author.clone());
         replica.insert(
             visit,

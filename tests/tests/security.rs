@@ -3,7 +3,6 @@
 
 use accredit_e2e::{Client, Server, agent, request};
 use accredit_shared::FrameworkPack;
-use accredit_shared::records::VisitType;
 use accredit_shared::sync::{DocMessage, Replica, SYNC_MEDIA_TYPE, SyncRequest};
 use accredit_shared::visit::*;
 use chrono::Utc;
@@ -286,16 +285,8 @@ fn a_monitor_syncs_only_their_caseload() {
         assert!(mine.contains(&loc));
     }
     // A visit he creates at a location off his caseload is refused and not stored.
-    let visit_id = Uuid::new_v4();
-    let header = VisitHeader {
-        visit_id,
-        location_id: bispham,
-        pack_id: pack.id.clone(),
-        pack_version: pack.version.clone(),
-        visit_type: VisitType::Annual,
-        announced: true,
-        started_at: Utc::now(),
-    };
+    let header = accredit_e2e::annual_visit(bispham, &pack);
+    let visit_id = header.visit_id;
     replica.insert(
         visit_id,
         VisitDoc::create(
