@@ -58,7 +58,12 @@ pub fn router(state: AppState) -> Router {
     };
     let sync_routes = limited(Router::new().route("/api/v1/sync", post(sync)), sync_limit);
     let blob_routes = limited(
-        Router::new().route("/api/v1/blobs/{hash}", get(blob_get).put(blob_put)),
+        Router::new()
+            .route("/api/v1/blobs/{hash}", get(blob_get).put(blob_put))
+            .route(
+                "/api/v1/blobs/{hash}/upload",
+                get(upload_progress).patch(upload_chunk),
+            ),
         blob_limit,
     );
     let routes = Router::new()
@@ -392,6 +397,50 @@ async fn blob_put(
     } else {
         StatusCode::OK
     })
+}
+
+#[derive(Deserialize)]
+struct UploadQuery {
+    size: u64,
+}
+
+async fn upload_progress(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(hash): Path<String>,
+    Query(q): Query<UploadQuery>,
+) -> ApiResult<Json<blobs::UploadProgress>> {
+    let progress = state
+        .blocking(move |s| blobs::upload_progress(s, &caller, &hash, q.size))
+        .await?;
+    Ok(Json(progress))
+}
+
+/// `PATCH /api/v1/blobs/{hash}/upload?size=N` with `Upload-Offset: K`: appends the body at K.
+async fn upload_chunk(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(hash): Path<String>,
+    Query(q): Query<UploadQuery>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let offset = headers
+        .get("upload-offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .ok_or_else(|| {
+            ApiError::bad_request("an upload chunk needs an Upload-Offset header: a byte count")
+        })?;
+    let progress = state
+        .blocking(move |s| blobs::upload_chunk(s, &caller, &hash, q.size, offset, &body))
+        .await?;
+    let status = if progress.complete {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(progress)).into_response())
 }
 
 async fn blob_get(

@@ -3,7 +3,7 @@
 //! upload and refuses a mismatch.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use accredit_shared::visit::is_blob_hash;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -62,13 +62,7 @@ pub fn store(
             "the bytes do not match the hash in the URL",
         ));
     }
-    let exists = state.db.read(|tx| {
-        Ok(tx
-            .query_row("SELECT 1 FROM blobs WHERE hash = ?1", [hash], |_| Ok(()))
-            .optional()?
-            .is_some())
-    })?;
-    if exists {
+    if known(state, hash)? {
         return Ok(false);
     }
     let path = path_of(state, hash);
@@ -82,18 +76,177 @@ pub fn store(
         f.write_all(bytes)?;
         f.sync_all()?;
     }
-    std::fs::rename(&tmp, &path)?;
+    publish(state, caller, hash, &tmp, bytes.len() as u64)?;
+    Ok(true)
+}
+
+/// Moves a complete, fsynced, hash-checked file into place and records the blob.
+fn publish(
+    state: &AppState,
+    caller: &Caller,
+    hash: &str,
+    file: &Path,
+    size: u64,
+) -> Result<(), ApiError> {
+    let path = path_of(state, hash);
+    let dir = path
+        .parent()
+        .ok_or_else(|| ApiError::internal("blob path has no parent"))?;
+    std::fs::create_dir_all(dir)?;
+    std::fs::rename(file, &path)?;
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
     state.db.write(|tx| {
         tx.execute(
             "INSERT OR IGNORE INTO blobs (hash, size, uploaded_by, uploaded_at) VALUES (?1, ?2, ?3, ?4)",
-            params![hash, bytes.len() as i64, caller.user_id.to_string(), now_text()],
+            params![hash, size as i64, caller.user_id.to_string(), now_text()],
         )?;
         Ok(())
     })?;
-    Ok(true)
+    Ok(())
+}
+
+fn known(state: &AppState, hash: &str) -> Result<bool, ApiError> {
+    state.db.read(|tx| {
+        Ok(tx
+            .query_row("SELECT 1 FROM blobs WHERE hash = ?1", [hash], |_| Ok(()))
+            .optional()?
+            .is_some())
+    })
+}
+
+/// Where a resumable upload stands: bytes the server holds of a blob of `size` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct UploadProgress {
+    /// Bytes received so far, in order from the start.
+    pub received: u64,
+    /// The blob's whole size.
+    pub size: u64,
+    /// Whether the blob is stored (received, hash-checked and in place).
+    pub complete: bool,
+}
+
+/// The staging file of one uploader's partial upload. Each uploader has their own, so nobody can
+/// append to (or spoil) someone else's upload; the size is part of the name, so a client that
+/// changes its mind about the size starts afresh.
+fn partial_path(state: &AppState, caller: &Caller, hash: &str, size: u64) -> PathBuf {
+    state
+        .config
+        .blob_dir()
+        .join(".partial")
+        .join(caller.user_id.to_string())
+        .join(format!("{hash}.{size}"))
+}
+
+fn check_upload(state: &AppState, caller: &Caller, hash: &str, size: u64) -> Result<(), ApiError> {
+    caller.require(&[Role::Monitor, Role::Lead, Role::Provider])?;
+    check_hash(hash)?;
+    if size == 0 {
+        return Err(ApiError::bad_request("a blob has at least one byte"));
+    }
+    if size > state.config.max_blob_bytes as u64 {
+        return Err(ApiError::too_large(format!(
+            "a blob may be at most {} bytes",
+            state.config.max_blob_bytes
+        )));
+    }
+    Ok(())
+}
+
+/// How much of an upload the server holds, so a client can resume where it stopped.
+pub fn upload_progress(
+    state: &AppState,
+    caller: &Caller,
+    hash: &str,
+    size: u64,
+) -> Result<UploadProgress, ApiError> {
+    check_upload(state, caller, hash, size)?;
+    if known(state, hash)? {
+        return Ok(UploadProgress {
+            received: size,
+            size,
+            complete: true,
+        });
+    }
+    let received = match std::fs::metadata(partial_path(state, caller, hash, size)) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(UploadProgress {
+        received,
+        size,
+        complete: false,
+    })
+}
+
+/// Appends `chunk` at `offset` of a resumable upload. The offset must be exactly what the server
+/// holds (409 otherwise, with nothing written), so a chunk is never stored twice or out of order.
+/// Each chunk is fsynced before it is acknowledged. The last chunk is hash-checked (422 and the
+/// partial upload discarded on a mismatch) and the blob moved into place.
+pub fn upload_chunk(
+    state: &AppState,
+    caller: &Caller,
+    hash: &str,
+    size: u64,
+    offset: u64,
+    chunk: &[u8],
+) -> Result<UploadProgress, ApiError> {
+    let progress = upload_progress(state, caller, hash, size)?;
+    if progress.complete {
+        return Ok(progress);
+    }
+    if offset != progress.received {
+        return Err(ApiError::conflict(format!(
+            "the upload is at byte {}, not {offset}",
+            progress.received
+        )));
+    }
+    if chunk.is_empty() {
+        return Err(ApiError::bad_request(
+            "an upload chunk has at least one byte",
+        ));
+    }
+    let end = offset + chunk.len() as u64;
+    if end > size {
+        return Err(ApiError::invalid(format!(
+            "the chunk runs to byte {end}, past the blob's size of {size}"
+        )));
+    }
+    let partial = partial_path(state, caller, hash, size);
+    if let Some(dir) = partial.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&partial)?;
+        f.write_all(chunk)?;
+        f.sync_all()?;
+    }
+    if end < size {
+        return Ok(UploadProgress {
+            received: end,
+            size,
+            complete: false,
+        });
+    }
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(std::fs::File::open(&partial)?)?;
+    if hasher.finalize().to_hex().as_str() != hash {
+        let _ = std::fs::remove_file(&partial);
+        return Err(ApiError::invalid(
+            "the uploaded bytes do not match the hash in the URL; the upload was discarded",
+        ));
+    }
+    publish(state, caller, hash, &partial, size)?;
+    Ok(UploadProgress {
+        received: size,
+        size,
+        complete: true,
+    })
 }
 
 /// Whether the caller may read a blob: their own upload; anything for leads and commissioners; a

@@ -34,6 +34,32 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/qualifications", post(add_qualification))
         .route("/api/v1/placements", post(add_placement))
         .route("/api/v1/rule-sets", get(list_rule_sets).post(add_rule_set))
+        .route("/api/v1/rule-sets/sources", get(rule_set_sources))
+}
+
+/// Every rule set's TOML source, in force and scheduled, for any signed-in user: the field app
+/// computes its indicative tier with the very rules the server applies. Rules are not personal
+/// data and the scheme publishes them.
+async fn rule_set_sources(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<Json<Value>> {
+    let sets = state
+        .blocking(|s| {
+            s.db.read(|tx| {
+                let mut stmt = tx.prepare(
+                    "SELECT version, effective_from, source FROM rule_sets ORDER BY effective_from",
+                )?;
+                let rows = stmt
+                    .query_map([], |r| {
+                        Ok(json!({ "version": r.get::<_, String>(0)?, "effective_from": r.get::<_, String>(1)?, "source": r.get::<_, String>(2)? }))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+        })
+        .await?;
+    Ok(Json(json!({ "rule_sets": sets })))
 }
 
 fn require_location_exists(tx: &Connection, id: Uuid) -> Result<Location, ApiError> {

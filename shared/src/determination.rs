@@ -513,6 +513,52 @@ pub(crate) fn lapse_day(visited_on: NaiveDate, rules: &RuleSet) -> NaiveDate {
     )
 }
 
+/// What a visit's own scores would earn under a rule set, before CQC ratings, gates,
+/// qualifications and lapse are applied: the indicative tier a monitor sees while scoring.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndicativeTier {
+    /// The tier the percentages reach.
+    pub quality_tier: Option<TierRef>,
+    /// After the critical-failure cap.
+    pub tier: Option<TierRef>,
+    /// Why the tier is lower than the quality tier, if it is.
+    pub capped_because: Option<String>,
+}
+
+/// The indicative tier of one visit's scores (see [`IndicativeTier`]). An inconclusive visit
+/// earns no tier, as on the server.
+pub fn indicative_tier(scores: &ScoreSummary, rules: &RuleSet) -> IndicativeTier {
+    if !scores.conclusive {
+        return IndicativeTier {
+            quality_tier: None,
+            tier: None,
+            capped_because: scores.inconclusive_reason.clone(),
+        };
+    }
+    let quality = quality_rank(scores, rules);
+    let mut rank = quality;
+    let mut capped_because = None;
+    if !scores.critical_failures.is_empty() {
+        let cap = rules
+            .tier_cap_rank(&rules.scoring.critical_failure_cap)
+            .unwrap_or(0);
+        if cap < rank {
+            rank = cap;
+            let ids: Vec<&str> = scores
+                .critical_failures
+                .iter()
+                .map(|c| c.criterion_id.as_str())
+                .collect();
+            capped_because = Some(format!("critical criteria failed: {}", ids.join(", ")));
+        }
+    }
+    IndicativeTier {
+        quality_tier: rules.tier_ref(quality),
+        tier: rules.tier_ref(rank),
+        capped_because,
+    }
+}
+
 fn quality_rank(scores: &ScoreSummary, rules: &RuleSet) -> u8 {
     let (Some(overall), Some(lowest)) = (scores.overall, scores.lowest_domain()) else {
         return 0;

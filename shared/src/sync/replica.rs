@@ -74,6 +74,12 @@ impl Replica {
         self.states.insert(id, state.unwrap_or_default());
     }
 
+    /// Restores the server's last receipt for a document (saved by the device between runs), so
+    /// the first request of the next run names the heads the server is known to have.
+    pub fn set_receipt(&mut self, id: Uuid, heads: Vec<ChangeHash>) {
+        self.receipts.insert(id, heads);
+    }
+
     /// A document, to read or edit.
     pub fn doc_mut(&mut self, id: &Uuid) -> Option<&mut VisitDoc> {
         self.docs.get_mut(id)

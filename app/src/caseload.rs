@@ -1,0 +1,135 @@
+//! The monitor's caseload: the locations assigned to them as the server last reported them,
+//! their visit history, and the order a monitor works through them (riskiest first).
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use accredit_shared::records::{Answer, Priority};
+use accredit_shared::visit::{ActionStatus, VisitAction};
+use accredit_shared::warning::Light;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A location on the caseload, as `GET /api/v1/locations` reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseloadLocation {
+    /// Location id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Provider id.
+    pub provider_id: Uuid,
+    /// CQC location id.
+    #[serde(default)]
+    pub cqc_location_id: String,
+    /// Service type.
+    #[serde(default)]
+    pub service_type: String,
+    /// Postal address.
+    #[serde(default)]
+    pub address: String,
+    /// Current tier.
+    pub tier: Option<String>,
+    /// Weekly premium per placement, in pence.
+    #[serde(default)]
+    pub weekly_premium_pence: i64,
+    /// Early-warning colour.
+    pub traffic_light: Light,
+    /// Why.
+    #[serde(default)]
+    pub traffic_light_reasons: Vec<String>,
+    /// Last visit.
+    pub last_visit_on: Option<NaiveDate>,
+    /// When the next visit is due.
+    pub next_visit_due_on: Option<NaiveDate>,
+}
+
+/// A past visit at a location, reduced to what the field app shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PastVisit {
+    /// Visit id.
+    pub id: Uuid,
+    /// Day of the visit.
+    pub visited_on: NaiveDate,
+    /// Kind of visit (e.g. `annual`).
+    pub visit_type: String,
+    /// `signed_off`, `shared` or `published`.
+    pub status: String,
+    /// Answers by criterion id.
+    pub answers: BTreeMap<String, Answer>,
+    /// The actions set.
+    pub actions: Vec<VisitAction>,
+    /// Framework pack id and version.
+    pub pack: (String, String),
+}
+
+impl PastVisit {
+    /// Actions still open.
+    pub fn open_actions(&self) -> impl Iterator<Item = &VisitAction> {
+        self.actions
+            .iter()
+            .filter(|a| a.status == ActionStatus::Open)
+    }
+}
+
+/// A caseload row: the location with what the device knows on top of the server's view.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseloadEntry {
+    /// The location.
+    pub location: CaseloadLocation,
+    /// Open actions from its latest visit.
+    pub open_actions: usize,
+    /// Open actions past their due date.
+    pub overdue_actions: usize,
+    /// Latest visit day, counting visits recorded on this device and not yet synced.
+    pub last_visit_on: Option<NaiveDate>,
+    /// Whether the next visit is due before `today`.
+    pub overdue: bool,
+}
+
+impl CaseloadEntry {
+    /// How urgent, most urgent lowest: overdue and red first, then red, amber, green.
+    fn risk(&self) -> (u8, Light) {
+        let overdue = self.overdue || self.overdue_actions > 0;
+        (u8::from(!overdue), self.location.traffic_light)
+    }
+}
+
+/// Orders a caseload by risk: overdue (visit or actions) and red first; then by colour (red,
+/// amber, green); then the visit due soonest; then by name.
+pub fn order_by_risk(entries: &mut [CaseloadEntry]) {
+    entries.sort_by(|a, b| {
+        a.risk()
+            .cmp(&b.risk())
+            .then_with(|| due_order(a.location.next_visit_due_on, b.location.next_visit_due_on))
+            .then_with(|| a.location.name.cmp(&b.location.name))
+    });
+}
+
+fn due_order(a: Option<NaiveDate>, b: Option<NaiveDate>) -> Ordering {
+    // Never visited sorts before any due date: it is the most overdue of all.
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (Some(x), Some(y)) => x.cmp(&y),
+    }
+}
+
+/// Whether `name` matches a search: every word of the query appears in it, ignoring case.
+pub fn matches(name: &str, query: &str) -> bool {
+    let name = name.to_lowercase();
+    query
+        .split_whitespace()
+        .all(|w| name.contains(&w.to_lowercase()))
+}
+
+/// A priority as a monitor reads it.
+pub fn priority_label(p: Priority) -> &'static str {
+    match p {
+        Priority::High => "High",
+        Priority::Medium => "Medium",
+        Priority::Low => "Low",
+    }
+}

@@ -1,0 +1,22 @@
+//! `accredit-app`: the field app for quality monitors. Everything except the window lives in
+//! plain Rust modules, tested without one:
+//!
+//! - [`store`]: the local SQLite store (documents, sync states, photos, outbox, cached data);
+//! - [`workspace`]: the session and every operation the screens offer;
+//! - [`sync_client`] and [`server_api`]: sync with the server, photos resumably;
+//! - [`photo`]: the photo pipeline (upright, resized, no metadata, hashed);
+//! - [`caseload`]: caseload data and its risk order;
+//! - [`ui`]: the Dioxus screens, a thin layer over the workspace.
+
+#![warn(missing_docs)]
+
+pub mod caseload;
+pub mod error;
+pub mod photo;
+pub mod server_api;
+pub mod store;
+pub mod sync_client;
+pub mod workspace;
+
+pub use error::{AppError, AppResult};
+pub use workspace::Workspace;

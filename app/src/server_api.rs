@@ -1,0 +1,333 @@
+//! The server's HTTP API as the field app uses it (see API.md), over a [`Transport`] so tests
+//! can put a faulty link between the app and the real server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+/// One HTTP request, relative to the server's base URL.
+#[derive(Clone, Debug)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, `PATCH`, `DELETE`.
+    pub method: &'static str,
+    /// Path and query, starting with `/`.
+    pub path: String,
+    /// Bearer token.
+    pub token: Option<String>,
+    /// Extra headers.
+    pub headers: Vec<(&'static str, String)>,
+    /// Body with its media type.
+    pub body: Option<(&'static str, Vec<u8>)>,
+}
+
+/// An HTTP response.
+#[derive(Clone, Debug)]
+pub struct HttpReply {
+    /// Status code.
+    pub status: u16,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+/// Something that carries requests to the server. Errors are network failures (nothing came
+/// back); any HTTP status is a reply.
+pub trait Transport: Send + Sync {
+    /// Sends one request.
+    fn call(&self, request: HttpRequest) -> Result<HttpReply, String>;
+}
+
+/// HTTP over the network with `ureq`.
+pub struct UreqTransport {
+    agent: ureq::Agent,
+    base: String,
+}
+
+impl UreqTransport {
+    /// A transport to the server at `base` (e.g. `https://accredit.example.gov.uk`).
+    pub fn new(base: &str) -> UreqTransport {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(5)))
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        UreqTransport {
+            agent,
+            base: base.trim_end_matches('/').to_owned(),
+        }
+    }
+}
+
+impl Transport for UreqTransport {
+    fn call(&self, request: HttpRequest) -> Result<HttpReply, String> {
+        let mut b = ureq::http::Request::builder()
+            .method(request.method)
+            .uri(format!("{}{}", self.base, request.path));
+        if let Some(t) = &request.token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in &request.headers {
+            b = b.header(*k, v);
+        }
+        let result = match request.body {
+            Some((media, bytes)) => {
+                let req = b
+                    .header("content-type", media)
+                    .body(bytes)
+                    .map_err(|e| e.to_string())?;
+                self.agent.run(req)
+            }
+            None => {
+                let req = b.body(()).map_err(|e| e.to_string())?;
+                self.agent.run(req)
+            }
+        };
+        let mut response = result.map_err(describe_ureq)?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .map_err(describe_ureq)?;
+        Ok(HttpReply { status, body })
+    }
+}
+
+fn describe_ureq(e: ureq::Error) -> String {
+    match e {
+        ureq::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => "the server is not answering".to_owned(),
+            std::io::ErrorKind::TimedOut => "the connection timed out".to_owned(),
+            _ => io.to_string(),
+        },
+        ureq::Error::Timeout(_) => "the connection timed out".to_owned(),
+        ureq::Error::HostNotFound => "the server's address cannot be found".to_owned(),
+        ureq::Error::ConnectionFailed => "no connection to the server".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// A signed-in session on this device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The server's base URL.
+    pub server_url: String,
+    /// Bearer token (kept only in the local store).
+    pub token: String,
+    /// This device's id at the server.
+    pub device_id: Uuid,
+    /// The monitor's user id.
+    pub user_id: Uuid,
+    /// Their name, shown beside their edits.
+    pub name: String,
+    /// Their role.
+    pub role: String,
+}
+
+/// Where a resumable upload stands at the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub struct UploadProgress {
+    /// Bytes the server holds.
+    pub received: u64,
+    /// The blob's size.
+    pub size: u64,
+    /// Whether the blob is stored.
+    pub complete: bool,
+}
+
+/// The API, for one server.
+#[derive(Clone)]
+pub struct ServerApi {
+    transport: Arc<dyn Transport>,
+    token: Option<String>,
+}
+
+impl ServerApi {
+    /// The API over `transport`, with an optional session token.
+    pub fn new(transport: Arc<dyn Transport>, token: Option<String>) -> ServerApi {
+        ServerApi { transport, token }
+    }
+
+    /// The API at `url` over the network.
+    pub fn at(url: &str, token: Option<String>) -> ServerApi {
+        ServerApi::new(Arc::new(UreqTransport::new(url)), token)
+    }
+
+    fn call(&self, mut request: HttpRequest) -> AppResult<HttpReply> {
+        request.token = self.token.clone();
+        let reply = self.transport.call(request).map_err(AppError::Network)?;
+        match reply.status {
+            200..=299 => Ok(reply),
+            401 => Err(AppError::Auth(
+                "the server no longer accepts this device's session; sign in again".to_owned(),
+            )),
+            _ => {
+                let message = serde_json::from_slice::<Value>(&reply.body)
+                    .ok()
+                    .and_then(|v| v["message"].as_str().map(str::to_owned))
+                    .unwrap_or_else(|| String::from_utf8_lossy(&reply.body).into_owned());
+                Err(AppError::Refused(format!("{} ({})", message, reply.status)))
+            }
+        }
+    }
+
+    fn get_json(&self, path: String) -> AppResult<Value> {
+        let reply = self.call(HttpRequest {
+            method: "GET",
+            path,
+            token: None,
+            headers: Vec::new(),
+            body: None,
+        })?;
+        serde_json::from_slice(&reply.body)
+            .map_err(|e| AppError::Refused(format!("the server's answer is not JSON: {e}")))
+    }
+
+    /// Whether the server answers at all.
+    pub fn reachable(&self) -> bool {
+        self.transport
+            .call(HttpRequest {
+                method: "GET",
+                path: "/healthz".to_owned(),
+                token: None,
+                headers: Vec::new(),
+                body: None,
+            })
+            .is_ok_and(|r| r.status == 200)
+    }
+
+    /// Signs in and returns the new session (the API keeps using the token it was made with).
+    pub fn sign_in(
+        &self,
+        server_url: &str,
+        username: &str,
+        password: &str,
+        device_name: &str,
+    ) -> AppResult<Session> {
+        let body =
+            json!({ "username": username, "password": password, "device_name": device_name });
+        let reply = self
+            .transport
+            .call(HttpRequest {
+                method: "POST",
+                path: "/api/v1/session".to_owned(),
+                token: None,
+                headers: Vec::new(),
+                body: Some(("application/json", body.to_string().into_bytes())),
+            })
+            .map_err(AppError::Network)?;
+        let v: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+        match reply.status {
+            201 => {}
+            401 | 403 => {
+                return Err(AppError::Auth(
+                    "the username or password is not right".to_owned(),
+                ));
+            }
+            s => {
+                let msg = v["message"].as_str().unwrap_or("no reason given");
+                return Err(AppError::Refused(format!("{msg} ({s})")));
+            }
+        }
+        let text = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+        let id = |k: &str| {
+            Uuid::parse_str(v[k].as_str().unwrap_or_default())
+                .map_err(|_| AppError::Refused(format!("the server's session has no {k}")))
+        };
+        Ok(Session {
+            server_url: server_url.trim_end_matches('/').to_owned(),
+            token: text("token"),
+            device_id: id("device_id")?,
+            user_id: id("user_id")?,
+            name: text("name"),
+            role: text("role"),
+        })
+    }
+
+    /// Ends this device's session at the server.
+    pub fn sign_out(&self) -> AppResult<()> {
+        self.call(HttpRequest {
+            method: "DELETE",
+            path: "/api/v1/session".to_owned(),
+            token: None,
+            headers: Vec::new(),
+            body: None,
+        })?;
+        Ok(())
+    }
+
+    /// `GET /api/v1/locations`.
+    pub fn locations(&self) -> AppResult<Value> {
+        self.get_json("/api/v1/locations".to_owned())
+    }
+
+    /// `GET /api/v1/visits?location=`.
+    pub fn visits_at(&self, location: Uuid) -> AppResult<Value> {
+        self.get_json(format!("/api/v1/visits?location={location}"))
+    }
+
+    /// `GET /api/v1/visits/{id}`.
+    pub fn visit(&self, id: Uuid) -> AppResult<Value> {
+        self.get_json(format!("/api/v1/visits/{id}"))
+    }
+
+    /// `GET /api/v1/rule-sets/sources`: every rule set's TOML.
+    pub fn rule_set_sources(&self) -> AppResult<Vec<String>> {
+        let v = self.get_json("/api/v1/rule-sets/sources".to_owned())?;
+        Ok(v["rule_sets"]
+            .as_array()
+            .map(|sets| {
+                sets.iter()
+                    .filter_map(|s| s["source"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// One sync round trip (`POST /api/v1/sync`).
+    pub fn sync(&self, body: Vec<u8>) -> AppResult<Vec<u8>> {
+        Ok(self
+            .call(HttpRequest {
+                method: "POST",
+                path: "/api/v1/sync".to_owned(),
+                token: None,
+                headers: Vec::new(),
+                body: Some((accredit_shared::sync::SYNC_MEDIA_TYPE, body)),
+            })?
+            .body)
+    }
+
+    /// How much of a blob's upload the server holds.
+    pub fn upload_progress(&self, hash: &str, size: u64) -> AppResult<UploadProgress> {
+        let v = self.get_json(format!("/api/v1/blobs/{hash}/upload?size={size}"))?;
+        serde_json::from_value(v).map_err(|e| {
+            AppError::Refused(format!("the server's upload progress is malformed: {e}"))
+        })
+    }
+
+    /// Sends one chunk of a blob at `offset`.
+    pub fn upload_chunk(
+        &self,
+        hash: &str,
+        size: u64,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> AppResult<UploadProgress> {
+        let reply = self.call(HttpRequest {
+            method: "PATCH",
+            path: format!("/api/v1/blobs/{hash}/upload?size={size}"),
+            token: None,
+            headers: vec![("upload-offset", offset.to_string())],
+            body: Some(("application/octet-stream", chunk)),
+        })?;
+        serde_json::from_slice(&reply.body).map_err(|e| {
+            AppError::Refused(format!("the server's upload progress is malformed: {e}"))
+        })
+    }
+}

@@ -1,0 +1,864 @@
+//! The field app's core: the signed-in session, the local store and the visit documents, with
+//! every operation the screens offer. Each edit is applied to the visit's Automerge document and
+//! its incremental save committed to the store before the call returns. The UI is a thin layer
+//! over this; tests drive it without a window.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use accredit_shared::determination::{IndicativeTier, indicative_tier};
+use accredit_shared::records::{Answer, Priority, VisitType};
+use accredit_shared::scheme::RuleSet;
+use accredit_shared::scoring::{ScoreSummary, score};
+use accredit_shared::sync::Replica;
+use accredit_shared::visit::{
+    ActionDraft, Author, Conflict, EvidenceDraft, PhotoRef, VisitDoc, VisitHeader, VisitSnapshot,
+};
+use accredit_shared::{FrameworkPack, PackLibrary, RuleBook};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+mod synced;
+
+use crate::caseload::{CaseloadEntry, CaseloadLocation, PastVisit, matches, order_by_risk};
+use crate::error::{AppError, AppResult};
+use crate::photo::ProcessedPhoto;
+use crate::server_api::{ServerApi, Session};
+use crate::store::{
+    self, COMPACT_AFTER_CHUNKS, DocRow, ItemKind, OutboxEntry, OutboxState, Store, StoredBlob,
+    StoredPhotoMeta, blobs, docs, outbox, reference,
+};
+
+/// The framework pack shipped with the app: new visits are scored against it.
+pub const SHIPPED_PACK: &str =
+    include_str!("../../../assets/frameworks/cqc-quality-statements.toml");
+/// The scheme rules shipped with the app, used until the server's have been fetched.
+pub const SHIPPED_RULES: &str = include_str!("../../../assets/schemes/blackpool-style.toml");
+
+const SESSION_KEY: &str = "session";
+const CASELOAD_KEY: &str = "caseload";
+const RULES_KEY: &str = "rule_sets";
+
+fn history_key(location: Uuid) -> String {
+    format!("history:{location}")
+}
+
+/// A location's page: profile, history and open actions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LocationDetail {
+    /// The caseload row.
+    pub entry: CaseloadEntry,
+    /// Previous visits the server knows, newest first, with their scores.
+    pub history: Vec<(PastVisit, Option<ScoreSummary>)>,
+    /// Visits on this device at this location, newest first.
+    pub on_device: Vec<DocRow>,
+}
+
+/// The live summary beside the visit editor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveSummary {
+    /// Domain and overall percentages.
+    pub scores: ScoreSummary,
+    /// The tier the scores alone would earn.
+    pub indicative: IndicativeTier,
+    /// The rule set used (name and version).
+    pub rule_set: String,
+}
+
+/// What stands between a visit and its sign-off.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignOffCheck {
+    /// Criteria with no answer (id, prompt).
+    pub unanswered: Vec<(String, String)>,
+    /// Fields two monitors set differently.
+    pub conflicts: usize,
+    /// Actions with no due date (id, description).
+    pub actions_without_due: Vec<(Uuid, String)>,
+}
+
+impl SignOffCheck {
+    /// Whether the visit may be signed.
+    pub fn ready(&self) -> bool {
+        self.unanswered.is_empty() && self.conflicts == 0 && self.actions_without_due.is_empty()
+    }
+}
+
+/// Everything the visit editor shows.
+#[derive(Clone, Debug)]
+pub struct VisitView {
+    /// The visit.
+    pub snapshot: VisitSnapshot,
+    /// Unresolved conflicts.
+    pub conflicts: Vec<Conflict>,
+    /// Live scores and indicative tier.
+    pub summary: LiveSummary,
+    /// The previous visit's answers at this location, by criterion.
+    pub previous: BTreeMap<String, Answer>,
+    /// The previous visit's day.
+    pub previous_on: Option<NaiveDate>,
+    /// Signed off: read-only on this device.
+    pub read_only: bool,
+    /// The location's name.
+    pub location_name: String,
+}
+
+/// Sign-out was refused: these items have not reached the server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignOutRefused(pub Vec<OutboxEntry>);
+
+/// The field app's state.
+pub struct Workspace {
+    store: Store,
+    session: Option<Session>,
+    replica: Option<Replica>,
+    loaded: HashSet<Uuid>,
+    chunks: HashMap<Uuid, i64>,
+    packs: PackLibrary,
+    pack: FrameworkPack,
+    rules: RuleBook,
+    rules_from_server: bool,
+}
+
+impl Workspace {
+    /// Opens the workspace stored at `path`. Works offline: nothing here touches the network.
+    pub fn open(path: &Path) -> AppResult<Workspace> {
+        let store = Store::open(path)?;
+        let pack = FrameworkPack::from_toml(SHIPPED_PACK)
+            .map_err(|e| AppError::Corrupt(format!("shipped framework pack: {e}")))?;
+        let mut packs = PackLibrary::new();
+        packs
+            .insert(pack.clone())
+            .map_err(|e| AppError::Corrupt(e.to_string()))?;
+        let session: Option<Session> = store
+            .setting(SESSION_KEY)?
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|e| AppError::Corrupt(format!("saved session: {e}")))?;
+        let (rules, rules_from_server) =
+            match reference::get::<Vec<String>>(store.conn(), RULES_KEY)? {
+                Some((sources, _)) if !sources.is_empty() => (rule_book(&sources)?, true),
+                _ => (rule_book(&[SHIPPED_RULES.to_owned()])?, false),
+            };
+        let replica = session.as_ref().map(|s| Replica::new(author_of(s)));
+        Ok(Workspace {
+            store,
+            session,
+            replica,
+            loaded: HashSet::new(),
+            chunks: HashMap::new(),
+            packs,
+            pack,
+            rules,
+            rules_from_server,
+        })
+    }
+
+    /// The signed-in session.
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// The API of the signed-in server.
+    pub fn api(&self) -> AppResult<ServerApi> {
+        let s = self.session.as_ref().ok_or(AppError::NotSignedIn)?;
+        Ok(ServerApi::at(&s.server_url, Some(s.token.clone())))
+    }
+
+    /// The framework pack new visits use.
+    pub fn pack(&self) -> &FrameworkPack {
+        &self.pack
+    }
+
+    /// Whether the scheme rules came from the server (or are the ones shipped with the app).
+    pub fn rules_from_server(&self) -> bool {
+        self.rules_from_server
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Signs in with `api` (which carries no token yet) and fetches the caseload. Refused while
+    /// another monitor's work on this device has not reached the server.
+    pub fn sign_in(
+        &mut self,
+        api: &ServerApi,
+        server_url: &str,
+        username: &str,
+        password: &str,
+        device_name: &str,
+    ) -> AppResult<Session> {
+        if self.session.is_some() {
+            return Err(AppError::Invalid(
+                "someone is already signed in on this device; sign out first".to_owned(),
+            ));
+        }
+        if username.trim().is_empty() || password.is_empty() {
+            return Err(AppError::Invalid(
+                "enter your username and password".to_owned(),
+            ));
+        }
+        let session = api.sign_in(server_url, username.trim(), password, device_name)?;
+        if session.role != "monitor" && session.role != "lead" {
+            return Err(AppError::Auth(format!(
+                "the field app is for monitors and leads; this account is a {}",
+                session.role
+            )));
+        }
+        let text = serde_json::to_string(&session).map_err(|e| AppError::Corrupt(e.to_string()))?;
+        self.store.set_setting(SESSION_KEY, Some(&text))?;
+        self.replica = Some(Replica::new(author_of(&session)));
+        self.loaded.clear();
+        self.session = Some(session.clone());
+        let authed = ServerApi::at(server_url, Some(session.token.clone()));
+        self.refresh_reference(&authed)?;
+        Ok(session)
+    }
+
+    /// Fetches the caseload, rule sets and each location's visit history, and caches them.
+    pub fn refresh_reference(&mut self, api: &ServerApi) -> AppResult<()> {
+        let locations = api.locations()?;
+        let list: Vec<CaseloadLocation> = serde_json::from_value(locations["locations"].clone())
+            .map_err(|e| AppError::Refused(format!("the server's caseload is malformed: {e}")))?;
+        let sources = api.rule_set_sources()?;
+        let book = if sources.is_empty() {
+            None
+        } else {
+            Some(rule_book(&sources)?)
+        };
+        let mut histories = Vec::new();
+        for loc in &list {
+            histories.push((loc.id, fetch_history(api, loc.id)?));
+        }
+        self.store.atomically(|c| {
+            reference::put(c, CASELOAD_KEY, &list)?;
+            if book.is_some() {
+                reference::put(c, RULES_KEY, &sources)?;
+            }
+            for (id, h) in &histories {
+                reference::put(c, &history_key(*id), h)?;
+            }
+            Ok(())
+        })?;
+        if let Some(book) = book {
+            self.rules = book;
+            self.rules_from_server = true;
+        }
+        Ok(())
+    }
+
+    /// When the caseload was last fetched.
+    pub fn caseload_fetched_at(&self) -> AppResult<Option<String>> {
+        Ok(reference::get::<Value>(self.store.conn(), CASELOAD_KEY)?.map(|(_, at)| at))
+    }
+
+    fn cached_locations(&self) -> AppResult<Vec<CaseloadLocation>> {
+        Ok(reference::get(self.store.conn(), CASELOAD_KEY)?
+            .map(|(l, _)| l)
+            .unwrap_or_default())
+    }
+
+    fn history(&self, location: Uuid) -> AppResult<Vec<PastVisit>> {
+        Ok(reference::get(self.store.conn(), &history_key(location))?
+            .map(|(h, _)| h)
+            .unwrap_or_default())
+    }
+
+    /// The caseload, riskiest first, filtered by a name search.
+    pub fn caseload(&self, query: &str, today: NaiveDate) -> AppResult<Vec<CaseloadEntry>> {
+        let rows = docs::list(self.store.conn())?;
+        let mut out = Vec::new();
+        for loc in self.cached_locations()? {
+            if !matches(&loc.name, query) {
+                continue;
+            }
+            out.push(self.entry(loc, &rows, today)?);
+        }
+        order_by_risk(&mut out);
+        Ok(out)
+    }
+
+    fn entry(
+        &self,
+        location: CaseloadLocation,
+        rows: &[DocRow],
+        today: NaiveDate,
+    ) -> AppResult<CaseloadEntry> {
+        let history = self.history(location.id)?;
+        let latest = history.iter().max_by_key(|v| v.visited_on);
+        let (open, overdue_actions) = latest.map_or((0, 0), |v| {
+            let open: Vec<_> = v.open_actions().collect();
+            let overdue = open
+                .iter()
+                .filter(|a| a.due_on.is_some_and(|d| d < today))
+                .count();
+            (open.len(), overdue)
+        });
+        let local_last = rows
+            .iter()
+            .filter(|r| r.location_id == location.id)
+            .filter_map(|r| DateTime::parse_from_rfc3339(&r.started_at).ok())
+            .map(|t| accredit_shared::calendar::london_date(t.with_timezone(&Utc)))
+            .max();
+        let last_visit_on = location.last_visit_on.max(local_last);
+        let overdue = location.next_visit_due_on.is_none_or(|d| d < today);
+        Ok(CaseloadEntry {
+            location,
+            open_actions: open,
+            overdue_actions,
+            last_visit_on,
+            overdue,
+        })
+    }
+
+    /// A location's page.
+    pub fn location(&self, id: Uuid, today: NaiveDate) -> AppResult<LocationDetail> {
+        let loc = self
+            .cached_locations()?
+            .into_iter()
+            .find(|l| l.id == id)
+            .ok_or_else(|| AppError::NotFound(format!("location {id} on your caseload")))?;
+        let rows = docs::list(self.store.conn())?;
+        let entry = self.entry(loc, &rows, today)?;
+        let mut history: Vec<(PastVisit, Option<ScoreSummary>)> = self
+            .history(id)?
+            .into_iter()
+            .map(|v| {
+                let s = self.score_of(&v.pack.0, &v.pack.1, &v.answers, v.visited_on);
+                (v, s)
+            })
+            .collect();
+        history.sort_by(|a, b| b.0.visited_on.cmp(&a.0.visited_on));
+        let on_device = rows.into_iter().filter(|r| r.location_id == id).collect();
+        Ok(LocationDetail {
+            entry,
+            history,
+            on_device,
+        })
+    }
+
+    fn rules_on(&self, day: NaiveDate) -> AppResult<&RuleSet> {
+        self.rules
+            .in_force(day)
+            .or_else(|| self.rules.sets().first())
+            .ok_or_else(|| AppError::Corrupt("no scheme rules".to_owned()))
+    }
+
+    fn score_of(
+        &self,
+        pack_id: &str,
+        version: &str,
+        answers: &BTreeMap<String, Answer>,
+        day: NaiveDate,
+    ) -> Option<ScoreSummary> {
+        let pack = self.packs.get(pack_id, version)?;
+        let rules = self.rules_on(day).ok()?;
+        Some(score(pack, answers, &rules.scoring))
+    }
+
+    /// Starts a visit at a caseload location; returns its id.
+    pub fn start_visit(
+        &mut self,
+        location: Uuid,
+        visit_type: VisitType,
+        announced: bool,
+        now: DateTime<Utc>,
+    ) -> AppResult<Uuid> {
+        let session = self.session.clone().ok_or(AppError::NotSignedIn)?;
+        let name = self
+            .cached_locations()?
+            .into_iter()
+            .find(|l| l.id == location)
+            .map(|l| l.name)
+            .ok_or_else(|| AppError::NotFound(format!("location {location} on your caseload")))?;
+        let header = VisitHeader {
+            visit_id: Uuid::new_v4(),
+            location_id: location,
+            pack_id: self.pack.id.clone(),
+            pack_version: self.pack.version.clone(),
+            visit_type,
+            announced,
+            started_at: now,
+        };
+        let mut doc = VisitDoc::create(&header, &self.pack, author_of(&session))?;
+        let snapshot = doc.save();
+        let row = DocRow {
+            id: header.visit_id,
+            location_id: location,
+            started_at: now.to_rfc3339(),
+            signed_off: false,
+            created_here: true,
+        };
+        let label = visit_label(&name, now);
+        self.store.atomically(|c| {
+            docs::insert(c, &row, &snapshot)?;
+            outbox::set_state(
+                c,
+                ItemKind::Visit,
+                &row.id.to_string(),
+                &label,
+                OutboxState::LocalOnly,
+                None,
+                None,
+            )
+        })?;
+        self.replica_mut()?.insert(header.visit_id, doc, None);
+        self.loaded.insert(header.visit_id);
+        self.chunks.insert(header.visit_id, 0);
+        Ok(header.visit_id)
+    }
+
+    fn replica_mut(&mut self) -> AppResult<&mut Replica> {
+        self.replica.as_mut().ok_or(AppError::NotSignedIn)
+    }
+
+    /// Loads a stored document into memory, if it is not there yet.
+    pub fn ensure_loaded(&mut self, id: Uuid) -> AppResult<()> {
+        if self.loaded.contains(&id) {
+            return Ok(());
+        }
+        let stored = docs::load(self.store.conn(), id)?
+            .ok_or_else(|| AppError::NotFound(format!("visit {id}")))?;
+        let state = docs::sync_state(self.store.conn(), id)?;
+        let session = self.session.clone().ok_or(AppError::NotSignedIn)?;
+        let doc = VisitDoc::load(&stored.bytes, author_of(&session))?;
+        self.insert_loaded(id, doc, stored.chunks, state)
+    }
+
+    /// Puts a document loaded elsewhere (off the lock) into memory.
+    pub(crate) fn insert_loaded(
+        &mut self,
+        id: Uuid,
+        doc: VisitDoc,
+        chunks: i64,
+        state: Option<(Vec<u8>, Vec<String>)>,
+    ) -> AppResult<()> {
+        if self.loaded.contains(&id) {
+            return Ok(());
+        }
+        let (state, receipt) = match state {
+            Some((bytes, receipt)) => (
+                automerge::sync::State::decode(&bytes).ok(),
+                accredit_shared::visit::heads_from_strings(&receipt),
+            ),
+            None => (None, None),
+        };
+        let replica = self.replica_mut()?;
+        replica.insert(id, doc, state);
+        if let Some(r) = receipt {
+            replica.set_receipt(id, r);
+        }
+        self.loaded.insert(id);
+        self.chunks.insert(id, chunks);
+        Ok(())
+    }
+
+    /// Whether a document is in memory.
+    pub(crate) fn is_loaded(&self, id: Uuid) -> bool {
+        self.loaded.contains(&id)
+    }
+
+    pub(crate) fn replica(&mut self) -> AppResult<&mut Replica> {
+        self.replica_mut()
+    }
+
+    fn doc(&mut self, id: Uuid) -> AppResult<&mut VisitDoc> {
+        self.ensure_loaded(id)?;
+        self.replica_mut()?
+            .doc_mut(&id)
+            .ok_or_else(|| AppError::NotFound(format!("visit {id}")))
+    }
+
+    /// Saves what changed in a document since its last save, in one transaction with its outbox
+    /// entry, and compacts it once enough chunks have piled up.
+    pub(crate) fn persist(&mut self, id: Uuid) -> AppResult<()> {
+        let label = self.label_of(id)?;
+        let doc = self.doc(id)?;
+        let chunk = doc.save_incremental();
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let count = self.chunks.get(&id).copied().unwrap_or(0) + 1;
+        let compacted = if count >= COMPACT_AFTER_CHUNKS {
+            Some(self.doc(id)?.save())
+        } else {
+            None
+        };
+        let item = id.to_string();
+        let prior = outbox::get(self.store.conn(), ItemKind::Visit, &item)?;
+        let state = match prior.map(|p| p.state) {
+            None | Some(OutboxState::LocalOnly) => OutboxState::LocalOnly,
+            Some(_) => OutboxState::Queued,
+        };
+        self.store.atomically(|c| {
+            match &compacted {
+                Some(snapshot) => docs::compact(c, id, snapshot)?,
+                None => docs::append(c, id, &chunk)?,
+            }
+            outbox::set_state(c, ItemKind::Visit, &item, &label, state, None, None)
+        })?;
+        self.chunks
+            .insert(id, if compacted.is_some() { 0 } else { count });
+        Ok(())
+    }
+
+    fn label_of(&self, id: Uuid) -> AppResult<String> {
+        let row = docs::list(self.store.conn())?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| AppError::NotFound(format!("visit {id}")))?;
+        let name = self
+            .cached_locations()?
+            .into_iter()
+            .find(|l| l.id == row.location_id)
+            .map_or_else(|| "a location".to_owned(), |l| l.name);
+        let at = DateTime::parse_from_rfc3339(&row.started_at)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|_| Utc::now());
+        Ok(visit_label(&name, at))
+    }
+
+    fn editable(&mut self, id: Uuid) -> AppResult<&mut VisitDoc> {
+        let doc = self.doc(id)?;
+        if doc.signoff()?.is_some() {
+            return Err(AppError::Invalid(
+                "this visit is signed off and read-only on this device".to_owned(),
+            ));
+        }
+        Ok(doc)
+    }
+
+    fn edit<T>(
+        &mut self,
+        id: Uuid,
+        f: impl FnOnce(&mut VisitDoc, &FrameworkPack) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let pack = self.pack_of(id)?;
+        let doc = self.editable(id)?;
+        let out = f(doc, &pack)?;
+        self.persist(id)?;
+        Ok(out)
+    }
+
+    fn pack_of(&mut self, id: Uuid) -> AppResult<FrameworkPack> {
+        let snap = self.doc(id)?.snapshot()?;
+        self.packs
+            .get(&snap.header.pack_id, &snap.header.pack_version)
+            .cloned()
+            .ok_or_else(|| {
+                AppError::Invalid(format!(
+                    "this visit uses framework {} {}, which this version of the app does not have; update the app",
+                    snap.header.pack_id, snap.header.pack_version
+                ))
+            })
+    }
+
+    /// Sets or clears a criterion's answer.
+    pub fn set_answer(
+        &mut self,
+        id: Uuid,
+        criterion: &str,
+        answer: Option<Answer>,
+    ) -> AppResult<()> {
+        self.edit(id, |d, p| Ok(d.set_answer(p, criterion, answer)?))
+    }
+
+    /// Replaces a criterion's notes.
+    pub fn set_notes(&mut self, id: Uuid, criterion: &str, text: &str) -> AppResult<()> {
+        self.edit(id, |d, p| Ok(d.set_notes(p, criterion, text)?))
+    }
+
+    /// Adds an evidence item.
+    pub fn add_evidence(&mut self, id: Uuid, draft: &EvidenceDraft) -> AppResult<Uuid> {
+        if draft.text.trim().is_empty() && draft.photo.is_none() {
+            return Err(AppError::Invalid(
+                "write what was found before adding the evidence".to_owned(),
+            ));
+        }
+        self.edit(id, |d, p| Ok(d.add_evidence(p, draft)?))
+    }
+
+    /// Replaces an evidence item's text.
+    pub fn set_evidence_text(&mut self, id: Uuid, evidence: Uuid, text: &str) -> AppResult<()> {
+        self.edit(id, |d, _| Ok(d.set_evidence_text(evidence, text)?))
+    }
+
+    /// Adds an action.
+    pub fn add_action(&mut self, id: Uuid, draft: &ActionDraft) -> AppResult<Uuid> {
+        self.edit(id, |d, p| Ok(d.add_action(p, draft)?))
+    }
+
+    /// Sets an action's due date.
+    pub fn set_action_due(
+        &mut self,
+        id: Uuid,
+        action: Uuid,
+        due: Option<NaiveDate>,
+    ) -> AppResult<()> {
+        self.edit(id, |d, _| Ok(d.set_action_due(action, due)?))
+    }
+
+    /// Sets an action's priority.
+    pub fn set_action_priority(&mut self, id: Uuid, action: Uuid, p: Priority) -> AppResult<()> {
+        self.edit(id, |d, _| Ok(d.set_action_priority(action, p)?))
+    }
+
+    /// Adds a processed photo to a visit: the blob is stored by hash and queued for upload, and
+    /// the document gets a reference to it, in one transaction.
+    pub fn add_photo(
+        &mut self,
+        id: Uuid,
+        photo: &ProcessedPhoto,
+        caption: &str,
+        criterion: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Uuid> {
+        let pack = self.pack_of(id)?;
+        if let Some(c) = criterion
+            && pack.criterion(c).is_none()
+        {
+            return Err(AppError::Invalid(format!(
+                "{c} is not a criterion of this visit"
+            )));
+        }
+        let label = format!("Photo for {}", self.label_of(id)?);
+        let reference = PhotoRef {
+            hash: photo.hash.clone(),
+            size: photo.bytes.len() as u64,
+            width: photo.width,
+            height: photo.height,
+            taken_at: photo.taken_at.unwrap_or(now),
+            caption: caption.trim().to_owned(),
+            criterion: criterion.map(str::to_owned),
+        };
+        let photo_id = self.editable(id)?.add_photo(&reference)?;
+        let blob = StoredBlob {
+            meta: StoredPhotoMeta {
+                hash: photo.hash.clone(),
+                size: photo.bytes.len() as u64,
+                width: photo.width,
+                height: photo.height,
+            },
+            bytes: photo.bytes.clone(),
+            thumbnail: photo.thumbnail.clone(),
+        };
+        let known = outbox::get(self.store.conn(), ItemKind::Photo, &photo.hash)?;
+        self.store.atomically(|c| {
+            blobs::put(c, &blob)?;
+            if known.is_none() {
+                outbox::set_state(
+                    c,
+                    ItemKind::Photo,
+                    &blob.meta.hash,
+                    &label,
+                    OutboxState::LocalOnly,
+                    None,
+                    None,
+                )?;
+                outbox::set_progress(c, ItemKind::Photo, &blob.meta.hash, 0, blob.meta.size)?;
+            }
+            Ok(())
+        })?;
+        self.persist(id)?;
+        Ok(photo_id)
+    }
+
+    /// A photo's thumbnail.
+    pub fn thumbnail(&self, hash: &str) -> AppResult<Option<Vec<u8>>> {
+        blobs::thumbnail(self.store.conn(), hash)
+    }
+
+    /// Resolves a conflict, keeping the reason in the record. Allowed after sign-off too.
+    pub fn resolve_conflict(
+        &mut self,
+        id: Uuid,
+        path: &[String],
+        chosen: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        self.doc(id)?.resolve_conflict(path, chosen, reason, now)?;
+        self.persist(id)
+    }
+
+    /// What must be done before sign-off.
+    pub fn sign_off_check(&mut self, id: Uuid) -> AppResult<SignOffCheck> {
+        let pack = self.pack_of(id)?;
+        let doc = self.doc(id)?;
+        let snap = doc.snapshot()?;
+        let conflicts = doc.conflicts()?.len();
+        let unanswered = pack
+            .criteria()
+            .filter(|c| snap.results.get(&c.id).is_none_or(|r| r.answer.is_none()))
+            .map(|c| (c.id.clone(), c.prompt.clone()))
+            .collect();
+        let actions_without_due = snap
+            .actions
+            .iter()
+            .filter(|(_, a)| a.due_on.is_none())
+            .map(|(id, a)| (*id, a.description.clone()))
+            .collect();
+        Ok(SignOffCheck {
+            unanswered,
+            conflicts,
+            actions_without_due,
+        })
+    }
+
+    /// Signs the visit off as the signed-in monitor, if the check list is clear. The visit is
+    /// read-only on this device afterwards.
+    pub fn sign_off(&mut self, id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+        let check = self.sign_off_check(id)?;
+        if !check.ready() {
+            return Err(AppError::Invalid(format!(
+                "not ready to sign: {} unanswered criteria, {} unresolved conflicts, {} actions without a due date",
+                check.unanswered.len(),
+                check.conflicts,
+                check.actions_without_due.len()
+            )));
+        }
+        self.editable(id)?.sign_off(now)?;
+        self.persist(id)?;
+        docs::set_signed_off(self.store.conn(), id)?;
+        Ok(())
+    }
+
+    /// The visit editor's view.
+    pub fn visit(&mut self, id: Uuid) -> AppResult<VisitView> {
+        let doc = self.doc(id)?;
+        let snapshot = doc.snapshot()?;
+        let conflicts = doc.conflicts()?;
+        let day = snapshot.visited_on();
+        let answers = snapshot.answers();
+        let h = &snapshot.header;
+        let pack = self.packs.get(&h.pack_id, &h.pack_version).ok_or_else(|| {
+            AppError::Invalid(format!(
+                "unknown framework {} {}",
+                h.pack_id, h.pack_version
+            ))
+        })?;
+        let rules = self.rules_on(day)?;
+        let scores = score(pack, &answers, &rules.scoring);
+        let indicative = indicative_tier(&scores, rules);
+        let summary = LiveSummary {
+            scores,
+            indicative,
+            rule_set: format!("{} {}", rules.name, rules.version),
+        };
+        let previous_visit = self
+            .history(h.location_id)?
+            .into_iter()
+            .filter(|v| v.id != id && v.visited_on <= day)
+            .max_by_key(|v| v.visited_on);
+        let location_name = self
+            .cached_locations()?
+            .into_iter()
+            .find(|l| l.id == h.location_id)
+            .map_or_else(|| "Unknown location".to_owned(), |l| l.name);
+        Ok(VisitView {
+            read_only: snapshot.signoff.is_some(),
+            previous_on: previous_visit.as_ref().map(|v| v.visited_on),
+            previous: previous_visit.map(|v| v.answers).unwrap_or_default(),
+            snapshot,
+            conflicts,
+            summary,
+            location_name,
+        })
+    }
+
+    /// Every outbox item.
+    pub fn outbox(&self) -> AppResult<Vec<OutboxEntry>> {
+        outbox::list(self.store.conn())
+    }
+
+    /// Items the server has not acknowledged.
+    pub fn unacknowledged(&self) -> AppResult<Vec<OutboxEntry>> {
+        Ok(self
+            .outbox()?
+            .into_iter()
+            .filter(|e| e.state != OutboxState::Acknowledged)
+            .collect())
+    }
+
+    /// Signs out, refused while anything has not reached the server. On success the device
+    /// keeps nothing of the monitor's: visits, photos and cached data are removed, because a
+    /// tablet may be handed to someone else.
+    pub fn sign_out(&mut self) -> AppResult<Result<(), SignOutRefused>> {
+        let pending = self.unacknowledged()?;
+        if !pending.is_empty() {
+            return Ok(Err(SignOutRefused(pending)));
+        }
+        if let Ok(api) = self.api() {
+            // Best effort: the token dies with the device's copy either way.
+            let _ = api.sign_out();
+        }
+        self.store.atomically(|c| {
+            c.execute_batch(
+                "DELETE FROM doc_chunks; DELETE FROM sync_states; DELETE FROM docs; DELETE FROM blobs;",
+            )?;
+            outbox::clear(c)?;
+            reference::clear(c)?;
+            store::set_setting(c, SESSION_KEY, None)
+        })?;
+        self.session = None;
+        self.replica = None;
+        self.loaded.clear();
+        self.chunks.clear();
+        Ok(Ok(()))
+    }
+}
+
+fn author_of(s: &Session) -> Author {
+    Author {
+        user_id: s.user_id,
+        name: s.name.clone(),
+    }
+}
+
+fn rule_book(sources: &[String]) -> AppResult<RuleBook> {
+    let sets = sources
+        .iter()
+        .map(|s| RuleSet::from_toml(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| AppError::Corrupt(format!("scheme rules: {e}")))?;
+    RuleBook::new(sets).map_err(|e| AppError::Corrupt(format!("scheme rules: {e}")))
+}
+
+/// "Visit to Seaview House, 23 Nov 2026".
+pub fn visit_label(location: &str, at: DateTime<Utc>) -> String {
+    let day = accredit_shared::calendar::london_date(at);
+    format!("Visit to {location}, {}", day.format("%-d %b %Y"))
+}
+
+fn fetch_history(api: &ServerApi, location: Uuid) -> AppResult<Vec<PastVisit>> {
+    let list = api.visits_at(location)?;
+    let mut out = Vec::new();
+    for v in list["visits"].as_array().into_iter().flatten() {
+        let Some(id) = v["visit"]["id"]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+        else {
+            continue;
+        };
+        let detail = api.visit(id)?;
+        let record: VisitSnapshot =
+            serde_json::from_value(detail["record"].clone()).map_err(|e| {
+                AppError::Refused(format!("visit {id} from the server is malformed: {e}"))
+            })?;
+        out.push(PastVisit {
+            id,
+            visited_on: record.visited_on(),
+            visit_type: v["visit_type"].as_str().unwrap_or_default().to_owned(),
+            status: v["visit"]["status"].as_str().unwrap_or_default().to_owned(),
+            answers: record.answers(),
+            actions: record.actions.values().cloned().collect(),
+            pack: (
+                record.header.pack_id.clone(),
+                record.header.pack_version.clone(),
+            ),
+        });
+    }
+    Ok(out)
+}
