@@ -161,6 +161,7 @@ impl ServerApi {
 
     fn call(&self, mut request: HttpRequest) -> AppResult<HttpReply> {
         request.token = self.token.clone();
+        let path = request.path.clone();
         let reply = self.transport.call(request).map_err(AppError::Network)?;
         match reply.status {
             200..=299 => Ok(reply),
@@ -171,7 +172,8 @@ impl ServerApi {
                 let message = serde_json::from_slice::<Value>(&reply.body)
                     .ok()
                     .and_then(|v| v["message"].as_str().map(str::to_owned))
-                    .unwrap_or_else(|| String::from_utf8_lossy(&reply.body).into_owned());
+                    .filter(|m| !m.trim().is_empty())
+                    .unwrap_or_else(|| format!("{} gave no reason", path.split('?').next().unwrap_or_default()));
                 Err(AppError::Refused(format!("{} ({})", message, reply.status)))
             }
         }

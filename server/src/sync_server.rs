@@ -416,18 +416,34 @@ fn persist(
         ..
     } = ex;
     if let Some(change) = changed {
-        if let Some(record) = &change.record
-            && let Some(reason) = lifecycle::after_change(tx, caller, id, &mut doc, record)?
-        {
-            return Ok(refused(id, DocOutcome::Rejected, reason));
-        }
-        if stored_location.is_some() {
-            docstore::append(tx, id, change.encoded)?;
-        } else {
-            docstore::insert(tx, id, change.location_id, caller.user_id, change.encoded)?;
-        }
-        if let Some(record) = &change.record {
-            docstore::set_photos(tx, id, record.photo_hashes())?;
+        // The document is stored before the lifecycle sees it: a visit signed off before its
+        // first sync creates its `visits` row, which refers to the document. A refusal undoes
+        // this document's writes alone, through its own savepoint.
+        tx.execute_batch("SAVEPOINT doc_change")?;
+        let outcome = (|| -> Result<Option<String>, ApiError> {
+            if stored_location.is_some() {
+                docstore::append(tx, id, change.encoded)?;
+            } else {
+                docstore::insert(tx, id, change.location_id, caller.user_id, change.encoded)?;
+            }
+            if let Some(record) = &change.record {
+                if let Some(reason) = lifecycle::after_change(tx, caller, id, &mut doc, record)? {
+                    return Ok(Some(reason));
+                }
+                docstore::set_photos(tx, id, record.photo_hashes())?;
+            }
+            Ok(None)
+        })();
+        match outcome {
+            Ok(None) => tx.execute_batch("RELEASE doc_change")?,
+            Ok(Some(reason)) => {
+                tx.execute_batch("ROLLBACK TO doc_change; RELEASE doc_change")?;
+                return Ok(refused(id, DocOutcome::Rejected, reason));
+            }
+            Err(e) => {
+                tx.execute_batch("ROLLBACK TO doc_change; RELEASE doc_change")?;
+                return Err(e);
+            }
         }
     }
     save_state(tx, caller.device_id, id, &sync_state)?;

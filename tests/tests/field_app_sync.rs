@@ -1,0 +1,262 @@
+//! The field app's store, outbox and sync client against the real server on loopback: offline
+//! work survives a restart and arrives; a retried upload makes no duplicate; a photo upload cut
+//! halfway resumes without resending what arrived.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use accredit_app::error::AppError;
+use accredit_app::photo::{self, ProcessedPhoto};
+use accredit_app::server_api::{HttpReply, HttpRequest, ServerApi, Transport, UreqTransport};
+use accredit_app::store::{ItemKind, OutboxState};
+use accredit_app::sync_client::{self, CHUNK_BYTES, SyncSummary};
+use accredit_app::{AppResult, Workspace};
+use accredit_e2e::{Client, Server};
+use accredit_shared::records::{Answer, Priority, VisitType};
+use accredit_shared::visit::{ActionDraft, EvidenceDraft, EvidenceKind, VisitSnapshot};
+use chrono::{Days, Utc};
+use image::codecs::jpeg::JpegEncoder;
+use image::{Rgb, RgbImage};
+use uuid::Uuid;
+
+fn sign_in(db: &Path, url: &str) -> Mutex<Workspace> {
+    let mut ws = Workspace::open(db).expect("open store");
+    ws.sign_in(&ServerApi::at(url, None), url, "monitor1", "accredit-demo", "test tablet")
+        .expect("sign in");
+    Mutex::new(ws)
+}
+
+fn sync_with(ws: &Mutex<Workspace>, api: &ServerApi) -> AppResult<SyncSummary> {
+    sync_client::sync(ws, api, &mut |_| true)
+}
+
+fn sync(ws: &Mutex<Workspace>) -> AppResult<SyncSummary> {
+    let api = ws.lock().unwrap().api().unwrap();
+    sync_with(ws, &api)
+}
+
+/// A photo that compresses badly (noise), so it takes several upload chunks.
+fn noisy_photo(seed: u32) -> ProcessedPhoto {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    let img = RgbImage::from_fn(2400, 1800, |_, _| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        Rgb([x as u8, (x >> 8) as u8, (x >> 16) as u8])
+    });
+    let mut jpeg = Vec::new();
+    JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&img).unwrap();
+    let p = photo::process(&jpeg).expect("processed");
+    assert!(p.bytes.len() > 3 * CHUNK_BYTES, "the photo must need several chunks: {}", p.bytes.len());
+    p
+}
+
+/// Records a whole visit: every criterion answered, a note, evidence, an action with a due date
+/// and a photo. Returns its id.
+fn record_visit(ws: &Mutex<Workspace>, photo: &ProcessedPhoto) -> Uuid {
+    let mut w = ws.lock().unwrap();
+    let today = accredit_shared::calendar::london_date(Utc::now());
+    let location = w.caseload("", today).unwrap()[0].location.id;
+    let id = w.start_visit(location, VisitType::Annual, true, Utc::now()).unwrap();
+    let criteria: Vec<(String, i32)> = w.pack().criteria().map(|c| (c.id.clone(), c.scale.max)).collect();
+    for (i, (c, max)) in criteria.iter().enumerate() {
+        let answer = if i % 10 == 3 { Answer::NotApplicable } else { Answer::Score(max - (i as i32 % 2)) };
+        w.set_answer(id, c, Some(answer)).unwrap();
+    }
+    let first = &criteria[0].0;
+    w.set_notes(id, first, "Fire door on the first floor wedged open; manager told.").unwrap();
+    w.add_evidence(
+        id,
+        &EvidenceDraft {
+            criterion: Some(first.clone()),
+            kind: EvidenceKind::StaffInterview,
+            text: "Night staff knew the evacuation plan.".into(),
+            photo: None,
+        },
+    )
+    .unwrap();
+    w.add_action(
+        id,
+        &ActionDraft {
+            criterion: Some(first.clone()),
+            priority: Priority::High,
+            description: "Fit a hold-open device linked to the alarm".into(),
+            owner: "Registered manager".into(),
+            due_on: today.checked_add_days(Days::new(28)),
+        },
+    )
+    .unwrap();
+    w.add_photo(id, photo, "Wedged fire door", Some(first), Utc::now()).unwrap();
+    id
+}
+
+fn state_of(ws: &Mutex<Workspace>, kind: ItemKind, item: &str) -> (OutboxState, Option<String>, Option<String>) {
+    let e = ws.lock().unwrap().outbox().unwrap().into_iter().find(|e| e.kind == kind && e.item == item).expect("in the outbox");
+    (e.state, e.reason, e.receipt)
+}
+
+#[test]
+fn offline_work_survives_a_restart_and_reaches_the_server_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::demo(dir.path());
+    let db = dir.path().join("tablet/accredit.db");
+    let ws = sign_in(&db, &server.url);
+
+    // Out of signal from here on.
+    server.kill();
+    let photo = noisy_photo(1);
+    let id = record_visit(&ws, &photo);
+    let before: VisitSnapshot = ws.lock().unwrap().visit(id).unwrap().snapshot;
+    let err = sync(&ws).unwrap_err();
+    assert!(matches!(err, AppError::Network(_)), "{err}");
+    let (state, reason, _) = state_of(&ws, ItemKind::Visit, &id.to_string());
+    assert_eq!(state, OutboxState::Failed);
+    assert!(reason.unwrap().starts_with("No connection to the server"));
+    // Signing out would lose the visit: refused, naming what is pending.
+    let refused = ws.lock().unwrap().sign_out().unwrap().unwrap_err();
+    let kinds: Vec<_> = refused.0.iter().map(|e| (e.kind, e.item.clone())).collect();
+    assert!(kinds.contains(&(ItemKind::Visit, id.to_string())));
+    assert!(kinds.contains(&(ItemKind::Photo, photo.hash.clone())));
+
+    // The app is closed and opened again: everything is there, still signed in.
+    drop(ws);
+    let mut reopened = Workspace::open(&db).unwrap();
+    assert!(reopened.session().is_some());
+    let after = reopened.visit(id).unwrap();
+    assert_eq!(after.snapshot, before);
+    assert_eq!(after.snapshot.photos.len(), 1);
+    assert!(reopened.thumbnail(&photo.hash).unwrap().is_some());
+    let ws = Mutex::new(reopened);
+
+    // Back in range.
+    server.restart();
+    let summary = sync(&ws).unwrap();
+    assert_eq!(summary.photos_uploaded, 1);
+    assert_eq!(summary.photo_bytes_sent, photo.bytes.len() as u64);
+    for e in ws.lock().unwrap().outbox().unwrap() {
+        assert_eq!(e.state, OutboxState::Acknowledged, "{e:?}");
+        assert!(e.receipt.is_some());
+    }
+    // Signed off and synced, the visit appears at the server exactly as recorded.
+    {
+        let mut w = ws.lock().unwrap();
+        assert!(w.sign_off_check(id).unwrap().ready());
+        w.sign_off(id, Utc::now()).unwrap();
+        assert!(w.set_notes(id, &before.results.keys().next().unwrap().clone(), "late edit").is_err(), "read-only after sign-off");
+    }
+    sync(&ws).unwrap();
+    let local = ws.lock().unwrap().visit(id).unwrap().snapshot;
+    let lead = Client::sign_in(&server.url, "lead");
+    let r = lead.get(&format!("/api/v1/visits/{id}"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let record: VisitSnapshot = serde_json::from_value(r.json()["record"].clone()).unwrap();
+    assert_eq!(record, local);
+    let blob = lead.get(&format!("/api/v1/blobs/{}", photo.hash));
+    assert_eq!(blob.status, 200);
+    assert_eq!(blob.body, photo.bytes);
+    // Everything acknowledged: sign-out is allowed and leaves nothing behind.
+    ws.lock().unwrap().sign_out().unwrap().unwrap();
+    assert!(Workspace::open(&db).unwrap().outbox().unwrap().is_empty());
+}
+
+/// A link that delivers requests to the real server but loses chosen replies, as a dropped
+/// connection does after the server has acted.
+struct LosesReplies {
+    inner: UreqTransport,
+    lose: Mutex<Vec<(&'static str, &'static str)>>,
+}
+
+impl Transport for LosesReplies {
+    fn call(&self, request: HttpRequest) -> Result<HttpReply, String> {
+        let mut lose = self.lose.lock().unwrap();
+        let hit = lose
+            .iter()
+            .position(|(m, p)| *m == request.method && request.path.starts_with(p));
+        let reply = self.inner.call(request)?;
+        match hit {
+            Some(i) => {
+                lose.remove(i);
+                Err("connection reset before the reply arrived".into())
+            }
+            None => Ok(reply),
+        }
+    }
+}
+
+#[test]
+fn a_retried_upload_creates_no_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::demo(dir.path());
+    let ws = sign_in(&dir.path().join("tablet.db"), &server.url);
+    let photo = noisy_photo(2);
+    let id = record_visit(&ws, &photo);
+    ws.lock().unwrap().sign_off(id, Utc::now()).unwrap();
+
+    let token = ws.lock().unwrap().session().unwrap().token.clone();
+    let faulty = ServerApi::new(
+        Arc::new(LosesReplies {
+            inner: UreqTransport::new(&server.url),
+            lose: Mutex::new(vec![("PATCH", "/api/v1/blobs/"), ("POST", "/api/v1/sync")]),
+        }),
+        Some(token),
+    );
+    // First run: the first photo chunk's reply is lost.
+    assert!(matches!(sync_with(&ws, &faulty), Err(AppError::Network(_))));
+    // Second run: the photo completes from where the server is; the visit's reply is lost.
+    let err = sync_with(&ws, &faulty).unwrap_err();
+    assert!(matches!(err, AppError::Network(_)), "{err}");
+    // Third run: everything goes through.
+    let summary = sync_with(&ws, &faulty).unwrap();
+    assert_eq!(summary.photos_uploaded, 0, "the photo was done in the second run");
+
+    let lead = Client::sign_in(&server.url, "lead");
+    let visits = lead.get("/api/v1/visits").json();
+    let same: Vec<_> = visits["visits"].as_array().unwrap().iter().filter(|v| v["visit"]["id"] == id.to_string()).collect();
+    assert_eq!(same.len(), 1, "one visit, not two");
+    let detail = lead.get(&format!("/api/v1/visits/{id}")).json();
+    assert_eq!(detail["revisions"].as_array().unwrap().len(), 1, "one revision: the retry added nothing");
+    let record: VisitSnapshot = serde_json::from_value(detail["record"].clone()).unwrap();
+    assert_eq!(record, ws.lock().unwrap().visit(id).unwrap().snapshot);
+    assert_eq!(lead.get(&format!("/api/v1/blobs/{}", photo.hash)).body, photo.bytes);
+    assert_eq!(state_of(&ws, ItemKind::Visit, &id.to_string()).0, OutboxState::Acknowledged);
+    assert_eq!(state_of(&ws, ItemKind::Photo, &photo.hash).0, OutboxState::Acknowledged);
+}
+
+#[test]
+fn a_photo_upload_cut_halfway_resumes_without_resending_what_arrived() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::demo(dir.path());
+    let ws = sign_in(&dir.path().join("tablet.db"), &server.url);
+    let photo = noisy_photo(3);
+    record_visit(&ws, &photo);
+    let size = photo.bytes.len() as u64;
+
+    // The signal drops after two chunks have arrived.
+    let api = ws.lock().unwrap().api().unwrap();
+    let mut cut = false;
+    let err = sync_client::sync(&ws, &api, &mut |p| {
+        if !cut && p.bytes_done >= 2 * CHUNK_BYTES as u64 {
+            server.kill();
+            cut = true;
+        }
+        true
+    })
+    .unwrap_err();
+    assert!(matches!(err, AppError::Network(_)), "{err}");
+    let (state, reason, _) = state_of(&ws, ItemKind::Photo, &photo.hash);
+    assert_eq!(state, OutboxState::Failed);
+    assert!(reason.unwrap().contains("No connection"));
+    let entry = ws.lock().unwrap().outbox().unwrap().into_iter().find(|e| e.item == photo.hash).unwrap();
+    assert_eq!((entry.bytes_done, entry.bytes_total), (2 * CHUNK_BYTES as u64, size));
+    let user = ws.lock().unwrap().session().unwrap().user_id;
+    let partial = server.data.join(format!("blobs/.partial/{user}/{}.{size}", photo.hash));
+    assert_eq!(std::fs::metadata(&partial).unwrap().len(), 2 * CHUNK_BYTES as u64);
+
+    server.restart();
+    let summary = sync(&ws).unwrap();
+    assert_eq!(summary.photos_uploaded, 1);
+    assert_eq!(summary.photo_bytes_sent, size - 2 * CHUNK_BYTES as u64, "only what was missing was sent");
+    assert!(!partial.exists(), "the partial upload became the blob");
+    let lead = Client::sign_in(&server.url, "lead");
+    assert_eq!(lead.get(&format!("/api/v1/blobs/{}", photo.hash)).body, photo.bytes);
+}
