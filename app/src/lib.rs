@@ -16,6 +16,8 @@ pub mod photo;
 pub mod server_api;
 pub mod store;
 pub mod sync_client;
+pub mod sync_worker;
+pub mod ui;
 pub mod workspace;
 
 pub use error::{AppError, AppResult};

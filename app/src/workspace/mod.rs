@@ -195,9 +195,15 @@ impl Workspace {
                 "someone is already signed in on this device; sign out first".to_owned(),
             ));
         }
+        let url = server_url.trim();
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() < 10 {
+            return Err(AppError::Invalid(
+                "Enter the server address starting with https:// (or http:// on a local network)".to_owned(),
+            ));
+        }
         if username.trim().is_empty() || password.is_empty() {
             return Err(AppError::Invalid(
-                "enter your username and password".to_owned(),
+                "Enter your username and password".to_owned(),
             ));
         }
         let session = api.sign_in(server_url, username.trim(), password, device_name)?;

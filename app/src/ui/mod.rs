@@ -1,0 +1,337 @@
+//! The Dioxus screens: a thin layer over [`crate::workspace::Workspace`]. Every handler calls one
+//! workspace method and shows its error in plain words; nothing here holds data of its own.
+
+mod caseload;
+mod location;
+mod probe;
+mod signoff;
+mod visit;
+pub mod views;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use dioxus::prelude::*;
+use uuid::Uuid;
+
+use crate::error::AppResult;
+use crate::server_api::ServerApi;
+use crate::store::OutboxState;
+use crate::sync_worker::SyncWorker;
+use crate::workspace::Workspace;
+use views::SyncCentreView;
+
+/// The stylesheet, compiled in so the app needs no asset server.
+pub const CSS: &str = include_str!("../../../assets/app.css");
+
+/// What the screens share: the workspace, the sync thread and where recent photos are.
+#[derive(Clone)]
+pub struct AppContext {
+    /// The workspace.
+    pub ws: Arc<Mutex<Workspace>>,
+    /// The background sync thread.
+    pub sync: Arc<SyncWorker>,
+    /// A folder of recent photos (the camera roll) offered beside the file picker.
+    pub photo_dir: Option<PathBuf>,
+    /// The server URL suggested on the sign-in screen.
+    pub default_server: String,
+    /// Where to write element positions for UI tests, if anywhere.
+    pub probe: Option<PathBuf>,
+}
+
+impl AppContext {
+    /// The workspace, locked. A poisoned lock is recovered: the store is transactional.
+    pub fn ws(&self) -> MutexGuard<'_, Workspace> {
+        self.ws.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Which screen is showing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    /// Sign in.
+    SignIn,
+    /// The caseload.
+    Caseload,
+    /// A location's page.
+    Location(Uuid),
+    /// The visit editor.
+    Visit(Uuid),
+    /// A visit's sign-off.
+    SignOff(Uuid),
+    /// The sync centre.
+    Sync,
+}
+
+/// A message at the top of the screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flash {
+    /// An error (red summary) or a notice.
+    pub error: bool,
+    /// Its lines.
+    pub lines: Vec<String>,
+}
+
+/// The UI's signals.
+#[derive(Clone, Copy)]
+pub struct Ui {
+    /// The screen.
+    pub screen: Signal<Screen>,
+    /// Bumped whenever the workspace changed, so screens read it again.
+    pub tick: Signal<u64>,
+    /// The message shown at the top.
+    pub flash: Signal<Option<Flash>>,
+}
+
+impl Ui {
+    /// Goes to a screen, clearing the message.
+    pub fn go(mut self, screen: Screen) {
+        self.flash.set(None);
+        self.screen.set(screen);
+    }
+
+    /// Marks the workspace as changed.
+    pub fn changed(mut self) {
+        self.tick.with_mut(|t| *t += 1);
+    }
+
+    /// Shows an error.
+    pub fn error(mut self, text: impl Into<String>) {
+        let text: String = text.into();
+        // Messages from the core start in lower case; a summary line starts with a capital.
+        let mut chars = text.chars();
+        let text = match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => text,
+        };
+        self.flash.set(Some(Flash {
+            error: true,
+            lines: vec![text],
+        }));
+    }
+
+    /// Shows a notice.
+    pub fn notice(mut self, text: impl Into<String>) {
+        self.flash.set(Some(Flash {
+            error: false,
+            lines: vec![text.into()],
+        }));
+    }
+
+    /// Runs a workspace operation; marks a change on success, shows the error otherwise.
+    pub fn act<T>(self, ctx: &AppContext, f: impl FnOnce(&mut Workspace) -> AppResult<T>) -> Option<T> {
+        let result = f(&mut ctx.ws());
+        match result {
+            Ok(v) => {
+                self.changed();
+                Some(v)
+            }
+            Err(e) => {
+                self.error(e.to_string());
+                None
+            }
+        }
+    }
+}
+
+/// The app's root.
+#[component]
+pub fn App() -> Element {
+    let ctx = use_context::<AppContext>();
+    let signed_in = ctx.ws().session().is_some();
+    let screen = use_signal(|| if signed_in { Screen::Caseload } else { Screen::SignIn });
+    let tick = use_signal(|| 0u64);
+    let flash = use_signal(|| None::<Flash>);
+    let ui = use_context_provider(|| Ui { screen, tick, flash });
+    let sync = ctx.sync.clone();
+    use_future(move || {
+        let sync = sync.clone();
+        async move {
+            let mut seen = 0;
+            loop {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                let g = sync.status().generation;
+                if g != seen {
+                    seen = g;
+                    ui.changed();
+                }
+            }
+        }
+    });
+    if ctx.probe.is_some() {
+        probe::use_probe(ctx.probe.clone());
+    }
+    let current = screen();
+    rsx! {
+        style { {CSS} }
+        Header {}
+        main { id: "main",
+            FlashView {}
+            match current {
+                Screen::SignIn => rsx! { SignIn {} },
+                Screen::Caseload => rsx! { caseload::CaseloadScreen {} },
+                Screen::Location(id) => rsx! { location::LocationScreen { id } },
+                Screen::Visit(id) => rsx! { visit::VisitScreen { id } },
+                Screen::SignOff(id) => rsx! { signoff::SignOffScreen { id } },
+                Screen::Sync => rsx! { SyncScreen {} },
+            }
+        }
+    }
+}
+
+#[component]
+fn FlashView() -> Element {
+    let ui = use_context::<Ui>();
+    let flash = (ui.flash)();
+    rsx! {
+        if let Some(f) = flash {
+            if f.error {
+                div { class: "error-summary", role: "alert", id: "error-summary",
+                    h2 { "There is a problem" }
+                    ul { for (i, l) in f.lines.iter().enumerate() { li { key: "{i}", "{l}" } } }
+                }
+            } else {
+                div { class: "notice", role: "status", id: "notice",
+                    for (i, l) in f.lines.iter().enumerate() { p { key: "{i}", style: "margin:0", "{l}" } }
+                }
+            }
+        }
+    }
+}
+
+#[component]
+fn Header() -> Element {
+    let ctx = use_context::<AppContext>();
+    let ui = use_context::<Ui>();
+    let _ = (ui.tick)();
+    let screen = (ui.screen)();
+    let (name, pending) = {
+        let w = ctx.ws();
+        let name = w.session().map(|s| s.name.clone());
+        let pending = w.unacknowledged().map(|p| p.len()).unwrap_or(0);
+        (name, pending)
+    };
+    let current = |s: Screen| if screen == s { "page" } else { "false" };
+    let sign_out = {
+        let ctx = ctx.clone();
+        move |_| {
+            let result = ctx.ws().sign_out();
+            match result {
+                Ok(Ok(())) => {
+                    ui.go(Screen::SignIn);
+                    ui.notice("Signed out. Nothing of yours is left on this device.");
+                }
+                Ok(Err(refused)) => {
+                    let mut lines = vec![format!(
+                        "You cannot sign out yet: {} item(s) have not reached the server. Sync when you have a connection, then sign out.",
+                        refused.0.len()
+                    )];
+                    lines.extend(refused.0.iter().map(|e| format!("{} ({})", e.label, e.state.label())));
+                    let mut flash = ui.flash;
+                    flash.set(Some(Flash { error: true, lines }));
+                }
+                Err(e) => ui.error(e.to_string()),
+            }
+        }
+    };
+    rsx! {
+        header { class: "header",
+            span { class: "product", "Accredit" }
+            if let Some(name) = name {
+                nav { aria_label: "Main",
+                    button { class: "nav", id: "nav-caseload", aria_current: current(Screen::Caseload), onclick: move |_| ui.go(Screen::Caseload), "Caseload" }
+                    button { class: "nav", id: "nav-sync", aria_current: current(Screen::Sync), onclick: move |_| ui.go(Screen::Sync),
+                        "Sync centre "
+                        span { class: "badge-sync", aria_label: "{pending} not yet received by the server", "{pending}" }
+                    }
+                    span { class: "who", "{name}" }
+                    button { class: "nav", id: "sign-out", onclick: sign_out, "Sign out" }
+                }
+            }
+        }
+    }
+}
+
+#[component]
+fn SignIn() -> Element {
+    let ctx = use_context::<AppContext>();
+    let ui = use_context::<Ui>();
+    let mut busy = use_signal(|| false);
+    let default_server = ctx.default_server.clone();
+    let submit = move |evt: FormEvent| {
+        evt.prevent_default();
+        let field = |name: &str| match evt.get_first(name) {
+            Some(dioxus::html::FormValue::Text(t)) => t,
+            _ => String::new(),
+        };
+        let (url, user, password) = (field("server"), field("username"), field("password"));
+        let ctx = ctx.clone();
+        busy.set(true);
+        spawn(async move {
+            let ws = ctx.ws.clone();
+            let result = tokio::task::spawn_blocking(move || {
+                let api = ServerApi::at(url.trim(), None);
+                let device = format!("Accredit tablet ({})", std::env::consts::OS);
+                ws.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .sign_in(&api, &url, &user, &password, &device)
+            })
+            .await;
+            busy.set(false);
+            match result {
+                Ok(Ok(_)) => {
+                    ctx.sync.request();
+                    ui.go(Screen::Caseload);
+                    ui.changed();
+                }
+                Ok(Err(e)) => ui.error(e.to_string()),
+                Err(e) => ui.error(format!("sign-in stopped: {e}")),
+            }
+        });
+    };
+    rsx! {
+        h1 { "Sign in" }
+        p { "Sign in once while you have a connection. After that, Accredit works without one." }
+        form { onsubmit: submit, style: "max-width: 640px",
+            div { class: "field",
+                label { r#for: "server", "Server address" }
+                div { class: "hint", "Your council's Accredit address, for example https://accredit.example.gov.uk" }
+                input { r#type: "url", id: "server", name: "server", initial_value: "{default_server}", autofocus: true, autocomplete: "url" }
+            }
+            div { class: "field",
+                label { r#for: "username", "Username" }
+                input { r#type: "text", id: "username", name: "username", autocomplete: "username", spellcheck: "false", autocapitalize: "none" }
+            }
+            div { class: "field",
+                label { r#for: "password", "Password" }
+                input { r#type: "password", id: "password", name: "password", autocomplete: "current-password" }
+            }
+            button { class: "button", r#type: "submit", id: "sign-in", disabled: busy(), if busy() { "Signing in…" } else { "Sign in" } }
+        }
+    }
+}
+
+#[component]
+fn SyncScreen() -> Element {
+    let ctx = use_context::<AppContext>();
+    let ui = use_context::<Ui>();
+    let _ = (ui.tick)();
+    let status = ctx.sync.status();
+    let entries = ctx.ws().outbox().unwrap_or_default();
+    let sync = ctx.sync.clone();
+    let pending = entries.iter().any(|e| e.state != OutboxState::Acknowledged);
+    rsx! {
+        h1 { "Sync centre" }
+        p { class: "caption",
+            "Accredit sends your work whenever the server can be reached, every few seconds. "
+            if pending { "Items below are kept safely on this device until the server confirms it has them." }
+        }
+        div { class: "row", style: "margin-bottom: 16px",
+            button { class: "button", id: "sync-now", disabled: status.running, onclick: move |_| sync.request(),
+                if status.running { "Syncing…" } else { "Sync now" }
+            }
+        }
+        SyncCentreView { entries, progress: status.progress, last_result: status.last_result }
+    }
+}

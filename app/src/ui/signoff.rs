@@ -1,0 +1,45 @@
+//! Sign-off: the check list, then signing as the monitor.
+
+use dioxus::prelude::*;
+use uuid::Uuid;
+
+use super::views::ChecklistView;
+use super::{AppContext, Screen, Ui};
+
+#[component]
+pub(super) fn SignOffScreen(id: Uuid) -> Element {
+    let ctx = use_context::<AppContext>();
+    let ui = use_context::<Ui>();
+    let _ = (ui.tick)();
+    let (check, view, name) = {
+        let mut w = ctx.ws();
+        let name = w.session().map(|s| s.name.clone()).unwrap_or_default();
+        (w.sign_off_check(id), w.visit(id), name)
+    };
+    let (check, view) = match (check, view) {
+        (Ok(c), Ok(v)) => (c, v),
+        (Err(e), _) | (_, Err(e)) => return rsx! { p { class: "error-summary", "{e}" } },
+    };
+    let ready = check.ready();
+    let sign = {
+        let ctx = ctx.clone();
+        move |_| {
+            if ui.act(&ctx, |w| w.sign_off(id, chrono::Utc::now())).is_some() {
+                ctx.sync.request();
+                ui.go(Screen::Visit(id));
+                ui.notice("Signed off. The visit will be sent to the server as soon as there is a connection.");
+            }
+        }
+    };
+    rsx! {
+        p { button { class: "button secondary", id: "back", onclick: move |_| ui.go(Screen::Visit(id)), "Back to the visit" } }
+        h1 { "Sign off the visit to {view.location_name}" }
+        if let Some(s) = &view.snapshot.signoff {
+            div { class: "readonly", id: "signed", {format!("Signed off by {} at {}.", s.by.name, s.at.format("%H:%M on %-d %b %Y"))} }
+        } else {
+            ChecklistView { check }
+            p { "Signing confirms the scores, evidence and actions as your record of the visit. It cannot be edited on this tablet afterwards." }
+            button { class: "button", id: "sign-off", disabled: !ready, onclick: sign, "Sign off as {name}" }
+        }
+    }
+}

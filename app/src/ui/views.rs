@@ -1,0 +1,243 @@
+//! Presentational components: they take plain data and render it, with no access to the store,
+//! so tests render them with `dioxus-ssr`.
+
+use accredit_shared::ratio::percent_text;
+use accredit_shared::visit::Conflict;
+use dioxus::prelude::*;
+
+use crate::store::{ItemKind, OutboxEntry, OutboxState};
+use crate::sync_client::SyncProgress;
+use crate::workspace::{LiveSummary, SignOffCheck};
+
+/// The live summary beside the visit editor: domain and overall percentages and the indicative
+/// tier, as the shared engine computes them.
+#[component]
+pub fn SummaryPanel(summary: LiveSummary) -> Element {
+    let s = &summary.scores;
+    let tier = summary
+        .indicative
+        .tier
+        .as_ref()
+        .map_or_else(|| "No tier".to_owned(), |t| t.name.clone());
+    rsx! {
+        section { class: "panel summary", aria_label: "Live summary",
+            h2 { "Summary" }
+            p { class: "caption", "Overall" }
+            p { class: "overall", id: "overall-percent", {percent_text(s.overall)} }
+            p {
+                "Indicative tier: "
+                strong { id: "indicative-tier", "{tier}" }
+            }
+            if let Some(why) = &summary.indicative.capped_because {
+                p { class: "caption", id: "tier-capped", "{why}" }
+            }
+            table {
+                caption { class: "caption", "Scores by domain" }
+                thead { tr { th { scope: "col", "Domain" } th { scope: "col", "Score" } th { scope: "col", "Scored" } } }
+                tbody {
+                    for d in s.domains.iter() {
+                        tr { key: "{d.domain_id}",
+                            td { "{d.title}" }
+                            td { {percent_text(d.percent)} }
+                            td { "{d.scored}" }
+                        }
+                    }
+                }
+            }
+            p { class: "caption",
+                "{s.scored} scored, {s.not_applicable} not applicable, {s.not_assessed} not assessed of {s.criteria}. Rules: {summary.rule_set}."
+            }
+            if !s.critical_failures.is_empty() {
+                p { class: "tag red", "Critical criteria failed: {s.critical_failures.len()}" }
+            }
+        }
+    }
+}
+
+/// One conflict: every value with its author, and the choice of value with a reason.
+#[component]
+pub fn ConflictView(
+    conflict: Conflict,
+    title: String,
+    /// Called with (chosen value, reason) when the monitor resolves it.
+    on_resolve: Option<EventHandler<(String, String)>>,
+) -> Element {
+    let path = conflict.path.join("/");
+    let reason_id = format!("reason-{}", path.replace('/', "-"));
+    let mut reason = use_signal(String::new);
+    rsx! {
+        div { class: "conflict", role: "group", aria_label: "Conflict on {title}",
+            h3 { "Two different values for {title}" }
+            ul {
+                for v in conflict.values.iter() {
+                    li { key: "{v.actor}",
+                        strong { {display_value(&v.value)} }
+                        " recorded by "
+                        {v.author.as_ref().map_or_else(|| "an unknown device".to_owned(), |a| a.name.clone())}
+                    }
+                }
+            }
+            if let Some(handler) = on_resolve {
+                div { class: "field",
+                    label { r#for: "{reason_id}", "Why this value (kept in the record)" }
+                    input { r#type: "text", id: "{reason_id}", oninput: move |e| reason.set(e.value()) }
+                }
+                div { class: "choices",
+                    for v in conflict.values.iter() {
+                        button {
+                            key: "{v.actor}",
+                            class: "button secondary",
+                            onclick: {
+                                let value = v.value.clone();
+                                move |_| handler.call((value.clone(), reason()))
+                            },
+                            "Keep {display_value(&v.value)}"
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The conflicts of a visit, or a line saying there are none.
+#[component]
+pub fn ConflictList(conflicts: Vec<(Conflict, String)>) -> Element {
+    rsx! {
+        section { aria_label: "Conflicts",
+            h2 { "Conflicts" }
+            if conflicts.is_empty() {
+                p { id: "no-conflicts", "No conflicts: nobody else has changed the same answers." }
+            } else {
+                p { "Another monitor's offline edits disagree with yours. Choose a value for each, with a reason, before signing off." }
+                for (c, title) in conflicts.iter() {
+                    ConflictView { key: "{c.path.join(\"/\")}", conflict: c.clone(), title: title.clone(), on_resolve: None }
+                }
+            }
+        }
+    }
+}
+
+/// An answer as a monitor reads it.
+pub fn display_value(value: &str) -> String {
+    match value {
+        "not_applicable" => "N/A".to_owned(),
+        "not_assessed" => "Not assessed".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+fn state_tag(state: OutboxState) -> &'static str {
+    match state {
+        OutboxState::Acknowledged => "tag green",
+        OutboxState::Failed => "tag red",
+        OutboxState::Sent => "tag blue",
+        OutboxState::Queued => "tag amber",
+        OutboxState::LocalOnly => "tag grey",
+    }
+}
+
+/// The sync centre: each visit and photo with where it stands, the server's receipt or the
+/// reason it failed, and a progress bar while photos upload.
+#[component]
+pub fn SyncCentreView(
+    entries: Vec<OutboxEntry>,
+    progress: Option<SyncProgress>,
+    last_result: Option<String>,
+) -> Element {
+    let pending = entries
+        .iter()
+        .filter(|e| e.state != OutboxState::Acknowledged)
+        .count();
+    rsx! {
+        section { aria_label: "Sync centre",
+            if let Some(p) = &progress {
+                div { class: "panel", role: "status",
+                    p { strong { "{p.stage}" } }
+                    if p.bytes_total > 0 {
+                        div {
+                            class: "progress",
+                            role: "progressbar",
+                            aria_valuemin: "0",
+                            aria_valuemax: "{p.bytes_total}",
+                            aria_valuenow: "{p.bytes_done}",
+                            aria_label: "Photo upload",
+                            div { style: "width: {p.bytes_done * 100 / p.bytes_total.max(1)}%" }
+                        }
+                        p { class: "caption", "{kib(p.bytes_done)} of {kib(p.bytes_total)} uploaded" }
+                    }
+                }
+            }
+            if let Some(r) = &last_result {
+                p { class: "notice", id: "last-sync", "{r}" }
+            }
+            p { id: "pending-count",
+                if pending == 0 { "Everything on this device has reached the server." } else { "{pending} item(s) not yet received by the server." }
+            }
+            table { class: "table",
+                thead { tr { th { scope: "col", "Item" } th { scope: "col", "Status" } th { scope: "col", "Details" } } }
+                tbody {
+                    for e in entries.iter() {
+                        tr { key: "{e.item}",
+                            td {
+                                {match e.kind { ItemKind::Visit => "Visit: ", ItemKind::Photo => "Photo: " }}
+                                "{e.label}"
+                            }
+                            td { span { class: state_tag(e.state), {e.state.label()} } }
+                            td {
+                                if let Some(r) = &e.reason { span { class: "reason", "{r}" } }
+                                if let Some(r) = &e.receipt { span { class: "receipt", "Receipt: {r}" } }
+                                if e.kind == ItemKind::Photo && e.state != OutboxState::Acknowledged && e.bytes_total > 0 {
+                                    span { class: "caption", " {kib(e.bytes_done)} of {kib(e.bytes_total)}" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn kib(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
+    }
+}
+
+/// The sign-off check list.
+#[component]
+pub fn ChecklistView(check: SignOffCheck) -> Element {
+    rsx! {
+        if check.ready() {
+            p { class: "notice", id: "ready-to-sign", "Every criterion is answered, there are no conflicts and every action has a due date." }
+        } else {
+            div { class: "error-summary", role: "alert", tabindex: "-1",
+                h2 { "Before you can sign off" }
+                ul { class: "checklist",
+                    if !check.unanswered.is_empty() {
+                        li { "{check.unanswered.len()} criteria have no answer (score, N/A or not assessed)" }
+                    }
+                    if check.conflicts > 0 {
+                        li { "{check.conflicts} conflicts need resolving" }
+                    }
+                    if !check.actions_without_due.is_empty() {
+                        li { "{check.actions_without_due.len()} actions have no due date" }
+                    }
+                }
+                if !check.unanswered.is_empty() {
+                    details {
+                        summary { "Show unanswered criteria" }
+                        ul {
+                            for (id, prompt) in check.unanswered.iter().take(40) {
+                                li { key: "{id}", "{prompt}" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,511 @@
+//! The visit editor: domain by domain, criterion by criterion, with guidance, the previous
+//! visit's score, large score buttons, notes, evidence, photos and actions, and the live summary.
+//! Text fields are uncontrolled (no `value` binding) so fast typing never loses keystrokes; each
+//! keystroke is saved.
+
+use accredit_shared::FrameworkPack;
+use accredit_shared::records::{Answer, Priority};
+use accredit_shared::visit::{ActionDraft, EvidenceDraft, EvidenceKind, VisitSnapshot};
+use base64::Engine as _;
+use dioxus::prelude::*;
+use uuid::Uuid;
+
+use super::views::{ConflictView, SummaryPanel, display_value};
+use super::caseload::day;
+use super::{AppContext, Screen, Ui};
+use crate::caseload::priority_label;
+use crate::photo;
+use crate::workspace::VisitView;
+
+fn answer_text(a: Option<Answer>) -> String {
+    match a {
+        Some(Answer::Score(s)) => s.to_string(),
+        Some(Answer::NotApplicable) => "N/A".to_owned(),
+        Some(Answer::NotAssessed) => "Not assessed".to_owned(),
+        None => "—".to_owned(),
+    }
+}
+
+fn kind_label(k: EvidenceKind) -> &'static str {
+    match k {
+        EvidenceKind::Observation => "Observation",
+        EvidenceKind::RecordReview => "Record review",
+        EvidenceKind::StaffInterview => "Staff interview",
+        EvidenceKind::ResidentInterview => "Resident interview",
+        EvidenceKind::FamilyInterview => "Family interview",
+        EvidenceKind::Questionnaire => "Questionnaire",
+        EvidenceKind::Photo => "Photo",
+    }
+}
+
+fn text(e: &FormEvent, name: &str) -> String {
+    match e.get_first(name) {
+        Some(dioxus::html::FormValue::Text(t)) => t,
+        _ => String::new(),
+    }
+}
+
+fn criterion_title(pack: &FrameworkPack, path: &[String], snap: &VisitSnapshot) -> String {
+    // A result's path is results/<key>/<field>; find its criterion through the snapshot's key.
+    let _ = snap;
+    path.iter()
+        .find_map(|p| pack.criterion(p).map(|(_, c)| c.prompt.clone()))
+        .unwrap_or_else(|| path.join(" › "))
+}
+
+#[component]
+pub(super) fn VisitScreen(id: Uuid) -> Element {
+    let ctx = use_context::<AppContext>();
+    let ui = use_context::<Ui>();
+    let _ = (ui.tick)();
+    let mut domain = use_signal(|| 0usize);
+    let view = ctx.ws().visit(id);
+    let view: VisitView = match view {
+        Ok(v) => v,
+        Err(e) => return rsx! { p { class: "error-summary", "{e}" } },
+    };
+    let pack = ctx.ws().pack().clone();
+    let d_index = domain().min(pack.domains.len().saturating_sub(1));
+    let dom = &pack.domains[d_index];
+    let snap = &view.snapshot;
+    let ro = view.read_only;
+    let domain_ids: Vec<String> = dom.standards.iter().flat_map(|s| &s.criteria).map(|c| c.id.clone()).collect();
+    rsx! {
+        div { class: "row", style: "justify-content: space-between",
+            button { class: "button secondary", id: "back", onclick: move |_| ui.go(Screen::Location(view.snapshot.header.location_id)), "Back to location" }
+            button { class: "button", id: "to-signoff", onclick: move |_| ui.go(Screen::SignOff(id)), if ro { "View sign-off" } else { "Check and sign off" } }
+        }
+        h1 { "Visit to {view.location_name}" }
+        p { class: "caption",
+            {format!("{:?} visit, {}, started {}. ", snap.header.visit_type, if snap.header.announced { "announced" } else { "unannounced" }, snap.visited_on().format("%-d %b %Y"))}
+            "Every change is saved on this tablet as you make it."
+        }
+        if ro {
+            div { class: "readonly", id: "read-only", "Signed off by {snap.signoff.as_ref().map(|s| s.by.name.clone()).unwrap_or_default()}. This visit is read-only on this tablet." }
+        }
+        if !view.conflicts.is_empty() {
+            section { aria_label: "Conflicts",
+                h2 { "Conflicts to resolve ({view.conflicts.len()})" }
+                for c in view.conflicts.iter() {
+                    ConflictView {
+                        key: "{c.path.join(\"/\")}",
+                        conflict: c.clone(),
+                        title: criterion_title(&pack, &c.path, snap),
+                        on_resolve: {
+                            let ctx = ctx.clone();
+                            let path = c.path.clone();
+                            move |(chosen, reason): (String, String)| {
+                                let path = path.clone();
+                                if ui.act(&ctx, |w| w.resolve_conflict(id, &path, &chosen, &reason, chrono::Utc::now())).is_some() {
+                                    ui.notice(format!("Kept {}.", display_value(&chosen)));
+                                }
+                            }
+                        },
+                    }
+                }
+            }
+        }
+        div { class: "editor",
+            nav { class: "domains", aria_label: "Domains",
+                for (i, d) in pack.domains.iter().enumerate() {
+                    button {
+                        key: "{d.id}",
+                        id: "domain-{d.id}",
+                        aria_current: if i == d_index { "true" } else { "false" },
+                        onclick: move |_| domain.set(i),
+                        "{d.title}"
+                        span { class: "pct",
+                            {view.summary.scores.domains.get(i).map(|s| format!("{} · {} scored", accredit_shared::ratio::percent_text(s.percent), s.scored)).unwrap_or_default()}
+                        }
+                    }
+                }
+            }
+            div {
+                h2 { "{dom.title}" }
+                for std in dom.standards.iter() {
+                    section { key: "{std.id}", aria_label: "{std.title}",
+                        h3 { "{std.title}" }
+                        for c in std.criteria.iter() {
+                            CriterionRow {
+                                key: "{c.id}",
+                                visit: id,
+                                criterion: c.id.clone(),
+                                answer: snap.results.get(&c.id).and_then(|r| r.answer),
+                                notes: snap.results.get(&c.id).map(|r| r.notes.clone()).unwrap_or_default(),
+                                previous: view.previous.get(&c.id).copied(),
+                                previous_on: view.previous_on,
+                                read_only: ro,
+                            }
+                        }
+                    }
+                }
+                Evidence { visit: id, snapshot: snap.clone(), criteria: domain_ids.clone(), read_only: ro }
+                Photos { visit: id, snapshot: snap.clone(), criteria: domain_ids.clone(), read_only: ro }
+                Actions { visit: id, snapshot: snap.clone(), criteria: domain_ids, read_only: ro }
+            }
+            SummaryPanel { summary: view.summary.clone() }
+        }
+    }
+}
+
+#[component]
+fn CriterionRow(
+    visit: Uuid,
+    criterion: String,
+    answer: Option<Answer>,
+    notes: String,
+    previous: Option<Answer>,
+    previous_on: Option<chrono::NaiveDate>,
+    read_only: bool,
+) -> Element {
+    let ctx = use_context::<AppContext>();
+    let ui = use_context::<Ui>();
+    let pack = ctx.ws().pack().clone();
+    let Some((_, c)) = pack.criterion(&criterion) else {
+        return rsx! {};
+    };
+    let c = c.clone();
+    let mut choices: Vec<(Answer, String, String)> = (c.scale.min..=c.scale.max)
+        .map(|s| (Answer::Score(s), s.to_string(), c.scale.label(s).unwrap_or_default().to_owned()))
+        .collect();
+    choices.push((Answer::NotApplicable, "N/A".into(), "Does not apply".into()));
+    choices.push((Answer::NotAssessed, "Not assessed".into(), "Not looked at".into()));
+    let notes_id = format!("notes-{}", c.id.replace('.', "-"));
+    let cid = c.id.clone();
+    let on_notes = {
+        let ctx = ctx.clone();
+        let cid = cid.clone();
+        move |e: FormEvent| {
+            let v = e.value();
+            let _ = ui.act(&ctx, |w| w.set_notes(visit, &cid, &v));
+        }
+    };
+    rsx! {
+        div { class: "criterion", id: "criterion-{c.id.replace('.', \"-\")}",
+            p { class: "prompt", "{c.prompt}" }
+            div { class: "meta",
+                if c.critical { span { class: "tag red", "Critical" } }
+                span { class: "caption", id: "previous-{c.id.replace('.', \"-\")}",
+                    "Previous visit"
+                    if let Some(d) = previous_on { " ({day(Some(d))})" }
+                    ": " strong { {answer_text(previous)} }
+                }
+            }
+            details {
+                summary { "Guidance" }
+                div { class: "guidance",
+                    p { "{c.guidance}" }
+                    if !c.evidence_prompts.is_empty() {
+                        ul { for (i, p) in c.evidence_prompts.iter().enumerate() { li { key: "{i}", "{p}" } } }
+                    }
+                }
+            }
+            div { class: "scores", role: "group", aria_label: "Score for {c.prompt}",
+                for (a, label, hint) in choices {
+                    button {
+                        key: "{label}",
+                        id: format!("score-{}-{}", c.id.replace('.', "-"), label.to_lowercase().replace([' ', '/'], "-")),
+                        aria_pressed: if answer == Some(a) { "true" } else { "false" },
+                        disabled: read_only,
+                        title: "{hint}",
+                        onclick: {
+                            let ctx = ctx.clone();
+                            let cid = cid.clone();
+                            move |_| {
+                                let next = if answer == Some(a) { None } else { Some(a) };
+                                let _ = ui.act(&ctx, |w| w.set_answer(visit, &cid, next));
+                            }
+                        },
+                        "{label}"
+                        if !hint.is_empty() && matches!(a, Answer::Score(_)) { small { "{hint}" } }
+                    }
+                }
+            }
+            label { r#for: "{notes_id}", class: "label", style: "font-weight: 400", "Notes" }
+            textarea { id: "{notes_id}", initial_value: "{notes}", disabled: read_only, oninput: on_notes, rows: "2" }
+        }
+    }
+}
+
+#[component]
+fn Evidence(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_only: bool) -> Element {
+    let ctx = use_context::<AppContext>();
+    let ui = use_context::<Ui>();
+    let mut form_key = use_signal(|| 0u32);
+    let pack = ctx.ws().pack().clone();
+    let items: Vec<_> = snapshot
+        .evidence
+        .iter()
+        .filter(|(_, e)| e.criterion.as_ref().is_none_or(|c| criteria.contains(c)))
+        .map(|(id, e)| (*id, e.clone()))
+        .collect();
+    let add = {
+        let ctx = ctx.clone();
+        move |e: FormEvent| {
+            e.prevent_default();
+            let kind = EvidenceKind::ALL
+                .into_iter()
+                .find(|k| format!("{k:?}") == text(&e, "kind"))
+                .unwrap_or(EvidenceKind::Observation);
+            let criterion = Some(text(&e, "criterion")).filter(|c| !c.is_empty());
+            let draft = EvidenceDraft { criterion, kind, text: text(&e, "text"), photo: None };
+            if ui.act(&ctx, |w| w.add_evidence(visit, &draft)).is_some() {
+                form_key.with_mut(|k| *k += 1);
+            }
+        }
+    };
+    rsx! {
+        section { aria_label: "Evidence",
+            h2 { "Evidence" }
+            if items.is_empty() { p { class: "caption", "No evidence recorded for this domain yet." } }
+            ul {
+                for (id, e) in items {
+                    li { key: "{id}", strong { {kind_label(e.kind)} } ": {e.text}" }
+                }
+            }
+            if !read_only {
+                form { key: "{form_key}", class: "panel", onsubmit: add,
+                    div { class: "row",
+                        div { class: "field", style: "flex:1",
+                            label { r#for: "evidence-kind", "Kind" }
+                            select { id: "evidence-kind", name: "kind",
+                                for k in EvidenceKind::ALL { option { value: "{k:?}", {kind_label(k)} } }
+                            }
+                        }
+                        div { class: "field", style: "flex:2",
+                            label { r#for: "evidence-criterion", "Criterion" }
+                            select { id: "evidence-criterion", name: "criterion",
+                                option { value: "", "The whole domain" }
+                                for c in criteria.iter() {
+                                    option { value: "{c}", {pack.criterion(c).map(|(_, x)| x.prompt.clone()).unwrap_or_default()} }
+                                }
+                            }
+                        }
+                    }
+                    div { class: "field",
+                        label { r#for: "evidence-text", "What you found" }
+                        div { class: "hint", "Do not write residents' names: use initials or room numbers." }
+                        textarea { id: "evidence-text", name: "text", rows: "3" }
+                    }
+                    button { class: "button secondary", r#type: "submit", id: "add-evidence", "Add evidence" }
+                }
+            }
+        }
+    }
+}
+
+#[component]
+fn Photos(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_only: bool) -> Element {
+    let ctx = use_context::<AppContext>();
+    let ui = use_context::<Ui>();
+    let mut caption = use_signal(String::new);
+    let busy = use_signal(|| false);
+    let thumbs: Vec<(Uuid, String, String)> = snapshot
+        .photos
+        .iter()
+        .map(|(id, p)| {
+            let data = ctx.ws().thumbnail(&p.hash).ok().flatten().map(|t| base64::engine::general_purpose::STANDARD.encode(t)).unwrap_or_default();
+            (*id, p.caption.clone(), data)
+        })
+        .collect();
+    let recent = recent_photos(ctx.photo_dir.as_deref());
+    let first_criterion = criteria.first().cloned();
+    let add_bytes = {
+        let ctx = ctx.clone();
+        move |bytes: Vec<u8>| {
+            let ctx = ctx.clone();
+            let crit = first_criterion.clone();
+            let cap = caption();
+            let (mut busy, mut caption) = (busy, caption);
+            busy.set(true);
+            spawn(async move {
+                let processed = tokio::task::spawn_blocking(move || photo::process(&bytes)).await;
+                busy.set(false);
+                match processed {
+                    Ok(Ok(p)) => {
+                        if ui.act(&ctx, |w| w.add_photo(visit, &p, &cap, crit.as_deref(), chrono::Utc::now())).is_some() {
+                            caption.set(String::new());
+                            ui.notice("Photo added. Its location data was removed.");
+                        }
+                    }
+                    Ok(Err(e)) => ui.error(e.to_string()),
+                    Err(e) => ui.error(format!("photo processing stopped: {e}")),
+                }
+            });
+        }
+    };
+    let from_picker = {
+        let add = add_bytes.clone();
+        move |e: FormEvent| {
+            let add = add.clone();
+            for f in e.files() {
+                let add = add.clone();
+                spawn(async move {
+                    match f.read_bytes().await {
+                        Ok(b) => add(b.to_vec()),
+                        Err(err) => ui.error(format!("the photo could not be read: {err}")),
+                    }
+                });
+            }
+        }
+    };
+    rsx! {
+        section { aria_label: "Photos",
+            h2 { "Photos" }
+            div { class: "thumbs", id: "photos",
+                for (id, cap, data) in thumbs {
+                    figure { key: "{id}",
+                        img { src: "data:image/jpeg;base64,{data}", alt: if cap.is_empty() { "Photo".to_owned() } else { cap.clone() } }
+                        figcaption { "{cap}" }
+                    }
+                }
+            }
+            if !read_only {
+                div { class: "panel",
+                    div { class: "field",
+                        label { r#for: "photo-caption", "Caption for the next photo" }
+                        input { r#type: "text", id: "photo-caption", oninput: move |e| caption.set(e.value()) }
+                    }
+                    div { class: "field",
+                        label { r#for: "photo-file", "Take or choose a photo" }
+                        input { r#type: "file", id: "photo-file", accept: "image/jpeg,image/png", capture: "environment", onchange: from_picker }
+                    }
+                    if busy() { p { role: "status", "Processing the photo…" } }
+                    if !recent.is_empty() {
+                        p { class: "label", "Recent photos on this tablet" }
+                        div { class: "thumbs",
+                            for (i, path) in recent.into_iter().enumerate() {
+                                button {
+                                    key: "{i}",
+                                    class: "button secondary",
+                                    id: "recent-photo-{i}",
+                                    onclick: {
+                                        let add = add_bytes.clone();
+                                        let path = path.clone();
+                                        move |_| match std::fs::read(&path) {
+                                            Ok(b) => add(b),
+                                            Err(e) => ui.error(format!("the photo could not be read: {e}")),
+                                        }
+                                    },
+                                    {format!("Add {}", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())}
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The newest images in the camera folder, newest first.
+fn recent_photos(dir: Option<&std::path::Path>) -> Vec<std::path::PathBuf> {
+    let Some(dir) = dir else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().to_lowercase();
+            n.ends_with(".jpg") || n.ends_with(".jpeg") || n.ends_with(".png")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.into_iter().take(6).map(|(_, p)| p).collect()
+}
+
+#[component]
+fn Actions(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_only: bool) -> Element {
+    let ctx = use_context::<AppContext>();
+    let ui = use_context::<Ui>();
+    let mut form_key = use_signal(|| 0u32);
+    let pack = ctx.ws().pack().clone();
+    let actions: Vec<_> = snapshot.actions.iter().map(|(id, a)| (*id, a.clone())).collect();
+    let add = {
+        let ctx = ctx.clone();
+        move |e: FormEvent| {
+            e.prevent_default();
+            let priority = match text(&e, "priority").as_str() {
+                "high" => Priority::High,
+                "low" => Priority::Low,
+                _ => Priority::Medium,
+            };
+            let due = text(&e, "due");
+            let due_on = if due.is_empty() {
+                None
+            } else {
+                match chrono::NaiveDate::parse_from_str(&due, "%Y-%m-%d") {
+                    Ok(d) => Some(d),
+                    Err(_) => {
+                        ui.error("Enter the due date as a real date, for example 2026-12-31");
+                        return;
+                    }
+                }
+            };
+            let draft = ActionDraft {
+                criterion: Some(text(&e, "criterion")).filter(|c| !c.is_empty()),
+                priority,
+                description: text(&e, "description"),
+                owner: text(&e, "owner"),
+                due_on,
+            };
+            if ui.act(&ctx, |w| w.add_action(visit, &draft)).is_some() {
+                form_key.with_mut(|k| *k += 1);
+            }
+        }
+    };
+    rsx! {
+        section { aria_label: "Actions",
+            h2 { "Action plan" }
+            if actions.is_empty() { p { class: "caption", "No actions yet." } }
+            table { class: "table", id: "actions",
+                tbody {
+                    for (id, a) in actions {
+                        tr { key: "{id}",
+                            td { "{a.description}" }
+                            td { {priority_label(a.priority)} }
+                            td { "{a.owner}" }
+                            td { if a.due_on.is_none() { span { class: "tag red", "No due date" } } else { {day(a.due_on)} } }
+                        }
+                    }
+                }
+            }
+            if !read_only {
+                form { key: "{form_key}", class: "panel", onsubmit: add,
+                    div { class: "field",
+                        label { r#for: "action-description", "What must be done" }
+                        textarea { id: "action-description", name: "description", rows: "2" }
+                    }
+                    div { class: "row",
+                        div { class: "field", style: "flex:2",
+                            label { r#for: "action-owner", "Owner at the provider" }
+                            input { r#type: "text", id: "action-owner", name: "owner" }
+                        }
+                        div { class: "field", style: "flex:1",
+                            label { r#for: "action-priority", "Priority" }
+                            select { id: "action-priority", name: "priority",
+                                option { value: "high", "High" }
+                                option { value: "medium", selected: true, "Medium" }
+                                option { value: "low", "Low" }
+                            }
+                        }
+                        div { class: "field", style: "flex:1",
+                            label { r#for: "action-due", "Due date" }
+                            input { r#type: "date", id: "action-due", name: "due" }
+                        }
+                    }
+                    div { class: "field",
+                        label { r#for: "action-criterion", "Criterion" }
+                        select { id: "action-criterion", name: "criterion",
+                            option { value: "", "The whole domain" }
+                            for c in criteria.iter() {
+                                option { value: "{c}", {pack.criterion(c).map(|(_, x)| x.prompt.clone()).unwrap_or_default()} }
+                            }
+                        }
+                    }
+                    button { class: "button secondary", r#type: "submit", id: "add-action", "Add action" }
+                }
+            }
+        }
+    }
+}
