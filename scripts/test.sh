@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace on a fresh Debian machine with Rust.
-# Installs what such a machine lacks first (today: only the rustfmt and clippy components).
+# Installs what such a machine lacks first: the rustfmt and clippy components, and the Debian
+# packages the field app builds against and its window tests run under (scripts/deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,8 @@ if command -v rustup >/dev/null 2>&1; then
     rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
   done
 fi
+
+./scripts/deps.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

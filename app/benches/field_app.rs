@@ -34,12 +34,14 @@ fn prepared(path: &std::path::Path, locations: usize) -> Vec<Uuid> {
         name: "Bench Monitor".into(),
         role: "monitor".into(),
     };
-    store.set_setting("session", Some(&serde_json::to_string(&session).unwrap())).unwrap();
+    store
+        .set_setting("session", Some(&serde_json::to_string(&session).unwrap()))
+        .unwrap();
     let ids: Vec<Uuid> = (0..locations).map(|_| Uuid::new_v4()).collect();
     let list: Vec<_> = ids
         .iter()
         .enumerate()
-        .map(|(i, id)| json!({ "id": id, "name": format!("Home {i}"), "provider_id": Uuid::new_v4(), "tier": "Silver", "traffic_light": ["red", "amber", "green"][i % 3], "last_visit_on": "2026-05-01", "next_visit_due_on": "2027-05-01" }))
+        .map(|(i, id)| json!({ "id": id, "name": format!("Home {i}"), "provider_id": Uuid::new_v4(), "tier": "Silver", "traffic_light": (["red", "amber", "green"][i % 3]), "last_visit_on": "2026-05-01", "next_visit_due_on": "2027-05-01" }))
         .collect();
     reference::put(store.conn(), "caseload", &list).unwrap();
     ids
@@ -50,15 +52,22 @@ fn edit_latency() {
     let db = dir.path().join("a.db");
     let locs = prepared(&db, 1);
     let mut ws = Workspace::open(&db).unwrap();
-    let id = ws.start_visit(locs[0], VisitType::Annual, true, Utc::now()).unwrap();
-    let criteria: Vec<(String, i32)> = ws.pack().criteria().map(|c| (c.id.clone(), c.scale.max)).collect();
+    let id = ws
+        .start_visit(locs[0], VisitType::Annual, true, Utc::now())
+        .unwrap();
+    let criteria: Vec<(String, i32)> = ws
+        .pack()
+        .criteria()
+        .map(|c| (c.id.clone(), c.scale.max))
+        .collect();
     let mut times = Vec::new();
     let mut note = String::new();
     for i in 0..2_000 {
         let (c, max) = &criteria[i % criteria.len()];
         let t = Instant::now();
         if i % 2 == 0 {
-            ws.set_answer(id, c, Some(Answer::Score(max - (i as i32 / 2) % 2))).unwrap();
+            ws.set_answer(id, c, Some(Answer::Score(max - (i as i32 / 2) % 2)))
+                .unwrap();
         } else {
             note.push(if i % 7 == 0 { ' ' } else { 'x' });
             ws.set_notes(id, &criteria[0].0, &note).unwrap();
@@ -80,9 +89,15 @@ fn cold_start() {
     let locs = prepared(&db, 40);
     {
         let mut ws = Workspace::open(&db).unwrap();
-        let criteria: Vec<(String, i32)> = ws.pack().criteria().map(|c| (c.id.clone(), c.scale.max)).collect();
+        let criteria: Vec<(String, i32)> = ws
+            .pack()
+            .criteria()
+            .map(|c| (c.id.clone(), c.scale.max))
+            .collect();
         for v in 0..1_000 {
-            let id = ws.start_visit(locs[v % locs.len()], VisitType::Annual, true, Utc::now()).unwrap();
+            let id = ws
+                .start_visit(locs[v % locs.len()], VisitType::Annual, true, Utc::now())
+                .unwrap();
             for (c, max) in criteria.iter().take(10) {
                 ws.set_answer(id, c, Some(Answer::Score(*max))).unwrap();
             }
@@ -113,10 +128,16 @@ fn photo_pipeline() {
         x ^= x >> 17;
         x ^= x << 5;
         let n = (x % 24) as u8;
-        Rgb([((px / 16) % 200) as u8 + n, ((py / 12) % 200) as u8 + n, 90 + n])
+        Rgb([
+            ((px / 16) % 200) as u8 + n,
+            ((py / 12) % 200) as u8 + n,
+            90 + n,
+        ])
     });
     let mut jpeg = Vec::new();
-    JpegEncoder::new_with_quality(&mut jpeg, 92).encode_image(&img).unwrap();
+    JpegEncoder::new_with_quality(&mut jpeg, 92)
+        .encode_image(&img)
+        .unwrap();
     let mut times = Vec::new();
     let mut out = None;
     for _ in 0..7 {

@@ -40,7 +40,10 @@ fn main() -> anyhow::Result<()> {
     let ws = Workspace::open(&data_dir.join("accredit.db"))
         .with_context(|| format!("opening the local store in {}", data_dir.display()))?;
     let ws = Arc::new(Mutex::new(ws));
-    let sync = Arc::new(SyncWorker::start(ws.clone(), Duration::from_secs(args.sync_every.max(2))));
+    let sync = Arc::new(SyncWorker::start(
+        ws.clone(),
+        Duration::from_secs(args.sync_every.max(2)),
+    ));
     let photo_dir = args
         .photo_dir
         .or_else(|| directories::UserDirs::new().and_then(|u| u.picture_dir().map(PathBuf::from)));
@@ -82,10 +85,14 @@ fn launch(ctx: AppContext, data_dir: &std::path::Path) {
 
 #[cfg(all(feature = "mobile", not(feature = "desktop")))]
 fn launch(ctx: AppContext, _data_dir: &std::path::Path) {
-    dioxus::LaunchBuilder::mobile().with_context(ctx).launch(App);
+    dioxus::LaunchBuilder::mobile()
+        .with_context(ctx)
+        .launch(App);
 }
 
 #[cfg(not(any(feature = "desktop", feature = "mobile")))]
 fn launch(_ctx: AppContext, _data_dir: &std::path::Path) {
-    eprintln!("accredit was built without a renderer: build with the `desktop` or `mobile` feature");
+    eprintln!(
+        "accredit was built without a renderer: build with the `desktop` or `mobile` feature"
+    );
 }

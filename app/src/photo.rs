@@ -7,7 +7,6 @@ use std::io::Cursor;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use image::codecs::jpeg::JpegEncoder;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
 
@@ -127,10 +126,17 @@ fn resize_long_edge(img: &RgbImage, edge: u32) -> AppResult<RgbImage> {
         .ok_or_else(|| AppError::Photo("resized image has the wrong size".to_owned()))
 }
 
+/// Baseline JPEG with no metadata segments at all. `jpeg-encoder` (SIMD) is about three times as
+/// fast as `image`'s encoder, which keeps a 12 MP photo inside its time budget on one core.
 fn encode(img: &RgbImage, quality: u8) -> AppResult<Vec<u8>> {
+    let (w, h) = img.dimensions();
+    let (w, h) = (
+        u16::try_from(w).map_err(photo_err)?,
+        u16::try_from(h).map_err(photo_err)?,
+    );
     let mut out = Vec::new();
-    JpegEncoder::new_with_quality(&mut out, quality)
-        .encode_image(img)
+    jpeg_encoder::Encoder::new(&mut out, quality)
+        .encode(img.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
         .map_err(photo_err)?;
     Ok(out)
 }

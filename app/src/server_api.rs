@@ -173,7 +173,12 @@ impl ServerApi {
                     .ok()
                     .and_then(|v| v["message"].as_str().map(str::to_owned))
                     .filter(|m| !m.trim().is_empty())
-                    .unwrap_or_else(|| format!("{} gave no reason", path.split('?').next().unwrap_or_default()));
+                    .unwrap_or_else(|| {
+                        format!(
+                            "{} gave no reason",
+                            path.split('?').next().unwrap_or_default()
+                        )
+                    });
                 Err(AppError::Refused(format!("{} ({})", message, reply.status)))
             }
         }

@@ -104,7 +104,9 @@ fn run_once(ws: &Arc<Mutex<Workspace>>, status: &Arc<Mutex<SyncStatus>>, asked: 
             "Synced, but the server refused {} visit(s); see below.",
             summary.refused.len()
         ),
-        Err(AppError::Network(m)) => format!("Sync stopped: no connection ({m}). It will be retried."),
+        Err(AppError::Network(m)) => {
+            format!("Sync stopped: no connection ({m}). It will be retried.")
+        }
         Err(e) => format!("Sync failed: {e}"),
     });
 }

@@ -41,7 +41,11 @@ fn the_summary_shows_the_engines_percentages_and_tier() {
     assert!(html.contains(r#"id="overall-percent">100.0%<"#), "{html}");
     assert!(html.contains(r#"id="indicative-tier">Gold<"#), "{html}");
     for d in &top.scores.domains {
-        assert!(html.contains(&format!("<td>{}</td><td>100.0%</td>", d.title)), "{} missing", d.title);
+        assert!(
+            html.contains(&format!("<td>{}</td><td>100.0%</td>", d.title)),
+            "{} missing",
+            d.title
+        );
     }
     // One critical criterion failed caps the tier, and the panel says why.
     let pack = FrameworkPack::from_toml(SHIPPED_PACK).unwrap();
@@ -50,38 +54,83 @@ fn the_summary_shows_the_engines_percentages_and_tier() {
     answers.insert(critical.clone(), Answer::Score(1));
     let capped = summary_of(&answers);
     let html = dioxus_ssr::render_element(rsx! { SummaryPanel { summary: capped.clone() } });
-    let tier = capped.indicative.tier.as_ref().map_or("No tier".to_owned(), |t| t.name.clone());
+    let tier = capped
+        .indicative
+        .tier
+        .as_ref()
+        .map_or("No tier".to_owned(), |t| t.name.clone());
     assert_ne!(tier, "Gold");
-    assert!(html.contains(&format!(r#"id="indicative-tier">{tier}<"#)), "{html}");
-    assert!(html.contains("critical criteria failed") && html.contains(&critical), "{html}");
+    assert!(
+        html.contains(&format!(r#"id="indicative-tier">{tier}<"#)),
+        "{html}"
+    );
+    assert!(
+        html.contains("critical criteria failed") && html.contains(&critical),
+        "{html}"
+    );
     // Nothing scored: no percentage and no tier.
     let empty = summary_of(&BTreeMap::new());
     let html = dioxus_ssr::render_element(rsx! { SummaryPanel { summary: empty } });
-    assert!(html.contains(r#"id="overall-percent">—<"#) && html.contains(">No tier<"), "{html}");
+    assert!(
+        html.contains(r#"id="overall-percent">—<"#) && html.contains(">No tier<"),
+        "{html}"
+    );
 }
 
 #[test]
 fn a_conflict_shows_both_values_with_their_authors() {
-    let who = |name: &str| Some(Author { user_id: Uuid::new_v4(), name: name.into() });
+    let who = |name: &str| {
+        Some(Author {
+            user_id: Uuid::new_v4(),
+            name: name.into(),
+        })
+    };
     let conflict = Conflict {
-        path: vec!["results".into(), Uuid::new_v4().to_string(), "answer".into()],
+        path: vec![
+            "results".into(),
+            Uuid::new_v4().to_string(),
+            "answer".into(),
+        ],
         criterion: Some("safe.medicines.mar-accuracy".into()),
         values: vec![
-            ConflictingValue { value: "3".into(), author: who("Mo Patel"), actor: "aa".into() },
-            ConflictingValue { value: "not_applicable".into(), author: who("Sam Jones"), actor: "bb".into() },
+            ConflictingValue {
+                value: "3".into(),
+                author: who("Mo Patel"),
+                actor: "aa".into(),
+            },
+            ConflictingValue {
+                value: "not_applicable".into(),
+                author: who("Sam Jones"),
+                actor: "bb".into(),
+            },
         ],
     };
     let html = dioxus_ssr::render_element(rsx! {
         ConflictList { conflicts: vec![(conflict, "MAR charts are accurate".to_owned())] }
     });
-    assert!(html.contains("Two different values for MAR charts are accurate"), "{html}");
-    assert!(html.contains("<strong>3</strong> recorded by Mo Patel"), "{html}");
-    assert!(html.contains("<strong>N/A</strong> recorded by Sam Jones"), "{html}");
+    assert!(
+        html.contains("Two different values for MAR charts are accurate"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<strong>3</strong> recorded by Mo Patel"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<strong>N/A</strong> recorded by Sam Jones"),
+        "{html}"
+    );
     let none = dioxus_ssr::render_element(rsx! { ConflictList { conflicts: vec![] } });
     assert!(none.contains(r#"id="no-conflicts""#));
 }
 
-fn entry(kind: ItemKind, item: &str, state: OutboxState, reason: Option<&str>, receipt: Option<&str>) -> OutboxEntry {
+fn entry(
+    kind: ItemKind,
+    item: &str,
+    state: OutboxState,
+    reason: Option<&str>,
+    receipt: Option<&str>,
+) -> OutboxEntry {
     OutboxEntry {
         kind,
         item: item.into(),
@@ -89,7 +138,11 @@ fn entry(kind: ItemKind, item: &str, state: OutboxState, reason: Option<&str>, r
         state,
         reason: reason.map(str::to_owned),
         receipt: receipt.map(str::to_owned),
-        bytes_total: if kind == ItemKind::Photo { 2_000_000 } else { 0 },
+        bytes_total: if kind == ItemKind::Photo {
+            2_000_000
+        } else {
+            0
+        },
         bytes_done: if kind == ItemKind::Photo { 500_000 } else { 0 },
         updated_at: "2026-11-23T10:00:00Z".into(),
     }
@@ -101,19 +154,44 @@ fn the_sync_centre_shows_each_state_with_receipt_reason_and_progress() {
         entry(ItemKind::Visit, "v1", OutboxState::LocalOnly, None, None),
         entry(ItemKind::Visit, "v2", OutboxState::Queued, None, None),
         entry(ItemKind::Photo, "p1", OutboxState::Sent, None, None),
-        entry(ItemKind::Visit, "v3", OutboxState::Failed, Some("The server refused: the visit moved location"), None),
-        entry(ItemKind::Visit, "v4", OutboxState::Acknowledged, None, Some("server heads 0123456789ab")),
+        entry(
+            ItemKind::Visit,
+            "v3",
+            OutboxState::Failed,
+            Some("The server refused: the visit moved location"),
+            None,
+        ),
+        entry(
+            ItemKind::Visit,
+            "v4",
+            OutboxState::Acknowledged,
+            None,
+            Some("server heads 0123456789ab"),
+        ),
     ];
-    let progress = Some(SyncProgress { stage: "Uploading photos".into(), bytes_done: 500_000, bytes_total: 2_000_000 });
+    let progress = Some(SyncProgress {
+        stage: "Uploading photos".into(),
+        bytes_done: 500_000,
+        bytes_total: 2_000_000,
+    });
     let html = dioxus_ssr::render_element(rsx! {
         SyncCentreView { entries, progress, last_result: Some("Sync stopped: no connection".to_owned()) }
     });
-    for label in ["On this device only", "Waiting to send", "Sent, awaiting receipt", "Not sent", "Received by the server"] {
+    for label in [
+        "On this device only",
+        "Waiting to send",
+        "Sent, awaiting receipt",
+        "Not sent",
+        "Received by the server",
+    ] {
         assert!(html.contains(label), "{label} missing");
     }
     assert!(html.contains("The server refused: the visit moved location"));
     assert!(html.contains("Receipt: server heads 0123456789ab"));
-    assert!(html.contains(r#"aria-valuenow="500000""#) && html.contains("width: 25%"), "{html}");
+    assert!(
+        html.contains(r#"aria-valuenow="500000""#) && html.contains("width: 25%"),
+        "{html}"
+    );
     assert!(html.contains("4 item(s) not yet received by the server"));
     assert!(html.contains("Sync stopped: no connection"));
 }
@@ -126,7 +204,12 @@ fn the_checklist_names_what_blocks_sign_off() {
         actions_without_due: vec![(Uuid::new_v4(), "Fix the door".into())],
     };
     let html = dioxus_ssr::render_element(rsx! { ChecklistView { check } });
-    assert!(html.contains("1 criteria have no answer") && html.contains("2 conflicts") && html.contains("1 actions have no due date"), "{html}");
+    assert!(
+        html.contains("1 criteria have no answer")
+            && html.contains("2 conflicts")
+            && html.contains("1 actions have no due date"),
+        "{html}"
+    );
     let ok = dioxus_ssr::render_element(rsx! { ChecklistView { check: SignOffCheck::default() } });
     assert!(ok.contains(r#"id="ready-to-sign""#));
 }
@@ -150,15 +233,36 @@ fn risk_order_puts_overdue_and_red_first() {
         last_visit_on: None,
         next_visit_due_on: due.map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap()),
     };
-    let e = |l: CaseloadLocation, overdue: bool| CaseloadEntry { location: l, open_actions: 0, overdue_actions: 0, last_visit_on: None, overdue };
+    let e = |l: CaseloadLocation, overdue: bool| CaseloadEntry {
+        location: l,
+        open_actions: 0,
+        overdue_actions: 0,
+        last_visit_on: None,
+        overdue,
+    };
     let mut list = vec![
-        e(loc("Green, due soon", Light::Green, Some((2027, 1, 1))), false),
+        e(
+            loc("Green, due soon", Light::Green, Some((2027, 1, 1))),
+            false,
+        ),
         e(loc("Amber", Light::Amber, Some((2027, 6, 1))), false),
         e(loc("Red", Light::Red, Some((2027, 6, 1))), false),
-        e(loc("Green but overdue", Light::Green, Some((2026, 1, 1))), true),
+        e(
+            loc("Green but overdue", Light::Green, Some((2026, 1, 1))),
+            true,
+        ),
         e(loc("Red and overdue", Light::Red, Some((2026, 2, 1))), true),
     ];
     order_by_risk(&mut list);
     let names: Vec<_> = list.iter().map(|e| e.location.name.as_str()).collect();
-    assert_eq!(names, ["Red and overdue", "Green but overdue", "Red", "Amber", "Green, due soon"]);
+    assert_eq!(
+        names,
+        [
+            "Red and overdue",
+            "Green but overdue",
+            "Red",
+            "Amber",
+            "Green, due soon"
+        ]
+    );
 }

@@ -32,6 +32,20 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Path of the field app's binary (`accredit`), built by `cargo test --workspace`.
+pub fn app_binary() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    let bin = target.join("debug").join("accredit");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p accredit-app` first",
+        bin.display()
+    );
+    bin
+}
+
 /// Path of the server binary for a profile (`debug` or `release`). `cargo test --workspace`
 /// builds the debug one (the server crate's own tests need it); cargo cannot be run from inside a
 /// test, as it holds the build lock, so a missing binary is a clear failure.

@@ -21,8 +21,14 @@ use uuid::Uuid;
 
 fn sign_in(db: &Path, url: &str) -> Mutex<Workspace> {
     let mut ws = Workspace::open(db).expect("open store");
-    ws.sign_in(&ServerApi::at(url, None), url, "monitor1", "accredit-demo", "test tablet")
-        .expect("sign in");
+    ws.sign_in(
+        &ServerApi::at(url, None),
+        url,
+        "monitor1",
+        "accredit-demo",
+        "test tablet",
+    )
+    .expect("sign in");
     Mutex::new(ws)
 }
 
@@ -45,9 +51,15 @@ fn noisy_photo(seed: u32) -> ProcessedPhoto {
         Rgb([x as u8, (x >> 8) as u8, (x >> 16) as u8])
     });
     let mut jpeg = Vec::new();
-    JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&img).unwrap();
+    JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(&img)
+        .unwrap();
     let p = photo::process(&jpeg).expect("processed");
-    assert!(p.bytes.len() > 3 * CHUNK_BYTES, "the photo must need several chunks: {}", p.bytes.len());
+    assert!(
+        p.bytes.len() > 3 * CHUNK_BYTES,
+        "the photo must need several chunks: {}",
+        p.bytes.len()
+    );
     p
 }
 
@@ -57,14 +69,29 @@ fn record_visit(ws: &Mutex<Workspace>, photo: &ProcessedPhoto) -> Uuid {
     let mut w = ws.lock().unwrap();
     let today = accredit_shared::calendar::london_date(Utc::now());
     let location = w.caseload("", today).unwrap()[0].location.id;
-    let id = w.start_visit(location, VisitType::Annual, true, Utc::now()).unwrap();
-    let criteria: Vec<(String, i32)> = w.pack().criteria().map(|c| (c.id.clone(), c.scale.max)).collect();
+    let id = w
+        .start_visit(location, VisitType::Annual, true, Utc::now())
+        .unwrap();
+    let criteria: Vec<(String, i32)> = w
+        .pack()
+        .criteria()
+        .map(|c| (c.id.clone(), c.scale.max))
+        .collect();
     for (i, (c, max)) in criteria.iter().enumerate() {
-        let answer = if i % 10 == 3 { Answer::NotApplicable } else { Answer::Score(max - (i as i32 % 2)) };
+        let answer = if i % 10 == 3 {
+            Answer::NotApplicable
+        } else {
+            Answer::Score(max - (i as i32 % 2))
+        };
         w.set_answer(id, c, Some(answer)).unwrap();
     }
     let first = &criteria[0].0;
-    w.set_notes(id, first, "Fire door on the first floor wedged open; manager told.").unwrap();
+    w.set_notes(
+        id,
+        first,
+        "Fire door on the first floor wedged open; manager told.",
+    )
+    .unwrap();
     w.add_evidence(
         id,
         &EvidenceDraft {
@@ -86,12 +113,24 @@ fn record_visit(ws: &Mutex<Workspace>, photo: &ProcessedPhoto) -> Uuid {
         },
     )
     .unwrap();
-    w.add_photo(id, photo, "Wedged fire door", Some(first), Utc::now()).unwrap();
+    w.add_photo(id, photo, "Wedged fire door", Some(first), Utc::now())
+        .unwrap();
     id
 }
 
-fn state_of(ws: &Mutex<Workspace>, kind: ItemKind, item: &str) -> (OutboxState, Option<String>, Option<String>) {
-    let e = ws.lock().unwrap().outbox().unwrap().into_iter().find(|e| e.kind == kind && e.item == item).expect("in the outbox");
+fn state_of(
+    ws: &Mutex<Workspace>,
+    kind: ItemKind,
+    item: &str,
+) -> (OutboxState, Option<String>, Option<String>) {
+    let e = ws
+        .lock()
+        .unwrap()
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .find(|e| e.kind == kind && e.item == item)
+        .expect("in the outbox");
     (e.state, e.reason, e.receipt)
 }
 
@@ -142,7 +181,15 @@ fn offline_work_survives_a_restart_and_reaches_the_server_intact() {
         let mut w = ws.lock().unwrap();
         assert!(w.sign_off_check(id).unwrap().ready());
         w.sign_off(id, Utc::now()).unwrap();
-        assert!(w.set_notes(id, &before.results.keys().next().unwrap().clone(), "late edit").is_err(), "read-only after sign-off");
+        assert!(
+            w.set_notes(
+                id,
+                &before.results.keys().next().unwrap().clone(),
+                "late edit"
+            )
+            .is_err(),
+            "read-only after sign-off"
+        );
     }
     sync(&ws).unwrap();
     let local = ws.lock().unwrap().visit(id).unwrap().snapshot;
@@ -207,19 +254,40 @@ fn a_retried_upload_creates_no_duplicate() {
     assert!(matches!(err, AppError::Network(_)), "{err}");
     // Third run: everything goes through.
     let summary = sync_with(&ws, &faulty).unwrap();
-    assert_eq!(summary.photos_uploaded, 0, "the photo was done in the second run");
+    assert_eq!(
+        summary.photos_uploaded, 0,
+        "the photo was done in the second run"
+    );
 
     let lead = Client::sign_in(&server.url, "lead");
     let visits = lead.get("/api/v1/visits").json();
-    let same: Vec<_> = visits["visits"].as_array().unwrap().iter().filter(|v| v["visit"]["id"] == id.to_string()).collect();
+    let same: Vec<_> = visits["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["visit"]["id"] == id.to_string())
+        .collect();
     assert_eq!(same.len(), 1, "one visit, not two");
     let detail = lead.get(&format!("/api/v1/visits/{id}")).json();
-    assert_eq!(detail["revisions"].as_array().unwrap().len(), 1, "one revision: the retry added nothing");
+    assert_eq!(
+        detail["revisions"].as_array().unwrap().len(),
+        1,
+        "one revision: the retry added nothing"
+    );
     let record: VisitSnapshot = serde_json::from_value(detail["record"].clone()).unwrap();
     assert_eq!(record, ws.lock().unwrap().visit(id).unwrap().snapshot);
-    assert_eq!(lead.get(&format!("/api/v1/blobs/{}", photo.hash)).body, photo.bytes);
-    assert_eq!(state_of(&ws, ItemKind::Visit, &id.to_string()).0, OutboxState::Acknowledged);
-    assert_eq!(state_of(&ws, ItemKind::Photo, &photo.hash).0, OutboxState::Acknowledged);
+    assert_eq!(
+        lead.get(&format!("/api/v1/blobs/{}", photo.hash)).body,
+        photo.bytes
+    );
+    assert_eq!(
+        state_of(&ws, ItemKind::Visit, &id.to_string()).0,
+        OutboxState::Acknowledged
+    );
+    assert_eq!(
+        state_of(&ws, ItemKind::Photo, &photo.hash).0,
+        OutboxState::Acknowledged
+    );
 }
 
 #[test]
@@ -246,17 +314,39 @@ fn a_photo_upload_cut_halfway_resumes_without_resending_what_arrived() {
     let (state, reason, _) = state_of(&ws, ItemKind::Photo, &photo.hash);
     assert_eq!(state, OutboxState::Failed);
     assert!(reason.unwrap().contains("No connection"));
-    let entry = ws.lock().unwrap().outbox().unwrap().into_iter().find(|e| e.item == photo.hash).unwrap();
-    assert_eq!((entry.bytes_done, entry.bytes_total), (2 * CHUNK_BYTES as u64, size));
+    let entry = ws
+        .lock()
+        .unwrap()
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .find(|e| e.item == photo.hash)
+        .unwrap();
+    assert_eq!(
+        (entry.bytes_done, entry.bytes_total),
+        (2 * CHUNK_BYTES as u64, size)
+    );
     let user = ws.lock().unwrap().session().unwrap().user_id;
-    let partial = server.data.join(format!("blobs/.partial/{user}/{}.{size}", photo.hash));
-    assert_eq!(std::fs::metadata(&partial).unwrap().len(), 2 * CHUNK_BYTES as u64);
+    let partial = server
+        .data
+        .join(format!("blobs/.partial/{user}/{}.{size}", photo.hash));
+    assert_eq!(
+        std::fs::metadata(&partial).unwrap().len(),
+        2 * CHUNK_BYTES as u64
+    );
 
     server.restart();
     let summary = sync(&ws).unwrap();
     assert_eq!(summary.photos_uploaded, 1);
-    assert_eq!(summary.photo_bytes_sent, size - 2 * CHUNK_BYTES as u64, "only what was missing was sent");
+    assert_eq!(
+        summary.photo_bytes_sent,
+        size - 2 * CHUNK_BYTES as u64,
+        "only what was missing was sent"
+    );
     assert!(!partial.exists(), "the partial upload became the blob");
     let lead = Client::sign_in(&server.url, "lead");
-    assert_eq!(lead.get(&format!("/api/v1/blobs/{}", photo.hash)).body, photo.bytes);
+    assert_eq!(
+        lead.get(&format!("/api/v1/blobs/{}", photo.hash)).body,
+        photo.bytes
+    );
 }

@@ -91,7 +91,11 @@ fn CaseloadCard(entry: CaseloadEntry) -> Element {
     let loc = &entry.location;
     let (class, words) = light(loc.traffic_light);
     let id = loc.id;
-    let reason = loc.traffic_light_reasons.first().cloned().unwrap_or_default();
+    let reason = loc
+        .traffic_light_reasons
+        .first()
+        .cloned()
+        .unwrap_or_default();
     rsx! {
         button {
             class: "card {class}",

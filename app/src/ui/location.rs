@@ -42,7 +42,9 @@ pub(super) fn LocationScreen(id: Uuid) -> Element {
                 _ => String::new(),
             };
             let announced = !matches!(e.get_first("announced"), Some(dioxus::html::FormValue::Text(t)) if t == "no");
-            if let Some(visit) = ui.act(&ctx, |w| w.start_visit(id, visit_type(&kind), announced, chrono::Utc::now())) {
+            if let Some(visit) = ui.act(&ctx, |w| {
+                w.start_visit(id, visit_type(&kind), announced, chrono::Utc::now())
+            }) {
                 ui.go(Screen::Visit(visit));
             }
         }

@@ -5,8 +5,8 @@ mod caseload;
 mod location;
 mod probe;
 mod signoff;
-mod visit;
 pub mod views;
+mod visit;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -120,7 +120,11 @@ impl Ui {
     }
 
     /// Runs a workspace operation; marks a change on success, shows the error otherwise.
-    pub fn act<T>(self, ctx: &AppContext, f: impl FnOnce(&mut Workspace) -> AppResult<T>) -> Option<T> {
+    pub fn act<T>(
+        self,
+        ctx: &AppContext,
+        f: impl FnOnce(&mut Workspace) -> AppResult<T>,
+    ) -> Option<T> {
         let result = f(&mut ctx.ws());
         match result {
             Ok(v) => {
@@ -140,10 +144,20 @@ impl Ui {
 pub fn App() -> Element {
     let ctx = use_context::<AppContext>();
     let signed_in = ctx.ws().session().is_some();
-    let screen = use_signal(|| if signed_in { Screen::Caseload } else { Screen::SignIn });
+    let screen = use_signal(|| {
+        if signed_in {
+            Screen::Caseload
+        } else {
+            Screen::SignIn
+        }
+    });
     let tick = use_signal(|| 0u64);
     let flash = use_signal(|| None::<Flash>);
-    let ui = use_context_provider(|| Ui { screen, tick, flash });
+    let ui = use_context_provider(|| Ui {
+        screen,
+        tick,
+        flash,
+    });
     let sync = ctx.sync.clone();
     use_future(move || {
         let sync = sync.clone();
@@ -227,7 +241,12 @@ fn Header() -> Element {
                         "You cannot sign out yet: {} item(s) have not reached the server. Sync when you have a connection, then sign out.",
                         refused.0.len()
                     )];
-                    lines.extend(refused.0.iter().map(|e| format!("{} ({})", e.label, e.state.label())));
+                    lines.extend(
+                        refused
+                            .0
+                            .iter()
+                            .map(|e| format!("{} ({})", e.label, e.state.label())),
+                    );
                     let mut flash = ui.flash;
                     flash.set(Some(Flash { error: true, lines }));
                 }

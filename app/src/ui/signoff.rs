@@ -24,7 +24,10 @@ pub(super) fn SignOffScreen(id: Uuid) -> Element {
     let sign = {
         let ctx = ctx.clone();
         move |_| {
-            if ui.act(&ctx, |w| w.sign_off(id, chrono::Utc::now())).is_some() {
+            if ui
+                .act(&ctx, |w| w.sign_off(id, chrono::Utc::now()))
+                .is_some()
+            {
                 ctx.sync.request();
                 ui.go(Screen::Visit(id));
                 ui.notice("Signed off. The visit will be sent to the server as soon as there is a connection.");

@@ -20,7 +20,7 @@ pub fn SummaryPanel(summary: LiveSummary) -> Element {
         .as_ref()
         .map_or_else(|| "No tier".to_owned(), |t| t.name.clone());
     rsx! {
-        section { class: "panel summary", aria_label: "Live summary",
+        section { class: "panel summary", aria_label: "Live summary", id: "section-summary",
             h2 { "Summary" }
             p { class: "caption", "Overall" }
             p { class: "overall", id: "overall-percent", {percent_text(s.overall)} }

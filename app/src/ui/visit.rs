@@ -10,8 +10,8 @@ use base64::Engine as _;
 use dioxus::prelude::*;
 use uuid::Uuid;
 
-use super::views::{ConflictView, SummaryPanel, display_value};
 use super::caseload::day;
+use super::views::{ConflictView, SummaryPanel, display_value};
 use super::{AppContext, Screen, Ui};
 use crate::caseload::priority_label;
 use crate::photo;
@@ -69,13 +69,29 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
     let dom = &pack.domains[d_index];
     let snap = &view.snapshot;
     let ro = view.read_only;
-    let domain_ids: Vec<String> = dom.standards.iter().flat_map(|s| &s.criteria).map(|c| c.id.clone()).collect();
+    let domain_ids: Vec<String> = dom
+        .standards
+        .iter()
+        .flat_map(|s| &s.criteria)
+        .map(|c| c.id.clone())
+        .collect();
     rsx! {
         div { class: "row", style: "justify-content: space-between",
             button { class: "button secondary", id: "back", onclick: move |_| ui.go(Screen::Location(view.snapshot.header.location_id)), "Back to location" }
             button { class: "button", id: "to-signoff", onclick: move |_| ui.go(Screen::SignOff(id)), if ro { "View sign-off" } else { "Check and sign off" } }
         }
         h1 { "Visit to {view.location_name}" }
+        nav { class: "row jump", aria_label: "Jump to",
+            for (label, target) in [("Evidence", "section-evidence"), ("Photos", "section-photos"), ("Action plan", "section-actions"), ("Summary", "section-summary")] {
+                button {
+                    key: "{target}",
+                    class: "button secondary",
+                    id: "jump-{target}",
+                    onclick: move |_| { document::eval(&format!("document.getElementById('{target}').scrollIntoView({{block: 'start'}})")); },
+                    "{label}"
+                }
+            }
+        }
         p { class: "caption",
             {format!("{:?} visit, {}, started {}. ", snap.header.visit_type, if snap.header.announced { "announced" } else { "unannounced" }, snap.visited_on().format("%-d %b %Y"))}
             "Every change is saved on this tablet as you make it."
@@ -166,10 +182,20 @@ fn CriterionRow(
     };
     let c = c.clone();
     let mut choices: Vec<(Answer, String, String)> = (c.scale.min..=c.scale.max)
-        .map(|s| (Answer::Score(s), s.to_string(), c.scale.label(s).unwrap_or_default().to_owned()))
+        .map(|s| {
+            (
+                Answer::Score(s),
+                s.to_string(),
+                c.scale.label(s).unwrap_or_default().to_owned(),
+            )
+        })
         .collect();
     choices.push((Answer::NotApplicable, "N/A".into(), "Does not apply".into()));
-    choices.push((Answer::NotAssessed, "Not assessed".into(), "Not looked at".into()));
+    choices.push((
+        Answer::NotAssessed,
+        "Not assessed".into(),
+        "Not looked at".into(),
+    ));
     let notes_id = format!("notes-{}", c.id.replace('.', "-"));
     let cid = c.id.clone();
     let on_notes = {
@@ -228,7 +254,12 @@ fn CriterionRow(
 }
 
 #[component]
-fn Evidence(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_only: bool) -> Element {
+fn Evidence(
+    visit: Uuid,
+    snapshot: VisitSnapshot,
+    criteria: Vec<String>,
+    read_only: bool,
+) -> Element {
     let ctx = use_context::<AppContext>();
     let ui = use_context::<Ui>();
     let mut form_key = use_signal(|| 0u32);
@@ -248,14 +279,19 @@ fn Evidence(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_on
                 .find(|k| format!("{k:?}") == text(&e, "kind"))
                 .unwrap_or(EvidenceKind::Observation);
             let criterion = Some(text(&e, "criterion")).filter(|c| !c.is_empty());
-            let draft = EvidenceDraft { criterion, kind, text: text(&e, "text"), photo: None };
+            let draft = EvidenceDraft {
+                criterion,
+                kind,
+                text: text(&e, "text"),
+                photo: None,
+            };
             if ui.act(&ctx, |w| w.add_evidence(visit, &draft)).is_some() {
                 form_key.with_mut(|k| *k += 1);
             }
         }
     };
     rsx! {
-        section { aria_label: "Evidence",
+        section { aria_label: "Evidence", id: "section-evidence",
             h2 { "Evidence" }
             if items.is_empty() { p { class: "caption", "No evidence recorded for this domain yet." } }
             ul {
@@ -304,7 +340,13 @@ fn Photos(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_only
         .photos
         .iter()
         .map(|(id, p)| {
-            let data = ctx.ws().thumbnail(&p.hash).ok().flatten().map(|t| base64::engine::general_purpose::STANDARD.encode(t)).unwrap_or_default();
+            let data = ctx
+                .ws()
+                .thumbnail(&p.hash)
+                .ok()
+                .flatten()
+                .map(|t| base64::engine::general_purpose::STANDARD.encode(t))
+                .unwrap_or_default();
             (*id, p.caption.clone(), data)
         })
         .collect();
@@ -323,7 +365,12 @@ fn Photos(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_only
                 busy.set(false);
                 match processed {
                     Ok(Ok(p)) => {
-                        if ui.act(&ctx, |w| w.add_photo(visit, &p, &cap, crit.as_deref(), chrono::Utc::now())).is_some() {
+                        if ui
+                            .act(&ctx, |w| {
+                                w.add_photo(visit, &p, &cap, crit.as_deref(), chrono::Utc::now())
+                            })
+                            .is_some()
+                        {
                             caption.set(String::new());
                             ui.notice("Photo added. Its location data was removed.");
                         }
@@ -350,7 +397,7 @@ fn Photos(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_only
         }
     };
     rsx! {
-        section { aria_label: "Photos",
+        section { aria_label: "Photos", id: "section-photos",
             h2 { "Photos" }
             div { class: "thumbs", id: "photos",
                 for (id, cap, data) in thumbs {
@@ -398,10 +445,21 @@ fn Photos(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_only
     }
 }
 
+/// A date from the GOV.UK three-field pattern (day, month, year).
+pub fn due_date(day: &str, month: &str, year: &str) -> Option<chrono::NaiveDate> {
+    let n = |s: &str| s.trim().parse::<u32>().ok();
+    let year = i32::try_from(n(year)?)
+        .ok()
+        .filter(|y| (2000..=2100).contains(y))?;
+    chrono::NaiveDate::from_ymd_opt(year, n(month)?, n(day)?)
+}
+
 /// The newest images in the camera folder, newest first.
 fn recent_photos(dir: Option<&std::path::Path>) -> Vec<std::path::PathBuf> {
     let Some(dir) = dir else { return Vec::new() };
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = entries
         .filter_map(Result::ok)
         .filter(|e| {
@@ -415,12 +473,21 @@ fn recent_photos(dir: Option<&std::path::Path>) -> Vec<std::path::PathBuf> {
 }
 
 #[component]
-fn Actions(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_only: bool) -> Element {
+fn Actions(
+    visit: Uuid,
+    snapshot: VisitSnapshot,
+    criteria: Vec<String>,
+    read_only: bool,
+) -> Element {
     let ctx = use_context::<AppContext>();
     let ui = use_context::<Ui>();
     let mut form_key = use_signal(|| 0u32);
     let pack = ctx.ws().pack().clone();
-    let actions: Vec<_> = snapshot.actions.iter().map(|(id, a)| (*id, a.clone())).collect();
+    let actions: Vec<_> = snapshot
+        .actions
+        .iter()
+        .map(|(id, a)| (*id, a.clone()))
+        .collect();
     let add = {
         let ctx = ctx.clone();
         move |e: FormEvent| {
@@ -430,14 +497,18 @@ fn Actions(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_onl
                 "low" => Priority::Low,
                 _ => Priority::Medium,
             };
-            let due = text(&e, "due");
-            let due_on = if due.is_empty() {
+            let (d, m, y) = (
+                text(&e, "due_day"),
+                text(&e, "due_month"),
+                text(&e, "due_year"),
+            );
+            let due_on = if [&d, &m, &y].iter().all(|p| p.trim().is_empty()) {
                 None
             } else {
-                match chrono::NaiveDate::parse_from_str(&due, "%Y-%m-%d") {
-                    Ok(d) => Some(d),
-                    Err(_) => {
-                        ui.error("Enter the due date as a real date, for example 2026-12-31");
+                match due_date(&d, &m, &y) {
+                    Some(date) => Some(date),
+                    None => {
+                        ui.error("The due date must be a real date, for example 31 12 2026");
                         return;
                     }
                 }
@@ -455,7 +526,7 @@ fn Actions(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_onl
         }
     };
     rsx! {
-        section { aria_label: "Actions",
+        section { aria_label: "Actions", id: "section-actions",
             h2 { "Action plan" }
             if actions.is_empty() { p { class: "caption", "No actions yet." } }
             table { class: "table", id: "actions",
@@ -489,9 +560,14 @@ fn Actions(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_onl
                                 option { value: "low", "Low" }
                             }
                         }
-                        div { class: "field", style: "flex:1",
-                            label { r#for: "action-due", "Due date" }
-                            input { r#type: "date", id: "action-due", name: "due" }
+                        fieldset { class: "field", style: "flex:2; border:0; padding:0; margin:0",
+                            legend { class: "label", "Due date" }
+                            div { class: "hint", "For example, 31 12 2026" }
+                            div { class: "row", style: "flex-wrap: nowrap",
+                                div { label { r#for: "action-due-day", "Day" } input { r#type: "text", inputmode: "numeric", id: "action-due-day", name: "due_day", style: "width: 4em" } }
+                                div { label { r#for: "action-due-month", "Month" } input { r#type: "text", inputmode: "numeric", id: "action-due-month", name: "due_month", style: "width: 4em" } }
+                                div { label { r#for: "action-due-year", "Year" } input { r#type: "text", inputmode: "numeric", id: "action-due-year", name: "due_year", style: "width: 6em" } }
+                            }
                         }
                     }
                     div { class: "field",

@@ -198,7 +198,8 @@ impl Workspace {
         let url = server_url.trim();
         if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() < 10 {
             return Err(AppError::Invalid(
-                "Enter the server address starting with https:// (or http:// on a local network)".to_owned(),
+                "Enter the server address starting with https:// (or http:// on a local network)"
+                    .to_owned(),
             ));
         }
         if username.trim().is_empty() || password.is_empty() {

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the field app needs to build and its window tests need to run,
+# when any is missing. Used by scripts/test.sh and scripts/demo.sh.
+set -euo pipefail
+packages=(curl libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev libssl-dev pkg-config xvfb xauth imagemagick xdotool)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

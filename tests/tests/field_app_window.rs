@@ -1,0 +1,403 @@
+//! The real desktop app under Xvfb, driven by mouse and keyboard through xdotool as a monitor
+//! would: sign in, lose the server, record a visit (scores, a note typed fast, a photo, an
+//! action), kill the app, reopen it and find everything, get the server back, sync, and check at
+//! the server that the visit arrived intact. Screenshots of each screen go to
+//! `target/screenshots/` (and to `docs/screenshots/` with `ACCREDIT_UPDATE_SCREENSHOTS=1`).
+//!
+//! The app writes where its elements are (`ACCREDIT_UI_PROBE`), so the test knows where to click.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use accredit_app::Workspace;
+use accredit_e2e::{Client, Server, app_binary, workspace};
+use accredit_shared::sync::Replica;
+use image::codecs::jpeg::JpegEncoder;
+use image::{Rgb, RgbImage};
+use serde_json::Value;
+
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Xvfb {
+        for n in 90..140 {
+            if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+                continue;
+            }
+            let display = format!(":{n}");
+            let child = Command::new("Xvfb")
+                .args([
+                    display.as_str(),
+                    "-screen",
+                    "0",
+                    "1280x800x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("Xvfb is needed (apt package xvfb; ./scripts/test.sh installs it)");
+            let until = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < until {
+                if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                    return Xvfb { child, display };
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        panic!("no free X display");
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct App {
+    child: Child,
+    display: String,
+    probe: PathBuf,
+    shots: PathBuf,
+}
+
+/// An element's box on screen and what it shows.
+#[derive(Debug, Clone)]
+struct Seen {
+    x: f64,
+    y: f64,
+    w: f64,
+    h: f64,
+    text: String,
+    pressed: String,
+}
+
+impl App {
+    fn start(x: &Xvfb, data: &Path, server: &str, photos: &Path, shots: &Path) -> App {
+        let probe = data.join("probe.json");
+        let _ = std::fs::remove_file(&probe);
+        let child = Command::new(app_binary())
+            .args(["--data-dir"])
+            .arg(data)
+            .args(["--server", server, "--photo-dir"])
+            .arg(photos)
+            .args(["--sync-every", "3600"])
+            .env("DISPLAY", &x.display)
+            .env("ACCREDIT_UI_PROBE", &probe)
+            .env("GDK_BACKEND", "x11")
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting the app");
+        let app = App {
+            child,
+            display: x.display.clone(),
+            probe,
+            shots: shots.to_owned(),
+        };
+        app.wait_for("main");
+        // The first click on a fresh window only gives it focus.
+        app.click("main");
+        app
+    }
+
+    fn xdotool(&self, args: &[&str]) {
+        let ok = Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .status()
+            .expect("xdotool is needed (apt package xdotool)")
+            .success();
+        assert!(ok, "xdotool {args:?} failed");
+    }
+
+    fn boxes(&self) -> Option<(Value, f64)> {
+        let text = std::fs::read_to_string(&self.probe).ok()?;
+        let v: Value = serde_json::from_str(&text).ok()?;
+        let height = v["innerHeight"].as_f64()?;
+        Some((v["boxes"].clone(), height))
+    }
+
+    fn seen(&self, id: &str) -> Option<Seen> {
+        let (boxes, _) = self.boxes()?;
+        let b = boxes.get(id)?;
+        Some(Seen {
+            x: b[0].as_f64()?,
+            y: b[1].as_f64()?,
+            w: b[2].as_f64()?,
+            h: b[3].as_f64()?,
+            text: b[4].as_str().unwrap_or_default().to_owned(),
+            pressed: b[5].as_str().unwrap_or_default().to_owned(),
+        })
+    }
+
+    fn wait_until(&self, what: &str, f: impl Fn(&App) -> bool) {
+        let until = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < until {
+            if f(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        self.screenshot("failure");
+        panic!("timed out waiting for {what}; see target/screenshots/failure.png");
+    }
+
+    fn wait_for(&self, id: &str) -> Seen {
+        self.wait_until(id, |a| a.seen(id).is_some());
+        self.seen(id).unwrap_or_else(|| panic!("{id} vanished"))
+    }
+
+    fn wait_text(&self, id: &str, needle: &str) {
+        self.wait_until(&format!("{id} to show {needle:?}"), |a| {
+            a.seen(id).is_some_and(|s| s.text.contains(needle))
+        });
+    }
+
+    fn id_with_text(&self, prefix: &str, needle: &str) -> String {
+        let (boxes, _) = self.boxes().expect("probe");
+        boxes
+            .as_object()
+            .and_then(|m| {
+                m.iter()
+                    .find(|(k, v)| {
+                        k.starts_with(prefix) && v[4].as_str().is_some_and(|t| t.contains(needle))
+                    })
+                    .map(|(k, _)| k.clone())
+            })
+            .unwrap_or_else(|| panic!("no {prefix}* showing {needle:?}"))
+    }
+
+    fn click(&self, id: &str) {
+        let s = self.wait_for(id);
+        let (_, height) = self.boxes().expect("probe");
+        assert!(
+            s.y >= 0.0 && s.y + s.h <= height,
+            "{id} is off screen at y={}",
+            s.y
+        );
+        let (x, y) = (
+            (s.x + (s.w / 2.0).min(40.0)) as i64,
+            (s.y + s.h / 2.0) as i64,
+        );
+        self.xdotool(&["mousemove", &x.to_string(), &y.to_string(), "click", "1"]);
+        std::thread::sleep(Duration::from_millis(700));
+    }
+
+    /// Types as a fast typist does: 12 ms between keys.
+    fn type_text(&self, text: &str) {
+        self.xdotool(&["type", "--delay", "12", text]);
+        std::thread::sleep(Duration::from_millis(700));
+    }
+
+    fn key(&self, key: &str) {
+        self.xdotool(&["key", key]);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    fn screenshot(&self, name: &str) {
+        std::fs::create_dir_all(&self.shots).unwrap();
+        let path = self.shots.join(format!("{name}.png"));
+        let _ = Command::new("import")
+            .args(["-window", "root"])
+            .arg(&path)
+            .env("DISPLAY", &self.display)
+            .status();
+        if std::env::var_os("ACCREDIT_UPDATE_SCREENSHOTS").is_some() {
+            let docs = workspace().join("docs/screenshots");
+            std::fs::create_dir_all(&docs).unwrap();
+            std::fs::copy(&path, docs.join(format!("{name}.png"))).unwrap();
+        }
+    }
+
+    /// Ends the app at once, as when a tablet's battery dies.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn camera_roll(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let img = RgbImage::from_fn(1600, 1200, |x, y| {
+        if x < 800 {
+            Rgb([150, 40, 40])
+        } else {
+            Rgb([(y / 5) as u8, 120, 160])
+        }
+    });
+    let mut jpeg = Vec::new();
+    JpegEncoder::new_with_quality(&mut jpeg, 88)
+        .encode_image(&img)
+        .unwrap();
+    std::fs::write(dir.join("IMG_0001.jpg"), jpeg).unwrap();
+}
+
+#[test]
+fn a_monitor_records_a_visit_offline_in_the_real_app_and_it_reaches_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::demo(dir.path());
+    let x = Xvfb::start();
+    let data = dir.path().join("tablet");
+    let photos = dir.path().join("camera");
+    camera_roll(&photos);
+    let shots = workspace().join("target/screenshots");
+
+    let app = App::start(&x, &data, &server.url, &photos, &shots);
+    app.screenshot("sign-in");
+    app.click("username");
+    app.type_text("monitor1");
+    app.click("password");
+    app.type_text("accredit-demo");
+    app.key("Return");
+    app.wait_for("caseload");
+    app.wait_text("caseload", "Seaview House");
+    app.screenshot("caseload");
+
+    // Out of signal.
+    server.kill();
+    let card = app.id_with_text("location-", "Seaview House");
+    app.click(&card);
+    app.wait_for("start-visit");
+    app.screenshot("location");
+    app.click("start-visit");
+    app.wait_for("domain-safe");
+
+    let pack =
+        accredit_shared::FrameworkPack::from_toml(accredit_app::workspace::SHIPPED_PACK).unwrap();
+    let safe: Vec<String> = pack.domains[0]
+        .standards
+        .iter()
+        .flat_map(|s| &s.criteria)
+        .map(|c| c.id.clone())
+        .collect();
+    let dashed = |c: &str| c.replace('.', "-");
+    app.click(&format!("score-{}-3", dashed(&safe[0])));
+    app.click(&format!("score-{}-n-a", dashed(&safe[1])));
+    app.wait_until("the score to show as chosen", |a| {
+        a.seen(&format!("score-{}-3", dashed(&safe[0])))
+            .is_some_and(|s| s.pressed == "true")
+    });
+    let note = "Fire door on the first floor wedged open; manager told at 10:40 and it was closed.";
+    app.click(&format!("notes-{}", dashed(&safe[0])));
+    app.type_text(note);
+    app.wait_text("overall-percent", "%");
+
+    app.click("jump-section-photos");
+    app.click("photo-caption");
+    app.type_text("Wedged fire door");
+    app.click("recent-photo-0");
+    app.wait_until("the photo to be added", |a| {
+        a.seen("photos").is_some_and(|s| s.h > 50.0)
+    });
+
+    app.click("jump-section-actions");
+    app.click("action-description");
+    app.type_text("Fit a hold-open device linked to the fire alarm");
+    app.click("action-owner");
+    app.type_text("Registered manager");
+    app.click("action-due-day");
+    app.type_text("31");
+    app.click("action-due-month");
+    app.type_text("12");
+    app.click("action-due-year");
+    app.type_text("2026");
+    app.click("add-action");
+    app.wait_text("actions", "Fit a hold-open device");
+    app.click("jump-section-summary");
+    app.screenshot("visit-editor");
+
+    // The battery dies.
+    app.kill();
+    let recorded = {
+        let mut ws = Workspace::open(&data.join("accredit.db")).unwrap();
+        let rows = accredit_app::store::docs::list(ws.store().conn()).unwrap();
+        assert_eq!(rows.len(), 1);
+        let v = ws.visit(rows[0].id).unwrap();
+        let first = &v.snapshot.results[&safe[0]];
+        assert_eq!(
+            first.answer,
+            Some(accredit_shared::records::Answer::Score(3))
+        );
+        assert_eq!(first.notes, note, "every keystroke typed fast was kept");
+        assert_eq!(
+            v.snapshot.results[&safe[1]].answer,
+            Some(accredit_shared::records::Answer::NotApplicable)
+        );
+        assert_eq!(v.snapshot.photos.len(), 1);
+        assert_eq!(
+            v.snapshot.photos.values().next().unwrap().caption,
+            "Wedged fire door"
+        );
+        let action = v.snapshot.actions.values().next().expect("the action");
+        assert_eq!(action.due_on, chrono::NaiveDate::from_ymd_opt(2026, 12, 31));
+        assert_eq!(action.owner, "Registered manager");
+        v.snapshot
+    };
+
+    // Reopened: still signed in, and the visit is all there on screen.
+    let app = App::start(&x, &data, &server.url, &photos, &shots);
+    app.wait_for("caseload");
+    let card = app.id_with_text("location-", "Seaview House");
+    app.click(&card);
+    let open = format!("open-{}", recorded.header.visit_id);
+    app.click(&open);
+    app.wait_until("the saved score", |a| {
+        a.seen(&format!("score-{}-3", dashed(&safe[0])))
+            .is_some_and(|s| s.pressed == "true")
+    });
+    app.wait_text(&format!("notes-{}", dashed(&safe[0])), "wedged open");
+
+    // Back in range: sync from the sync centre.
+    server.restart();
+    app.click("nav-sync");
+    app.screenshot("sync-centre-pending");
+    app.click("sync-now");
+    app.wait_text(
+        "pending-count",
+        "Everything on this device has reached the server",
+    );
+    app.screenshot("sync-centre");
+
+    // At the server: another device of the monitor's receives the visit exactly as recorded.
+    let device = Client::sign_in(&server.url, "monitor1");
+    let mut replica = Replica::new(device.author());
+    device.sync(&mut replica).expect("sync");
+    let at_server = replica
+        .doc(&recorded.header.visit_id)
+        .expect("the visit reached the server")
+        .snapshot()
+        .unwrap();
+    assert_eq!(at_server, recorded);
+    let blob = device.get(&format!(
+        "/api/v1/blobs/{}",
+        recorded.photos.values().next().unwrap().hash
+    ));
+    assert_eq!(blob.status, 200);
+
+    // The sign-off check list, for the record.
+    let card = {
+        app.click("nav-caseload");
+        app.id_with_text("location-", "Seaview House")
+    };
+    app.click(&card);
+    app.click(&open);
+    app.click("to-signoff");
+    app.wait_text("main", "Before you can sign off");
+    app.screenshot("sign-off");
+}
