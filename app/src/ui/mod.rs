@@ -119,6 +119,15 @@ impl Ui {
         }));
     }
 
+    /// Runs a workspace operation whose result is already on screen (a keystroke in a text
+    /// field): saved at once, shown again only if it fails, so typing never waits for a redraw.
+    pub fn save_quietly(self, ctx: &AppContext, f: impl FnOnce(&mut Workspace) -> AppResult<()>) {
+        let result = f(&mut ctx.ws());
+        if let Err(e) = result {
+            self.error(e.to_string());
+        }
+    }
+
     /// Runs a workspace operation; marks a change on success, shows the error otherwise.
     pub fn act<T>(
         self,
@@ -256,7 +265,7 @@ fn Header() -> Element {
     };
     rsx! {
         header { class: "header",
-            span { class: "product", "Accredit" }
+            span { class: "product", id: "product", "Accredit" }
             if let Some(name) = name {
                 nav { aria_label: "Main",
                     button { class: "nav", id: "nav-caseload", aria_current: current(Screen::Caseload), onclick: move |_| ui.go(Screen::Caseload), "Caseload" }

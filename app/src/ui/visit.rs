@@ -197,13 +197,16 @@ fn CriterionRow(
         "Not looked at".into(),
     ));
     let notes_id = format!("notes-{}", c.id.replace('.', "-"));
+    // The text shown when the field was created, kept fixed: passing each saved version back
+    // would make the field controlled, and a controlled field drops keys typed quickly.
+    let first_notes = use_hook(|| notes.clone());
     let cid = c.id.clone();
     let on_notes = {
         let ctx = ctx.clone();
         let cid = cid.clone();
         move |e: FormEvent| {
             let v = e.value();
-            let _ = ui.act(&ctx, |w| w.set_notes(visit, &cid, &v));
+            ui.save_quietly(&ctx, |w| w.set_notes(visit, &cid, &v));
         }
     };
     rsx! {
@@ -233,7 +236,6 @@ fn CriterionRow(
                         id: format!("score-{}-{}", c.id.replace('.', "-"), label.to_lowercase().replace([' ', '/'], "-")),
                         aria_pressed: if answer == Some(a) { "true" } else { "false" },
                         disabled: read_only,
-                        title: "{hint}",
                         onclick: {
                             let ctx = ctx.clone();
                             let cid = cid.clone();
@@ -248,7 +250,7 @@ fn CriterionRow(
                 }
             }
             label { r#for: "{notes_id}", class: "label", style: "font-weight: 400", "Notes" }
-            textarea { id: "{notes_id}", initial_value: "{notes}", disabled: read_only, oninput: on_notes, rows: "2" }
+            textarea { id: "{notes_id}", initial_value: "{first_notes}", disabled: read_only, oninput: on_notes, rows: "2" }
         }
     }
 }
