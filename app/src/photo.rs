@@ -24,7 +24,7 @@ const QUALITY: u8 = 85;
 const THUMB_QUALITY: u8 = 70;
 
 /// A processed photo.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ProcessedPhoto {
     /// BLAKE3 hash of `bytes`, lower-case hex.
     pub hash: String,
@@ -38,6 +38,19 @@ pub struct ProcessedPhoto {
     pub height: u32,
     /// When it was taken, from the camera's EXIF date (read as London time), if it had one.
     pub taken_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for ProcessedPhoto {
+    // The bytes are a picture that may show residents: never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessedPhoto")
+            .field("hash", &self.hash)
+            .field("bytes", &self.bytes.len())
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("taken_at", &self.taken_at)
+            .finish_non_exhaustive()
+    }
 }
 
 fn photo_err(e: impl std::fmt::Display) -> AppError {

@@ -158,8 +158,7 @@ fn the_hash_is_stable_and_names_the_bytes() {
 #[test]
 fn bad_input_is_refused_with_a_reason() {
     let err = process(b"this is not an image")
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(err.contains("not a JPEG or PNG"), "{err}");
     // A header that claims 20,000 × 20,000 pixels is refused before anything is decoded.
@@ -169,7 +168,7 @@ fn bad_input_is_refused_with_a_reason() {
         .position(|w| w == [0xFF, 0xC0])
         .expect("a baseline JPEG has SOF0");
     bomb[sof + 5..sof + 9].copy_from_slice(&[0x4E, 0x20, 0x4E, 0x20]);
-    let err = process(&bomb).err().expect("refused").to_string();
+    let err = process(&bomb).expect_err("refused").to_string();
     assert!(
         err.contains("20000×20000") && err.contains("megapixels"),
         "{err}"

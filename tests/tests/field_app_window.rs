@@ -32,7 +32,7 @@ impl Xvfb {
                 continue;
             }
             let display = format!(":{n}");
-            let child = Command::new("Xvfb")
+            let mut child = Command::new("Xvfb")
                 .args([
                     display.as_str(),
                     "-screen",
@@ -52,6 +52,9 @@ impl Xvfb {
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
+            // This display did not come up (taken meanwhile?): stop it and try the next.
+            let _ = child.kill();
+            let _ = child.wait();
         }
         panic!("no free X display");
     }

@@ -470,7 +470,7 @@ fn recent_photos(dir: Option<&std::path::Path>) -> Vec<std::path::PathBuf> {
         })
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     files.into_iter().take(6).map(|(_, p)| p).collect()
 }
 

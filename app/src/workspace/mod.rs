@@ -337,7 +337,7 @@ impl Workspace {
                 (v, s)
             })
             .collect();
-        history.sort_by(|a, b| b.0.visited_on.cmp(&a.0.visited_on));
+        history.sort_by_key(|h| std::cmp::Reverse(h.0.visited_on));
         let on_device = rows.into_iter().filter(|r| r.location_id == id).collect();
         Ok(LocationDetail {
             entry,

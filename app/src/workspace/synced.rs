@@ -98,18 +98,16 @@ impl Workspace {
                 }
                 docs::save_sync_state(c, *id, state, Some(&heads_to_strings(receipt)))?;
                 let item = id.to_string();
-                if let Some(e) = outbox::get(c, ItemKind::Visit, &item)? {
-                    if *acked {
-                        outbox::set_state(
-                            c,
-                            ItemKind::Visit,
-                            &item,
-                            &e.label,
-                            OutboxState::Acknowledged,
-                            None,
-                            Some(&receipt_text(receipt)),
-                        )?;
-                    }
+                if *acked && let Some(e) = outbox::get(c, ItemKind::Visit, &item)? {
+                    outbox::set_state(
+                        c,
+                        ItemKind::Visit,
+                        &item,
+                        &e.label,
+                        OutboxState::Acknowledged,
+                        None,
+                        Some(&receipt_text(receipt)),
+                    )?;
                 }
                 chunk_counts.push((*id, new_row.is_some() || bytes.is_empty()));
             }
