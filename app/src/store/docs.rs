@@ -111,6 +111,33 @@ pub fn load(conn: &Connection, id: Uuid) -> AppResult<Option<StoredDoc>> {
     Ok(Some(StoredDoc { bytes, chunks }))
 }
 
+/// One document's index row.
+pub fn get(conn: &Connection, id: Uuid) -> AppResult<Option<DocRow>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT location_id, started_at, signed_off, created_here FROM docs WHERE id = ?1",
+        )?
+        .query_row([id.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, bool>(2)?,
+                r.get::<_, bool>(3)?,
+            ))
+        })
+        .optional()?;
+    row.map(|(loc, started_at, signed_off, created_here)| {
+        Ok(DocRow {
+            id,
+            location_id: uuid(loc)?,
+            started_at,
+            signed_off,
+            created_here,
+        })
+    })
+    .transpose()
+}
+
 /// Every document's index row, newest first.
 pub fn list(conn: &Connection) -> AppResult<Vec<DocRow>> {
     let mut stmt = conn.prepare_cached(

@@ -114,6 +114,7 @@ pub struct Workspace {
     replica: Option<Replica>,
     loaded: HashSet<Uuid>,
     chunks: HashMap<Uuid, i64>,
+    pack_keys: HashMap<Uuid, (String, String)>,
     packs: PackLibrary,
     pack: FrameworkPack,
     rules: RuleBook,
@@ -147,6 +148,7 @@ impl Workspace {
             replica,
             loaded: HashSet::new(),
             chunks: HashMap::new(),
+            pack_keys: HashMap::new(),
             packs,
             pack,
             rules,
@@ -481,7 +483,6 @@ impl Workspace {
     /// Saves what changed in a document since its last save, in one transaction with its outbox
     /// entry, and compacts it once enough chunks have piled up.
     pub(crate) fn persist(&mut self, id: Uuid) -> AppResult<()> {
-        let label = self.label_of(id)?;
         let doc = self.doc(id)?;
         let chunk = doc.save_incremental();
         if chunk.is_empty() {
@@ -495,9 +496,10 @@ impl Workspace {
         };
         let item = id.to_string();
         let prior = outbox::get(self.store.conn(), ItemKind::Visit, &item)?;
-        let state = match prior.map(|p| p.state) {
-            None | Some(OutboxState::LocalOnly) => OutboxState::LocalOnly,
-            Some(_) => OutboxState::Queued,
+        let (state, label) = match prior {
+            None => (OutboxState::LocalOnly, self.label_of(id)?),
+            Some(p) if p.state == OutboxState::LocalOnly => (OutboxState::LocalOnly, p.label),
+            Some(p) => (OutboxState::Queued, p.label),
         };
         self.store.atomically(|c| {
             match &compacted {
@@ -512,9 +514,7 @@ impl Workspace {
     }
 
     fn label_of(&self, id: Uuid) -> AppResult<String> {
-        let row = docs::list(self.store.conn())?
-            .into_iter()
-            .find(|r| r.id == id)
+        let row = docs::get(self.store.conn(), id)?
             .ok_or_else(|| AppError::NotFound(format!("visit {id}")))?;
         let name = self
             .cached_locations()?
@@ -527,14 +527,17 @@ impl Workspace {
         Ok(visit_label(&name, at))
     }
 
-    fn editable(&mut self, id: Uuid) -> AppResult<&mut VisitDoc> {
-        let doc = self.doc(id)?;
-        if doc.signoff()?.is_some() {
+    /// Refuses edits to a signed-off visit. Reads the store's index, which records a sign-off
+    /// made here or received by sync, instead of reading the whole document on every keystroke.
+    fn check_editable(&self, id: Uuid) -> AppResult<()> {
+        let row = docs::get(self.store.conn(), id)?
+            .ok_or_else(|| AppError::NotFound(format!("visit {id}")))?;
+        if row.signed_off {
             return Err(AppError::Invalid(
                 "this visit is signed off and read-only on this device".to_owned(),
             ));
         }
-        Ok(doc)
+        Ok(())
     }
 
     fn edit<T>(
@@ -542,24 +545,30 @@ impl Workspace {
         id: Uuid,
         f: impl FnOnce(&mut VisitDoc, &FrameworkPack) -> AppResult<T>,
     ) -> AppResult<T> {
-        let pack = self.pack_of(id)?;
-        let doc = self.editable(id)?;
-        let out = f(doc, &pack)?;
+        let key = self.pack_key(id)?;
+        self.check_editable(id)?;
+        let pack = pack_in(&self.packs, &key)?;
+        let doc = self
+            .replica
+            .as_mut()
+            .ok_or(AppError::NotSignedIn)?
+            .doc_mut(&id)
+            .ok_or_else(|| AppError::NotFound(format!("visit {id}")))?;
+        let out = f(doc, pack)?;
         self.persist(id)?;
         Ok(out)
     }
 
-    fn pack_of(&mut self, id: Uuid) -> AppResult<FrameworkPack> {
-        let snap = self.doc(id)?.snapshot()?;
-        self.packs
-            .get(&snap.header.pack_id, &snap.header.pack_version)
-            .cloned()
-            .ok_or_else(|| {
-                AppError::Invalid(format!(
-                    "this visit uses framework {} {}, which this version of the app does not have; update the app",
-                    snap.header.pack_id, snap.header.pack_version
-                ))
-            })
+    /// The framework pack (id, version) a visit is scored against: fixed when the visit is
+    /// created, so it is read from the document once and remembered.
+    fn pack_key(&mut self, id: Uuid) -> AppResult<(String, String)> {
+        if let Some(key) = self.pack_keys.get(&id) {
+            return Ok(key.clone());
+        }
+        let h = self.doc(id)?.snapshot()?.header;
+        let key = (h.pack_id, h.pack_version);
+        self.pack_keys.insert(id, key.clone());
+        Ok(key)
     }
 
     /// Sets or clears a criterion's answer.
@@ -622,9 +631,9 @@ impl Workspace {
         criterion: Option<&str>,
         now: DateTime<Utc>,
     ) -> AppResult<Uuid> {
-        let pack = self.pack_of(id)?;
+        let key = self.pack_key(id)?;
         if let Some(c) = criterion
-            && pack.criterion(c).is_none()
+            && pack_in(&self.packs, &key)?.criterion(c).is_none()
         {
             return Err(AppError::Invalid(format!(
                 "{c} is not a criterion of this visit"
@@ -640,7 +649,8 @@ impl Workspace {
             caption: caption.trim().to_owned(),
             criterion: criterion.map(str::to_owned),
         };
-        let photo_id = self.editable(id)?.add_photo(&reference)?;
+        self.check_editable(id)?;
+        let photo_id = self.doc(id)?.add_photo(&reference)?;
         let blob = StoredBlob {
             meta: StoredPhotoMeta {
                 hash: photo.hash.clone(),
@@ -692,10 +702,11 @@ impl Workspace {
 
     /// What must be done before sign-off.
     pub fn sign_off_check(&mut self, id: Uuid) -> AppResult<SignOffCheck> {
-        let pack = self.pack_of(id)?;
+        let key = self.pack_key(id)?;
         let doc = self.doc(id)?;
         let snap = doc.snapshot()?;
         let conflicts = doc.conflicts()?.len();
+        let pack = pack_in(&self.packs, &key)?;
         let unanswered = pack
             .criteria()
             .filter(|c| snap.results.get(&c.id).is_none_or(|r| r.answer.is_none()))
@@ -726,7 +737,8 @@ impl Workspace {
                 check.actions_without_due.len()
             )));
         }
-        self.editable(id)?.sign_off(now)?;
+        self.check_editable(id)?;
+        self.doc(id)?.sign_off(now)?;
         self.persist(id)?;
         docs::set_signed_off(self.store.conn(), id)?;
         Ok(())
@@ -740,12 +752,7 @@ impl Workspace {
         let day = snapshot.visited_on();
         let answers = snapshot.answers();
         let h = &snapshot.header;
-        let pack = self.packs.get(&h.pack_id, &h.pack_version).ok_or_else(|| {
-            AppError::Invalid(format!(
-                "unknown framework {} {}",
-                h.pack_id, h.pack_version
-            ))
-        })?;
+        let pack = pack_in(&self.packs, &(h.pack_id.clone(), h.pack_version.clone()))?;
         let rules = self.rules_on(day)?;
         let scores = score(pack, &answers, &rules.scoring);
         let indicative = indicative_tier(&scores, rules);
@@ -815,6 +822,17 @@ impl Workspace {
         self.chunks.clear();
         Ok(Ok(()))
     }
+}
+
+fn pack_in<'a>(
+    packs: &'a PackLibrary,
+    (id, version): &(String, String),
+) -> AppResult<&'a FrameworkPack> {
+    packs.get(id, version).ok_or_else(|| {
+        AppError::Invalid(format!(
+            "this visit uses framework {id} {version}, which this version of the app does not have; update the app"
+        ))
+    })
 }
 
 fn author_of(s: &Session) -> Author {
