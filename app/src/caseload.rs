@@ -56,6 +56,9 @@ pub struct PastVisit {
     pub visit_type: String,
     /// `signed_off`, `shared` or `published`.
     pub status: String,
+    /// The revision the record is from: with the status, tells whether the cached copy is current.
+    #[serde(default)]
+    pub revision: u32,
     /// Answers by criterion id.
     pub answers: BTreeMap<String, Answer>,
     /// The actions set.

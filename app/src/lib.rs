@@ -21,4 +21,11 @@ pub mod ui;
 pub mod workspace;
 
 pub use error::{AppError, AppResult};
+
+/// Locks a mutex, carrying on after a panic in another holder. Nothing is left half-written by
+/// such a panic: every store change is a committed transaction, and the status the sync worker
+/// shares is replaced whole.
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 pub use workspace::Workspace;

@@ -11,6 +11,7 @@ use automerge::ChangeHash;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
+use crate::lock;
 use crate::server_api::ServerApi;
 use crate::store::{ItemKind, OutboxState, blobs, docs, outbox};
 use crate::workspace::Workspace;
@@ -47,12 +48,6 @@ pub struct SyncSummary {
     pub new_visits: usize,
     /// Visits the server refused, with its reason.
     pub refused: Vec<(Uuid, String)>,
-}
-
-fn lock(ws: &Mutex<Workspace>) -> std::sync::MutexGuard<'_, Workspace> {
-    // A panic while holding the lock leaves nothing half-written: every store change is a
-    // committed transaction, so carrying on with the inner value is safe.
-    ws.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Runs one sync: photos first (so reviewers never see a visit whose photos are missing), then
@@ -297,10 +292,8 @@ fn mark_unsent_failed(ws: &Mutex<Workspace>, error: &AppError) -> AppResult<()> 
     let w = lock(ws);
     let c = w.store().conn();
     for e in w.unacknowledged()? {
-        if e.state == OutboxState::Sent
-            || e.state == OutboxState::Queued
-            || e.state == OutboxState::LocalOnly
-        {
+        // An item that already failed keeps the reason it failed for.
+        if e.state != OutboxState::Failed {
             outbox::set_state(
                 c,
                 e.kind,

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::AppError;
+use crate::lock;
 use crate::sync_client::{self, SyncProgress};
 use crate::workspace::Workspace;
 
@@ -26,10 +27,6 @@ pub struct SyncStatus {
 pub struct SyncWorker {
     tx: Sender<()>,
     status: Arc<Mutex<SyncStatus>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl SyncWorker {

@@ -32,12 +32,16 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Cargo's target directory.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+}
+
 /// Path of the field app's binary (`accredit`), built by `cargo test --workspace`.
 pub fn app_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"));
-    let bin = target.join("debug").join("accredit");
+    let bin = target_dir().join("debug").join("accredit");
     assert!(
         bin.exists(),
         "{} is missing: run `cargo build -p accredit-app` first",
@@ -50,10 +54,7 @@ pub fn app_binary() -> PathBuf {
 /// builds the debug one (the server crate's own tests need it); cargo cannot be run from inside a
 /// test, as it holds the build lock, so a missing binary is a clear failure.
 pub fn server_binary(profile: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"));
-    let bin = target.join(profile).join("accredit-server");
+    let bin = target_dir().join(profile).join("accredit-server");
     assert!(
         bin.exists(),
         "{} is missing: run `cargo build{} -p accredit-server` first",

@@ -8,7 +8,7 @@ use dioxus::prelude::*;
 use uuid::Uuid;
 
 use super::caseload::{day, light, today};
-use super::{AppContext, Screen, Ui};
+use super::{AppContext, Screen, Ui, form_text};
 use crate::caseload::priority_label;
 
 fn visit_type(s: &str) -> VisitType {
@@ -37,11 +37,8 @@ pub(super) fn LocationScreen(id: Uuid) -> Element {
         let ctx = ctx.clone();
         move |e: FormEvent| {
             e.prevent_default();
-            let kind = match e.get_first("visit_type") {
-                Some(dioxus::html::FormValue::Text(t)) => t,
-                _ => String::new(),
-            };
-            let announced = !matches!(e.get_first("announced"), Some(dioxus::html::FormValue::Text(t)) if t == "no");
+            let kind = form_text(&e, "visit_type");
+            let announced = form_text(&e, "announced") != "no";
             if let Some(visit) = ui.act(&ctx, |w| {
                 w.start_visit(id, visit_type(&kind), announced, chrono::Utc::now())
             }) {

@@ -43,7 +43,7 @@ pub struct AppContext {
 impl AppContext {
     /// The workspace, locked. A poisoned lock is recovered: the store is transactional.
     pub fn ws(&self) -> MutexGuard<'_, Workspace> {
-        self.ws.lock().unwrap_or_else(|p| p.into_inner())
+        crate::lock(&self.ws)
     }
 }
 
@@ -145,6 +145,14 @@ impl Ui {
                 None
             }
         }
+    }
+}
+
+/// A text field's value from a submitted form (empty if absent).
+pub(crate) fn form_text(e: &FormEvent, name: &str) -> String {
+    match e.get_first(name) {
+        Some(dioxus::html::FormValue::Text(t)) => t,
+        _ => String::new(),
     }
 }
 
@@ -289,10 +297,7 @@ fn SignIn() -> Element {
     let default_server = ctx.default_server.clone();
     let submit = move |evt: FormEvent| {
         evt.prevent_default();
-        let field = |name: &str| match evt.get_first(name) {
-            Some(dioxus::html::FormValue::Text(t)) => t,
-            _ => String::new(),
-        };
+        let field = |name: &str| form_text(&evt, name);
         let (url, user, password) = (field("server"), field("username"), field("password"));
         let ctx = ctx.clone();
         busy.set(true);
@@ -301,9 +306,7 @@ fn SignIn() -> Element {
             let result = tokio::task::spawn_blocking(move || {
                 let api = ServerApi::at(url.trim(), None);
                 let device = format!("Accredit tablet ({})", std::env::consts::OS);
-                ws.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .sign_in(&api, &url, &user, &password, &device)
+                crate::lock(&ws).sign_in(&api, &url, &user, &password, &device)
             })
             .await;
             busy.set(false);

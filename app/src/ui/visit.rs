@@ -5,14 +5,14 @@
 
 use accredit_shared::FrameworkPack;
 use accredit_shared::records::{Answer, Priority};
-use accredit_shared::visit::{ActionDraft, EvidenceDraft, EvidenceKind, VisitSnapshot};
+use accredit_shared::visit::{ActionDraft, Conflict, EvidenceDraft, EvidenceKind, VisitSnapshot};
 use base64::Engine as _;
 use dioxus::prelude::*;
 use uuid::Uuid;
 
 use super::caseload::day;
 use super::views::{ConflictView, SummaryPanel, display_value};
-use super::{AppContext, Screen, Ui};
+use super::{AppContext, Screen, Ui, form_text};
 use crate::caseload::priority_label;
 use crate::photo;
 use crate::workspace::VisitView;
@@ -38,19 +38,29 @@ fn kind_label(k: EvidenceKind) -> &'static str {
     }
 }
 
-fn text(e: &FormEvent, name: &str) -> String {
-    match e.get_first(name) {
-        Some(dioxus::html::FormValue::Text(t)) => t,
-        _ => String::new(),
-    }
+/// What a conflict is about: its criterion's prompt, or the field's path outside criteria.
+fn conflict_title(pack: &FrameworkPack, conflict: &Conflict) -> String {
+    conflict
+        .criterion
+        .as_deref()
+        .and_then(|c| pack.criterion(c))
+        .map_or_else(|| conflict.path.join(" › "), |(_, c)| c.prompt.clone())
 }
 
-fn criterion_title(pack: &FrameworkPack, path: &[String], snap: &VisitSnapshot) -> String {
-    // A result's path is results/<key>/<field>; find its criterion through the snapshot's key.
-    let _ = snap;
-    path.iter()
-        .find_map(|p| pack.criterion(p).map(|(_, c)| c.prompt.clone()))
-        .unwrap_or_else(|| path.join(" › "))
+/// A choice of criterion within the current domain, or the whole domain.
+#[component]
+fn CriterionSelect(id: String, criteria: Vec<String>) -> Element {
+    let ctx = use_context::<AppContext>();
+    let pack = ctx.ws().pack().clone();
+    rsx! {
+        label { r#for: "{id}", "Criterion" }
+        select { id: "{id}", name: "criterion",
+            option { value: "", "The whole domain" }
+            for c in criteria.iter() {
+                option { key: "{c}", value: "{c}", {pack.criterion(c).map(|(_, x)| x.prompt.clone()).unwrap_or_default()} }
+            }
+        }
+    }
 }
 
 #[component]
@@ -106,7 +116,7 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
                     ConflictView {
                         key: "{c.path.join(\"/\")}",
                         conflict: c.clone(),
-                        title: criterion_title(&pack, &c.path, snap),
+                        title: conflict_title(&pack, c),
                         on_resolve: {
                             let ctx = ctx.clone();
                             let path = c.path.clone();
@@ -265,7 +275,6 @@ fn Evidence(
     let ctx = use_context::<AppContext>();
     let ui = use_context::<Ui>();
     let mut form_key = use_signal(|| 0u32);
-    let pack = ctx.ws().pack().clone();
     let items: Vec<_> = snapshot
         .evidence
         .iter()
@@ -278,13 +287,13 @@ fn Evidence(
             e.prevent_default();
             let kind = EvidenceKind::ALL
                 .into_iter()
-                .find(|k| format!("{k:?}") == text(&e, "kind"))
+                .find(|k| format!("{k:?}") == form_text(&e, "kind"))
                 .unwrap_or(EvidenceKind::Observation);
-            let criterion = Some(text(&e, "criterion")).filter(|c| !c.is_empty());
+            let criterion = Some(form_text(&e, "criterion")).filter(|c| !c.is_empty());
             let draft = EvidenceDraft {
                 criterion,
                 kind,
-                text: text(&e, "text"),
+                text: form_text(&e, "text"),
                 photo: None,
             };
             if ui.act(&ctx, |w| w.add_evidence(visit, &draft)).is_some() {
@@ -311,13 +320,7 @@ fn Evidence(
                             }
                         }
                         div { class: "field", style: "flex:2",
-                            label { r#for: "evidence-criterion", "Criterion" }
-                            select { id: "evidence-criterion", name: "criterion",
-                                option { value: "", "The whole domain" }
-                                for c in criteria.iter() {
-                                    option { value: "{c}", {pack.criterion(c).map(|(_, x)| x.prompt.clone()).unwrap_or_default()} }
-                                }
-                            }
+                            CriterionSelect { id: "evidence-criterion", criteria: criteria.clone() }
                         }
                     }
                     div { class: "field",
@@ -484,7 +487,6 @@ fn Actions(
     let ctx = use_context::<AppContext>();
     let ui = use_context::<Ui>();
     let mut form_key = use_signal(|| 0u32);
-    let pack = ctx.ws().pack().clone();
     let actions: Vec<_> = snapshot
         .actions
         .iter()
@@ -494,15 +496,15 @@ fn Actions(
         let ctx = ctx.clone();
         move |e: FormEvent| {
             e.prevent_default();
-            let priority = match text(&e, "priority").as_str() {
+            let priority = match form_text(&e, "priority").as_str() {
                 "high" => Priority::High,
                 "low" => Priority::Low,
                 _ => Priority::Medium,
             };
             let (d, m, y) = (
-                text(&e, "due_day"),
-                text(&e, "due_month"),
-                text(&e, "due_year"),
+                form_text(&e, "due_day"),
+                form_text(&e, "due_month"),
+                form_text(&e, "due_year"),
             );
             let due_on = if [&d, &m, &y].iter().all(|p| p.trim().is_empty()) {
                 None
@@ -516,10 +518,10 @@ fn Actions(
                 }
             };
             let draft = ActionDraft {
-                criterion: Some(text(&e, "criterion")).filter(|c| !c.is_empty()),
+                criterion: Some(form_text(&e, "criterion")).filter(|c| !c.is_empty()),
                 priority,
-                description: text(&e, "description"),
-                owner: text(&e, "owner"),
+                description: form_text(&e, "description"),
+                owner: form_text(&e, "owner"),
                 due_on,
             };
             if ui.act(&ctx, |w| w.add_action(visit, &draft)).is_some() {
@@ -573,13 +575,7 @@ fn Actions(
                         }
                     }
                     div { class: "field",
-                        label { r#for: "action-criterion", "Criterion" }
-                        select { id: "action-criterion", name: "criterion",
-                            option { value: "", "The whole domain" }
-                            for c in criteria.iter() {
-                                option { value: "{c}", {pack.criterion(c).map(|(_, x)| x.prompt.clone()).unwrap_or_default()} }
-                            }
-                        }
+                        CriterionSelect { id: "action-criterion", criteria: criteria.clone() }
                     }
                     button { class: "button secondary", r#type: "submit", id: "add-action", "Add action" }
                 }

@@ -239,7 +239,8 @@ impl Workspace {
         };
         let mut histories = Vec::new();
         for loc in &list {
-            histories.push((loc.id, fetch_history(api, loc.id)?));
+            let cached = self.history(loc.id)?;
+            histories.push((loc.id, fetch_history(api, loc.id, cached)?));
         }
         self.store.atomically(|c| {
             reference::put(c, CASELOAD_KEY, &list)?;
@@ -857,7 +858,15 @@ pub fn visit_label(location: &str, at: DateTime<Utc>) -> String {
     format!("Visit to {location}, {}", day.format("%-d %b %Y"))
 }
 
-fn fetch_history(api: &ServerApi, location: Uuid) -> AppResult<Vec<PastVisit>> {
+/// A location's visit history from the server. The list is one request; a visit's record is
+/// fetched only when it is new or its revision or status changed since `cached`, because this
+/// runs after every sync.
+fn fetch_history(
+    api: &ServerApi,
+    location: Uuid,
+    cached: Vec<PastVisit>,
+) -> AppResult<Vec<PastVisit>> {
+    let mut known: HashMap<Uuid, PastVisit> = cached.into_iter().map(|v| (v.id, v)).collect();
     let list = api.visits_at(location)?;
     let mut out = Vec::new();
     for v in list["visits"].as_array().into_iter().flatten() {
@@ -867,6 +876,18 @@ fn fetch_history(api: &ServerApi, location: Uuid) -> AppResult<Vec<PastVisit>> {
         else {
             continue;
         };
+        let status = v["visit"]["status"].as_str().unwrap_or_default().to_owned();
+        let revision = v["visit"]["current_revision"]
+            .as_u64()
+            .and_then(|r| u32::try_from(r).ok())
+            .unwrap_or_default();
+        if let Some(past) = known.remove(&id)
+            && past.status == status
+            && past.revision == revision
+        {
+            out.push(past);
+            continue;
+        }
         let detail = api.visit(id)?;
         let record: VisitSnapshot =
             serde_json::from_value(detail["record"].clone()).map_err(|e| {
@@ -876,7 +897,8 @@ fn fetch_history(api: &ServerApi, location: Uuid) -> AppResult<Vec<PastVisit>> {
             id,
             visited_on: record.visited_on(),
             visit_type: v["visit_type"].as_str().unwrap_or_default().to_owned(),
-            status: v["visit"]["status"].as_str().unwrap_or_default().to_owned(),
+            status,
+            revision,
             answers: record.answers(),
             actions: record.actions.values().cloned().collect(),
             pack: (
