@@ -2,7 +2,8 @@
 # Installs the Debian packages the field app needs to build and its window tests need to run,
 # when any is missing. Used by scripts/test.sh and scripts/demo.sh.
 set -euo pipefail
-packages=(curl libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev libssl-dev pkg-config xvfb xauth imagemagick xdotool)
+# dbus and the XDG desktop portal (GTK) give the desktop app its file picker, as a desktop session does.
+packages=(curl libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev libssl-dev pkg-config xvfb xauth imagemagick xdotool dbus xdg-desktop-portal xdg-desktop-portal-gtk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -130,9 +130,5 @@ pub fn matches(name: &str, query: &str) -> bool {
 
 /// A priority as a monitor reads it.
 pub fn priority_label(p: Priority) -> &'static str {
-    match p {
-        Priority::High => "High",
-        Priority::Medium => "Medium",
-        Priority::Low => "Low",
-    }
+    p.label()
 }

@@ -423,8 +423,11 @@ impl<'a> Engine<'a> {
                         LimiterKind::CqcRating,
                         rank.min(cap_rank),
                         format!(
-                            "CQC {:?} rated {:?} (published {}): at most {}",
-                            cap.key_question, value, r.published_on, cap.cap
+                            "CQC {} rated {} (published {}): at most {}",
+                            cap.key_question.label(),
+                            value.label(),
+                            crate::labels::long_date(r.published_on),
+                            cap.cap
                         ),
                     );
                 }
@@ -450,10 +453,10 @@ impl<'a> Engine<'a> {
                 LimiterKind::OverdueAction,
                 rank.saturating_sub(rules.limiters.overdue_action_tier_steps),
                 format!(
-                    "{} overdue {:?}-priority action(s), the oldest due {}",
-                    overdue.len(),
-                    first.priority,
-                    first.due_on
+                    "{} ({} priority), the oldest due {}",
+                    crate::labels::count(overdue.len(), "overdue action", "overdue actions"),
+                    first.priority.label().to_lowercase(),
+                    crate::labels::long_date(first.due_on)
                 ),
             );
         }

@@ -17,6 +17,7 @@
 pub mod calendar;
 pub mod determination;
 pub mod framework;
+pub mod labels;
 pub mod load_error;
 pub mod money;
 pub mod premium;

@@ -266,8 +266,8 @@ pub fn compute_schedule(
                 None => excluded.push(ExcludedPlacement {
                     placement_id: p.id,
                     reason: format!(
-                        "{:?} funding earns no premium under the rules in force",
-                        p.funding
+                        "{} placements earn no premium under the rules in force",
+                        p.funding.label()
                     ),
                 }),
             }

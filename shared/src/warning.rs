@@ -2,6 +2,7 @@
 
 use crate::calendar::{add_days, add_months};
 use crate::determination::{Engine, cqc_in_force, gate_open_on};
+use crate::labels::{count, long_date};
 use crate::records::{CqcRatingValue, LocationRecords};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -50,17 +51,21 @@ pub fn early_warning(
         .iter()
         .filter(|g| g.location_id == loc.id && gate_open_on(g, day))
     {
-        red.push(format!("{:?} open since {}", g.kind, g.opened_on));
+        red.push(format!(
+            "{} open since {}",
+            g.kind.label(),
+            long_date(g.opened_on)
+        ));
     }
     if let Some(r) = cqc_in_force(&records.cqc_ratings, loc.id, day) {
         match r.worst() {
             CqcRatingValue::Inadequate => red.push(format!(
                 "CQC rated Inadequate (published {})",
-                r.published_on
+                long_date(r.published_on)
             )),
             CqcRatingValue::RequiresImprovement => amber.push(format!(
                 "CQC rated Requires improvement (published {})",
-                r.published_on
+                long_date(r.published_on)
             )),
             _ => {}
         }
@@ -85,8 +90,9 @@ pub fn early_warning(
                 if before.rank() > t.rank {
                     let name = before.tier.map(|t| t.name).unwrap_or_default();
                     amber.push(format!(
-                        "tier dropped from {name} to {} since {back}",
-                        t.name
+                        "tier dropped from {name} to {} since {}",
+                        t.name,
+                        long_date(back)
                     ));
                 }
             }
@@ -98,7 +104,7 @@ pub fn early_warning(
         .filter(|a| a.location_id == loc.id && a.is_overdue_on(day))
         .count();
     if overdue > 0 {
-        amber.push(format!("{overdue} overdue action(s)"));
+        amber.push(count(overdue, "overdue action", "overdue actions"));
     }
     if let Some(rules) = engine.rules.in_force(day) {
         let last_visit = records
@@ -111,7 +117,7 @@ pub fn early_warning(
             Some(v) => {
                 let due = add_months(v, rules.limiters.annual_visit_interval_months);
                 if day > due {
-                    amber.push(format!("visit overdue: due by {due}"));
+                    amber.push(format!("visit overdue: due by {}", long_date(due)));
                 }
             }
             None => amber.push("never visited".to_owned()),

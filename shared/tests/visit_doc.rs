@@ -196,7 +196,13 @@ fn different_scores_offline_are_both_kept_with_their_authors_until_resolved() {
         .iter()
         .filter(|c| c.path.last().map(String::as_str) == Some("answer"))
         .collect();
-    assert_eq!(score_conflicts.len(), 2, "{conflicts:#?}");
+    assert_eq!(score_conflicts.len(), 1, "{conflicts:#?}");
+    assert!(
+        conflicts
+            .iter()
+            .all(|c| c.criterion.as_deref() != Some("safe.c3")),
+        "both devices scored safe.c3 as 3: they agree"
+    );
     let c2 = score_conflicts
         .iter()
         .find(|c| c.criterion.as_deref() == Some("safe.c2"))
@@ -218,21 +224,30 @@ fn different_scores_offline_are_both_kept_with_their_authors_until_resolved() {
     assert_eq!(snap.results["caring.c1"].answer, Some(Answer::Score(4)));
     assert_eq!(snap.results["caring.c4"].answer, Some(Answer::NotAssessed));
 
+    // A third score cannot quietly replace both: the conflict is resolved first, with a reason.
+    let err = a
+        .set_answer(&pack, "safe.c2", Some(Answer::Score(3)))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("scored safe.c2 differently"),
+        "{err}"
+    );
+    assert_eq!(
+        a.conflicts().unwrap(),
+        conflicts,
+        "the refused edit changed nothing"
+    );
+
     // Sign-off is blocked while conflicts remain.
     assert!(matches!(
         a.sign_off(Utc::now()),
-        Err(VisitDocError::UnresolvedConflicts(2))
+        Err(VisitDocError::UnresolvedConflicts(1))
     ));
 
     for c in a.conflicts().unwrap() {
-        let chosen = if c.criterion.as_deref() == Some("safe.c2") {
-            "2"
-        } else {
-            "3"
-        };
         a.resolve_conflict(
             &c.path,
-            chosen,
+            "2",
             "Agreed after reviewing the records together",
             Utc::now(),
         )
@@ -242,7 +257,8 @@ fn different_scores_offline_are_both_kept_with_their_authors_until_resolved() {
     assert!(b.conflicts().unwrap().is_empty());
     let snap = b.snapshot().unwrap();
     assert_eq!(snap.results["safe.c2"].answer, Some(Answer::Score(2)));
-    assert_eq!(snap.resolutions.len(), 2);
+    assert_eq!(snap.resolutions.len(), 1);
+    assert_eq!(snap.results["safe.c3"].answer, Some(Answer::Score(3)));
     let r = snap.resolutions.values().find(|r| r.chosen == "2").unwrap();
     assert_eq!(r.by, ann());
     assert_eq!(r.reason, "Agreed after reviewing the records together");

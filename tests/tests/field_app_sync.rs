@@ -1,6 +1,7 @@
 //! The field app's store, outbox and sync client against the real server on loopback: offline
 //! work survives a restart and arrives; a retried upload makes no duplicate; a photo upload cut
-//! halfway resumes without resending what arrived.
+//! halfway resumes without resending what arrived; two monitors' different scores are both
+//! shown and block sign-off until one is chosen with a reason.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -20,13 +21,17 @@ use image::{Rgb, RgbImage};
 use uuid::Uuid;
 
 fn sign_in(db: &Path, url: &str) -> Mutex<Workspace> {
+    sign_in_as(db, url, "monitor1")
+}
+
+fn sign_in_as(db: &Path, url: &str, user: &str) -> Mutex<Workspace> {
     let mut ws = Workspace::open(db).expect("open store");
     ws.sign_in(
         &ServerApi::at(url, None),
         url,
-        "monitor1",
+        user,
         "accredit-demo",
-        "test tablet",
+        &format!("{user}'s tablet"),
     )
     .expect("sign in");
     Mutex::new(ws)
@@ -349,4 +354,151 @@ fn a_photo_upload_cut_halfway_resumes_without_resending_what_arrived() {
         lead.get(&format!("/api/v1/blobs/{}", photo.hash)).body,
         photo.bytes
     );
+}
+
+#[test]
+fn co_monitors_different_scores_block_sign_off_until_resolved_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::demo(dir.path());
+    // Mo and Sam both cover Stanley Park Lodge.
+    let a = sign_in_as(&dir.path().join("a.db"), &server.url, "monitor1");
+    let b = sign_in_as(&dir.path().join("b.db"), &server.url, "monitor2");
+    let today = accredit_shared::calendar::london_date(Utc::now());
+    let (id, criteria) = {
+        let mut w = a.lock().unwrap();
+        let lodge = w
+            .caseload("Stanley Park", today)
+            .unwrap()
+            .into_iter()
+            .next()
+            .expect("Stanley Park Lodge is on Mo's caseload")
+            .location
+            .id;
+        let id = w
+            .start_visit(lodge, VisitType::Annual, false, Utc::now())
+            .unwrap();
+        let criteria: Vec<(String, i32)> = w
+            .pack()
+            .criteria()
+            .map(|c| (c.id.clone(), c.scale.max))
+            .collect();
+        // Everything but the first two criteria, which the pair score on the day.
+        for (c, max) in &criteria[2..] {
+            w.set_answer(id, c, Some(Answer::Score(*max))).unwrap();
+        }
+        (id, criteria)
+    };
+    sync(&a).unwrap();
+    sync(&b).unwrap();
+    assert!(
+        b.lock().unwrap().visit(id).is_ok(),
+        "Sam's tablet has the visit"
+    );
+
+    // The signal goes; each scores the same two criteria on their own tablet.
+    server.kill();
+    let (first, max) = criteria[0].clone();
+    let second = criteria[1].0.clone();
+    {
+        let mut w = a.lock().unwrap();
+        w.set_answer(id, &first, Some(Answer::Score(max))).unwrap();
+        w.set_answer(id, &second, Some(Answer::Score(1))).unwrap();
+    }
+    {
+        let mut w = b.lock().unwrap();
+        w.set_answer(id, &first, Some(Answer::Score(max - 1)))
+            .unwrap();
+        // Agreeing on the second criterion is not a conflict.
+        w.set_answer(id, &second, Some(Answer::Score(1))).unwrap();
+    }
+    server.restart();
+    sync(&a).unwrap();
+    sync(&b).unwrap();
+    sync(&a).unwrap();
+
+    for (tablet, ws) in [("Mo's", &a), ("Sam's", &b)] {
+        let view = ws.lock().unwrap().visit(id).unwrap();
+        assert_eq!(view.conflicts.len(), 1, "{tablet}: {:?}", view.conflicts);
+        let c = &view.conflicts[0];
+        assert_eq!(c.criterion.as_deref(), Some(first.as_str()));
+        let mut seen: Vec<(String, String)> = c
+            .values
+            .iter()
+            .map(|v| {
+                (
+                    v.value.clone(),
+                    v.author
+                        .as_ref()
+                        .map(|a| a.name.clone())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        seen.sort();
+        let mut expected = vec![
+            (max.to_string(), "Mo Patel".to_string()),
+            ((max - 1).to_string(), "Sam Okafor".to_string()),
+        ];
+        expected.sort();
+        assert_eq!(seen, expected, "{tablet}: both values with their authors");
+    }
+
+    // Mo cannot sign while the two scores disagree.
+    let path = {
+        let mut w = a.lock().unwrap();
+        let check = w.sign_off_check(id).unwrap();
+        assert_eq!(check.conflicts, 1);
+        assert!(check.unanswered.is_empty(), "{:?}", check.unanswered);
+        let err = w.sign_off(id, Utc::now()).unwrap_err();
+        assert!(err.to_string().contains("1 unresolved conflicts"), "{err}");
+        assert!(w.visit(id).unwrap().snapshot.signoff.is_none());
+        w.visit(id).unwrap().conflicts[0].path.clone()
+    };
+
+    // They agree on Sam's score; the reason is kept in the record.
+    let reason = "Agreed after the visit: two residents' care plans were out of date.";
+    {
+        let mut w = a.lock().unwrap();
+        w.resolve_conflict(id, &path, &(max - 1).to_string(), reason, Utc::now())
+            .unwrap();
+        let view = w.visit(id).unwrap();
+        assert!(view.conflicts.is_empty());
+        assert_eq!(
+            view.snapshot.results[&first].answer,
+            Some(Answer::Score(max - 1)),
+            "the chosen score stands"
+        );
+        let kept: Vec<_> = view.snapshot.resolutions.values().collect();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].path, path);
+        assert_eq!(kept[0].chosen, (max - 1).to_string());
+        assert_eq!(kept[0].reason, reason);
+        assert_eq!(kept[0].by.name, "Mo Patel");
+        assert!(w.sign_off_check(id).unwrap().ready());
+        w.sign_off(id, Utc::now()).unwrap();
+    }
+    sync(&a).unwrap();
+    let (state, refusal, _) = state_of(&a, ItemKind::Visit, &id.to_string());
+    assert_eq!(state, OutboxState::Acknowledged, "{refusal:?}");
+    sync(&b).unwrap();
+
+    // The server holds the signed record with the resolution, and so does Sam's tablet.
+    let lead = Client::sign_in(&server.url, "lead");
+    let r = lead.get(&format!("/api/v1/visits/{id}"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let record: VisitSnapshot = serde_json::from_value(r.json()["record"].clone()).unwrap();
+    assert!(record.signoff.is_some());
+    assert_eq!(record.results[&first].answer, Some(Answer::Score(max - 1)));
+    assert_eq!(
+        record
+            .resolutions
+            .values()
+            .map(|r| r.reason.as_str())
+            .collect::<Vec<_>>(),
+        vec![reason]
+    );
+    let on_b = b.lock().unwrap().visit(id).unwrap();
+    assert!(on_b.conflicts.is_empty());
+    assert!(on_b.read_only, "signed off: read-only on Sam's tablet too");
+    assert_eq!(on_b.snapshot, record);
 }

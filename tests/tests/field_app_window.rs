@@ -23,10 +23,22 @@ const HEADER: [&str; 4] = ["product", "nav-caseload", "nav-sync", "sign-out"];
 struct Xvfb {
     child: Child,
     display: String,
+    /// Screen size, e.g. `1280x800`; the app's window is opened at this size.
+    size: &'static str,
 }
 
 impl Xvfb {
-    fn start() -> Xvfb {
+    /// A tablet held in landscape.
+    fn landscape() -> Xvfb {
+        Xvfb::start("1280x800")
+    }
+
+    /// A tablet held in portrait.
+    fn portrait() -> Xvfb {
+        Xvfb::start("800x1280")
+    }
+
+    fn start(size: &'static str) -> Xvfb {
         for n in 90..140 {
             if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
                 continue;
@@ -37,7 +49,7 @@ impl Xvfb {
                     display.as_str(),
                     "-screen",
                     "0",
-                    "1280x800x24",
+                    &format!("{size}x24"),
                     "-nolisten",
                     "tcp",
                 ])
@@ -48,7 +60,11 @@ impl Xvfb {
             let until = Instant::now() + Duration::from_secs(10);
             while Instant::now() < until {
                 if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                    return Xvfb { child, display };
+                    return Xvfb {
+                        child,
+                        display,
+                        size,
+                    };
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -87,15 +103,28 @@ struct Seen {
 
 impl App {
     fn start(x: &Xvfb, data: &Path, server: &str, photos: &Path, shots: &Path) -> App {
+        App::start_with(x, data, server, photos, shots, &[])
+    }
+
+    fn start_with(
+        x: &Xvfb,
+        data: &Path,
+        server: &str,
+        photos: &Path,
+        shots: &Path,
+        env: &[(&str, &str)],
+    ) -> App {
         let probe = data.join("probe.json");
         let _ = std::fs::remove_file(&probe);
         let child = Command::new(app_binary())
+            .envs(env.iter().copied())
             .args(["--data-dir"])
             .arg(data)
             .args(["--server", server, "--photo-dir"])
             .arg(photos)
             .args(["--sync-every", "3600"])
             .env("DISPLAY", &x.display)
+            .env("ACCREDIT_WINDOW", x.size)
             .env("ACCREDIT_UI_PROBE", &probe)
             .env("GDK_BACKEND", "x11")
             .env_remove("WAYLAND_DISPLAY")
@@ -252,6 +281,71 @@ impl Drop for App {
     }
 }
 
+/// A D-Bus session bus on the X display, as a desktop session has: the app's file picker asks the
+/// XDG desktop portal over it, and the bus starts the portal and its GTK file chooser on demand.
+struct SessionBus {
+    child: Child,
+    address: String,
+}
+
+impl SessionBus {
+    fn start(x: &Xvfb) -> SessionBus {
+        use std::io::BufRead;
+        let mut child = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .env("DISPLAY", &x.display)
+            .env("GDK_BACKEND", "x11")
+            .env("XDG_CURRENT_DESKTOP", "GNOME")
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon is needed (apt package dbus)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("bus stdout"))
+            .read_line(&mut line)
+            .expect("the bus address");
+        SessionBus {
+            child,
+            address: line.trim().to_owned(),
+        }
+    }
+}
+
+impl Drop for SessionBus {
+    fn drop(&mut self) {
+        // The portals it started leave with it.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits for a visible top-level window of this X class and returns its X id.
+fn window_of_class(app: &App, class: &str) -> String {
+    let until = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < until {
+        let out = Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--class", class])
+            .env("DISPLAY", &app.display)
+            .output()
+            .expect("xdotool");
+        if let Some(id) = String::from_utf8_lossy(&out.stdout).lines().next() {
+            return id.to_owned();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    app.screenshot("failure");
+    let out = Command::new("sh")
+        .args(["-c", "for w in $(xdotool search --onlyvisible --class .); do echo \"$w $(xdotool getwindowname $w) | $(xprop -id $w WM_CLASS)\"; done"])
+        .env("DISPLAY", &app.display)
+        .output()
+        .expect("xdotool");
+    panic!(
+        "no window of class {class:?} appeared; windows:\n{}\nsee target/screenshots/failure.png",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 fn camera_roll(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     let img = RgbImage::from_fn(1600, 1200, |x, y| {
@@ -272,7 +366,7 @@ fn camera_roll(dir: &Path) {
 fn a_monitor_records_a_visit_offline_in_the_real_app_and_it_reaches_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::demo(dir.path());
-    let x = Xvfb::start();
+    let x = Xvfb::landscape();
     let data = dir.path().join("tablet");
     let photos = dir.path().join("camera");
     camera_roll(&photos);
@@ -426,4 +520,192 @@ fn a_monitor_records_a_visit_offline_in_the_real_app_and_it_reaches_the_server()
     app.click("to-signoff");
     app.wait_text("main", "Before you can sign off");
     app.screenshot("sign-off");
+}
+
+/// Signs a workspace in as `user`, syncing the caseload and its visits.
+fn signed_in(db: &Path, url: &str, user: &str) -> Workspace {
+    let mut ws = Workspace::open(db).unwrap();
+    ws.sign_in(
+        &accredit_app::server_api::ServerApi::at(url, None),
+        url,
+        user,
+        "accredit-demo",
+        &format!("{user}'s tablet"),
+    )
+    .unwrap();
+    ws
+}
+
+fn sync(ws: Workspace) -> Workspace {
+    let api = ws.api().unwrap();
+    let ws = std::sync::Mutex::new(ws);
+    accredit_app::sync_client::sync(&ws, &api, &mut |_| true).unwrap();
+    ws.into_inner().unwrap()
+}
+
+#[test]
+fn a_co_monitors_different_score_is_resolved_by_touch_on_a_portrait_tablet() {
+    use accredit_shared::records::{Answer, VisitType};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::demo(dir.path());
+    let data = dir.path().join("tablet");
+    let today = accredit_shared::calendar::london_date(chrono::Utc::now());
+
+    // Mo starts a visit to Stanley Park Lodge and scores all but the first criterion; Sam, who
+    // also covers the home, receives it. Both then score the first criterion offline, differently.
+    let mut mo = signed_in(&data.join("accredit.db"), &server.url, "monitor1");
+    let lodge = mo.caseload("Stanley Park", today).unwrap()[0].location.id;
+    let id = mo
+        .start_visit(lodge, VisitType::Annual, false, chrono::Utc::now())
+        .unwrap();
+    let criteria: Vec<(String, i32)> = mo
+        .pack()
+        .criteria()
+        .map(|c| (c.id.clone(), c.scale.max))
+        .collect();
+    for (c, max) in &criteria[1..] {
+        mo.set_answer(id, c, Some(Answer::Score(*max))).unwrap();
+    }
+    let mo = sync(mo);
+    let mut sam = sync(signed_in(
+        &dir.path().join("sam.db"),
+        &server.url,
+        "monitor2",
+    ));
+    let (first, max) = criteria[0].clone();
+    sam.set_answer(id, &first, Some(Answer::Score(max - 1)))
+        .unwrap();
+    let mut mo = mo;
+    mo.set_answer(id, &first, Some(Answer::Score(max))).unwrap();
+    let mo = sync(mo);
+    drop(sync(sam));
+    drop(sync(mo));
+
+    let x = Xvfb::portrait();
+    let photos = dir.path().join("camera");
+    camera_roll(&photos);
+    let shots = workspace().join("target/screenshots");
+    let app = App::start(&x, &data, &server.url, &photos, &shots);
+    app.wait_text("caseload", "Stanley Park Lodge");
+    let main = app.wait_for("main");
+    assert!(main.w <= 800.0, "the window is portrait-sized: {main:?}");
+    app.screenshot("portrait-caseload");
+    let card = app.id_with_text("location-", "Stanley Park Lodge");
+    app.click(&card);
+    app.click(&format!("open-{id}"));
+    app.wait_text("conflicts", "Conflicts to resolve (1)");
+    let dashed = first.replace('.', "-");
+    app.click(&format!("goto-conflict-{dashed}"));
+    // Both values with their authors, on the criterion itself.
+    app.wait_text(&format!("criterion-{dashed}"), "recorded by Mo Patel");
+    app.wait_text(&format!("criterion-{dashed}"), "recorded by Sam Okafor");
+    app.screenshot("portrait-conflict");
+
+    // Without a reason the choice is refused, and nothing changes.
+    let keep = app.id_with_text("keep-", &format!("Keep {}", max - 1));
+    app.click(&keep);
+    app.wait_text("error-summary", "resolution needs a reason");
+    assert!(app.seen("conflicts").is_some());
+
+    let reason_field = app.id_with_text("reason-", "");
+    app.click(&reason_field);
+    let reason = "Agreed with Sam: two care plans were out of date";
+    app.type_text(reason);
+    app.click(&keep);
+    app.wait_until("the conflict to be resolved", |a| {
+        a.seen("conflicts").is_none()
+    });
+    app.wait_until("the kept score", |a| {
+        a.seen(&format!("score-{dashed}-{}", max - 1))
+            .is_some_and(|s| s.pressed == "true")
+    });
+    app.click("to-signoff");
+    app.wait_for("ready-to-sign");
+    app.click("sign-off");
+    app.wait_for("read-only");
+    app.screenshot("portrait-signed-off");
+    app.kill();
+
+    let mut mo = Workspace::open(&data.join("accredit.db")).unwrap();
+    let v = mo.visit(id).unwrap();
+    assert!(v.conflicts.is_empty());
+    assert!(v.read_only);
+    assert_eq!(
+        v.snapshot.results[&first].answer,
+        Some(Answer::Score(max - 1))
+    );
+    let kept: Vec<_> = v.snapshot.resolutions.values().collect();
+    assert_eq!(kept.len(), 1, "only the resolution with a reason");
+    assert_eq!(kept[0].reason, reason);
+    assert_eq!(kept[0].by.name, "Mo Patel");
+    assert_eq!(v.snapshot.signoff.as_ref().unwrap().by.name, "Mo Patel");
+}
+
+#[test]
+fn a_photo_chosen_in_the_desktop_file_picker_is_added_to_the_visit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::demo(dir.path());
+    let data = dir.path().join("tablet");
+    let today = accredit_shared::calendar::london_date(chrono::Utc::now());
+    let mut mo = signed_in(&data.join("accredit.db"), &server.url, "monitor1");
+    let home = mo.caseload("Seaview", today).unwrap()[0].location.id;
+    let id = mo
+        .start_visit(
+            home,
+            accredit_shared::records::VisitType::Annual,
+            true,
+            chrono::Utc::now(),
+        )
+        .unwrap();
+    drop(mo);
+    // A photo somewhere on the computer, not in the camera folder.
+    let downloads = dir.path().join("Downloads");
+    camera_roll(&downloads);
+    let chosen = downloads.join("kitchen.jpg");
+    std::fs::rename(downloads.join("IMG_0001.jpg"), &chosen).unwrap();
+
+    let x = Xvfb::landscape();
+    let bus = SessionBus::start(&x);
+    let shots = workspace().join("target/screenshots");
+    let app = App::start_with(
+        &x,
+        &data,
+        &server.url,
+        &dir.path().join("no-camera"),
+        &shots,
+        &[("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())],
+    );
+    app.wait_for("caseload");
+    let card = app.id_with_text("location-", "Seaview House");
+    app.click(&card);
+    app.click(&format!("open-{id}"));
+    app.click("jump-section-photos");
+    app.click("photo-caption");
+    app.type_text("Kitchen");
+    app.click("photo-file");
+    // The desktop's own file chooser, through the portal: type the path, as a person may.
+    let picker = window_of_class(&app, "xdg-desktop-portal-gtk");
+    app.xdotool(&["windowfocus", "--sync", &picker]);
+    app.key("ctrl+l");
+    app.type_text(&chosen.display().to_string());
+    app.key("Return");
+    app.wait_until("the chosen photo to be added", |a| {
+        a.seen("photos").is_some_and(|s| s.text.contains("Kitchen"))
+    });
+    app.kill();
+
+    let mut mo = Workspace::open(&data.join("accredit.db")).unwrap();
+    let v = mo.visit(id).unwrap();
+    let photo = v.snapshot.photos.values().next().expect("the photo");
+    assert_eq!(photo.caption, "Kitchen");
+    let stored = accredit_app::store::blobs::bytes(mo.store().conn(), &photo.hash)
+        .unwrap()
+        .expect("stored by hash");
+    assert_eq!(blake3::hash(&stored).to_hex().to_string(), photo.hash);
+    let img = image::load_from_memory(&stored).unwrap();
+    assert_eq!(
+        (img.width(), img.height()),
+        (1600, 1200),
+        "the chosen picture"
+    );
 }

@@ -109,6 +109,12 @@ impl Ui {
             error: true,
             lines: vec![text],
         }));
+        // As GOV.UK services do, move focus to the summary so it is seen and read out, wherever
+        // on a long page the button that failed was.
+        document::eval(
+            "setTimeout(() => { const e = document.getElementById('error-summary'); \
+             if (e) { e.focus(); e.scrollIntoView({block: 'center'}); } }, 50)",
+        );
     }
 
     /// Shows a notice.
@@ -218,7 +224,7 @@ fn FlashView() -> Element {
     rsx! {
         if let Some(f) = flash {
             if f.error {
-                div { class: "error-summary", role: "alert", id: "error-summary",
+                div { class: "error-summary", role: "alert", id: "error-summary", tabindex: "-1",
                     h2 { "There is a problem" }
                     ul { for (i, l) in f.lines.iter().enumerate() { li { key: "{i}", "{l}" } } }
                 }

@@ -11,7 +11,7 @@ const SCRIPT: &str = r#"
 const out = {};
 for (const el of document.querySelectorAll('[id]')) {
   const r = el.getBoundingClientRect();
-  if (r.width > 0 && r.height > 0) out[el.id] = [r.left, r.top, r.width, r.height, ((el.tagName === 'TEXTAREA' || el.tagName === 'INPUT') ? el.value : el.innerText || '').slice(0, 300), el.getAttribute('aria-pressed') || ''];
+  if (r.width > 0 && r.height > 0) out[el.id] = [r.left, r.top, r.width, r.height, ((el.tagName === 'TEXTAREA' || el.tagName === 'INPUT') ? el.value : el.innerText || '').slice(0, 1000), el.getAttribute('aria-pressed') || ''];
 }
 return { scrollY: window.scrollY, innerHeight: window.innerHeight, boxes: out };
 "#;

@@ -87,6 +87,7 @@ pub fn ConflictView(
                         button {
                             key: "{v.actor}",
                             class: "button secondary",
+                            id: "keep-{path.replace('/', \"-\")}-{v.value.replace(' ', \"-\")}",
                             onclick: {
                                 let value = v.value.clone();
                                 move |_| handler.call((value.clone(), reason()))

@@ -47,6 +47,25 @@ fn conflict_title(pack: &FrameworkPack, conflict: &Conflict) -> String {
         .map_or_else(|| conflict.path.join(" › "), |(_, c)| c.prompt.clone())
 }
 
+/// A conflict with its values and authors, and the choice of one with a reason.
+#[component]
+fn ConflictResolver(visit: Uuid, conflict: Conflict, title: String) -> Element {
+    let ctx = use_context::<AppContext>();
+    let ui = use_context::<Ui>();
+    let path = conflict.path.clone();
+    rsx! {
+        ConflictView {
+            conflict,
+            title,
+            on_resolve: move |(chosen, reason): (String, String)| {
+                if ui.act(&ctx, |w| w.resolve_conflict(visit, &path, &chosen, &reason, chrono::Utc::now())).is_some() {
+                    ui.notice(format!("Kept {}. The reason is kept in the record.", display_value(&chosen)));
+                }
+            },
+        }
+    }
+}
+
 /// A choice of criterion within the current domain, or the whole domain.
 #[component]
 fn CriterionSelect(id: String, criteria: Vec<String>) -> Element {
@@ -86,7 +105,7 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
         .map(|c| c.id.clone())
         .collect();
     rsx! {
-        div { class: "row", style: "justify-content: space-between",
+        div { class: "row", style: "justify-content: space-between; margin-bottom: 12px",
             button { class: "button secondary", id: "back", onclick: move |_| ui.go(Screen::Location(view.snapshot.header.location_id)), "Back to location" }
             button { class: "button", id: "to-signoff", onclick: move |_| ui.go(Screen::SignOff(id)), if ro { "View sign-off" } else { "Check and sign off" } }
         }
@@ -110,23 +129,30 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
             div { class: "readonly", id: "read-only", "Signed off by {snap.signoff.as_ref().map(|s| s.by.name.clone()).unwrap_or_default()}. This visit is read-only on this tablet." }
         }
         if !view.conflicts.is_empty() {
-            section { aria_label: "Conflicts",
+            section { class: "conflict-summary", aria_label: "Conflicts", id: "conflicts",
                 h2 { "Conflicts to resolve ({view.conflicts.len()})" }
-                for c in view.conflicts.iter() {
-                    ConflictView {
-                        key: "{c.path.join(\"/\")}",
-                        conflict: c.clone(),
-                        title: conflict_title(&pack, c),
-                        on_resolve: {
-                            let ctx = ctx.clone();
-                            let path = c.path.clone();
-                            move |(chosen, reason): (String, String)| {
-                                let path = path.clone();
-                                if ui.act(&ctx, |w| w.resolve_conflict(id, &path, &chosen, &reason, chrono::Utc::now())).is_some() {
-                                    ui.notice(format!("Kept {}.", display_value(&chosen)));
+                p { "Another monitor's offline edits disagree with yours. Choose a value for each, with a reason, before signing off." }
+                ul {
+                    for c in view.conflicts.iter() {
+                        li { key: "{c.path.join(\"/\")}",
+                            if let Some(i) = c.criterion.as_deref().and_then(|cid| pack.domains.iter().position(|d| d.standards.iter().flat_map(|s| &s.criteria).any(|x| x.id == cid))) {
+                                button {
+                                    class: "link-button",
+                                    id: "goto-conflict-{c.criterion.as_deref().unwrap_or_default().replace('.', \"-\")}",
+                                    onclick: {
+                                        let target = format!("criterion-{}", c.criterion.as_deref().unwrap_or_default().replace('.', "-"));
+                                        move |_| {
+                                            domain.set(i);
+                                            // After the domain's criteria have been drawn.
+                                            document::eval(&format!("setTimeout(() => document.getElementById('{target}')?.scrollIntoView({{block: 'center'}}), 60)"));
+                                        }
+                                    },
+                                    {conflict_title(&pack, c)}
                                 }
+                            } else {
+                                ConflictResolver { visit: id, conflict: c.clone(), title: conflict_title(&pack, c) }
                             }
-                        },
+                        }
                     }
                 }
             }
@@ -161,6 +187,7 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
                                 previous: view.previous.get(&c.id).copied(),
                                 previous_on: view.previous_on,
                                 read_only: ro,
+                                conflicts: view.conflicts.iter().filter(|x| x.criterion.as_deref() == Some(c.id.as_str())).cloned().collect::<Vec<_>>(),
                             }
                         }
                     }
@@ -183,6 +210,8 @@ fn CriterionRow(
     previous: Option<Answer>,
     previous_on: Option<chrono::NaiveDate>,
     read_only: bool,
+    /// Fields of this criterion that co-monitors set differently.
+    conflicts: Vec<Conflict>,
 ) -> Element {
     let ctx = use_context::<AppContext>();
     let ui = use_context::<Ui>();
@@ -207,6 +236,10 @@ fn CriterionRow(
         "Not looked at".into(),
     ));
     let notes_id = format!("notes-{}", c.id.replace('.', "-"));
+    // Either score could be the one shown, so none is shown as chosen until one is kept.
+    let score_in_conflict = conflicts
+        .iter()
+        .any(|x| x.path.last().is_some_and(|f| f == "answer"));
     // The text shown when the field was created, kept fixed: passing each saved version back
     // would make the field controlled, and a controlled field drops keys typed quickly.
     let first_notes = use_hook(|| notes.clone());
@@ -220,8 +253,11 @@ fn CriterionRow(
         }
     };
     rsx! {
-        div { class: "criterion", id: "criterion-{c.id.replace('.', \"-\")}",
+        div { class: if conflicts.is_empty() { "criterion" } else { "criterion in-conflict" }, id: "criterion-{c.id.replace('.', \"-\")}",
             p { class: "prompt", "{c.prompt}" }
+            for x in conflicts.iter() {
+                ConflictResolver { key: "{x.path.join(\"/\")}", visit, conflict: x.clone(), title: c.prompt.clone() }
+            }
             div { class: "meta",
                 if c.critical { span { class: "tag red", "Critical" } }
                 span { class: "caption", id: "previous-{c.id.replace('.', \"-\")}",
@@ -239,13 +275,16 @@ fn CriterionRow(
                     }
                 }
             }
+            if score_in_conflict {
+                p { class: "hint", "Keep one of the two scores above, with a reason, before changing the score." }
+            }
             div { class: "scores", role: "group", aria_label: "Score for {c.prompt}",
                 for (a, label, hint) in choices {
                     button {
                         key: "{label}",
                         id: format!("score-{}-{}", c.id.replace('.', "-"), label.to_lowercase().replace([' ', '/'], "-")),
-                        aria_pressed: if answer == Some(a) { "true" } else { "false" },
-                        disabled: read_only,
+                        aria_pressed: if answer == Some(a) && !score_in_conflict { "true" } else { "false" },
+                        disabled: read_only || score_in_conflict,
                         onclick: {
                             let ctx = ctx.clone();
                             let cid = cid.clone();

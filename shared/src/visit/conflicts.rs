@@ -55,7 +55,7 @@ fn walk(
         }
         let all = view.get_all(obj, &key)?;
         path.push(key.clone());
-        if all.len() > 1 {
+        if disagree(&all) {
             out.push(Conflict {
                 path: path.clone(),
                 criterion: None,
@@ -81,6 +81,18 @@ fn walk(
         path.pop();
     }
     Ok(())
+}
+
+/// Whether concurrent values differ. Two monitors who score a criterion alike agree, so that
+/// is no conflict; two maps made at once always are, since they may hold different fields.
+pub(crate) fn disagree(all: &[(Value<'_>, ObjId)]) -> bool {
+    let Some(((first, _), rest)) = all.split_first() else {
+        return false;
+    };
+    rest.iter().any(|(v, _)| match (first, v) {
+        (Value::Scalar(a), Value::Scalar(b)) => a != b,
+        _ => true,
+    })
 }
 
 pub(crate) fn value_text(value: &Value<'_>) -> String {

@@ -231,6 +231,12 @@ impl VisitDoc {
                 c.scale.min, c.scale.max
             )));
         }
+        // A new score would silently replace both monitors' scores and leave no reason.
+        if conflicts::disagree(&self.view(None).get_all(&item, ANSWER)?) {
+            return Err(VisitDocError::Invalid(format!(
+                "two monitors scored {criterion} differently: keep one of their scores, with a reason, before changing it"
+            )));
+        }
         self.edit(|d| match answer {
             Some(a) => d.put(&item, ANSWER, encode_answer(a)),
             None => d.put(&item, ANSWER, ScalarValue::Null),

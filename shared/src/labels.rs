@@ -1,0 +1,96 @@
+//! Words for people: how records, ratings and dates read in explanations, reasons and pages.
+//! One place, so the app, the portal and the engine's explanations say the same thing.
+
+use chrono::NaiveDate;
+
+use crate::records::{CqcRatingValue, FundingType, GateKind, KeyQuestion, Priority};
+
+/// A day as GOV.UK writes it: `13 November 2026`.
+pub fn long_date(day: NaiveDate) -> String {
+    day.format("%-d %B %Y").to_string()
+}
+
+/// A count with its noun, singular or plural: `1 overdue action`, `2 overdue actions`.
+pub fn count(n: usize, singular: &str, plural: &str) -> String {
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
+impl GateKind {
+    /// What the gate is called.
+    pub fn label(self) -> &'static str {
+        match self {
+            GateKind::S42Enquiry => "Section 42 safeguarding enquiry",
+            GateKind::LargeScaleEnquiry => "Large-scale safeguarding enquiry",
+            GateKind::PlacementEmbargo => "Placement embargo",
+            GateKind::ContractDefault => "Contract default notice",
+        }
+    }
+}
+
+impl CqcRatingValue {
+    /// The rating as CQC writes it.
+    pub fn label(self) -> &'static str {
+        match self {
+            CqcRatingValue::Inadequate => "Inadequate",
+            CqcRatingValue::RequiresImprovement => "Requires improvement",
+            CqcRatingValue::Good => "Good",
+            CqcRatingValue::Outstanding => "Outstanding",
+        }
+    }
+}
+
+impl KeyQuestion {
+    /// The key question as CQC writes it.
+    pub fn label(self) -> &'static str {
+        match self {
+            KeyQuestion::Overall => "Overall",
+            KeyQuestion::Safe => "Safe",
+            KeyQuestion::Effective => "Effective",
+            KeyQuestion::Caring => "Caring",
+            KeyQuestion::Responsive => "Responsive",
+            KeyQuestion::WellLed => "Well-led",
+        }
+    }
+}
+
+impl Priority {
+    /// The priority, capitalised.
+    pub fn label(self) -> &'static str {
+        match self {
+            Priority::High => "High",
+            Priority::Medium => "Medium",
+            Priority::Low => "Low",
+        }
+    }
+}
+
+impl FundingType {
+    /// How the placement is funded.
+    pub fn label(self) -> &'static str {
+        match self {
+            FundingType::CouncilPermanent => "Council-funded permanent",
+            FundingType::CouncilShortTerm => "Council-funded short-term",
+            FundingType::JointFunded => "Jointly funded",
+            FundingType::NhsContinuingHealthcare => "NHS Continuing Healthcare",
+            FundingType::SelfFunded => "Self-funded",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_counts_read_as_people_write_them() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 3).unwrap_or_default();
+        assert_eq!(long_date(d), "3 November 2026");
+        assert_eq!(count(1, "action", "actions"), "1 action");
+        assert_eq!(count(0, "action", "actions"), "0 actions");
+        assert_eq!(
+            GateKind::S42Enquiry.label(),
+            "Section 42 safeguarding enquiry"
+        );
+        assert_eq!(KeyQuestion::WellLed.label(), "Well-led");
+    }
+}
