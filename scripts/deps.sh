@@ -3,11 +3,16 @@
 # when any is missing. Used by scripts/test.sh and scripts/demo.sh.
 set -euo pipefail
 # dbus and the XDG desktop portal (GTK) give the desktop app its file picker, as a desktop session does.
-packages=(curl libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev libssl-dev pkg-config xvfb xauth imagemagick xdotool dbus xdg-desktop-portal xdg-desktop-portal-gtk)
+# chromium runs the portal's browser tests (Playwright drives Debian's build).
+packages=(curl chromium libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev libssl-dev pkg-config xvfb xauth imagemagick xdotool dbus xdg-desktop-portal xdg-desktop-portal-gtk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm run the browser tests; a machine may have them from elsewhere (NodeSource).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]}"
   sudo_cmd=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace on a fresh Debian machine with Rust.
 # Installs what such a machine lacks first: the rustfmt and clippy components, and the Debian
-# packages the field app builds against and its window tests run under (scripts/deps.sh).
+# packages the field app builds against and its window tests run under, and Chromium for the
+# portal's browser tests (scripts/deps.sh); then the browser tests' npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,8 @@ if command -v rustup >/dev/null 2>&1; then
 fi
 
 ./scripts/deps.sh
+echo "== npm packages for the browser tests"
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

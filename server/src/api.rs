@@ -97,7 +97,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/payments", get(get_payments))
         .route("/api/v1/payments/issue", post(issue_payments))
         .route("/api/v1/audit", get(get_audit))
-        .merge(records_api::routes());
+        .merge(records_api::routes())
+        .merge(crate::portal::routes());
     limited(routes, 1024 * 1024)
         .merge(sync_routes)
         .merge(blob_routes)

@@ -12,6 +12,7 @@ pub mod error;
 pub mod import;
 pub mod lifecycle;
 pub mod payments;
+pub mod portal;
 pub mod records_api;
 pub mod seed;
 pub mod state;

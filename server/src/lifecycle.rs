@@ -356,7 +356,8 @@ fn has_pending(tx: &Connection, id: Uuid) -> Result<bool, ApiError> {
         .is_some())
 }
 
-fn window_open(state: &AppState, v: &VisitState) -> bool {
+/// Whether the provider may still comment: shared, not confirmed, and the window not closed.
+pub fn window_open(state: &AppState, v: &VisitState) -> bool {
     v.status == "shared"
         && v.provider_confirmed_at.is_none()
         && v.window_closes_on
@@ -602,4 +603,39 @@ pub fn respond_to_action(
         json!({ "action": action }),
     )?;
     Ok(rid)
+}
+
+/// A provider's response to an action.
+#[derive(Serialize)]
+pub struct ResponseView {
+    /// Its id.
+    pub id: String,
+    /// The action it answers.
+    pub action_id: String,
+    /// Who wrote it.
+    pub author: String,
+    /// What they wrote.
+    pub body: String,
+    /// When.
+    pub created_at: String,
+}
+
+/// Responses to a visit's actions, oldest first.
+pub fn action_responses(tx: &Connection, id: Uuid) -> Result<Vec<ResponseView>, ApiError> {
+    let mut stmt = tx.prepare(
+        "SELECT r.id, r.action_id, u.display_name, r.body, r.created_at FROM action_responses r JOIN users u ON u.id = r.author_id
+         WHERE r.visit_id = ?1 ORDER BY r.created_at, r.id",
+    )?;
+    let rows = stmt
+        .query_map([id.to_string()], |r| {
+            Ok(ResponseView {
+                id: r.get(0)?,
+                action_id: r.get(1)?,
+                author: r.get(2)?,
+                body: r.get(3)?,
+                created_at: r.get(4)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }

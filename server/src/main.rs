@@ -120,7 +120,7 @@ async fn listen_and_serve(
         .with_context(|| format!("listening on {addr}"))?;
     let bound = listener.local_addr()?;
     println!(
-        "Accredit server listening on http://{bound}  (health: http://{bound}/healthz, API: http://{bound}/api/v1)"
+        "Accredit server listening on http://{bound}  (portal: http://{bound}/, public register: http://{bound}/register, API: http://{bound}/api/v1)"
     );
     serve(listener, state).await
 }

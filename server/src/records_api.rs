@@ -110,14 +110,56 @@ fn created(v: Value) -> Response {
     (StatusCode::CREATED, Json(v)).into_response()
 }
 
+/// A CQC rating to record.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CqcRequest {
-    inspected_on: NaiveDate,
-    published_on: NaiveDate,
-    overall: CqcRatingValue,
+pub struct CqcRequest {
+    /// Inspection day.
+    pub inspected_on: NaiveDate,
+    /// Publication day: the rating counts from then.
+    pub published_on: NaiveDate,
+    /// Overall rating.
+    pub overall: CqcRatingValue,
+    /// Ratings per key question.
     #[serde(default)]
-    key_questions: BTreeMap<KeyQuestion, CqcRatingValue>,
+    pub key_questions: BTreeMap<KeyQuestion, CqcRatingValue>,
+}
+
+/// Records a CQC rating for a location (commissioners), audits it and re-determines the tier.
+pub fn record_cqc(
+    s: &AppState,
+    tx: &Connection,
+    caller: &Caller,
+    loc: Uuid,
+    req: CqcRequest,
+) -> Result<Value, ApiError> {
+    caller.require(&[Role::Commissioner])?;
+    if req.published_on < req.inspected_on {
+        return Err(ApiError::invalid(
+            "a rating cannot be published before the inspection",
+        ));
+    }
+    require_location_exists(tx, loc)?;
+    let rating = CqcRating {
+        id: Uuid::new_v4(),
+        location_id: loc,
+        inspected_on: req.inspected_on,
+        published_on: req.published_on,
+        overall: req.overall,
+        key_questions: req.key_questions,
+    };
+    save(
+        s,
+        tx,
+        caller,
+        "cqc_ratings",
+        "location_id",
+        rating.id,
+        loc,
+        &rating,
+        "cqc_rating.recorded",
+        &[loc],
+    )
 }
 
 async fn add_cqc(
@@ -126,48 +168,53 @@ async fn add_cqc(
     Path(loc): Path<String>,
     JsonBody(req): JsonBody<CqcRequest>,
 ) -> ApiResult<Response> {
-    caller.require(&[Role::Commissioner])?;
     let loc = parse_id(&loc, "location id")?;
-    if req.published_on < req.inspected_on {
-        return Err(ApiError::invalid(
-            "a rating cannot be published before the inspection",
-        ));
-    }
     state
-        .blocking(move |s| {
-            s.db.write(|tx| {
-                require_location_exists(tx, loc)?;
-                let rating = CqcRating {
-                    id: Uuid::new_v4(),
-                    location_id: loc,
-                    inspected_on: req.inspected_on,
-                    published_on: req.published_on,
-                    overall: req.overall,
-                    key_questions: req.key_questions,
-                };
-                save(
-                    s,
-                    tx,
-                    &caller,
-                    "cqc_ratings",
-                    "location_id",
-                    rating.id,
-                    loc,
-                    &rating,
-                    "cqc_rating.recorded",
-                    &[loc],
-                )
-            })
-        })
+        .blocking(move |s| s.db.write(|tx| record_cqc(s, tx, &caller, loc, req)))
         .await
         .map(created)
 }
 
+/// A gate to open.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct GateRequest {
-    kind: GateKind,
-    opened_on: NaiveDate,
+pub struct GateRequest {
+    /// What kind.
+    pub kind: GateKind,
+    /// From when.
+    pub opened_on: NaiveDate,
+}
+
+/// Opens a gate on a location (commissioners), audits it and re-determines the tier.
+pub fn record_gate_open(
+    s: &AppState,
+    tx: &Connection,
+    caller: &Caller,
+    loc: Uuid,
+    req: GateRequest,
+) -> Result<Value, ApiError> {
+    caller.require(&[Role::Commissioner])?;
+    require_location_exists(tx, loc)?;
+    let gate = Gate {
+        id: Uuid::new_v4(),
+        location_id: loc,
+        kind: req.kind,
+        opened_on: req.opened_on,
+        closed_on: None,
+        outcome: None,
+    };
+    save(
+        s,
+        tx,
+        caller,
+        "gates",
+        "location_id",
+        gate.id,
+        loc,
+        &gate,
+        "gate.opened",
+        &[loc],
+    )
 }
 
 async fn open_gate(
@@ -176,43 +223,64 @@ async fn open_gate(
     Path(loc): Path<String>,
     JsonBody(req): JsonBody<GateRequest>,
 ) -> ApiResult<Response> {
-    caller.require(&[Role::Commissioner])?;
     let loc = parse_id(&loc, "location id")?;
     state
-        .blocking(move |s| {
-            s.db.write(|tx| {
-                require_location_exists(tx, loc)?;
-                let gate = Gate {
-                    id: Uuid::new_v4(),
-                    location_id: loc,
-                    kind: req.kind,
-                    opened_on: req.opened_on,
-                    closed_on: None,
-                    outcome: None,
-                };
-                save(
-                    s,
-                    tx,
-                    &caller,
-                    "gates",
-                    "location_id",
-                    gate.id,
-                    loc,
-                    &gate,
-                    "gate.opened",
-                    &[loc],
-                )
-            })
-        })
+        .blocking(move |s| s.db.write(|tx| record_gate_open(s, tx, &caller, loc, req)))
         .await
         .map(created)
 }
 
+/// How a gate closes.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CloseGateRequest {
-    closed_on: NaiveDate,
-    outcome: Option<GateOutcome>,
+pub struct CloseGateRequest {
+    /// The day it closed.
+    pub closed_on: NaiveDate,
+    /// Its outcome.
+    pub outcome: Option<GateOutcome>,
+}
+
+/// Closes a gate (commissioners), audits it and re-determines the tier. Returns the change and
+/// the gate's location.
+pub fn record_gate_close(
+    s: &AppState,
+    tx: &Connection,
+    caller: &Caller,
+    id: Uuid,
+    req: CloseGateRequest,
+) -> Result<(Value, Uuid), ApiError> {
+    caller.require(&[Role::Commissioner])?;
+    let data: String = tx
+        .query_row(
+            "SELECT data FROM gates WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("gate"))?;
+    let mut gate: Gate = serde_json::from_str(&data)?;
+    if gate.closed_on.is_some() {
+        return Err(ApiError::conflict("the gate is already closed"));
+    }
+    if req.closed_on < gate.opened_on {
+        return Err(ApiError::invalid("a gate cannot close before it opened"));
+    }
+    gate.closed_on = Some(req.closed_on);
+    gate.outcome = req.outcome;
+    let loc = gate.location_id;
+    let v = save(
+        s,
+        tx,
+        caller,
+        "gates",
+        "location_id",
+        id,
+        loc,
+        &gate,
+        "gate.closed",
+        &[loc],
+    )?;
+    Ok((v, loc))
 }
 
 async fn close_gate(
@@ -221,43 +289,10 @@ async fn close_gate(
     Path(id): Path<String>,
     JsonBody(req): JsonBody<CloseGateRequest>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(&[Role::Commissioner])?;
     let id = parse_id(&id, "gate id")?;
     state
         .blocking(move |s| {
-            s.db.write(|tx| {
-                let data: String = tx
-                    .query_row(
-                        "SELECT data FROM gates WHERE id = ?1",
-                        [id.to_string()],
-                        |r| r.get(0),
-                    )
-                    .optional()?
-                    .ok_or_else(|| ApiError::not_found("gate"))?;
-                let mut gate: Gate = serde_json::from_str(&data)?;
-                if gate.closed_on.is_some() {
-                    return Err(ApiError::conflict("the gate is already closed"));
-                }
-                if req.closed_on < gate.opened_on {
-                    return Err(ApiError::invalid("a gate cannot close before it opened"));
-                }
-                gate.closed_on = Some(req.closed_on);
-                gate.outcome = req.outcome;
-                let loc = gate.location_id;
-                save(
-                    s,
-                    tx,
-                    &caller,
-                    "gates",
-                    "location_id",
-                    id,
-                    loc,
-                    &gate,
-                    "gate.closed",
-                    &[loc],
-                )
-                .map(Json)
-            })
+            s.db.write(|tx| record_gate_close(s, tx, &caller, id, req).map(|(v, _)| Json(v)))
         })
         .await
 }

@@ -64,6 +64,7 @@ fn record_visit(
     base: i32,
     seed: usize,
     sign: bool,
+    actions_done: bool,
 ) -> Result<Uuid, ApiError> {
     let err =
         |e: accredit_shared::visit::VisitDocError| ApiError::internal(format!("demo visit: {e}"));
@@ -131,6 +132,24 @@ fn record_visit(
         },
     )
     .map_err(err)?;
+    if actions_done {
+        // An earlier visit's action plan was carried out on time.
+        let ids: Vec<Uuid> = doc
+            .snapshot()
+            .map_err(err)?
+            .actions
+            .keys()
+            .copied()
+            .collect();
+        for id in ids {
+            doc.set_action_status(
+                id,
+                accredit_shared::visit::ActionStatus::Completed,
+                Some(add_days(visited_on, 21)),
+            )
+            .map_err(err)?;
+        }
+    }
     doc.set_ended_at(started + chrono::Duration::hours(6))
         .map_err(err)?;
     if sign {
@@ -334,6 +353,13 @@ pub fn seed(state: &AppState) -> Result<Vec<Login>, ApiError> {
             name: "Sam Okafor".into(),
         };
 
+        // Earlier published visits, so each home has a history: Seaview and Stanley improved.
+        let earlier = [(0, &mo, 3, 560), (0, &mo, 3, 930), (2, &sam, 2, 480), (1, &mo, 3, 520)];
+        for (seed_no, (i, who, base, days_ago)) in earlier.into_iter().enumerate() {
+            let visited = add_days(today, -days_ago);
+            let v = record_visit(tx, &pack, who, loc[i], visited, base, 20 + seed_no, true, true)?;
+            publish_on(tx, v, add_days(visited, 7), add_days(visited, 24))?;
+        }
         // Published visits: Seaview strong, Promenade good, Stanley good, Bispham weaker.
         let plan = [
             (0, &mo, 4, 200),
@@ -343,12 +369,20 @@ pub fn seed(state: &AppState) -> Result<Vec<Login>, ApiError> {
         ];
         for (seed_no, (i, who, base, days_ago)) in plan.into_iter().enumerate() {
             let visited = add_days(today, -days_ago);
-            let v = record_visit(tx, &pack, who, loc[i], visited, base, seed_no + i, true)?;
+            let v = record_visit(tx, &pack, who, loc[i], visited, base, seed_no + i, true, false)?;
             publish_on(tx, v, add_days(visited, 7), add_days(visited, 24))?;
         }
+        // A follow-up at Promenade Court shared three days ago: its provider can comment until
+        // the window closes.
+        let follow_up = record_visit(tx, &pack, &mo, loc[1], add_days(today, -5), 3, 12, true, false)?;
+        let shared_on = add_days(today, -3);
+        tx.execute(
+            "UPDATE visits SET status = 'shared', shared_on = ?2, window_closes_on = ?3 WHERE id = ?1",
+            params![follow_up.to_string(), shared_on.to_string(), add_days(shared_on, 14).to_string()],
+        )?;
         // Waiting for review: a signed-off follow-up at Bispham Gardens; a draft at the home care service.
-        record_visit(tx, &pack, &sam, loc[3], add_days(today, -6), 2, 9, true)?;
-        record_visit(tx, &pack, &sam, loc[4], add_days(today, -1), 3, 4, false)?;
+        record_visit(tx, &pack, &sam, loc[3], add_days(today, -6), 2, 9, true, false)?;
+        record_visit(tx, &pack, &sam, loc[4], add_days(today, -1), 3, 4, false, false)?;
 
         // CQC ratings, published some weeks after inspection.
         let ratings = [

@@ -199,11 +199,21 @@ proptest! {
                     let device = device % devices;
                     let pack = w.pack.clone();
                     let doc = w.replicas[device].doc_mut(&visit).unwrap();
-                    doc.set_answer(&pack, &criteria[criterion], Some(Answer::Score(score))).unwrap();
+                    let in_conflict = doc.conflicts().unwrap().iter().any(|c| {
+                        c.criterion.as_deref() == Some(criteria[criterion].as_str())
+                            && c.path.last().map(String::as_str) == Some("answer")
+                    });
+                    // A score in conflict is refused until someone keeps one with a reason.
+                    match doc.set_answer(&pack, &criteria[criterion], Some(Answer::Score(score))) {
+                        Ok(()) => {
+                            prop_assert!(!in_conflict, "a score in conflict was overwritten");
+                            written.entry(criteria[criterion].clone()).or_default().insert(score);
+                        }
+                        Err(e) => prop_assert!(in_conflict, "refused without a conflict: {}", e),
+                    }
                     let text = format!("edit {i} on device {device}");
                     doc.add_evidence(&pack, &EvidenceDraft { criterion: Some(criteria[criterion].clone()), kind: EvidenceKind::Observation, text: text.clone(), photo: None }).unwrap();
                     evidence.insert(text);
-                    written.entry(criteria[criterion].clone()).or_default().insert(score);
                 }
                 Op::Sync { device, faults } => {
                     // A failed run is what a faulty link does; the next one carries on.

@@ -12,6 +12,7 @@
 
 use crate::calendar::{add_days, add_months};
 use crate::framework::PackLibrary;
+use crate::labels::long_date;
 use crate::money::Pence;
 use crate::records::{
     CqcRating, CqcRatingValue, Gate, GateKind, GateOutcome, LocationRecords, PublishedVisit,
@@ -650,10 +651,10 @@ pub(crate) fn qualification_validity(
         verified_on
     };
     if day < effective_from {
-        return Err(format!("counts from {effective_from}"));
+        return Err(format!("counts from {}", long_date(effective_from)));
     }
     if day > q.expires_on {
-        return Err(format!("expired on {}", q.expires_on));
+        return Err(format!("expired on {}", long_date(q.expires_on)));
     }
     if q.kind == QualificationKind::Iso9001 {
         let audit = q
@@ -663,11 +664,17 @@ pub(crate) fn qualification_validity(
         let due = add_months(audit, rules.qualifications.iso9001_surveillance_months);
         if day > due {
             return Err(format!(
-                "no surveillance audit since {audit} (one was due by {due})"
+                "no surveillance audit since {} (one was due by {})",
+                long_date(audit),
+                long_date(due)
             ));
         }
     }
-    Ok(format!("valid from {effective_from} to {}", q.expires_on))
+    Ok(format!(
+        "valid from {} to {}",
+        long_date(effective_from),
+        long_date(q.expires_on)
+    ))
 }
 
 fn qualification_effects(

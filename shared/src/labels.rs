@@ -3,7 +3,12 @@
 
 use chrono::NaiveDate;
 
-use crate::records::{CqcRatingValue, FundingType, GateKind, KeyQuestion, Priority};
+use crate::determination::PremiumStatus;
+use crate::records::{
+    CqcRatingValue, FundingType, GateKind, KeyQuestion, Priority, QualificationKind, ServiceType,
+    VisitType,
+};
+use crate::visit::{ActionStatus, EvidenceKind};
 
 /// A day as GOV.UK writes it: `13 November 2026`.
 pub fn long_date(day: NaiveDate) -> String {
@@ -73,6 +78,83 @@ impl FundingType {
             FundingType::JointFunded => "Jointly funded",
             FundingType::NhsContinuingHealthcare => "NHS Continuing Healthcare",
             FundingType::SelfFunded => "Self-funded",
+        }
+    }
+}
+
+impl ServiceType {
+    /// The kind of service.
+    pub fn label(self) -> &'static str {
+        match self {
+            ServiceType::Residential => "Care home",
+            ServiceType::Nursing => "Care home with nursing",
+            ServiceType::HomeCare => "Home care",
+        }
+    }
+}
+
+impl QualificationKind {
+    /// The qualification's name.
+    pub fn label(self) -> &'static str {
+        match self {
+            QualificationKind::IipStandard => "Investors in People Standard",
+            QualificationKind::IipSilver => "Investors in People Silver",
+            QualificationKind::IipGold => "Investors in People Gold",
+            QualificationKind::IipPlatinum => "Investors in People Platinum",
+            QualificationKind::Iso9001 => "ISO 9001",
+        }
+    }
+}
+
+impl PremiumStatus {
+    /// Where the premium stands, for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            PremiumStatus::NoTier => "No premium: no tier held",
+            PremiumStatus::Payable => "Paid",
+            PremiumStatus::Released => "Paid (released after an enquiry)",
+            PremiumStatus::OnHold => "On hold during a safeguarding enquiry",
+            PremiumStatus::Forfeited => "Forfeited: the enquiry was substantiated",
+            PremiumStatus::Suspended => "Suspended",
+        }
+    }
+}
+
+impl VisitType {
+    /// The kind of visit.
+    pub fn label(self) -> &'static str {
+        match self {
+            VisitType::Annual => "Annual visit",
+            VisitType::Unannounced => "Unannounced visit",
+            VisitType::FollowUp => "Follow-up visit",
+            VisitType::ConcernLed => "Concern-led visit",
+            VisitType::Themed => "Themed visit",
+        }
+    }
+}
+
+impl ActionStatus {
+    /// Where the action stands.
+    pub fn label(self) -> &'static str {
+        match self {
+            ActionStatus::Open => "Open",
+            ActionStatus::Completed => "Completed",
+            ActionStatus::Withdrawn => "Withdrawn",
+        }
+    }
+}
+
+impl EvidenceKind {
+    /// The kind of evidence.
+    pub fn label(self) -> &'static str {
+        match self {
+            EvidenceKind::Observation => "Observation",
+            EvidenceKind::RecordReview => "Record review",
+            EvidenceKind::StaffInterview => "Staff interview",
+            EvidenceKind::ResidentInterview => "Resident interview",
+            EvidenceKind::FamilyInterview => "Family interview",
+            EvidenceKind::Questionnaire => "Questionnaire",
+            EvidenceKind::Photo => "Photo",
         }
     }
 }

@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod advice;
 pub mod calendar;
 pub mod determination;
 pub mod framework;
@@ -28,6 +29,7 @@ pub mod scoring;
 pub mod sync;
 pub mod visit;
 pub mod warning;
+pub mod whatif;
 pub mod withhold;
 
 pub use determination::{Determination, Engine, PremiumStatus};

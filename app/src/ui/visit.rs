@@ -26,18 +26,6 @@ fn answer_text(a: Option<Answer>) -> String {
     }
 }
 
-fn kind_label(k: EvidenceKind) -> &'static str {
-    match k {
-        EvidenceKind::Observation => "Observation",
-        EvidenceKind::RecordReview => "Record review",
-        EvidenceKind::StaffInterview => "Staff interview",
-        EvidenceKind::ResidentInterview => "Resident interview",
-        EvidenceKind::FamilyInterview => "Family interview",
-        EvidenceKind::Questionnaire => "Questionnaire",
-        EvidenceKind::Photo => "Photo",
-    }
-}
-
 /// What a conflict is about: its criterion's prompt, or the field's path outside criteria.
 fn conflict_title(pack: &FrameworkPack, conflict: &Conflict) -> String {
     conflict
@@ -346,7 +334,7 @@ fn Evidence(
             if items.is_empty() { p { class: "caption", "No evidence recorded for this domain yet." } }
             ul {
                 for (id, e) in items {
-                    li { key: "{id}", strong { {kind_label(e.kind)} } ": {e.text}" }
+                    li { key: "{id}", strong { {e.kind.label()} } ": {e.text}" }
                 }
             }
             if !read_only {
@@ -355,7 +343,7 @@ fn Evidence(
                         div { class: "field", style: "flex:1",
                             label { r#for: "evidence-kind", "Kind" }
                             select { id: "evidence-kind", name: "kind",
-                                for k in EvidenceKind::ALL { option { value: "{k:?}", {kind_label(k)} } }
+                                for k in EvidenceKind::ALL { option { value: "{k:?}", {k.label()} } }
                             }
                         }
                         div { class: "field", style: "flex:2",

@@ -1,0 +1,148 @@
+//! The web portal for providers, leads and commissioners, and the public register. Every page is
+//! rendered on the server (Dioxus SSR) and every action is a plain HTML form, so it all works
+//! without JavaScript, as GOV.UK services do. Access is checked here on every request with the
+//! same rules as the API: a page someone may not see is a 404, never the data.
+
+mod audit_log;
+mod chart;
+mod layout;
+mod locations;
+mod payments;
+mod records;
+mod register;
+mod report;
+mod review;
+mod rules;
+mod session;
+mod sign_in;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub use session::{COOKIE_NAME, Viewer, form_key};
+
+/// The portal's stylesheet, compiled in.
+const CSS: &str = include_str!("../../../assets/portal.css");
+
+/// Every portal route.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(locations::home))
+        .route("/assets/portal.css", get(stylesheet))
+        .route("/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/sign-out", post(sign_in::sign_out))
+        .route("/register", get(register::page_handler))
+        .route("/locations", get(locations::list))
+        .route("/locations/{id}", get(locations::status))
+        .route("/locations/{id}/records", get(records::page_handler))
+        .route("/locations/{id}/cqc-ratings", post(records::add_cqc))
+        .route("/locations/{id}/gates", post(records::open_gate))
+        .route("/gates/{id}/close", post(records::close_gate))
+        .route("/review", get(review::page_handler))
+        .route("/visits/{id}/share", post(review::share))
+        .route(
+            "/visits/{id}/revisions/{revision}/{decision}",
+            post(review::decide),
+        )
+        .route(
+            "/visits/{id}/publish",
+            get(review::publish_check).post(review::publish),
+        )
+        .route("/rules", get(rules::page_handler))
+        .route("/rules/what-if", post(rules::what_if))
+        .route("/payments", get(payments::page_handler))
+        .route("/payments.csv", get(payments::csv))
+        .route("/payments/issue", post(payments::issue))
+        .route("/audit", get(audit_log::page_handler))
+        .route("/visits/{id}", get(report::page_handler))
+        .route("/visits/{id}/comments", post(report::comment))
+        .route("/visits/{id}/confirm", post(report::confirm))
+        .route(
+            "/visits/{id}/actions/{action}/responses",
+            post(report::respond),
+        )
+}
+
+async fn stylesheet() -> Response {
+    let mut r = CSS.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    r
+}
+
+/// A rendered page with the headers every page carries: no caching of personal pages, no
+/// framing, no scripts, no sniffing.
+pub(crate) fn html(status: StatusCode, body: String) -> Response {
+    let mut r = (status, body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    r
+}
+
+/// A failure shown as a page: the status and a plain message, inside the layout.
+#[derive(Debug)]
+pub struct PageError(pub ApiError);
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> PageError {
+        PageError(e)
+    }
+}
+
+impl From<rusqlite::Error> for PageError {
+    fn from(e: rusqlite::Error) -> PageError {
+        PageError(ApiError::from(e))
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let (title, text) = match e.status {
+            StatusCode::NOT_FOUND => (
+                "Page not found",
+                "If you typed the web address, check it is correct. If you followed a link to a page you should be able to see, contact your council's quality team.".to_owned(),
+            ),
+            StatusCode::FORBIDDEN => ("You cannot do this", e.message.clone()),
+            s if s.is_server_error() => (
+                "Sorry, there is a problem with the service",
+                "Try again later. Nothing you entered has been saved.".to_owned(),
+            ),
+            _ => ("There is a problem", e.message.clone()),
+        };
+        html(e.status, layout::error_page(title, &text))
+    }
+}
+
+/// The result of a page handler.
+pub type PageResult = Result<Response, PageError>;

@@ -1,0 +1,500 @@
+//! A commissioner's records for a location: CQC ratings (from their publication date), and
+//! safeguarding and contract gates, opened and closed. Each change re-determines the tier, and
+//! the location's page then says how the tier changed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use accredit_shared::labels::long_date;
+use accredit_shared::records::{CqcRatingValue, Gate, GateKind, GateOutcome, KeyQuestion};
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use dioxus::prelude::*;
+use rusqlite::Connection;
+use uuid::Uuid;
+
+use super::layout::{FieldError, Section, error_summary, field_error, form_key, page, tier_text};
+use super::session::{Viewer, see_other, url_encode};
+use super::sign_in::check_key;
+use super::{PageError, PageResult, html};
+use crate::access::parse_id;
+use crate::auth::{Caller, Role};
+use crate::error::ApiError;
+use crate::records_api::{self, CloseGateRequest, CqcRequest, GateRequest};
+use crate::state::AppState;
+use crate::tiers;
+
+const RATINGS: [CqcRatingValue; 4] = [
+    CqcRatingValue::Outstanding,
+    CqcRatingValue::Good,
+    CqcRatingValue::RequiresImprovement,
+    CqcRatingValue::Inadequate,
+];
+const QUESTIONS: [KeyQuestion; 5] = [
+    KeyQuestion::Safe,
+    KeyQuestion::Effective,
+    KeyQuestion::Caring,
+    KeyQuestion::Responsive,
+    KeyQuestion::WellLed,
+];
+const GATES: [GateKind; 4] = [
+    GateKind::S42Enquiry,
+    GateKind::LargeScaleEnquiry,
+    GateKind::PlacementEmbargo,
+    GateKind::ContractDefault,
+];
+
+fn key_of<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn from_key<T: serde::de::DeserializeOwned>(k: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(k.to_owned())).ok()
+}
+
+/// Reads a GOV.UK date input (`{id}-day`, `{id}-month`, `{id}-year`).
+pub fn read_date(
+    f: &HashMap<String, String>,
+    id: &str,
+    what: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<NaiveDate> {
+    let part = |p: &str| {
+        f.get(&format!("{id}-{p}"))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let (d, m, y) = (part("day"), part("month"), part("year"));
+    if d.is_empty() && m.is_empty() && y.is_empty() {
+        errors.push(FieldError::new(
+            &format!("{id}-day"),
+            format!("Enter {what}"),
+        ));
+        return None;
+    }
+    let missing: Vec<&str> = [("day", &d), ("month", &m), ("year", &y)]
+        .iter()
+        .filter(|(_, v)| v.is_empty())
+        .map(|(n, _)| *n)
+        .collect();
+    if !missing.is_empty() {
+        let first = missing[0];
+        errors.push(FieldError::new(
+            &format!("{id}-{first}"),
+            format!("{} must include a {}", capital(what), missing.join(" and ")),
+        ));
+        return None;
+    }
+    let parsed = (d.parse::<u32>(), m.parse::<u32>(), y.parse::<i32>());
+    match parsed {
+        (Ok(d), Ok(m), Ok(y)) if (1900..=2200).contains(&y) => {
+            match NaiveDate::from_ymd_opt(y, m, d) {
+                Some(date) => Some(date),
+                None => {
+                    errors.push(FieldError::new(
+                        &format!("{id}-day"),
+                        format!("{} must be a real date", capital(what)),
+                    ));
+                    None
+                }
+            }
+        }
+        _ => {
+            errors.push(FieldError::new(
+                &format!("{id}-day"),
+                format!("{} must be a real date", capital(what)),
+            ));
+            None
+        }
+    }
+}
+
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// A GOV.UK date input: a fieldset with day, month and year.
+pub fn date_input(
+    id: &str,
+    legend: &str,
+    hint: &str,
+    f: &HashMap<String, String>,
+    errors: &[FieldError],
+) -> Element {
+    let has_error = errors
+        .iter()
+        .any(|e| e.field.starts_with(&format!("{id}-")));
+    let val = |p: &str| f.get(&format!("{id}-{p}")).cloned().unwrap_or_default();
+    let error_field = errors
+        .iter()
+        .find(|e| e.field.starts_with(&format!("{id}-")))
+        .map(|e| e.field.clone());
+    rsx! {
+        div { class: if has_error { "form-group form-group-error" } else { "form-group" },
+            fieldset { class: "fieldset", role: "group", aria_describedby: "{id}-hint",
+                legend { class: "legend", "{legend}" }
+                div { class: "hint", id: "{id}-hint", "{hint}" }
+                if let Some(field) = error_field { {field_error(errors, &field)} }
+                div { class: "date-input",
+                    for (part, label, width) in [("day", "Day", "w2"), ("month", "Month", "w2"), ("year", "Year", "w4")] {
+                        div { key: "{part}", class: "date-item",
+                            label { class: "label", r#for: "{id}-{part}", "{label}" }
+                            input { class: "input {width}", id: "{id}-{part}", name: "{id}-{part}", r#type: "text", inputmode: "numeric", value: val(part) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct Records {
+    name: String,
+    tier: Option<String>,
+    ratings: Vec<accredit_shared::records::CqcRating>,
+    gates: Vec<Gate>,
+}
+
+fn load(s: &AppState, tx: &Connection, caller: &Caller, id: Uuid) -> Result<Records, ApiError> {
+    caller.require(&[Role::Commissioner])?;
+    let records = tiers::records(tx, id)?.ok_or_else(|| ApiError::not_found("location"))?;
+    let det = tiers::determine(s, tx, id, s.today())?;
+    let mut ratings = records.cqc_ratings.clone();
+    ratings.sort_by_key(|r| std::cmp::Reverse(r.published_on));
+    let mut gates = records.gates.clone();
+    gates.sort_by_key(|g| std::cmp::Reverse(g.opened_on));
+    Ok(Records {
+        name: records.location.name.clone(),
+        tier: det.and_then(|d| d.tier.map(|t| t.name)),
+        ratings,
+        gates,
+    })
+}
+
+fn render(
+    viewer: &Viewer,
+    id: Uuid,
+    r: &Records,
+    f: &HashMap<String, String>,
+    errors: &[FieldError],
+) -> String {
+    let sel = |name: &str| f.get(name).cloned().unwrap_or_default();
+    let body = rsx! {
+        {error_summary(errors)}
+        span { class: "caption", "{r.name}" }
+        h1 { "Records" }
+        p { {format!("Tier today: {}. Every change below re-determines the tier; the location's page then shows the change.", tier_text(r.tier.as_deref()))} }
+        p { a { href: "/locations/{id}", "Back to {r.name}" } }
+        h2 { "CQC ratings" }
+        if r.ratings.is_empty() { p { "None recorded." } } else {
+            table { class: "table", id: "cqc-ratings",
+                caption { class: "visually-hidden", "CQC ratings" }
+                thead { tr { th { scope: "col", "Published" } th { scope: "col", "Inspected" } th { scope: "col", "Overall" } th { scope: "col", "Key questions" } } }
+                tbody {
+                    for c in r.ratings.iter() {
+                        tr { key: "{c.id}",
+                            td { {long_date(c.published_on)} }
+                            td { {long_date(c.inspected_on)} }
+                            td { {c.overall.label()} }
+                            td { {c.key_questions.iter().map(|(k, v)| format!("{} {}", k.label(), v.label().to_lowercase())).collect::<Vec<_>>().join(", ")} }
+                        }
+                    }
+                }
+            }
+        }
+        form { method: "post", action: "/locations/{id}/cqc-ratings", novalidate: true, class: "panel",
+            h3 { "Record a CQC rating" }
+            {form_key(viewer)}
+            {date_input("inspected", "Date of the inspection", "For example, 27 3 2026", f, errors)}
+            {date_input("published", "Date CQC published the rating", "The rating counts from this date.", f, errors)}
+            div { class: if errors.iter().any(|e| e.field == "overall") { "form-group form-group-error" } else { "form-group" },
+                label { class: "label", r#for: "overall", "Overall rating" }
+                {field_error(errors, "overall")}
+                select { class: "select", id: "overall", name: "overall",
+                    option { value: "", "Choose a rating" }
+                    for v in RATINGS { option { key: "{key_of(v)}", value: key_of(v), selected: sel("overall") == key_of(v), {v.label()} } }
+                }
+            }
+            for q in QUESTIONS {
+                div { key: "{key_of(q)}", class: "form-group",
+                    label { class: "label", r#for: "kq-{key_of(q)}", {format!("{} (optional)", q.label())} }
+                    select { class: "select", id: "kq-{key_of(q)}", name: "kq-{key_of(q)}",
+                        option { value: "", "Not rated" }
+                        for v in RATINGS { option { key: "{key_of(v)}", value: key_of(v), selected: sel(&format!("kq-{}", key_of(q))) == key_of(v), {v.label()} } }
+                    }
+                }
+            }
+            button { class: "button", r#type: "submit", "Record rating" }
+        }
+        h2 { "Safeguarding and contract gates" }
+        if r.gates.is_empty() { p { "None recorded." } }
+        for g in r.gates.iter() {
+            div { key: "{g.id}", class: "gate",
+                p {
+                    strong { {g.kind.label()} }
+                    {format!(": opened {}", long_date(g.opened_on))}
+                    {g.closed_on.map(|d| format!(", closed {}", long_date(d))).unwrap_or_else(|| ", open".into())}
+                }
+                if g.closed_on.is_none() {
+                    form { method: "post", action: "/gates/{g.id}/close", novalidate: true, class: "panel",
+                        {form_key(viewer)}
+                        input { r#type: "hidden", name: "location", value: "{id}" }
+                        {date_input(&format!("closed-{}", g.id), "Date it closed", "For example, 27 3 2026", f, errors)}
+                        div { class: "form-group",
+                            label { class: "label", r#for: "outcome-{g.id}", "Outcome" }
+                            select { class: "select", id: "outcome-{g.id}", name: "outcome",
+                                option { value: "closed", "Closed (no finding)" }
+                                option { value: "not_substantiated", "Not substantiated" }
+                                option { value: "substantiated", "Substantiated" }
+                            }
+                        }
+                        button { class: "button secondary", r#type: "submit", "Close this gate" }
+                    }
+                }
+            }
+        }
+        form { method: "post", action: "/locations/{id}/gates", novalidate: true, class: "panel",
+            h3 { "Open a gate" }
+            {form_key(viewer)}
+            div { class: if errors.iter().any(|e| e.field == "kind") { "form-group form-group-error" } else { "form-group" },
+                label { class: "label", r#for: "kind", "Kind" }
+                {field_error(errors, "kind")}
+                select { class: "select", id: "kind", name: "kind",
+                    option { value: "", "Choose a kind" }
+                    for k in GATES { option { key: "{key_of(k)}", value: key_of(k), selected: sel("kind") == key_of(k), {k.label()} } }
+                }
+            }
+            {date_input("opened", "Date it opened", "For example, 27 3 2026", f, errors)}
+            button { class: "button", r#type: "submit", "Open gate" }
+        }
+    };
+    let title = if errors.is_empty() {
+        format!("Records: {}", r.name)
+    } else {
+        format!("Error: Records: {}", r.name)
+    };
+    page(&title, Some(viewer), Section::Locations, body)
+}
+
+fn location_id(text: &str) -> Result<Uuid, PageError> {
+    parse_id(text, "location").map_err(|_| PageError(ApiError::not_found("location")))
+}
+
+async fn show(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    f: HashMap<String, String>,
+    errors: Vec<FieldError>,
+) -> PageResult {
+    let v = viewer.clone();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let text = state
+        .blocking(move |s| {
+            s.db.read(|tx| Ok(render(&v, id, &load(s, tx, &v.caller, id)?, &f, &errors)))
+        })
+        .await?;
+    Ok(html(status, text))
+}
+
+/// The records page.
+pub async fn page_handler(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> PageResult {
+    let id = location_id(&id)?;
+    show(&state, &viewer, id, HashMap::new(), Vec::new()).await
+}
+
+/// Runs a change and sends the browser to the location's page, which shows the tier change.
+async fn change_then_show(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    done: &str,
+    change: impl FnOnce(&AppState, &Connection, &Caller) -> Result<(), ApiError> + Send + 'static,
+) -> Result<Result<String, ApiError>, PageError> {
+    let caller = viewer.caller.clone();
+    let result = state
+        .blocking(move |s| {
+            s.db.write(|tx| {
+                let was =
+                    tiers::determine(s, tx, id, s.today())?.and_then(|d| d.tier.map(|t| t.name));
+                change(s, tx, &caller)?;
+                Ok(was)
+            })
+        })
+        .await;
+    Ok(result.map(|was| {
+        format!(
+            "/locations/{id}?done={done}&was={}",
+            url_encode(was.as_deref().unwrap_or("none"))
+        )
+    }))
+}
+
+/// Records a CQC rating.
+pub async fn add_cqc(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> PageResult {
+    let id = location_id(&id)?;
+    check_key(&viewer, f.get("form_key").map_or("", String::as_str))?;
+    let mut errors = Vec::new();
+    let inspected = read_date(&f, "inspected", "the date of the inspection", &mut errors);
+    let published = read_date(
+        &f,
+        "published",
+        "the date CQC published the rating",
+        &mut errors,
+    );
+    let overall: Option<CqcRatingValue> = f.get("overall").and_then(|v| from_key(v));
+    if overall.is_none() {
+        errors.push(FieldError::new("overall", "Choose the overall rating"));
+    }
+    if let (Some(i), Some(p)) = (inspected, published)
+        && p < i
+    {
+        errors.push(FieldError::new(
+            "published-day",
+            "The date CQC published the rating must be on or after the inspection",
+        ));
+    }
+    if let (Some(p), true) = (published, errors.is_empty())
+        && p > state.today()
+    {
+        errors.push(FieldError::new(
+            "published-day",
+            "The date CQC published the rating must be today or in the past",
+        ));
+    }
+    let (Some(inspected_on), Some(published_on), Some(overall), true) =
+        (inspected, published, overall, errors.is_empty())
+    else {
+        return show(&state, &viewer, id, f, errors).await;
+    };
+    let key_questions: BTreeMap<KeyQuestion, CqcRatingValue> = QUESTIONS
+        .iter()
+        .filter_map(|q| {
+            f.get(&format!("kq-{}", key_of(*q)))
+                .and_then(|v| from_key(v))
+                .map(|v| (*q, v))
+        })
+        .collect();
+    let req = CqcRequest {
+        inspected_on,
+        published_on,
+        overall,
+        key_questions,
+    };
+    match change_then_show(&state, &viewer, id, "cqc", move |s, tx, c| {
+        records_api::record_cqc(s, tx, c, id, req).map(|_| ())
+    })
+    .await?
+    {
+        Ok(to) => Ok(see_other(&to)),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            show(
+                &state,
+                &viewer,
+                id,
+                f,
+                vec![FieldError::new("published-day", capital(&e.message))],
+            )
+            .await
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+/// Opens a gate.
+pub async fn open_gate(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> PageResult {
+    let id = location_id(&id)?;
+    check_key(&viewer, f.get("form_key").map_or("", String::as_str))?;
+    let mut errors = Vec::new();
+    let kind: Option<GateKind> = f.get("kind").and_then(|v| from_key(v));
+    if kind.is_none() {
+        errors.push(FieldError::new("kind", "Choose the kind of gate"));
+    }
+    let opened = read_date(&f, "opened", "the date it opened", &mut errors);
+    let (Some(kind), Some(opened_on), true) = (kind, opened, errors.is_empty()) else {
+        return show(&state, &viewer, id, f, errors).await;
+    };
+    let req = GateRequest { kind, opened_on };
+    let to = change_then_show(&state, &viewer, id, "gate", move |s, tx, c| {
+        records_api::record_gate_open(s, tx, c, id, req).map(|_| ())
+    })
+    .await?
+    .map_err(PageError)?;
+    Ok(see_other(&to))
+}
+
+/// Closes a gate.
+pub async fn close_gate(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(gate): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> PageResult {
+    let gate = parse_id(&gate, "gate").map_err(|_| PageError(ApiError::not_found("gate")))?;
+    check_key(&viewer, f.get("form_key").map_or("", String::as_str))?;
+    let id = location_id(f.get("location").map_or("", String::as_str))?;
+    let mut errors = Vec::new();
+    let closed = read_date(
+        &f,
+        &format!("closed-{gate}"),
+        "the date it closed",
+        &mut errors,
+    );
+    let outcome: Option<GateOutcome> = f.get("outcome").and_then(|v| from_key(v));
+    let Some(closed_on) = closed else {
+        return show(&state, &viewer, id, f, errors).await;
+    };
+    let req = CloseGateRequest { closed_on, outcome };
+    let result = change_then_show(&state, &viewer, id, "gate-closed", move |s, tx, c| {
+        let (_, loc) = records_api::record_gate_close(s, tx, c, gate, req)?;
+        if loc != id {
+            return Err(ApiError::not_found("gate"));
+        }
+        Ok(())
+    })
+    .await?;
+    match result {
+        Ok(to) => Ok(see_other(&to)),
+        Err(e)
+            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
+        {
+            show(
+                &state,
+                &viewer,
+                id,
+                f,
+                vec![FieldError::new(
+                    &format!("closed-{gate}-day"),
+                    capital(&e.message),
+                )],
+            )
+            .await
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}

@@ -1,0 +1,154 @@
+//! The public register: every location's published tier, for people choosing a care home. No
+//! sign-in; only what has been published is shown.
+
+use accredit_shared::Engine;
+use accredit_shared::labels::long_date;
+use accredit_shared::records::ServiceType;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use dioxus::prelude::*;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::layout::{Section, day, page, tier_text};
+use super::locations::provider_names;
+use super::session::MaybeViewer;
+use super::{PageResult, html};
+use crate::state::AppState;
+use crate::tiers;
+
+/// One entry of the register.
+struct Entry {
+    id: Uuid,
+    name: String,
+    provider: String,
+    address: String,
+    service: ServiceType,
+    tier: Option<String>,
+    since: Option<NaiveDate>,
+    last_published: Option<NaiveDate>,
+}
+
+/// Filters.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RegisterQuery {
+    q: String,
+    service: String,
+}
+
+/// The register page.
+pub async fn page_handler(
+    State(state): State<AppState>,
+    MaybeViewer(viewer): MaybeViewer,
+    Query(q): Query<RegisterQuery>,
+) -> PageResult {
+    let (today, mut entries) = state
+        .blocking(|s| {
+            s.db.read(|tx| {
+                let today = s.today();
+                let rules = s.rules();
+                let engine = Engine::new(&s.packs, &rules);
+                let names = provider_names(tx)?;
+                let mut out = Vec::new();
+                for id in tiers::all_locations(tx)? {
+                    let Some(records) = tiers::records(tx, id)? else {
+                        continue;
+                    };
+                    if records.visits.is_empty() {
+                        continue;
+                    }
+                    let Some((_, address)) = tiers::location(tx, id)? else {
+                        continue;
+                    };
+                    let det = engine.determine(&records, today);
+                    out.push(Entry {
+                        id,
+                        name: records.location.name.clone(),
+                        provider: names
+                            .get(&records.location.provider_id)
+                            .cloned()
+                            .unwrap_or_default(),
+                        address,
+                        service: records.location.service_type,
+                        tier: det.tier.as_ref().map(|t| t.name.clone()),
+                        since: det.visit.as_ref().map(|v| v.effective_on),
+                        last_published: records.visits.iter().map(|v| v.effective_on).max(),
+                    });
+                }
+                Ok((today, out))
+            })
+        })
+        .await?;
+    let needle = q.q.trim().to_lowercase();
+    entries.retain(|e| {
+        (needle.is_empty()
+            || e.name.to_lowercase().contains(&needle)
+            || e.address.to_lowercase().contains(&needle)
+            || e.provider.to_lowercase().contains(&needle))
+            && (q.service.is_empty() || format!("{:?}", e.service).eq_ignore_ascii_case(&q.service))
+    });
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    let services = [
+        ("", "All services"),
+        ("residential", ServiceType::Residential.label()),
+        ("nursing", ServiceType::Nursing.label()),
+        ("homecare", ServiceType::HomeCare.label()),
+    ];
+    let body = rsx! {
+        h1 { "Register of accredited care services" }
+        p { class: "lede",
+            "The council visits the care homes and home-care services it funds and publishes how each meets its quality standard. "
+            "Bronze is the council's approved standard; Silver and Gold are higher. "
+            {format!("Tiers shown are those in force on {}.", long_date(today))}
+        }
+        form { class: "filters", method: "get", action: "/register", role: "search", aria_label: "Search the register",
+            div { class: "form-group",
+                label { class: "label", r#for: "q", "Name, provider or address" }
+                input { class: "input", id: "q", name: "q", r#type: "search", value: "{q.q}" }
+            }
+            div { class: "form-group",
+                label { class: "label", r#for: "service", "Type of service" }
+                select { class: "select", id: "service", name: "service",
+                    for (v, l) in services { option { key: "{v}", value: "{v}", selected: q.service == v, "{l}" } }
+                }
+            }
+            button { class: "button secondary", r#type: "submit", "Search" }
+        }
+        if entries.is_empty() {
+            p { "No services match your search." }
+        } else {
+            table { class: "table", id: "register",
+                caption { class: "visually-hidden", "Published tiers" }
+                thead { tr {
+                    th { scope: "col", "Service" }
+                    th { scope: "col", "Type" }
+                    th { scope: "col", "Tier" }
+                    th { scope: "col", "In effect since" }
+                    th { scope: "col", "Last report published" }
+                } }
+                tbody {
+                    for e in entries.iter() {
+                        tr { key: "{e.id}",
+                            td { strong { "{e.name}" } br {} span { class: "hint", "{e.address}" } br {} span { class: "hint", "Run by {e.provider}" } }
+                            td { {e.service.label()} }
+                            td { strong { {tier_text(e.tier.as_deref())} } }
+                            td { {day(e.since)} }
+                            td { {day(e.last_published)} }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(html(
+        StatusCode::OK,
+        page(
+            "Register of accredited care services",
+            viewer.as_ref(),
+            Section::Register,
+            body,
+        ),
+    ))
+}

@@ -1,0 +1,552 @@
+//! A visit report: scores by domain, every criterion with its answer, notes, evidence and the
+//! provider's comments, and the action plan with responses. Printable. During the
+//! factual-accuracy window a provider comments per criterion or confirms there is nothing more;
+//! on any shared or published visit they answer the actions.
+
+use std::collections::BTreeMap;
+
+use accredit_shared::labels::long_date;
+use accredit_shared::ratio::percent_text;
+use accredit_shared::records::Answer;
+use accredit_shared::scoring::score;
+use accredit_shared::visit::{ActionStatus, VisitSnapshot};
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use dioxus::prelude::*;
+use rusqlite::Connection;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::layout::{FieldError, Section, day, error_summary, field_error, form_key, page};
+use super::session::{Viewer, see_other};
+use super::sign_in::check_key;
+use super::{PageError, PageResult, html};
+use crate::access::parse_id;
+use crate::auth::Role;
+use crate::error::ApiError;
+use crate::lifecycle::{self, CommentView, ResponseView, VisitState};
+use crate::state::AppState;
+use crate::tiers;
+
+/// Everything the report shows.
+struct Report {
+    visit: VisitState,
+    record: VisitSnapshot,
+    location: String,
+    comments: Vec<CommentView>,
+    responses: Vec<ResponseView>,
+    window_open: bool,
+    today: chrono::NaiveDate,
+    domains: Vec<DomainPart>,
+    overall: String,
+}
+
+struct CriterionPart {
+    id: String,
+    prompt: String,
+    answer: String,
+    notes: String,
+}
+
+struct DomainPart {
+    title: String,
+    percent: String,
+    criteria: Vec<CriterionPart>,
+}
+
+fn answer_text(a: Option<Answer>, label: Option<&str>) -> String {
+    match a {
+        Some(Answer::Score(s)) => match label {
+            Some(l) if !l.is_empty() => format!("{s} – {l}"),
+            _ => s.to_string(),
+        },
+        Some(Answer::NotApplicable) => "Not applicable".to_owned(),
+        Some(Answer::NotAssessed) => "Not assessed".to_owned(),
+        None => "Not answered".to_owned(),
+    }
+}
+
+fn load(s: &AppState, tx: &Connection, viewer: &Viewer, id: Uuid) -> Result<Report, ApiError> {
+    let visit = lifecycle::require_visit(tx, &viewer.caller, id)?;
+    let record = lifecycle::revision_record(tx, id, visit.current_revision)?;
+    let (location, _) =
+        tiers::location(tx, visit.location_id)?.ok_or_else(|| ApiError::not_found("visit"))?;
+    let h = &record.header;
+    let rules = s.rules();
+    let in_force = rules.in_force(record.visited_on());
+    let (domains, overall) = match (s.packs.get(&h.pack_id, &h.pack_version), in_force) {
+        (Some(pack), Some(r)) => {
+            let summary = score(pack, &record.answers(), &r.scoring);
+            let parts = pack
+                .domains
+                .iter()
+                .enumerate()
+                .map(|(i, d)| DomainPart {
+                    title: d.title.clone(),
+                    percent: percent_text(summary.domains.get(i).and_then(|x| x.percent)),
+                    criteria: d
+                        .standards
+                        .iter()
+                        .flat_map(|st| &st.criteria)
+                        .map(|c| {
+                            let result = record.results.get(&c.id);
+                            let answer = result.and_then(|r| r.answer);
+                            let label = match answer {
+                                Some(Answer::Score(v)) => c.scale.label(v),
+                                _ => None,
+                            };
+                            CriterionPart {
+                                id: c.id.clone(),
+                                prompt: c.prompt.clone(),
+                                answer: answer_text(answer, label),
+                                notes: result.map(|r| r.notes.clone()).unwrap_or_default(),
+                            }
+                        })
+                        .collect(),
+                })
+                .collect();
+            (parts, percent_text(summary.overall))
+        }
+        _ => (Vec::new(), "—".to_owned()),
+    };
+    Ok(Report {
+        window_open: lifecycle::window_open(s, &visit),
+        comments: lifecycle::comments(tx, id)?,
+        responses: lifecycle::action_responses(tx, id)?,
+        location: location.name,
+        today: s.today(),
+        visit,
+        record,
+        domains,
+        overall,
+    })
+}
+
+/// What someone typed into a form that was refused, to show it again with the errors.
+#[derive(Default)]
+struct Drafts {
+    comment_criterion: String,
+    comment: String,
+    responses: BTreeMap<String, String>,
+}
+
+fn render(
+    viewer: &Viewer,
+    r: &Report,
+    errors: &[FieldError],
+    drafts: &Drafts,
+    done: &str,
+) -> String {
+    let is_provider = viewer.caller.role == Role::Provider;
+    let can_comment = r.window_open && is_provider;
+    let can_respond = is_provider;
+    let rec = &r.record;
+    let title = format!(
+        "{} to {}, {}",
+        rec.header.visit_type.label(),
+        r.location,
+        long_date(rec.visited_on())
+    );
+    let by_criterion = |id: &str| -> Vec<&CommentView> {
+        r.comments
+            .iter()
+            .filter(|c| c.criterion.as_deref() == Some(id))
+            .collect()
+    };
+    let general: Vec<&CommentView> = r
+        .comments
+        .iter()
+        .filter(|c| c.criterion.is_none())
+        .collect();
+    let closes = r
+        .visit
+        .window_closes_on
+        .as_deref()
+        .and_then(|d| d.parse::<chrono::NaiveDate>().ok());
+    let criteria: Vec<(String, String)> = r
+        .domains
+        .iter()
+        .flat_map(|d| d.criteria.iter().map(|c| (c.id.clone(), c.prompt.clone())))
+        .collect();
+    let mut actions: Vec<_> = rec.actions.iter().collect();
+    actions.sort_by_key(|(_, a)| (a.due_on, a.description.clone()));
+    let status_line = match r.visit.status.as_str() {
+        "published" => format!(
+            "Published {}",
+            r.visit.published_on.clone().unwrap_or_default()
+        ),
+        "shared" => "Draft report, shared for factual accuracy".to_owned(),
+        _ => "Signed off, not yet shared with the provider".to_owned(),
+    };
+    let notice = match done {
+        "comment" => Some("Your comment has been sent to the lead officer."),
+        "confirm" => Some(
+            "You have confirmed you have no further comments. The report can now be published.",
+        ),
+        "response" => Some("Your response has been sent."),
+        _ => None,
+    };
+    let body = rsx! {
+        {error_summary(errors)}
+        if let Some(n) = notice {
+            div { class: "notification success", role: "status", id: "notification",
+                p { "{n}" }
+            }
+        }
+        span { class: "caption", "{r.location}" }
+        h1 { "{title}" }
+        dl { class: "summary-list", id: "report-facts",
+            div { dt { "Status" } dd { id: "report-status", "{status_line}" } }
+            div { dt { "Visit" } dd { {format!("{}, {}", rec.header.visit_type.label(), if rec.header.announced { "announced" } else { "unannounced" })} } }
+            div { dt { "Signed off by" } dd { {rec.signoff.as_ref().map(|s| format!("{} on {}", s.by.name, long_date(s.at.date_naive()))).unwrap_or_else(|| "—".into())} } }
+            div { dt { "Overall score" } dd { id: "overall", "{r.overall}" } }
+        }
+        p { class: "no-print", a { href: "/locations/{r.visit.location_id}", "Back to {r.location}" } }
+        if r.visit.status == "shared" {
+            div { class: "inset", id: "window",
+                if r.window_open {
+                    p { {format!("This is a draft. {} can comment on its factual accuracy until {}.", if is_provider { "You" } else { "The provider" }, day(closes))} }
+                } else if r.visit.provider_confirmed_at.is_some() {
+                    p { "The provider has confirmed they have no further comments." }
+                } else {
+                    p { {format!("The window for comments closed on {}.", day(closes))} }
+                }
+            }
+        }
+        h2 { "Scores" }
+        table { class: "table", id: "domain-scores",
+            caption { class: "visually-hidden", "Scores by domain" }
+            thead { tr { th { scope: "col", "Domain" } th { scope: "col", class: "numeric", "Score" } } }
+            tbody {
+                for d in r.domains.iter() { tr { key: "{d.title}", th { scope: "row", "{d.title}" } td { class: "numeric", "{d.percent}" } } }
+                tr { class: "total", th { scope: "row", "Overall" } td { class: "numeric", "{r.overall}" } }
+            }
+        }
+        for d in r.domains.iter() {
+            section { key: "{d.title}", class: "report-domain", aria_label: "{d.title}",
+                h2 { "{d.title} ({d.percent})" }
+                for c in d.criteria.iter() {
+                    div { key: "{c.id}", class: "criterion", id: "criterion-{c.id}",
+                        h3 { "{c.prompt}" }
+                        p { strong { "Score: " } "{c.answer}" }
+                        if !c.notes.is_empty() { p { class: "notes", "{c.notes}" } }
+                        for e in rec.evidence.values().filter(|e| e.criterion.as_deref() == Some(c.id.as_str())) {
+                            p { class: "evidence", strong { {e.kind.label()} ": " } "{e.text}" }
+                        }
+                        for cm in by_criterion(&c.id) {
+                            div { key: "{cm.id}", class: "comment",
+                                p { class: "hint", {format!("Comment from {}", cm.author)} }
+                                p { "{cm.body}" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section { aria_label: "Comments", id: "comments",
+            h2 { "Comments on factual accuracy" }
+            if general.is_empty() && r.comments.is_empty() { p { "No comments." } }
+            for cm in general.iter() {
+                div { key: "{cm.id}", class: "comment", p { class: "hint", {format!("Comment from {}", cm.author)} } p { "{cm.body}" } }
+            }
+            if can_comment {
+                form { class: "no-print", method: "post", action: "/visits/{r.visit.id}/comments", novalidate: true,
+                    {form_key(viewer)}
+                    div { class: "form-group",
+                        label { class: "label", r#for: "comment-criterion", "Which part of the report is it about?" }
+                        select { class: "select", id: "comment-criterion", name: "criterion",
+                            option { value: "", "The report as a whole" }
+                            for (id, prompt) in criteria.iter() {
+                                option { key: "{id}", value: "{id}", selected: drafts.comment_criterion == *id, "{prompt}" }
+                            }
+                        }
+                    }
+                    div { class: if errors.iter().any(|e| e.field == "comment-body") { "form-group form-group-error" } else { "form-group" },
+                        label { class: "label", r#for: "comment-body", "Your comment" }
+                        div { class: "hint", id: "comment-body-hint", "Say what is not factually accurate and what is right. Do not name residents." }
+                        {field_error(errors, "comment-body")}
+                        textarea { class: "textarea", id: "comment-body", name: "body", rows: "5", aria_describedby: "comment-body-hint", "{drafts.comment}" }
+                    }
+                    button { class: "button", r#type: "submit", "Send comment" }
+                }
+                form { class: "no-print", method: "post", action: "/visits/{r.visit.id}/confirm",
+                    {form_key(viewer)}
+                    p { "If everything in the report is accurate, or you have sent all your comments:" }
+                    button { class: "button secondary", r#type: "submit", id: "confirm", "I have no further comments" }
+                }
+            }
+        }
+        section { aria_label: "Action plan", id: "actions",
+            h2 { "Action plan" }
+            if actions.is_empty() { p { "No actions." } }
+            for (aid, a) in actions.iter() {
+                div { key: "{aid}", class: "action", id: "action-{aid}",
+                    h3 { "{a.description}" }
+                    dl { class: "summary-list compact",
+                        div { dt { "Priority" } dd { {a.priority.label()} } }
+                        div { dt { "Owner" } dd { "{a.owner}" } }
+                        div { dt { "Due" } dd { {day(a.due_on)} } }
+                        div { dt { "Status" } dd {
+                            {a.status.label()}
+                            if a.status == ActionStatus::Open && a.due_on.is_some_and(|d| d < r.today) { " – " strong { class: "overdue", "overdue" } }
+                        } }
+                    }
+                    for resp in r.responses.iter().filter(|x| x.action_id == aid.to_string()) {
+                        div { key: "{resp.id}", class: "comment",
+                            p { class: "hint", {format!("Response from {}", resp.author)} }
+                            p { "{resp.body}" }
+                        }
+                    }
+                    if can_respond && a.status == ActionStatus::Open {
+                        form { class: "no-print", method: "post", action: "/visits/{r.visit.id}/actions/{aid}/responses", novalidate: true,
+                            {form_key(viewer)}
+                            div { class: if errors.iter().any(|e| e.field == format!("response-{aid}")) { "form-group form-group-error" } else { "form-group" },
+                                label { class: "label", r#for: "response-{aid}", "Your response to this action" }
+                                {field_error(errors, &format!("response-{aid}"))}
+                                textarea { class: "textarea", id: "response-{aid}", name: "body", rows: "3", {drafts.responses.get(&aid.to_string()).cloned().unwrap_or_default()} }
+                            }
+                            button { class: "button secondary", r#type: "submit", "Send response" }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let title = if errors.is_empty() {
+        title
+    } else {
+        format!("Error: {title}")
+    };
+    page(&title, Some(viewer), Section::Locations, body)
+}
+
+/// The query after a form was sent.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DoneQuery {
+    done: String,
+}
+
+fn visit_id(text: &str) -> Result<Uuid, PageError> {
+    parse_id(text, "visit").map_err(|_| PageError(ApiError::not_found("visit")))
+}
+
+async fn show(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    errors: Vec<FieldError>,
+    drafts: Drafts,
+    done: String,
+) -> PageResult {
+    let v = viewer.clone();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let html_text = state
+        .blocking(move |s| {
+            s.db.read(|tx| {
+                let r = load(s, tx, &v, id)?;
+                Ok(render(&v, &r, &errors, &drafts, &done))
+            })
+        })
+        .await?;
+    Ok(html(status, html_text))
+}
+
+/// The report page.
+pub async fn page_handler(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> PageResult {
+    let id = visit_id(&id)?;
+    show(&state, &viewer, id, Vec::new(), Drafts::default(), q.done).await
+}
+
+/// The comment form.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CommentForm {
+    form_key: String,
+    criterion: String,
+    body: String,
+}
+
+/// A provider's comment during the window.
+pub async fn comment(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<CommentForm>,
+) -> PageResult {
+    let id = visit_id(&id)?;
+    check_key(&viewer, &f.form_key)?;
+    let drafts = Drafts {
+        comment_criterion: f.criterion.clone(),
+        comment: f.body.clone(),
+        ..Drafts::default()
+    };
+    let body = f.body.trim().to_owned();
+    if body.is_empty() {
+        return show(
+            &state,
+            &viewer,
+            id,
+            vec![FieldError::new("comment-body", "Enter your comment")],
+            drafts,
+            String::new(),
+        )
+        .await;
+    }
+    if body.chars().count() > 10_000 {
+        return show(
+            &state,
+            &viewer,
+            id,
+            vec![FieldError::new(
+                "comment-body",
+                "Your comment must be 10,000 characters or fewer",
+            )],
+            drafts,
+            String::new(),
+        )
+        .await;
+    }
+    let caller = viewer.caller.clone();
+    let criterion = Some(f.criterion.clone()).filter(|c| !c.is_empty());
+    let result = state
+        .blocking(move |s| {
+            s.db.write(|tx| lifecycle::comment(s, tx, &caller, id, criterion.as_deref(), &body))
+        })
+        .await;
+    match result {
+        Ok(_) => Ok(see_other(&format!("/visits/{id}?done=comment#comments"))),
+        Err(e)
+            if e.status == StatusCode::CONFLICT || e.status == StatusCode::UNPROCESSABLE_ENTITY =>
+        {
+            show(
+                &state,
+                &viewer,
+                id,
+                vec![FieldError::new("comment-body", capitalise(&e.message))],
+                drafts,
+                String::new(),
+            )
+            .await
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The form-key-only form.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct KeyForm {
+    form_key: String,
+}
+
+/// A provider confirms they have no further comments.
+pub async fn confirm(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<KeyForm>,
+) -> PageResult {
+    let id = visit_id(&id)?;
+    check_key(&viewer, &f.form_key)?;
+    let caller = viewer.caller.clone();
+    let result = state
+        .blocking(move |s| {
+            s.db.write(|tx| lifecycle::confirm_factual_accuracy(s, tx, &caller, id))
+        })
+        .await;
+    match result {
+        Ok(_) => Ok(see_other(&format!("/visits/{id}?done=confirm"))),
+        Err(e) if e.status == StatusCode::CONFLICT => {
+            show(
+                &state,
+                &viewer,
+                id,
+                vec![FieldError::new("window", capitalise(&e.message))],
+                Drafts::default(),
+                String::new(),
+            )
+            .await
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+/// The response form.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ResponseForm {
+    form_key: String,
+    body: String,
+}
+
+/// A provider answers an action.
+pub async fn respond(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((id, action)): Path<(String, String)>,
+    Form(f): Form<ResponseForm>,
+) -> PageResult {
+    let id = visit_id(&id)?;
+    let action =
+        parse_id(&action, "action").map_err(|_| PageError(ApiError::not_found("action")))?;
+    check_key(&viewer, &f.form_key)?;
+    let field = format!("response-{action}");
+    let mut drafts = Drafts::default();
+    drafts.responses.insert(action.to_string(), f.body.clone());
+    let body = f.body.trim().to_owned();
+    if body.is_empty() {
+        return show(
+            &state,
+            &viewer,
+            id,
+            vec![FieldError::new(&field, "Enter your response")],
+            drafts,
+            String::new(),
+        )
+        .await;
+    }
+    let caller = viewer.caller.clone();
+    let result = state
+        .blocking(move |s| {
+            s.db.write(|tx| lifecycle::respond_to_action(tx, &caller, id, action, &body))
+        })
+        .await;
+    match result {
+        Ok(_) => Ok(see_other(&format!(
+            "/visits/{id}?done=response#action-{action}"
+        ))),
+        Err(e)
+            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
+        {
+            show(
+                &state,
+                &viewer,
+                id,
+                vec![FieldError::new(&field, capitalise(&e.message))],
+                drafts,
+                String::new(),
+            )
+            .await
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}

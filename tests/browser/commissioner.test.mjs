@@ -1,0 +1,207 @@
+// A lead shares and publishes a visit, seeing the tier change first; a commissioner records a
+// CQC rating that caps a tier, runs a what-if on a draft rule set and downloads a payment CSV
+// whose totals match the page.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { BASE, launch, newPage, signIn, checkA11y, checkLabels, screenshot, locationId } from './lib.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+/** Pence from "£1,234.56" or "-£5.00". */
+function pence(text) {
+  const m = text.replace(/,/g, '').match(/(-?)£(\d+)\.(\d\d)/);
+  assert.ok(m, `no money in ${JSON.stringify(text)}`);
+  return (m[1] ? -1 : 1) * (Number(m[2]) * 100 + Number(m[3]));
+}
+
+/** Parses CSV with quoted fields. */
+function parseCsv(text) {
+  const rows = [];
+  let row = [], field = '', quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(field); field = ''; }
+    else if (c === '\n') { row.push(field); rows.push(row); row = []; field = ''; }
+    else field += c;
+  }
+  if (field || row.length) { row.push(field); rows.push(row); }
+  return rows;
+}
+
+function dateParts(daysAgo) {
+  const d = new Date(Date.now() - daysAgo * 86400000);
+  return { day: String(d.getUTCDate()), month: String(d.getUTCMonth() + 1), year: String(d.getUTCFullYear()) };
+}
+
+test('a lead shares a visit, the provider confirms, and publishing shows the tier change first', async () => {
+  const lead = await newPage(browser);
+  await signIn(lead, 'lead');
+  await lead.goto(`${BASE}/review`);
+  await checkA11y(lead, 'review queue');
+  const item = lead.locator('#to-share li', { hasText: 'Bispham Gardens' });
+  await screenshot(lead, 'portal-review');
+  await item.getByRole('button', { name: 'Share with provider' }).click();
+  await lead.locator('#in-window li', { hasText: 'Bispham Gardens' }).waitFor();
+
+  const fylde = await newPage(browser);
+  await signIn(fylde, 'fylde');
+  await fylde.getByRole('link', { name: 'Bispham Gardens', exact: true }).click();
+  await fylde.locator('#visits tbody tr', { hasText: 'comments open until' }).getByRole('link').click();
+  await fylde.getByRole('button', { name: 'I have no further comments' }).click();
+  await fylde.locator('#notification').waitFor();
+
+  await lead.goto(`${BASE}/review`);
+  await lead.locator('#to-publish li', { hasText: 'Bispham Gardens' }).getByRole('link', { name: 'Check and publish' }).click();
+  const before = await lead.locator('#tier-now').innerText();
+  const afterTier = await lead.locator('#tier-after').innerText();
+  assert.match(await lead.locator('#tier-change').innerText(), /The tier (stays|changes from)/);
+  await checkA11y(lead, 'publish check');
+  await screenshot(lead, 'portal-publish-check');
+  await lead.getByRole('button', { name: 'Publish' }).click();
+  const notice = await lead.locator('#notification').innerText();
+  assert.match(notice, /Visit published/);
+  assert.equal(await lead.locator('#tier').innerText(), afterTier, 'the tier shown before publishing is the tier after');
+  if (before !== afterTier) assert.match(notice, new RegExp(`changed from ${before} to ${afterTier}`));
+
+  // The public register shows the published visit.
+  const pub = await newPage(browser);
+  await pub.goto(`${BASE}/register?q=Bispham`);
+  assert.match(await pub.locator('#register tbody tr').first().innerText(), new RegExp(afterTier));
+});
+
+test('a CQC rating of Requires improvement caps a Gold home at Silver', async () => {
+  const page = await newPage(browser);
+  await signIn(page, 'commissioner');
+  const seaview = await locationId(page, 'Seaview House');
+  await page.goto(`${BASE}/locations/${seaview}`);
+  assert.equal(await page.locator('#tier').innerText(), 'Gold');
+  await page.locator('#records-link').click();
+  await checkA11y(page, 'records');
+  await checkLabels(page, 'records');
+
+  // Nothing filled in: the error summary lists what to fix and links to it.
+  await page.getByRole('button', { name: 'Record rating' }).click();
+  const summary = page.locator('.error-summary');
+  await summary.waitFor();
+  assert.match(await summary.innerText(), /Enter the date of the inspection/);
+  assert.match(await summary.innerText(), /Choose the overall rating/);
+  assert.equal(await summary.getByRole('link', { name: 'Choose the overall rating' }).getAttribute('href'), '#overall');
+  await checkA11y(page, 'records with errors');
+  await screenshot(page, 'portal-records-error', 'body');
+
+  const inspected = dateParts(40);
+  const published = dateParts(10);
+  for (const [id, d] of [['inspected', inspected], ['published', published]]) {
+    await page.locator(`#${id}-day`).fill(d.day);
+    await page.locator(`#${id}-month`).fill(d.month);
+    await page.locator(`#${id}-year`).fill(d.year);
+  }
+  await page.getByLabel('Overall rating').selectOption({ label: 'Requires improvement' });
+  await page.getByRole('button', { name: 'Record rating' }).click();
+  const notice = await page.locator('#notification').innerText();
+  assert.match(notice, /CQC rating recorded\. The tier changed from Gold to Silver\./);
+  assert.equal(await page.locator('#tier').innerText(), 'Silver');
+  assert.match(await page.locator('#limiters').innerText(), /CQC Overall rated Requires improvement/);
+  await screenshot(page, 'portal-cqc-capped', 'body');
+});
+
+test('a what-if on a draft rule set shows the cost per tier before anyone adopts it', async () => {
+  const page = await newPage(browser);
+  await signIn(page, 'commissioner');
+  await page.goto(`${BASE}/rules`);
+  assert.ok(await page.locator('#rule-sets tbody tr', { hasText: 'In force' }).count() === 1);
+  await checkA11y(page, 'rules');
+  await checkLabels(page, 'rules');
+
+  const draft = page.getByLabel('Draft rule set');
+  const source = await draft.inputValue();
+  await draft.fill('this is not a rule set');
+  await page.getByRole('button', { name: 'Show the effect' }).click();
+  assert.match(await page.locator('.error-summary').innerText(), /The draft cannot be read/);
+
+  // Bronze from £15 to £18 a week, as a new version.
+  const changed = source
+    .replace(/version = "[^"]+"/, 'version = "draft"')
+    .replace(/(name = "Bronze"[\s\S]*?weekly_premium_pence = )1500/, '$11800');
+  assert.notEqual(changed, source);
+  await draft.fill(changed);
+  await page.getByRole('button', { name: 'Show the effect' }).click();
+  await page.locator('#what-if-totals').waitFor();
+  const bronze = page.locator('#what-if-totals tbody tr', { hasText: 'Bronze' });
+  const cells = await bronze.locator('td').allInnerTexts();
+  const [now, after] = [pence(cells[2]), pence(cells[3])];
+  assert.equal(after * 1500, now * 1800, `Bronze cost scales with its premium: ${now} → ${after}`);
+  const weekly = await page.locator('#what-if-weekly td').allInnerTexts();
+  assert.equal(pence(weekly[3]) - pence(weekly[2]), after - now, 'only Bronze changes');
+  const annual = await page.locator('#what-if-annual td').allInnerTexts();
+  assert.equal(pence(annual[2]), Math.round(pence(weekly[2]) * 365 / 7));
+  await checkA11y(page, 'what-if');
+  await screenshot(page, 'portal-what-if', '#what-if-result');
+  // Nothing was adopted.
+  await page.goto(`${BASE}/rules`);
+  assert.equal(await page.locator('#rule-sets tbody tr', { hasText: 'draft' }).count(), 0);
+});
+
+test('the payment CSV adds up to the totals on the page', async () => {
+  const page = await newPage(browser);
+  await signIn(page, 'commissioner');
+  await page.goto(`${BASE}/payments`);
+  await checkA11y(page, 'payments');
+  await checkLabels(page, 'payments');
+  const total = pence(await page.locator('#total').innerText());
+  const onHold = pence(await page.locator('#on-hold').innerText());
+  assert.ok(total > 0, 'the demo month pays something');
+  await screenshot(page, 'portal-payments', 'body');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.locator('#csv').click(),
+  ]);
+  const text = await (await download.createReadStream()).toArray().then((chunks) => Buffer.concat(chunks).toString('utf8'));
+  const rows = parseCsv(text.trim());
+  const header = rows[0];
+  const lines = rows.slice(1).filter((r) => r[0] === 'line');
+  assert.equal(lines.length, await page.locator('#payment-lines tbody tr:not(.total)').count());
+  const sum = (col) => lines.reduce((s, r) => s + Number(r[header.indexOf(col)]), 0);
+  assert.equal(sum('amount_pence'), total);
+  assert.equal(sum('on_hold_pence'), onHold);
+
+  // A bad month is a clear error, not a crash.
+  await page.goto(`${BASE}/payments?period=2026-13`);
+  assert.match(await page.locator('.error-summary').innerText(), /Enter a month/);
+});
+
+test('the audit log is searchable by location', async () => {
+  const page = await newPage(browser);
+  await signIn(page, 'commissioner');
+  const seaview = await locationId(page, 'Seaview House');
+  await page.goto(`${BASE}/audit`);
+  await checkA11y(page, 'audit');
+  await checkLabels(page, 'audit');
+  await page.getByLabel('Location').selectOption(seaview);
+  await page.getByRole('button', { name: 'Search' }).click();
+  const actions = await page.locator('#audit tbody tr td:nth-child(3)').allInnerTexts();
+  assert.ok(actions.includes('cqc_rating.recorded'), actions.join(', '));
+  const places = new Set(await page.locator('#audit tbody tr td:nth-child(4)').allInnerTexts());
+  assert.deepEqual([...places], ['Seaview House']);
+  await page.goto(`${BASE}/audit?from=yesterday`);
+  assert.match(await page.locator('.error-summary').innerText(), /real date/);
+});
+
+test('providers cannot reach commissioner pages', async () => {
+  const page = await newPage(browser);
+  await signIn(page, 'coastal');
+  for (const path of ['/review', '/rules', '/audit']) {
+    const r = await page.goto(`${BASE}${path}`);
+    assert.ok([403, 404].includes(r.status()), `${path}: ${r.status()}`);
+  }
+  const seaview = await locationId(page, 'Seaview House');
+  const r = await page.goto(`${BASE}/locations/${seaview}/records`);
+  assert.ok([403, 404].includes(r.status()), `records: ${r.status()}`);
+});

@@ -1,0 +1,138 @@
+// A provider reads its status and a report, comments during the factual-accuracy window and
+// answers an action; it never sees another provider's pages.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { BASE, launch, newPage, signIn, checkA11y, checkLabels, screenshot, locationId } from './lib.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+test('sign-in errors use the error summary and keep nothing secret', async () => {
+  const page = await newPage(browser);
+  await page.goto(`${BASE}/sign-in`);
+  await checkA11y(page, 'sign-in');
+  await checkLabels(page, 'sign-in');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const summary = page.locator('.error-summary');
+  await summary.waitFor();
+  assert.match(await summary.innerText(), /Enter your username/);
+  assert.match(await summary.innerText(), /Enter your password/);
+  assert.equal(await summary.getByRole('link', { name: 'Enter your username' }).getAttribute('href'), '#username');
+  assert.match(await page.title(), /^Error: /);
+  await page.getByLabel('Username').fill('coastal');
+  await page.getByLabel('Password').fill('wrong password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  assert.match(await page.locator('.error-summary').innerText(), /username or password is not right/);
+  assert.equal(await page.getByLabel('Username').inputValue(), 'coastal', 'the username is kept');
+  assert.equal(await page.getByLabel('Password').inputValue(), '', 'the password is not sent back');
+  await checkA11y(page, 'sign-in with errors');
+  await screenshot(page, 'portal-sign-in-error');
+});
+
+test('a provider reads its status, comments in the window and answers an action', async () => {
+  const page = await newPage(browser);
+  await signIn(page, 'coastal');
+  assert.equal(new URL(page.url()).pathname, '/locations');
+  const names = await page.locator('#locations tbody tr td:first-child a').allInnerTexts();
+  assert.deepEqual(names.sort(), ['Promenade Court', 'Seaview House'], 'only its own locations');
+  await checkA11y(page, 'provider locations');
+  await screenshot(page, 'portal-provider-locations');
+
+  // Status: tier, premium, why, what next, history.
+  await page.getByRole('link', { name: 'Seaview House', exact: true }).click();
+  assert.equal(await page.locator('h1').innerText(), 'Seaview House');
+  const tier = await page.locator('#tier').innerText();
+  assert.match(tier, /^(Gold|Silver|Bronze|No tier)$/);
+  assert.match(await page.locator('#premium').innerText(), /^£\d+\.\d\d a week$/);
+  assert.equal(await page.locator('#scores tbody tr').count(), 6, 'five domains and overall');
+  assert.ok(await page.locator('#qualifications li').count() >= 1, 'IIP is listed');
+  assert.match(await page.locator('#next-tier').innerText(), /highest tier|needs/);
+  const chart = page.locator('figure.chart svg[role="img"]');
+  assert.equal(await chart.count(), 1);
+  assert.ok(await page.locator('#history tbody tr').count() >= 2, 'history has several visits');
+  await checkA11y(page, 'location status');
+  await screenshot(page, 'portal-status');
+
+  // The shared follow-up at Promenade Court: a draft open for comments.
+  await page.goto(`${BASE}/locations`);
+  await page.getByRole('link', { name: 'Promenade Court', exact: true }).click();
+  const draft = page.locator('#visits tbody tr', { hasText: 'comments open until' });
+  await draft.getByRole('link').click();
+  await page.locator('#report-status').waitFor();
+  assert.match(await page.locator('#report-status').innerText(), /shared for factual accuracy/);
+  await checkA11y(page, 'visit report');
+  await checkLabels(page, 'visit report');
+
+  // An empty comment is refused with the error summary, linked to the field.
+  await page.getByRole('button', { name: 'Send comment' }).click();
+  const summary = page.locator('.error-summary');
+  await summary.waitFor();
+  assert.equal(await summary.getByRole('link').getAttribute('href'), '#comment-body');
+  assert.match(await page.locator('#comment-body-error').innerText(), /Enter your comment/);
+  await checkA11y(page, 'visit report with an error');
+  await screenshot(page, 'portal-report-error', 'body');
+
+  // A comment on one criterion.
+  const criterion = await page.locator('#comment-criterion option').nth(3).getAttribute('value');
+  await page.locator('#comment-criterion').selectOption(criterion);
+  const words = 'The fire risk assessment was reviewed in March, not last year.';
+  await page.getByLabel('Your comment').fill(words);
+  await page.getByRole('button', { name: 'Send comment' }).click();
+  await page.locator('#notification').waitFor();
+  assert.match(await page.locator(`[id="criterion-${criterion}"] .comment`).last().innerText(), /reviewed in March/);
+
+  // An answer to an action.
+  const action = page.locator('.action').first();
+  const reply = 'PRN protocols written for all four residents; the pharmacist checked them.';
+  await action.getByLabel('Your response to this action').fill(reply);
+  await action.getByRole('button', { name: 'Send response' }).click();
+  await page.locator('#notification').waitFor();
+  assert.match(await page.locator('.action').first().innerText(), /pharmacist checked them/);
+  await screenshot(page, 'portal-report-actions', '#actions');
+  await page.goto(page.url().split('?')[0]);
+  await screenshot(page, 'portal-report', 'body');
+
+  // Print: navigation and forms are not printed.
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.locator('form').first().isVisible(), false);
+  assert.equal(await page.locator('.header nav').isVisible(), false);
+  await page.emulateMedia({ media: 'screen' });
+});
+
+test("a provider typing another provider's address gets 404, never the data", async () => {
+  const fylde = await newPage(browser);
+  await signIn(fylde, 'fylde');
+  const lodge = await locationId(fylde, 'Stanley Park Lodge');
+  await fylde.goto(`${BASE}/locations/${lodge}`);
+  const visit = (await fylde.locator('#visits tbody a').first().getAttribute('href')).split('/').pop();
+
+  const coastal = await newPage(browser);
+  await signIn(coastal, 'coastal');
+  for (const path of [`/locations/${lodge}`, `/visits/${visit}`]) {
+    const r = await coastal.goto(`${BASE}${path}`);
+    assert.equal(r.status(), 404, path);
+    const text = await coastal.locator('body').innerText();
+    assert.ok(!text.includes('Stanley Park Lodge'), `no data on ${path}`);
+    assert.match(text, /Page not found/);
+  }
+  // Posting to another provider's visit is refused the same way, and changes nothing.
+  const r = await coastal.request.post(`${BASE}/visits/${visit}/comments`, { form: { form_key: 'x', body: 'hello' } });
+  assert.ok([403, 404].includes(r.status()), `status ${r.status()}`);
+});
+
+test('the public register needs no sign-in', async () => {
+  const page = await newPage(browser);
+  const r = await page.goto(`${BASE}/register`);
+  assert.equal(r.status(), 200);
+  const rows = await page.locator('#register tbody tr').count();
+  assert.ok(rows >= 4, `${rows} services listed`);
+  assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0);
+  await page.getByLabel('Name, provider or address').fill('Seaview');
+  await page.getByRole('button', { name: 'Search' }).click();
+  assert.equal(await page.locator('#register tbody tr').count(), 1);
+  await checkA11y(page, 'register');
+  await checkLabels(page, 'register');
+  await page.goto(`${BASE}/register`);
+  await screenshot(page, 'portal-register');
+});
