@@ -99,7 +99,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/audit", get(get_audit))
         .merge(records_api::routes())
         .merge(crate::portal::routes());
+    let upload_routes = limited(crate::portal::upload_routes(), 40 * 1024 * 1024);
     limited(routes, 1024 * 1024)
+        .merge(upload_routes)
         .merge(sync_routes)
         .merge(blob_routes)
         .with_state(state)
@@ -663,7 +665,7 @@ async fn respond_action(
     let action = parse_id(&action, "action id")?;
     let rid = state
         .blocking(move |s| {
-            s.db.write(|tx| lifecycle::respond_to_action(tx, &caller, id, action, &req.body))
+            s.db.write(|tx| lifecycle::respond_to_action(tx, &caller, id, action, &req.body, &[]))
         })
         .await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": rid }))).into_response())

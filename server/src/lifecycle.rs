@@ -577,6 +577,7 @@ pub fn respond_to_action(
     id: Uuid,
     action: Uuid,
     body: &str,
+    files: &[AttachedFile],
 ) -> Result<Uuid, ApiError> {
     caller.require(&[Role::Provider])?;
     let v = require_visit(tx, caller, id)?;
@@ -595,14 +596,74 @@ pub fn respond_to_action(
         "INSERT INTO action_responses (id, visit_id, action_id, author_id, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![rid.to_string(), id.to_string(), action.to_string(), caller.user_id.to_string(), body, now_text()],
     )?;
+    for f in files {
+        tx.execute(
+            "INSERT OR IGNORE INTO response_files (response_id, hash, name, media_type, size) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![rid.to_string(), f.hash, f.name, f.media_type, f.size as i64],
+        )?;
+    }
     audit_visit(
         tx,
         caller,
         "action.responded",
         &v,
-        json!({ "action": action }),
+        json!({ "action": action, "files": files.len() }),
     )?;
     Ok(rid)
+}
+
+/// A file attached to a response, already stored as a blob.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttachedFile {
+    /// Its BLAKE3 hash (the blob's name).
+    pub hash: String,
+    /// The name it was uploaded with, cleaned for display.
+    pub name: String,
+    /// Its media type, from its bytes.
+    pub media_type: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// The files of a visit's responses, by response id.
+pub fn response_files(
+    tx: &Connection,
+    id: Uuid,
+) -> Result<std::collections::BTreeMap<String, Vec<AttachedFile>>, ApiError> {
+    let mut stmt = tx.prepare(
+        "SELECT f.response_id, f.hash, f.name, f.media_type, f.size FROM response_files f JOIN action_responses r ON r.id = f.response_id
+         WHERE r.visit_id = ?1 ORDER BY f.name",
+    )?;
+    let rows = stmt
+        .query_map([id.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                AttachedFile {
+                    hash: r.get(1)?,
+                    name: r.get(2)?,
+                    media_type: r.get(3)?,
+                    size: r.get::<_, i64>(4)? as u64,
+                },
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out: std::collections::BTreeMap<String, Vec<AttachedFile>> = Default::default();
+    for (rid, f) in rows {
+        out.entry(rid).or_default().push(f);
+    }
+    Ok(out)
+}
+
+/// A file attached to one of the visit's responses, if it is one.
+pub fn response_file(
+    tx: &Connection,
+    id: Uuid,
+    hash: &str,
+) -> Result<Option<AttachedFile>, ApiError> {
+    Ok(response_files(tx, id)?
+        .into_values()
+        .flatten()
+        .find(|f| f.hash == hash))
 }
 
 /// A provider's response to an action.

@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod advice;
+pub mod attachment;
 pub mod calendar;
 pub mod determination;
 pub mod framework;

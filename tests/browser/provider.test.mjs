@@ -4,6 +4,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, launch, newPage, signIn, checkA11y, checkLabels, screenshot, locationId } from './lib.mjs';
 
+/** A 48×32 JPEG. */
+const TINY_JPEG = Buffer.from('/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAYEBQYFBAYGBQYHBwYIChAKCgkJChQODwwQFxQYGBcUFhYaHSUfGhsjHBYWICwgIyYnKSopGR8tMC0oMCUoKSj/2wBDAQcHBwoIChMKChMoGhYaKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCj/wAARCAAgADADASIAAhEBAxEB/8QAFQABAQAAAAAAAAAAAAAAAAAAAAb/xAAUEAEAAAAAAAAAAAAAAAAAAAAA/8QAFgEBAQEAAAAAAAAAAAAAAAAAAAYH/8QAFBEBAAAAAAAAAAAAAAAAAAAAAP/aAAwDAQACEQMRAD8AlwGipgAAAAAAAAAB/9k=', 'base64');
+
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
@@ -60,6 +63,7 @@ test('a provider reads its status, comments in the window and answers an action'
   const draft = page.locator('#visits tbody tr', { hasText: 'comments open until' });
   await draft.getByRole('link').click();
   await page.locator('#report-status').waitFor();
+  const reportUrl = page.url();
   assert.match(await page.locator('#report-status').innerText(), /shared for factual accuracy/);
   await checkA11y(page, 'visit report');
   await checkLabels(page, 'visit report');
@@ -82,15 +86,43 @@ test('a provider reads its status, comments in the window and answers an action'
   await page.locator('#notification').waitFor();
   assert.match(await page.locator(`[id="criterion-${criterion}"] .comment`).last().innerText(), /reviewed in March/);
 
-  // An answer to an action.
+  // An answer to an action, with a photo that carries GPS in its EXIF, and a PDF.
   const action = page.locator('.action').first();
+  const exif = Buffer.from('Exif\0\0GPS 53.81N 3.05W room12');
+  const withGps = Buffer.concat([
+    TINY_JPEG.subarray(0, 2),
+    Buffer.from([0xff, 0xe1, (exif.length + 2) >> 8, (exif.length + 2) & 0xff]), exif,
+    TINY_JPEG.subarray(2),
+  ]);
   const reply = 'PRN protocols written for all four residents; the pharmacist checked them.';
   await action.getByLabel('Your response to this action').fill(reply);
+  await action.getByLabel('Evidence (optional)').setInputFiles([
+    { name: 'door.jpg', mimeType: 'image/jpeg', buffer: withGps },
+    { name: 'prn-protocols.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n% PRN protocols\n%%EOF\n') },
+  ]);
   await action.getByRole('button', { name: 'Send response' }).click();
   await page.locator('#notification').waitFor();
-  assert.match(await page.locator('.action').first().innerText(), /pharmacist checked them/);
+  const answered = page.locator('.action').first();
+  assert.match(await answered.innerText(), /pharmacist checked them/);
+  const photo = answered.locator('img.evidence-image').last();
+  assert.equal(await photo.evaluate((img) => img.complete && img.naturalWidth), 48, 'the photo shows');
+  const served = await page.request.get(new URL(await photo.getAttribute('src'), BASE).href);
+  assert.equal(served.status(), 200);
+  const bytes = await served.body();
+  assert.ok(!bytes.includes(Buffer.from('GPS')) && !bytes.includes(Buffer.from('Exif')), 'no EXIF or GPS is served');
+  assert.match(await answered.getByRole('link', { name: 'prn-protocols.pdf' }).last().getAttribute('href'), /\/files\//);
+
+  // A file that is neither a photo nor a PDF is refused, with the text kept.
+  await page.locator('.action').first().getByLabel('Your response to this action').fill('See the attached spreadsheet.');
+  await page.locator('.action').first().getByLabel('Evidence (optional)').setInputFiles([
+    { name: 'rota.xlsx', mimeType: 'application/vnd.ms-excel', buffer: Buffer.from('PK\x03\x04 not allowed') },
+  ]);
+  await page.locator('.action').first().getByRole('button', { name: 'Send response' }).click();
+  assert.match(await page.locator('.error-summary').innerText(), /rota\.xlsx: The file must be a photo \(JPEG or PNG\) or a PDF/);
+  assert.equal(await page.locator('.action').first().getByLabel('Your response to this action').inputValue(), 'See the attached spreadsheet.');
+  await checkA11y(page, 'report with a file error');
+  await page.goto(reportUrl);
   await screenshot(page, 'portal-report-actions', '#actions');
-  await page.goto(page.url().split('?')[0]);
   await screenshot(page, 'portal-report', 'body');
 
   // Print: navigation and forms are not printed.

@@ -178,4 +178,16 @@ pub const MIGRATIONS: &[&str] = &[
         lines TEXT NOT NULL
     );
     "#,
+    // 4: files a provider attaches to an action response (content-addressed blobs).
+    r#"
+    CREATE TABLE response_files (
+        response_id TEXT NOT NULL REFERENCES action_responses(id),
+        hash TEXT NOT NULL,
+        name TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        PRIMARY KEY (response_id, hash)
+    );
+    CREATE INDEX response_files_by_hash ON response_files(hash);
+    "#,
 ];

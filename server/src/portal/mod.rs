@@ -62,10 +62,7 @@ pub fn routes() -> Router<AppState> {
         .route("/visits/{id}", get(report::page_handler))
         .route("/visits/{id}/comments", post(report::comment))
         .route("/visits/{id}/confirm", post(report::confirm))
-        .route(
-            "/visits/{id}/actions/{action}/responses",
-            post(report::respond),
-        )
+        .route("/visits/{id}/files/{hash}", get(report::file))
 }
 
 async fn stylesheet() -> Response {
@@ -80,6 +77,14 @@ async fn stylesheet() -> Response {
         HeaderValue::from_static("public, max-age=300"),
     );
     r
+}
+
+/// Routes that take files: they get a larger body limit than the rest.
+pub fn upload_routes() -> Router<AppState> {
+    Router::new().route(
+        "/visits/{id}/actions/{action}/responses",
+        post(report::respond),
+    )
 }
 
 /// A rendered page with the headers every page carries: no caching of personal pages, no

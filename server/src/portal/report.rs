@@ -11,8 +11,9 @@ use accredit_shared::records::Answer;
 use accredit_shared::scoring::score;
 use accredit_shared::visit::{ActionStatus, VisitSnapshot};
 use axum::Form;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
 use dioxus::prelude::*;
 use rusqlite::Connection;
 use serde::Deserialize;
@@ -24,8 +25,9 @@ use super::sign_in::check_key;
 use super::{PageError, PageResult, html};
 use crate::access::parse_id;
 use crate::auth::Role;
+use crate::blobs;
 use crate::error::ApiError;
-use crate::lifecycle::{self, CommentView, ResponseView, VisitState};
+use crate::lifecycle::{self, AttachedFile, CommentView, ResponseView, VisitState};
 use crate::state::AppState;
 use crate::tiers;
 
@@ -36,6 +38,7 @@ struct Report {
     location: String,
     comments: Vec<CommentView>,
     responses: Vec<ResponseView>,
+    files: BTreeMap<String, Vec<AttachedFile>>,
     window_open: bool,
     today: chrono::NaiveDate,
     domains: Vec<DomainPart>,
@@ -53,6 +56,15 @@ struct DomainPart {
     title: String,
     percent: String,
     criteria: Vec<CriterionPart>,
+}
+
+/// A size as people read it.
+fn size_text(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
+    }
 }
 
 fn answer_text(a: Option<Answer>, label: Option<&str>) -> String {
@@ -114,6 +126,7 @@ fn load(s: &AppState, tx: &Connection, viewer: &Viewer, id: Uuid) -> Result<Repo
         window_open: lifecycle::window_open(s, &visit),
         comments: lifecycle::comments(tx, id)?,
         responses: lifecycle::action_responses(tx, id)?,
+        files: lifecycle::response_files(tx, id)?,
         location: location.name,
         today: s.today(),
         visit,
@@ -294,17 +307,37 @@ fn render(
                     }
                     for resp in r.responses.iter().filter(|x| x.action_id == aid.to_string()) {
                         div { key: "{resp.id}", class: "comment",
-                            p { class: "hint", {format!("Response from {}", resp.author)} }
+                            p { class: "hint", {format!("Response from {} on {}", resp.author, resp.created_at.get(..10).and_then(|d| d.parse::<chrono::NaiveDate>().ok()).map(long_date).unwrap_or_default())} }
                             p { "{resp.body}" }
+                            if let Some(files) = r.files.get(&resp.id) {
+                                ul { class: "files",
+                                    for f in files.iter() {
+                                        li { key: "{f.hash}",
+                                            if f.media_type.starts_with("image/") {
+                                                img { class: "evidence-image", src: "/visits/{r.visit.id}/files/{f.hash}", alt: "Evidence photo: {f.name}" }
+                                                br {}
+                                            }
+                                            a { href: "/visits/{r.visit.id}/files/{f.hash}", "{f.name}" }
+                                            {format!(" ({}, {})", if f.media_type == "application/pdf" { "PDF" } else { "photo" }, size_text(f.size))}
+                                        }
+                                    }
+                                }
+                            }
                         }
                     }
                     if can_respond && a.status == ActionStatus::Open {
-                        form { class: "no-print", method: "post", action: "/visits/{r.visit.id}/actions/{aid}/responses", novalidate: true,
+                        form { class: "no-print", method: "post", action: "/visits/{r.visit.id}/actions/{aid}/responses", enctype: "multipart/form-data", novalidate: true,
                             {form_key(viewer)}
                             div { class: if errors.iter().any(|e| e.field == format!("response-{aid}")) { "form-group form-group-error" } else { "form-group" },
                                 label { class: "label", r#for: "response-{aid}", "Your response to this action" }
                                 {field_error(errors, &format!("response-{aid}"))}
                                 textarea { class: "textarea", id: "response-{aid}", name: "body", rows: "3", {drafts.responses.get(&aid.to_string()).cloned().unwrap_or_default()} }
+                            }
+                            div { class: if errors.iter().any(|e| e.field == format!("evidence-{aid}")) { "form-group form-group-error" } else { "form-group" },
+                                label { class: "label", r#for: "evidence-{aid}", "Evidence (optional)" }
+                                div { class: "hint", id: "evidence-{aid}-hint", "Photos (JPEG or PNG) or PDF documents: up to 3 files, each under 10 MB. Location and camera details are removed from photos." }
+                                {field_error(errors, &format!("evidence-{aid}"))}
+                                input { class: "file-upload", r#type: "file", id: "evidence-{aid}", name: "evidence", multiple: true, accept: "image/jpeg,image/png,application/pdf", aria_describedby: "evidence-{aid}-hint" }
                             }
                             button { class: "button secondary", r#type: "submit", "Send response" }
                         }
@@ -490,44 +523,118 @@ pub async fn confirm(
     }
 }
 
-/// The response form.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct ResponseForm {
-    form_key: String,
-    body: String,
+/// Most files one response may carry.
+const MAX_FILES: usize = 3;
+/// Largest file accepted, in bytes.
+const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+
+/// Keeps a file name printable and short; it is only ever shown, never used as a path.
+fn clean_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(120).collect();
+    if cleaned.trim().is_empty() {
+        "evidence".to_owned()
+    } else {
+        cleaned
+    }
 }
 
-/// A provider answers an action.
+/// A provider answers an action, with optional evidence files.
 pub async fn respond(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((id, action)): Path<(String, String)>,
-    Form(f): Form<ResponseForm>,
+    mut form: Multipart,
 ) -> PageResult {
     let id = visit_id(&id)?;
     let action =
         parse_id(&action, "action").map_err(|_| PageError(ApiError::not_found("action")))?;
-    check_key(&viewer, &f.form_key)?;
+    let too_big = || {
+        PageError(ApiError::too_large(format!(
+            "Each file must be smaller than {} MB, and at most {MAX_FILES} files",
+            MAX_FILE_BYTES / (1024 * 1024)
+        )))
+    };
+    let (mut key, mut body, mut files) = (String::new(), String::new(), Vec::new());
+    while let Some(field) = form.next_field().await.map_err(|_| too_big())? {
+        match field.name().unwrap_or_default() {
+            "form_key" => key = field.text().await.map_err(|_| too_big())?,
+            "body" => body = field.text().await.map_err(|_| too_big())?,
+            "evidence" => {
+                let name = clean_name(field.file_name().unwrap_or_default());
+                let bytes = field.bytes().await.map_err(|_| too_big())?;
+                if !bytes.is_empty() {
+                    files.push((name, bytes.to_vec()));
+                }
+            }
+            _ => {}
+        }
+    }
+    check_key(&viewer, &key)?;
     let field = format!("response-{action}");
+    let evidence_field = format!("evidence-{action}");
     let mut drafts = Drafts::default();
-    drafts.responses.insert(action.to_string(), f.body.clone());
-    let body = f.body.trim().to_owned();
+    drafts.responses.insert(action.to_string(), body.clone());
+    let mut errors = Vec::new();
+    let body = body.trim().to_owned();
     if body.is_empty() {
-        return show(
-            &state,
-            &viewer,
-            id,
-            vec![FieldError::new(&field, "Enter your response")],
-            drafts,
-            String::new(),
-        )
-        .await;
+        errors.push(FieldError::new(&field, "Enter your response"));
+    }
+    if files.len() > MAX_FILES {
+        errors.push(FieldError::new(
+            &evidence_field,
+            format!("Attach at most {MAX_FILES} files"),
+        ));
+    }
+    let mut prepared = Vec::new();
+    for (name, bytes) in &files {
+        if bytes.len() > MAX_FILE_BYTES {
+            errors.push(FieldError::new(
+                &evidence_field,
+                format!(
+                    "{name} must be smaller than {} MB",
+                    MAX_FILE_BYTES / (1024 * 1024)
+                ),
+            ));
+            continue;
+        }
+        match accredit_shared::attachment::prepare(bytes) {
+            Ok((kind, clean)) => prepared.push((name.clone(), kind, clean)),
+            Err(e) => errors.push(FieldError::new(
+                &evidence_field,
+                format!("{name}: {}", capitalise(&e.to_string())),
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return show(&state, &viewer, id, errors, drafts, String::new()).await;
     }
     let caller = viewer.caller.clone();
     let result = state
         .blocking(move |s| {
-            s.db.write(|tx| lifecycle::respond_to_action(tx, &caller, id, action, &body))
+            // Check the visit and action first, so nothing is stored for a visit the caller
+            // may not see.
+            s.db.read(|tx| {
+                let v = lifecycle::require_visit(tx, &caller, id)?;
+                let record = lifecycle::revision_record(tx, id, v.current_revision)?;
+                if record.actions.contains_key(&action) {
+                    Ok(())
+                } else {
+                    Err(ApiError::not_found("action"))
+                }
+            })?;
+            let mut attached = Vec::new();
+            for (name, kind, bytes) in prepared {
+                let hash = blake3::hash(&bytes).to_hex().to_string();
+                blobs::store(s, &caller, &hash, &bytes)?;
+                attached.push(lifecycle::AttachedFile {
+                    hash,
+                    name,
+                    media_type: kind.media_type().to_owned(),
+                    size: bytes.len() as u64,
+                });
+            }
+            s.db.write(|tx| lifecycle::respond_to_action(tx, &caller, id, action, &body, &attached))
         })
         .await;
     match result {
@@ -549,4 +656,63 @@ pub async fn respond(
         }
         Err(e) => Err(PageError(e)),
     }
+}
+
+/// A file attached to one of the visit's responses, for someone who may see the visit.
+pub async fn file(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((id, hash)): Path<(String, String)>,
+) -> PageResult {
+    let id = visit_id(&id)?;
+    let caller = viewer.caller.clone();
+    let (f, bytes) = state
+        .blocking(move |s| {
+            let f = s.db.read(|tx| {
+                lifecycle::require_visit(tx, &caller, id)?;
+                lifecycle::response_file(tx, id, &hash)?.ok_or_else(|| ApiError::not_found("file"))
+            })?;
+            let bytes = blobs::read(s, &caller, &f.hash)?;
+            Ok((f, bytes))
+        })
+        .await?;
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&f.media_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+        ),
+    );
+    let disposition = if f.media_type.starts_with("image/") {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let ascii: String = f
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{ascii}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
 }
