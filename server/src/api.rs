@@ -2,9 +2,7 @@
 //! and their lifecycle, payments and the audit log. Every handler starts from a [`Caller`], so no
 //! route is reachable without a valid token, and checks the caller's role and reach itself.
 
-use accredit_shared::Engine;
 use accredit_shared::visit::VisitDoc;
-use accredit_shared::warning::early_warning;
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
@@ -226,33 +224,27 @@ async fn list_locations(State(state): State<AppState>, caller: Caller) -> ApiRes
     state
         .blocking(move |s| {
             s.db.read(|tx| {
-                let day = s.today();
-                let rules = s.rules();
-                let engine = Engine::new(&s.packs, &rules);
-                let mut out = Vec::new();
-                for id in access::visible_locations(tx, &caller)? {
-                    let Some(records) = tiers::records(tx, id)? else { continue };
-                    let Some((_, address)) = tiers::location(tx, id)? else { continue };
-                    let det = engine.determine(&records, day);
-                    let warning = early_warning(&engine, &records, day);
-                    let last_visit = records.visits.iter().map(|v| v.visited_on).max();
-                    out.push(json!({
-                        "id": id,
-                        "name": records.location.name,
-                        "provider_id": records.location.provider_id,
-                        "cqc_location_id": records.location.cqc_location_id,
-                        "service_type": records.location.service_type,
-                        "address": address,
-                        "tier": det.tier.as_ref().map(|t| t.name.clone()),
-                        "weekly_premium_pence": det.rate.weekly.0,
-                        "status": det.status,
-                        "traffic_light": warning.light,
-                        "traffic_light_reasons": warning.reasons,
-                        "last_visit_on": last_visit,
-                        "next_visit_due_on": last_visit.map(|d| accredit_shared::calendar::add_months(d, 12)),
-                    }));
-                }
-                Ok(Json(json!({ "on": day, "locations": out })))
+                let out: Vec<Value> = crate::portal::location_rows(s, tx, &caller)?
+                    .into_iter()
+                    .map(|r| {
+                        json!({
+                            "id": r.id,
+                            "name": r.name,
+                            "provider_id": r.provider_id,
+                            "cqc_location_id": r.cqc_location_id,
+                            "service_type": r.service_type,
+                            "address": r.address,
+                            "tier": r.tier,
+                            "weekly_premium_pence": r.weekly_pence,
+                            "status": r.status,
+                            "traffic_light": r.warning.light,
+                            "traffic_light_reasons": r.warning.reasons,
+                            "last_visit_on": r.last_visit,
+                            "next_visit_due_on": r.next_due,
+                        })
+                    })
+                    .collect();
+                Ok(Json(json!({ "on": s.today(), "locations": out })))
             })
         })
         .await

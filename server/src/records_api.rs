@@ -297,25 +297,37 @@ async fn close_gate(
         .await
 }
 
+/// A certificate to record.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct QualificationRequest {
-    provider_id: Uuid,
-    kind: QualificationKind,
-    certificate_ref: String,
-    issued_on: NaiveDate,
-    expires_on: NaiveDate,
-    last_surveillance_on: Option<NaiveDate>,
-    verified_on: Option<NaiveDate>,
-    verified_by: Option<String>,
-    covered_locations: Vec<Uuid>,
+pub struct QualificationRequest {
+    /// The provider holding it.
+    pub provider_id: Uuid,
+    /// IIP level or ISO 9001.
+    pub kind: QualificationKind,
+    /// The certificate's reference.
+    pub certificate_ref: String,
+    /// Issue day.
+    pub issued_on: NaiveDate,
+    /// Expiry day.
+    pub expires_on: NaiveDate,
+    /// Last surveillance audit or review.
+    pub last_surveillance_on: Option<NaiveDate>,
+    /// When the council verified it.
+    pub verified_on: Option<NaiveDate>,
+    /// Who verified it.
+    pub verified_by: Option<String>,
+    /// The provider's locations its scope covers.
+    pub covered_locations: Vec<Uuid>,
 }
 
-async fn add_qualification(
-    State(state): State<AppState>,
-    caller: Caller,
-    JsonBody(req): JsonBody<QualificationRequest>,
-) -> ApiResult<Response> {
+/// Records a certificate (commissioners), audits it and re-determines the provider's locations.
+pub fn record_qualification(
+    s: &AppState,
+    tx: &Connection,
+    caller: &Caller,
+    req: QualificationRequest,
+) -> Result<Value, ApiError> {
     caller.require(&[Role::Commissioner])?;
     if req.expires_on < req.issued_on {
         return Err(ApiError::invalid(
@@ -327,44 +339,48 @@ async fn add_qualification(
             "a certificate reference (up to 200 characters) is required",
         ));
     }
+    let own = tiers::provider_locations(tx, req.provider_id)?;
+    if own.is_empty() {
+        return Err(ApiError::not_found("provider"));
+    }
+    if let Some(stray) = req.covered_locations.iter().find(|l| !own.contains(l)) {
+        return Err(ApiError::invalid(format!(
+            "location {stray} is not one of the provider's"
+        )));
+    }
+    let q = Qualification {
+        id: Uuid::new_v4(),
+        provider_id: req.provider_id,
+        kind: req.kind,
+        certificate_ref: req.certificate_ref.trim().to_owned(),
+        issued_on: req.issued_on,
+        expires_on: req.expires_on,
+        last_surveillance_on: req.last_surveillance_on,
+        verified_on: req.verified_on,
+        verified_by: req.verified_by,
+        covered_locations: req.covered_locations,
+    };
+    save(
+        s,
+        tx,
+        caller,
+        "qualifications",
+        "provider_id",
+        q.id,
+        q.provider_id,
+        &q,
+        "qualification.recorded",
+        &own,
+    )
+}
+
+async fn add_qualification(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(req): JsonBody<QualificationRequest>,
+) -> ApiResult<Response> {
     state
-        .blocking(move |s| {
-            s.db.write(|tx| {
-                let own = tiers::provider_locations(tx, req.provider_id)?;
-                if own.is_empty() {
-                    return Err(ApiError::not_found("provider"));
-                }
-                if let Some(stray) = req.covered_locations.iter().find(|l| !own.contains(l)) {
-                    return Err(ApiError::invalid(format!(
-                        "location {stray} is not one of the provider's"
-                    )));
-                }
-                let q = Qualification {
-                    id: Uuid::new_v4(),
-                    provider_id: req.provider_id,
-                    kind: req.kind,
-                    certificate_ref: req.certificate_ref.trim().to_owned(),
-                    issued_on: req.issued_on,
-                    expires_on: req.expires_on,
-                    last_surveillance_on: req.last_surveillance_on,
-                    verified_on: req.verified_on,
-                    verified_by: req.verified_by,
-                    covered_locations: req.covered_locations,
-                };
-                save(
-                    s,
-                    tx,
-                    &caller,
-                    "qualifications",
-                    "provider_id",
-                    q.id,
-                    q.provider_id,
-                    &q,
-                    "qualification.recorded",
-                    &own,
-                )
-            })
-        })
+        .blocking(move |s| s.db.write(|tx| record_qualification(s, tx, &caller, req)))
         .await
         .map(created)
 }

@@ -112,6 +112,31 @@ test('a CQC rating of Requires improvement caps a Gold home at Silver', async ()
   await screenshot(page, 'portal-cqc-capped', 'body');
 });
 
+test('a verified ISO 9001 certificate adds its amount to the premium', async () => {
+  const page = await newPage(browser);
+  await signIn(page, 'commissioner');
+  const court = await locationId(page, 'Promenade Court');
+  await page.goto(`${BASE}/locations/${court}`);
+  const before = pence(await page.locator('#premium').innerText());
+  const tier = await page.locator('#tier').innerText();
+  await page.locator('#records-link').click();
+  await page.getByLabel('Qualification').selectOption({ label: 'ISO 9001' });
+  await page.getByLabel('Certificate reference').fill('ISO-2026-0042');
+  const dates = { 'q-issued': dateParts(60), 'q-expires': dateParts(-1000), 'q-surveillance': dateParts(30), 'q-verified': dateParts(50) };
+  for (const [id, d] of Object.entries(dates)) {
+    await page.locator(`#${id}-day`).fill(d.day);
+    await page.locator(`#${id}-month`).fill(d.month);
+    await page.locator(`#${id}-year`).fill(d.year);
+  }
+  await page.getByLabel('Verified by (optional)').fill('Chris Hall');
+  await page.getByLabel('Seaview House').uncheck();
+  await page.getByRole('button', { name: 'Record certificate' }).click();
+  assert.match(await page.locator('#notification').innerText(), new RegExp(`Certificate recorded\\. The tier stays ${tier}\\.`));
+  const after = pence(await page.locator('#premium').innerText());
+  assert.equal(after - before, 500, 'ISO 9001 adds £5 a week');
+  assert.match(await page.locator('#qualifications').innerText(), /ISO 9001: counted, £5\.00 a week/);
+});
+
 test('a what-if on a draft rule set shows the cost per tier before anyone adopts it', async () => {
   const page = await newPage(browser);
   await signIn(page, 'commissioner');
@@ -134,12 +159,19 @@ test('a what-if on a draft rule set shows the cost per tier before anyone adopts
   await draft.fill(changed);
   await page.getByRole('button', { name: 'Show the effect' }).click();
   await page.locator('#what-if-totals').waitFor();
-  const bronze = page.locator('#what-if-totals tbody tr', { hasText: 'Bronze' });
-  const cells = await bronze.locator('td').allInnerTexts();
-  const [now, after] = [pence(cells[2]), pence(cells[3])];
-  assert.equal(after * 1500, now * 1800, `Bronze cost scales with its premium: ${now} → ${after}`);
+  // Each Bronze location costs £3 a week more per eligible placement; nobody else changes.
+  const movers = await page.locator('#what-if-movers tbody tr').evaluateAll((rows) =>
+    rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.innerText)));
+  assert.ok(movers.length > 0, 'some Bronze location has placements');
+  let expected = 0;
+  for (const [name, now, draftTier, placements, change] of movers) {
+    assert.equal(now, 'Bronze', `${name} moves only because Bronze pays more`);
+    assert.equal(draftTier, 'Bronze');
+    assert.equal(pence(change), 300 * Number(placements), name);
+    expected += 300 * Number(placements);
+  }
   const weekly = await page.locator('#what-if-weekly td').allInnerTexts();
-  assert.equal(pence(weekly[3]) - pence(weekly[2]), after - now, 'only Bronze changes');
+  assert.equal(pence(weekly[3]) - pence(weekly[2]), expected, 'the total changes by the Bronze rise');
   const annual = await page.locator('#what-if-annual td').allInnerTexts();
   assert.equal(pence(annual[2]), Math.round(pence(weekly[2]) * 365 / 7));
   await checkA11y(page, 'what-if');

@@ -60,6 +60,12 @@ test('a provider reads its status, comments in the window and answers an action'
   // The shared follow-up at Promenade Court: a draft open for comments.
   await page.goto(`${BASE}/locations`);
   await page.getByRole('link', { name: 'Promenade Court', exact: true }).click();
+  if ((await page.locator('#tier').innerText()) === 'Bronze') {
+    // What would move it up: the gaps to Silver's thresholds, in figures.
+    const next = await page.locator('#next-tier').innerText();
+    assert.match(next, /^Silver pays £\d+\.\d\d a week per placement\. It needs:/);
+    assert.match(next, /Overall score for Silver: \d+\.\d% now, 75\.0% needed\./);
+  }
   const draft = page.locator('#visits tbody tr', { hasText: 'comments open until' });
   await draft.getByRole('link').click();
   await page.locator('#report-status').waitFor();
@@ -85,6 +91,16 @@ test('a provider reads its status, comments in the window and answers an action'
   await page.getByRole('button', { name: 'Send comment' }).click();
   await page.locator('#notification').waitFor();
   assert.match(await page.locator(`[id="criterion-${criterion}"] .comment`).last().innerText(), /reviewed in March/);
+
+  // The lead answers the comment; the provider sees the answer with the report.
+  const lead = await newPage(browser);
+  await signIn(lead, 'lead');
+  await lead.goto(reportUrl);
+  await lead.getByLabel('Your answer or comment').fill('Thank you: the date is corrected in the published report.');
+  await lead.getByRole('button', { name: 'Send comment' }).click();
+  await lead.locator('#notification').waitFor();
+  await page.goto(reportUrl);
+  assert.match(await page.locator('#comments').innerText(), /Comment from Lena Shaw \(Lead Officer\)\s+Thank you: the date is corrected/);
 
   // An answer to an action, with a photo that carries GPS in its EXIF, and a PDF.
   const action = page.locator('.action').first();

@@ -37,8 +37,16 @@ pub struct LocationRow {
     pub id: Uuid,
     /// Its name.
     pub name: String,
+    /// Its provider.
+    pub provider_id: Uuid,
     /// Its provider's name.
     pub provider: String,
+    /// CQC's location id.
+    pub cqc_location_id: String,
+    /// Kind of service.
+    pub service_type: accredit_shared::records::ServiceType,
+    /// Postal address.
+    pub address: String,
     /// Tier held today.
     pub tier: Option<String>,
     /// Its rank (0 for none), for sorting.
@@ -82,6 +90,9 @@ pub fn location_rows(
         let Some(records) = tiers::records(tx, id)? else {
             continue;
         };
+        let Some((_, address)) = tiers::location(tx, id)? else {
+            continue;
+        };
         let det = engine.determine(&records, day);
         let warning = early_warning(&engine, &records, day);
         let last_visit = records.visits.iter().map(|v| v.visited_on).max();
@@ -90,6 +101,10 @@ pub fn location_rows(
             .map_or(12, |r| r.limiters.annual_visit_interval_months);
         out.push(LocationRow {
             id,
+            provider_id: records.location.provider_id,
+            cqc_location_id: records.location.cqc_location_id.clone(),
+            service_type: records.location.service_type,
+            address,
             name: records.location.name.clone(),
             provider: names
                 .get(&records.location.provider_id)
@@ -452,6 +467,7 @@ pub async fn status(
         "cqc" => Some("CQC rating recorded."),
         "gate" => Some("Gate opened."),
         "gate-closed" => Some("Gate closed."),
+        "qualification" => Some("Certificate recorded."),
         "published" => Some("Visit published."),
         _ => None,
     };

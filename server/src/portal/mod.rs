@@ -24,6 +24,7 @@ use axum::routing::{get, post};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub use locations::{LocationRow, location_rows};
 pub use session::{COOKIE_NAME, Viewer, form_key};
 
 /// The portal's stylesheet, compiled in.
@@ -42,6 +43,10 @@ pub fn routes() -> Router<AppState> {
         .route("/locations/{id}/records", get(records::page_handler))
         .route("/locations/{id}/cqc-ratings", post(records::add_cqc))
         .route("/locations/{id}/gates", post(records::open_gate))
+        .route(
+            "/locations/{id}/qualifications",
+            post(records::add_qualification),
+        )
         .route("/gates/{id}/close", post(records::close_gate))
         .route("/review", get(review::page_handler))
         .route("/visits/{id}/share", post(review::share))

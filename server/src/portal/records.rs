@@ -4,8 +4,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use accredit_shared::determination::QualificationEffect;
 use accredit_shared::labels::long_date;
-use accredit_shared::records::{CqcRatingValue, Gate, GateKind, GateOutcome, KeyQuestion};
+use accredit_shared::records::{
+    CqcRatingValue, Gate, GateKind, GateOutcome, KeyQuestion, Qualification, QualificationKind,
+};
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -21,7 +24,7 @@ use super::{PageError, PageResult, html};
 use crate::access::parse_id;
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
-use crate::records_api::{self, CloseGateRequest, CqcRequest, GateRequest};
+use crate::records_api::{self, CloseGateRequest, CqcRequest, GateRequest, QualificationRequest};
 use crate::state::AppState;
 use crate::tiers;
 
@@ -37,6 +40,13 @@ const QUESTIONS: [KeyQuestion; 5] = [
     KeyQuestion::Caring,
     KeyQuestion::Responsive,
     KeyQuestion::WellLed,
+];
+const QUALIFICATIONS: [QualificationKind; 5] = [
+    QualificationKind::IipStandard,
+    QualificationKind::IipSilver,
+    QualificationKind::IipGold,
+    QualificationKind::IipPlatinum,
+    QualificationKind::Iso9001,
 ];
 const GATES: [GateKind; 4] = [
     GateKind::S42Enquiry,
@@ -160,6 +170,9 @@ struct Records {
     tier: Option<String>,
     ratings: Vec<accredit_shared::records::CqcRating>,
     gates: Vec<Gate>,
+    provider: String,
+    provider_locations: Vec<(Uuid, String)>,
+    qualifications: Vec<(Qualification, Option<QualificationEffect>)>,
 }
 
 fn load(s: &AppState, tx: &Connection, caller: &Caller, id: Uuid) -> Result<Records, ApiError> {
@@ -170,9 +183,35 @@ fn load(s: &AppState, tx: &Connection, caller: &Caller, id: Uuid) -> Result<Reco
     ratings.sort_by_key(|r| std::cmp::Reverse(r.published_on));
     let mut gates = records.gates.clone();
     gates.sort_by_key(|g| std::cmp::Reverse(g.opened_on));
+    let effects = det
+        .as_ref()
+        .map(|d| d.qualifications.clone())
+        .unwrap_or_default();
+    let qualifications = records
+        .qualifications
+        .iter()
+        .map(|q| {
+            (
+                q.clone(),
+                effects.iter().find(|e| e.qualification_id == q.id).cloned(),
+            )
+        })
+        .collect();
+    let mut provider_locations = Vec::new();
+    for l in tiers::provider_locations(tx, records.location.provider_id)? {
+        if let Some((loc, _)) = tiers::location(tx, l)? {
+            provider_locations.push((l, loc.name));
+        }
+    }
+    provider_locations.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(Records {
         name: records.location.name.clone(),
         tier: det.and_then(|d| d.tier.map(|t| t.name)),
+        provider: super::locations::provider_names(tx)?
+            .remove(&records.location.provider_id)
+            .unwrap_or_default(),
+        provider_locations,
+        qualifications,
         ratings,
         gates,
     })
@@ -232,6 +271,59 @@ fn render(
                 }
             }
             button { class: "button", r#type: "submit", "Record rating" }
+        }
+        h2 { "Certificates of {r.provider}" }
+        if r.qualifications.is_empty() { p { "None recorded." } } else {
+            table { class: "table", id: "qualifications",
+                caption { class: "visually-hidden", "Certificates" }
+                thead { tr { th { scope: "col", "Certificate" } th { scope: "col", "Valid" } th { scope: "col", "Verified" } th { scope: "col", {format!("Counts at {}", r.name)} } } }
+                tbody {
+                    for (q, e) in r.qualifications.iter() {
+                        tr { key: "{q.id}",
+                            td { strong { {q.kind.label()} } br {} span { class: "hint", "{q.certificate_ref}" } }
+                            td { {format!("{} to {}", long_date(q.issued_on), long_date(q.expires_on))} }
+                            td { {match (&q.verified_on, &q.verified_by) { (Some(d), Some(b)) => format!("{} by {b}", long_date(*d)), (Some(d), None) => long_date(*d), _ => "Not verified".to_owned() }} }
+                            td { {e.as_ref().map(|e| if e.valid { format!("Yes: {}", e.reason) } else { format!("No: {}", e.reason) }).unwrap_or_else(|| "No: its scope does not cover this location".into())} }
+                        }
+                    }
+                }
+            }
+        }
+        form { method: "post", action: "/locations/{id}/qualifications", novalidate: true, class: "panel",
+            h3 { "Record a certificate" }
+            {form_key(viewer)}
+            div { class: if errors.iter().any(|e| e.field == "q-kind") { "form-group form-group-error" } else { "form-group" },
+                label { class: "label", r#for: "q-kind", "Qualification" }
+                {field_error(errors, "q-kind")}
+                select { class: "select", id: "q-kind", name: "q-kind",
+                    option { value: "", "Choose a qualification" }
+                    for k in QUALIFICATIONS { option { key: "{key_of(k)}", value: key_of(k), selected: sel("q-kind") == key_of(k), {k.label()} } }
+                }
+            }
+            div { class: if errors.iter().any(|e| e.field == "q-ref") { "form-group form-group-error" } else { "form-group" },
+                label { class: "label", r#for: "q-ref", "Certificate reference" }
+                {field_error(errors, "q-ref")}
+                input { class: "input", id: "q-ref", name: "q-ref", r#type: "text", value: sel("q-ref") }
+            }
+            {date_input("q-issued", "Date issued", "For example, 1 3 2026", f, errors)}
+            {date_input("q-expires", "Expiry date", "For example, 28 2 2029", f, errors)}
+            {date_input("q-surveillance", "Last surveillance audit or review (optional)", "ISO 9001 needs one within 15 months to count.", f, errors)}
+            {date_input("q-verified", "Date the council verified it (optional)", "Unverified certificates do not count.", f, errors)}
+            div { class: "form-group",
+                label { class: "label", r#for: "q-verified-by", "Verified by (optional)" }
+                input { class: "input", id: "q-verified-by", name: "q-verified-by", r#type: "text", value: sel("q-verified-by") }
+            }
+            fieldset { class: "fieldset form-group", id: "covers",
+                legend { class: "legend", "Locations its scope covers" }
+                {field_error(errors, "covers")}
+                for (lid, lname) in r.provider_locations.iter() {
+                    div { key: "{lid}", class: "checkbox",
+                        input { r#type: "checkbox", id: "covers-{lid}", name: "covers", value: "{lid}", checked: f.get("covers").is_none() || f.get(&format!("covers-{lid}")).is_some() }
+                        label { r#for: "covers-{lid}", "{lname}" }
+                    }
+                }
+            }
+            button { class: "button", r#type: "submit", "Record certificate" }
         }
         h2 { "Safeguarding and contract gates" }
         if r.gates.is_empty() { p { "None recorded." } }
@@ -496,5 +588,131 @@ pub async fn close_gate(
             .await
         }
         Err(e) => Err(PageError(e)),
+    }
+}
+
+/// Records a certificate of the location's provider.
+pub async fn add_qualification(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let id = location_id(&id)?;
+    let mut f: HashMap<String, String> = HashMap::new();
+    let mut covers = Vec::new();
+    for (k, v) in pairs {
+        if k == "covers" {
+            if let Ok(l) = Uuid::parse_str(&v) {
+                covers.push(l);
+                f.insert(format!("covers-{l}"), v.clone());
+            }
+            f.insert("covers".into(), String::new());
+        } else {
+            f.insert(k, v);
+        }
+    }
+    // An unticked box sends nothing: remember that the form was sent, so none show as ticked.
+    f.entry("covers".into()).or_default();
+    check_key(&viewer, f.get("form_key").map_or("", String::as_str))?;
+    let mut errors = Vec::new();
+    let kind: Option<QualificationKind> = f.get("q-kind").and_then(|v| from_key(v));
+    if kind.is_none() {
+        errors.push(FieldError::new("q-kind", "Choose the qualification"));
+    }
+    let reference = f
+        .get("q-ref")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    if reference.is_empty() {
+        errors.push(FieldError::new("q-ref", "Enter the certificate reference"));
+    } else if reference.chars().count() > 200 {
+        errors.push(FieldError::new(
+            "q-ref",
+            "The certificate reference must be 200 characters or fewer",
+        ));
+    }
+    let issued = read_date(&f, "q-issued", "the date it was issued", &mut errors);
+    let expires = read_date(&f, "q-expires", "the expiry date", &mut errors);
+    let surveillance = read_optional_date(
+        &f,
+        "q-surveillance",
+        "the date of the last surveillance audit",
+        &mut errors,
+    );
+    let verified = read_optional_date(&f, "q-verified", "the date it was verified", &mut errors);
+    if let (Some(i), Some(e)) = (issued, expires)
+        && e < i
+    {
+        errors.push(FieldError::new(
+            "q-expires-day",
+            "The expiry date must be after the date it was issued",
+        ));
+    }
+    if covers.is_empty() {
+        errors.push(FieldError::new(
+            "covers",
+            "Choose at least one location its scope covers",
+        ));
+    }
+    let (Some(kind), Some(issued_on), Some(expires_on), true) =
+        (kind, issued, expires, errors.is_empty())
+    else {
+        return show(&state, &viewer, id, f, errors).await;
+    };
+    let verified_by = f
+        .get("q-verified-by")
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let result = change_then_show(&state, &viewer, id, "qualification", move |s, tx, c| {
+        let provider = tiers::location(tx, id)?
+            .ok_or_else(|| ApiError::not_found("location"))?
+            .0
+            .provider_id;
+        let req = QualificationRequest {
+            provider_id: provider,
+            kind,
+            certificate_ref: reference,
+            issued_on,
+            expires_on,
+            last_surveillance_on: surveillance,
+            verified_on: verified,
+            verified_by,
+            covered_locations: covers,
+        };
+        records_api::record_qualification(s, tx, c, req).map(|_| ())
+    })
+    .await?;
+    match result {
+        Ok(to) => Ok(see_other(&to)),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            show(
+                &state,
+                &viewer,
+                id,
+                f,
+                vec![FieldError::new("q-ref", capital(&e.message))],
+            )
+            .await
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+/// Reads an optional GOV.UK date input: nothing typed is `None`, part of a date is an error.
+fn read_optional_date(
+    f: &HashMap<String, String>,
+    id: &str,
+    what: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<NaiveDate> {
+    let blank = ["day", "month", "year"].iter().all(|p| {
+        f.get(&format!("{id}-{p}"))
+            .is_none_or(|v| v.trim().is_empty())
+    });
+    if blank {
+        None
+    } else {
+        read_date(f, id, what, errors)
     }
 }

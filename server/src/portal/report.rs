@@ -152,7 +152,9 @@ fn render(
     done: &str,
 ) -> String {
     let is_provider = viewer.caller.role == Role::Provider;
-    let can_comment = r.window_open && is_provider;
+    let is_lead = viewer.caller.role == Role::Lead;
+    // Providers comment while the window is open; the lead answers at any time.
+    let can_comment = (r.window_open && is_provider) || is_lead;
     let can_respond = is_provider;
     let rec = &r.record;
     let title = format!(
@@ -193,7 +195,11 @@ fn render(
         _ => "Signed off, not yet shared with the provider".to_owned(),
     };
     let notice = match done {
-        "comment" => Some("Your comment has been sent to the lead officer."),
+        "comment" => Some(if viewer.caller.role == Role::Lead {
+            "Your comment has been added to the report."
+        } else {
+            "Your comment has been sent to the lead officer."
+        }),
         "confirm" => Some(
             "You have confirmed you have no further comments. The report can now be published.",
         ),
@@ -276,18 +282,18 @@ fn render(
                         }
                     }
                     div { class: if errors.iter().any(|e| e.field == "comment-body") { "form-group form-group-error" } else { "form-group" },
-                        label { class: "label", r#for: "comment-body", "Your comment" }
-                        div { class: "hint", id: "comment-body-hint", "Say what is not factually accurate and what is right. Do not name residents." }
+                        label { class: "label", r#for: "comment-body", if is_lead { "Your answer or comment" } else { "Your comment" } }
+                        div { class: "hint", id: "comment-body-hint", if is_lead { "The provider sees this with the report. Do not name residents." } else { "Say what is not factually accurate and what is right. Do not name residents." } }
                         {field_error(errors, "comment-body")}
                         textarea { class: "textarea", id: "comment-body", name: "body", rows: "5", aria_describedby: "comment-body-hint", "{drafts.comment}" }
                     }
                     button { class: "button", r#type: "submit", "Send comment" }
                 }
-                form { class: "no-print", method: "post", action: "/visits/{r.visit.id}/confirm",
+                if is_provider { form { class: "no-print", method: "post", action: "/visits/{r.visit.id}/confirm",
                     {form_key(viewer)}
                     p { "If everything in the report is accurate, or you have sent all your comments:" }
                     button { class: "button secondary", r#type: "submit", id: "confirm", "I have no further comments" }
-                }
+                } }
             }
         }
         section { aria_label: "Action plan", id: "actions",
