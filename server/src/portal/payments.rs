@@ -26,6 +26,12 @@ pub struct PeriodQuery {
     period: String,
 }
 
+/// A stored `YYYY-MM-DD` day as people write it.
+fn iso_day(d: &str) -> String {
+    d.parse::<chrono::NaiveDate>()
+        .map_or_else(|_| d.to_owned(), accredit_shared::labels::long_date)
+}
+
 fn this_month() -> String {
     let d = london_date(Utc::now());
     format!("{:04}-{:02}", d.year(), d.month())
@@ -52,7 +58,7 @@ fn render(
         }
         if let Some(v) = v {
             dl { class: "summary-list", id: "payment-totals",
-                div { dt { "Period" } dd { {format!("{} to {}", v.from, v.to)} } }
+                div { dt { "Period" } dd { {format!("{} to {}", iso_day(&v.from), iso_day(&v.to))} } }
                 div { dt { "State" } dd { {if v.issued { format!("Issued {}", v.issued_at.clone().unwrap_or_default()) } else { "Not issued: the lines follow every change".to_owned() }} } }
                 div { dt { "Total to pay" } dd { id: "total", {money(v.total_pence)} } }
                 div { dt { "On hold" } dd { id: "on-hold", {money(v.total_on_hold_pence)} } }

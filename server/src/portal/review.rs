@@ -139,7 +139,7 @@ pub async fn page_handler(State(state): State<AppState>, viewer: Viewer) -> Page
             for i in in_window.iter() {
                 li { key: "{i.visit.id}",
                     a { href: "/visits/{i.visit.id}", {row(i)} }
-                    {format!(" – {} until {}", if i.comments == 1 { "1 comment".to_owned() } else { format!("{} comments", i.comments) }, i.visit.window_closes_on.clone().unwrap_or_default())}
+                    {format!(" – {} so far; open until {}", accredit_shared::labels::count(i.comments, "comment", "comments"), i.visit.window_closes_on.as_deref().and_then(|d| d.parse::<chrono::NaiveDate>().ok()).map(long_date).unwrap_or_default())}
                 }
             }
         }
@@ -149,7 +149,7 @@ pub async fn page_handler(State(state): State<AppState>, viewer: Viewer) -> Page
             for i in to_publish.iter() {
                 li { key: "{i.visit.id}",
                     a { href: "/visits/{i.visit.id}", {row(i)} }
-                    {if i.comments > 0 { format!(" – {} to read", if i.comments == 1 { "1 comment".to_owned() } else { format!("{} comments", i.comments) }) } else { String::new() }}
+                    {if i.comments > 0 { format!(" – {} to read", accredit_shared::labels::count(i.comments, "comment", "comments")) } else { String::new() }}
                     if lead {
                         a { class: "button", href: "/visits/{i.visit.id}/publish", "Check and publish" }
                     }
