@@ -438,46 +438,53 @@ async fn list_rule_sets(State(state): State<AppState>, caller: Caller) -> ApiRes
     Ok(Json(json!({ "on": today, "rule_sets": sets })))
 }
 
-async fn add_rule_set(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: String,
-) -> ApiResult<Response> {
+/// Adds a rule set from its TOML source (commissioners): it must start after today, never
+/// retrospectively, and fit the rule book. Audited; every location is re-determined.
+pub fn record_rule_set(
+    s: &AppState,
+    tx: &Connection,
+    caller: &Caller,
+    source: &str,
+) -> Result<Value, ApiError> {
     caller.require(&[Role::Commissioner])?;
-    let set = RuleSet::from_toml(&body).map_err(|e| ApiError::invalid(e.to_string()))?;
-    let today = state.today();
+    let set = RuleSet::from_toml(source).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let today = s.today();
     if set.effective_from <= today {
         return Err(ApiError::invalid(format!(
             "a rule set takes effect from a future date, never retrospectively: effective_from must be after {today}"
         )));
     }
+    let mut sets: Vec<RuleSet> = s.rules().sets().to_vec();
+    sets.push(set.clone());
+    accredit_shared::RuleBook::new(sets).map_err(|e| ApiError::conflict(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO rule_sets (version, effective_from, source, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![set.version, set.effective_from.to_string(), source, caller.user_id.to_string(), now_text()],
+    )?;
+    audit::record(
+        tx,
+        Some(caller),
+        Entry {
+            action: "rule_set.added",
+            subject_type: "rule_set",
+            subject_id: Some(set.version.clone()),
+            location_id: None,
+            details: json!({ "effective_from": set.effective_from }),
+        },
+    )?;
+    s.reload_rules(tx)?;
+    let all = tiers::all_locations(tx)?;
+    tiers::redetermine(s, tx, &all, "rule_set.added")?;
+    Ok(json!({ "version": set.version, "effective_from": set.effective_from }))
+}
+
+async fn add_rule_set(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: String,
+) -> ApiResult<Response> {
     state
-        .blocking(move |s| {
-            s.db.write(|tx| {
-                let mut sets: Vec<RuleSet> = s.rules().sets().to_vec();
-                sets.push(set.clone());
-                accredit_shared::RuleBook::new(sets).map_err(|e| ApiError::conflict(e.to_string()))?;
-                tx.execute(
-                    "INSERT INTO rule_sets (version, effective_from, source, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![set.version, set.effective_from.to_string(), body, caller.user_id.to_string(), now_text()],
-                )?;
-                audit::record(
-                    tx,
-                    Some(&caller),
-                    Entry {
-                        action: "rule_set.added",
-                        subject_type: "rule_set",
-                        subject_id: Some(set.version.clone()),
-                        location_id: None,
-                        details: json!({ "effective_from": set.effective_from }),
-                    },
-                )?;
-                s.reload_rules(tx)?;
-                let all = tiers::all_locations(tx)?;
-                tiers::redetermine(s, tx, &all, "rule_set.added")?;
-                Ok(json!({ "version": set.version, "effective_from": set.effective_from }))
-            })
-        })
+        .blocking(move |s| s.db.write(|tx| record_rule_set(s, tx, &caller, &body)))
         .await
         .map(created)
 }

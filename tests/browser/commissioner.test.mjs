@@ -179,6 +179,18 @@ test('a what-if on a draft rule set shows the cost per tier before anyone adopts
   // Nothing was adopted.
   await page.goto(`${BASE}/rules`);
   assert.equal(await page.locator('#rule-sets tbody tr', { hasText: 'draft' }).count(), 0);
+
+  // Adopting needs a start date after today: never retrospective.
+  await page.getByLabel('Draft rule set').fill(changed);
+  await page.getByRole('button', { name: 'Show the effect' }).click();
+  await page.locator('#adopt button').click();
+  assert.match(await page.locator('.error-summary').innerText(), /future date, never retrospectively/);
+  const start = new Date(Date.now() + 60 * 86400000).toISOString().slice(0, 10);
+  await page.getByLabel('Draft rule set').fill(changed.replace(/effective_from = \S+/, `effective_from = ${start}`));
+  await page.getByRole('button', { name: 'Show the effect' }).click();
+  await page.locator('#adopt button').click();
+  const scheduled = page.locator('#rule-sets tbody tr', { hasText: 'draft' });
+  assert.match(await scheduled.innerText(), /Scheduled/);
 });
 
 test('the payment CSV adds up to the totals on the page', async () => {

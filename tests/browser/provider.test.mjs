@@ -40,6 +40,7 @@ test('a provider reads its status, comments in the window and answers an action'
   const names = await page.locator('#locations tbody tr td:first-child a').allInnerTexts();
   assert.deepEqual(names.sort(), ['Promenade Court', 'Seaview House'], 'only its own locations');
   await checkA11y(page, 'provider locations');
+  await checkLabels(page, 'provider locations');
   await screenshot(page, 'portal-provider-locations');
 
   // Status: tier, premium, why, what next, history.

@@ -58,7 +58,7 @@ pub fn routes() -> Router<AppState> {
             "/visits/{id}/publish",
             get(review::publish_check).post(review::publish),
         )
-        .route("/rules", get(rules::page_handler))
+        .route("/rules", get(rules::page_handler).post(rules::adopt))
         .route("/rules/what-if", post(rules::what_if))
         .route("/payments", get(payments::page_handler))
         .route("/payments.csv", get(payments::csv))

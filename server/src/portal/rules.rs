@@ -23,7 +23,7 @@ use super::{PageResult, html};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tiers;
+use crate::{records_api, tiers};
 
 fn rule_sets_table(sets: &[RuleSet], today: NaiveDate) -> Element {
     let in_force = sets
@@ -145,6 +145,19 @@ fn whatif_view(w: &WhatIf, draft: &RuleSet) -> Element {
     }
 }
 
+/// The form that adopts the draft as a scheduled rule set.
+fn adopt_form(viewer: &Viewer, draft: &RuleSet, text: &str) -> Element {
+    rsx! {
+        form { method: "post", action: "/rules", class: "panel", id: "adopt",
+            h3 { "Adopt this rule set" }
+            {form_key(viewer)}
+            input { r#type: "hidden", name: "draft", value: "{text}" }
+            p { {format!("Version {} would take effect from {} (its effective_from), for every location. Rules never apply to the past.", draft.version, long_date(draft.effective_from))} }
+            button { class: "button", r#type: "submit", "Adopt from {long_date(draft.effective_from)}" }
+        }
+    }
+}
+
 fn render(
     viewer: &Viewer,
     sets: &[RuleSet],
@@ -171,7 +184,10 @@ fn render(
             }
             button { class: "button", r#type: "submit", id: "run-what-if", "Show the effect" }
         }
-        if let Some((w, d)) = result { {whatif_view(w, d)} }
+        if let Some((w, d)) = result {
+            {whatif_view(w, d)}
+            if commissioner { {adopt_form(viewer, d, draft_text)} }
+        }
         if !commissioner { p { class: "hint", "Only commissioners add rule sets." } }
     };
     let title = if errors.is_empty() {
@@ -278,4 +294,51 @@ pub async fn what_if(
         })
         .await?;
     Ok(html(status, text))
+}
+
+/// Adopts a draft as a scheduled rule set (commissioners), then shows the rules page.
+pub async fn adopt(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(f): Form<DraftForm>,
+) -> PageResult {
+    require(&viewer.caller)?;
+    check_key(&viewer, &f.form_key)?;
+    let v = viewer.clone();
+    let (status, text) = state
+        .blocking(move |s| {
+            let outcome =
+                s.db.write(|tx| records_api::record_rule_set(s, tx, &v.caller, &f.draft));
+            s.db.read(|tx| {
+                let book = s.rules();
+                let today = s.today();
+                Ok(match outcome {
+                    Ok(_) => (
+                        StatusCode::OK,
+                        render(&v, book.sets(), today, &sources(tx)?, &[], None),
+                    ),
+                    Err(e) if e.status.is_client_error() => (
+                        StatusCode::BAD_REQUEST,
+                        render(
+                            &v,
+                            book.sets(),
+                            today,
+                            &f.draft,
+                            &[FieldError::new("draft", capital(&e.message))],
+                            None,
+                        ),
+                    ),
+                    Err(e) => return Err(e),
+                })
+            })
+        })
+        .await?;
+    Ok(html(status, text))
+}
+
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
