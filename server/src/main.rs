@@ -40,6 +40,10 @@ enum Command {
         /// Treat this day as today (YYYY-MM-DD), for rehearsals and tests.
         #[arg(long)]
         today: Option<NaiveDate>,
+        /// Mark the portal's session cookie Secure: set this when the server is reached over
+        /// HTTPS (behind a TLS proxy), so browsers never send the cookie over plain HTTP.
+        #[arg(long, env = "ACCREDIT_SECURE_COOKIES")]
+        secure_cookies: bool,
     },
     /// Serve with a fresh data directory seeded with demo data, and print the logins.
     Demo {
@@ -134,10 +138,13 @@ async fn main() -> anyhow::Result<()> {
             data,
             assets,
             today,
+            secure_cookies,
         } => {
             let assets = assets.unwrap_or_else(default_assets_dir);
-            let state = open(config(data.clone(), today), &assets)
-                .with_context(|| format!("opening {}", data.display()))?;
+            let mut config = config(data.clone(), today);
+            config.secure_cookies = secure_cookies;
+            let state =
+                open(config, &assets).with_context(|| format!("opening {}", data.display()))?;
             listen_and_serve(addr, state).await
         }
         Command::Demo {

@@ -23,6 +23,8 @@ pub struct Config {
     pub factual_accuracy_days: i64,
     /// A fixed "today" for demonstrations and tests; `None` means the London date now.
     pub today: Option<NaiveDate>,
+    /// Whether the portal's session cookie is marked Secure (the server is behind HTTPS).
+    pub secure_cookies: bool,
 }
 
 impl Config {
@@ -34,6 +36,7 @@ impl Config {
             max_sync_bytes: 32 * 1024 * 1024,
             factual_accuracy_days: 14,
             today: None,
+            secure_cookies: false,
         }
     }
 

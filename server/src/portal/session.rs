@@ -44,9 +44,10 @@ pub fn token_from(parts: &Parts) -> Option<String> {
         .filter(|t| !t.is_empty() && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// The `Set-Cookie` value that starts a session.
-pub fn session_cookie(token: &str) -> String {
-    format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax")
+/// The `Set-Cookie` value that starts a session; `secure` when the site is served over HTTPS.
+pub fn session_cookie(token: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax{secure}")
 }
 
 /// The `Set-Cookie` value that ends one.
@@ -130,4 +131,42 @@ pub fn url_encode(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_is_http_only_and_secure_when_asked() {
+        let plain = session_cookie("ab12", false);
+        assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Lax"));
+        assert!(!plain.contains("Secure"));
+        assert!(session_cookie("ab12", true).ends_with("; Secure"));
+        assert!(clear_cookie().contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn sign_in_only_returns_to_pages_on_this_site() {
+        assert_eq!(safe_next(Some("/visits/1?done=x")), "/visits/1?done=x");
+        for bad in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil.example",
+            "",
+            "visits",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn form_keys_differ_per_session_and_never_reveal_the_token() {
+        let a = form_key("aaaa");
+        assert_eq!(a, form_key("aaaa"));
+        assert_ne!(a, form_key("aaab"));
+        assert!(!a.contains("aaaa"));
+        assert_eq!(a.len(), 32);
+    }
 }

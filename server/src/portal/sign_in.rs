@@ -112,6 +112,7 @@ pub async fn submit(State(state): State<AppState>, Form(f): Form<SignInForm>) ->
         ));
     }
     let user = username.clone();
+    let secure = state.config.secure_cookies;
     let result = state
         .blocking(move |s| {
             s.db.write(|tx| {
@@ -141,7 +142,7 @@ pub async fn submit(State(state): State<AppState>, Form(f): Form<SignInForm>) ->
     match result {
         Ok(session) => {
             let mut r = session::see_other(&next);
-            if let Ok(v) = HeaderValue::from_str(&session::session_cookie(&session.token)) {
+            if let Ok(v) = HeaderValue::from_str(&session::session_cookie(&session.token, secure)) {
                 r.headers_mut().insert(SET_COOKIE, v);
             }
             Ok(r)
