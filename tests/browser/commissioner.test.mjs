@@ -137,6 +137,35 @@ test('a verified ISO 9001 certificate adds its amount to the premium', async () 
   assert.match(await page.locator('#qualifications').innerText(), /ISO 9001: counted, £5\.00 a week/);
 });
 
+test('closing and opening gates moves the premium status', async () => {
+  const page = await newPage(browser);
+  await signIn(page, 'commissioner');
+  const lodge = await locationId(page, 'Stanley Park Lodge');
+  await page.goto(`${BASE}/locations/${lodge}`);
+  assert.match(await page.locator('#premium-status').innerText(), /On hold/);
+  await page.locator('#records-link').click();
+  const gate = page.locator('.gate', { hasText: 'Section 42 safeguarding enquiry' });
+  const closed = dateParts(1);
+  await gate.getByLabel('Day').fill(closed.day);
+  await gate.getByLabel('Month').fill(closed.month);
+  await gate.getByLabel('Year').fill(closed.year);
+  await gate.getByLabel('Outcome').selectOption('not_substantiated');
+  await gate.getByRole('button', { name: 'Close this gate' }).click();
+  assert.match(await page.locator('#notification').innerText(), /Gate closed\./);
+  assert.doesNotMatch(await page.locator('#premium-status').innerText(), /On hold/);
+
+  await page.locator('#records-link').click();
+  await page.getByLabel('Kind').selectOption({ label: 'Placement embargo' });
+  const opened = dateParts(0);
+  await page.locator('#opened-day').fill(opened.day);
+  await page.locator('#opened-month').fill(opened.month);
+  await page.locator('#opened-year').fill(opened.year);
+  await page.getByRole('button', { name: 'Open gate' }).click();
+  assert.match(await page.locator('#notification').innerText(), /Gate opened\./);
+  assert.equal(await page.locator('#premium-status').innerText(), 'Suspended');
+  assert.match(await page.locator('#gates').innerText(), /Placement embargo: opened/);
+});
+
 test('a what-if on a draft rule set shows the cost per tier before anyone adopts it', async () => {
   const page = await newPage(browser);
   await signIn(page, 'commissioner');

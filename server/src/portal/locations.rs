@@ -501,7 +501,7 @@ pub async fn status(
             dl { class: "summary-list",
                 div { dt { "Tier" } dd { id: "tier", strong { {tier_text(det.tier.as_ref().map(|t| t.name.as_str()))} } } }
                 div { dt { "Premium per placement" } dd { id: "premium", {format!("{} a week", money(det.rate.weekly.0))} } }
-                div { dt { "Premium status" } dd { {det.status.label()} } }
+                div { dt { "Premium status" } dd { id: "premium-status", {det.status.label()} } }
                 div { dt { "In effect since" } dd { {day(effective)} } }
                 div { dt { "Next visit due" } dd { {day(st.next_due)} } }
                 div { dt { "Traffic light" } dd {
