@@ -439,15 +439,15 @@ pub fn confirm_factual_accuracy(
     visit_state(tx, id)?.ok_or_else(|| ApiError::not_found("visit"))
 }
 
-/// A lead publishes a shared visit once the window has closed (or the provider confirmed). The
-/// caller re-determines the location's tier in the same transaction.
+/// A lead or commissioner publishes a shared visit once the window has closed (or the provider
+/// confirmed). The caller re-determines the location's tier in the same transaction.
 pub fn publish(
     state: &AppState,
     tx: &Connection,
     caller: &Caller,
     id: Uuid,
 ) -> Result<VisitState, ApiError> {
-    caller.require(&[Role::Lead])?;
+    caller.require(&[Role::Lead, Role::Commissioner])?;
     let v = require_visit(tx, caller, id)?;
     if v.status != "shared" {
         return Err(ApiError::conflict(format!(

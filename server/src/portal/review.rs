@@ -78,6 +78,8 @@ pub async fn page_handler(State(state): State<AppState>, viewer: Viewer) -> Page
         .blocking(move |s| s.db.read(|tx| queue(s, tx, &caller)))
         .await?;
     let lead = viewer.caller.role == Role::Lead;
+    // Commissioners publish visit outcomes too; sharing and revisions stay with leads.
+    let publisher = matches!(viewer.caller.role, Role::Lead | Role::Commissioner);
     let to_share: Vec<&Item> = items
         .iter()
         .filter(|i| i.visit.status == "signed_off" && i.pending_revision.is_none())
@@ -97,7 +99,7 @@ pub async fn page_handler(State(state): State<AppState>, viewer: Viewer) -> Page
     let row = |i: &Item| format!("{}: {}, {}", i.location, i.kind, long_date(i.visited_on));
     let body = rsx! {
         h1 { "Review" }
-        if !lead { p { class: "inset", "Lead officers share and publish visits. You can read every report." } }
+        if !lead { p { class: "inset", "Lead officers share visits and decide later edits; you can publish visits that are ready, and read every report." } }
         h2 { "Signed off, to share with the provider ({to_share.len()})" }
         if to_share.is_empty() { p { "None." } }
         ul { class: "queue", id: "to-share",
@@ -150,7 +152,7 @@ pub async fn page_handler(State(state): State<AppState>, viewer: Viewer) -> Page
                 li { key: "{i.visit.id}",
                     a { href: "/visits/{i.visit.id}", {row(i)} }
                     {if i.comments > 0 { format!(" – {} to read", accredit_shared::labels::count(i.comments, "comment", "comments")) } else { String::new() }}
-                    if lead {
+                    if publisher {
                         a { class: "button", href: "/visits/{i.visit.id}/publish", "Check and publish" }
                     }
                 }
@@ -225,7 +227,7 @@ struct Preview {
 }
 
 fn preview(s: &AppState, tx: &Connection, caller: &Caller, id: Uuid) -> Result<Preview, ApiError> {
-    caller.require(&[Role::Lead])?;
+    caller.require(&[Role::Lead, Role::Commissioner])?;
     let v = lifecycle::require_visit(tx, caller, id)?;
     let record = lifecycle::revision_record(tx, id, v.current_revision)?;
     let mut records =
