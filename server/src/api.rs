@@ -135,32 +135,13 @@ async fn create_session(
     let session = state
         .blocking(move |s| {
             s.db.write(|tx| {
-                let session = auth::sign_in(
+                auth::sign_in_recorded(
                     tx,
                     &req.username,
                     &req.password,
                     req.device_name.trim(),
-                    &now_text(),
-                )?;
-                let caller = Caller {
-                    user_id: session.user_id,
-                    name: session.name.clone(),
-                    role: session.role,
-                    provider_id: session.provider_id,
-                    device_id: session.device_id,
-                };
-                audit::record(
-                    tx,
-                    Some(&caller),
-                    audit::Entry {
-                        action: "session.created",
-                        subject_type: "device",
-                        subject_id: Some(session.device_id.to_string()),
-                        location_id: None,
-                        details: json!({}),
-                    },
-                )?;
-                Ok(session)
+                    "api",
+                )
             })
         })
         .await?;
@@ -174,7 +155,12 @@ async fn end_session(State(state): State<AppState>, caller: Caller) -> ApiResult
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn revoke(tx: &rusqlite::Connection, caller: &Caller, device: Uuid) -> Result<(), ApiError> {
+/// Revokes a device's token and records it.
+pub(crate) fn revoke(
+    tx: &rusqlite::Connection,
+    caller: &Caller,
+    device: Uuid,
+) -> Result<(), ApiError> {
     let n = tx.execute(
         "UPDATE tokens SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
         [device.to_string(), now_text()],

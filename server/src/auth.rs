@@ -239,3 +239,40 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| ApiError::unauthorized("the token is not valid or has been revoked"))
     }
 }
+
+/// Signs in as [`sign_in`] does and records the new session in the audit log, saying how it
+/// was made (`api` or `portal`).
+pub fn sign_in_recorded(
+    tx: &Connection,
+    username: &str,
+    password: &str,
+    device_name: &str,
+    via: &str,
+) -> Result<Session, ApiError> {
+    let session = sign_in(
+        tx,
+        username,
+        password,
+        device_name,
+        &crate::state::now_text(),
+    )?;
+    let caller = Caller {
+        user_id: session.user_id,
+        name: session.name.clone(),
+        role: session.role,
+        provider_id: session.provider_id,
+        device_id: session.device_id,
+    };
+    crate::audit::record(
+        tx,
+        Some(&caller),
+        crate::audit::Entry {
+            action: "session.created",
+            subject_type: "device",
+            subject_id: Some(session.device_id.to_string()),
+            location_id: None,
+            details: serde_json::json!({ "via": via }),
+        },
+    )?;
+    Ok(session)
+}

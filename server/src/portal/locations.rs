@@ -24,7 +24,7 @@ use super::chart::{HistoryPoint, history_chart};
 use super::layout::{Section, day, light_tag, money, page, tier_text};
 use super::session::{MaybeViewer, Viewer, see_other};
 use super::{PageResult, html};
-use crate::access::{self, parse_id};
+use crate::access;
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -451,7 +451,7 @@ pub async fn status(
     Path(id): Path<String>,
     Query(q): Query<StatusQuery>,
 ) -> PageResult {
-    let id = parse_id(&id, "location").map_err(|_| ApiError::not_found("location"))?;
+    let id = super::path_id(&id, "location")?;
     let caller = viewer.caller.clone();
     let st = state
         .blocking(move |s| s.db.read(|tx| load_status(s, tx, &caller, id)))

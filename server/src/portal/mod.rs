@@ -156,3 +156,24 @@ impl IntoResponse for PageError {
 
 /// The result of a page handler.
 pub type PageResult = Result<Response, PageError>;
+
+/// A form that carries only its key (buttons that act: share, publish, confirm, sign out).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct KeyForm {
+    /// The session's form key.
+    pub form_key: String,
+}
+
+/// An id from a page's path; anything else is a 404 for `what`.
+pub(crate) fn path_id(text: &str, what: &str) -> Result<uuid::Uuid, PageError> {
+    crate::access::parse_id(text, what).map_err(|_| PageError(ApiError::not_found(what)))
+}
+
+/// A message from the core as the first words of a sentence.
+pub(crate) fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}

@@ -20,8 +20,7 @@ use uuid::Uuid;
 use super::layout::{FieldError, Section, error_summary, field_error, form_key, page, tier_text};
 use super::session::{Viewer, see_other, url_encode};
 use super::sign_in::check_key;
-use super::{PageError, PageResult, html};
-use crate::access::parse_id;
+use super::{PageError, PageResult, capital, html, path_id};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::records_api::{self, CloseGateRequest, CqcRequest, GateRequest, QualificationRequest};
@@ -121,13 +120,6 @@ pub fn read_date(
             None
         }
     }
-}
-
-fn capital(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 /// A GOV.UK date input: a fieldset with day, month and year.
@@ -375,10 +367,6 @@ fn render(
     page(&title, Some(viewer), Section::Locations, body)
 }
 
-fn location_id(text: &str) -> Result<Uuid, PageError> {
-    parse_id(text, "location").map_err(|_| PageError(ApiError::not_found("location")))
-}
-
 async fn show(
     state: &AppState,
     viewer: &Viewer,
@@ -406,7 +394,7 @@ pub async fn page_handler(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> PageResult {
-    let id = location_id(&id)?;
+    let id = path_id(&id, "location")?;
     show(&state, &viewer, id, HashMap::new(), Vec::new()).await
 }
 
@@ -444,7 +432,7 @@ pub async fn add_cqc(
     Path(id): Path<String>,
     Form(f): Form<HashMap<String, String>>,
 ) -> PageResult {
-    let id = location_id(&id)?;
+    let id = path_id(&id, "location")?;
     check_key(&viewer, f.get("form_key").map_or("", String::as_str))?;
     let mut errors = Vec::new();
     let inspected = read_date(&f, "inspected", "the date of the inspection", &mut errors);
@@ -520,7 +508,7 @@ pub async fn open_gate(
     Path(id): Path<String>,
     Form(f): Form<HashMap<String, String>>,
 ) -> PageResult {
-    let id = location_id(&id)?;
+    let id = path_id(&id, "location")?;
     check_key(&viewer, f.get("form_key").map_or("", String::as_str))?;
     let mut errors = Vec::new();
     let kind: Option<GateKind> = f.get("kind").and_then(|v| from_key(v));
@@ -547,9 +535,9 @@ pub async fn close_gate(
     Path(gate): Path<String>,
     Form(f): Form<HashMap<String, String>>,
 ) -> PageResult {
-    let gate = parse_id(&gate, "gate").map_err(|_| PageError(ApiError::not_found("gate")))?;
+    let gate = path_id(&gate, "gate")?;
     check_key(&viewer, f.get("form_key").map_or("", String::as_str))?;
-    let id = location_id(f.get("location").map_or("", String::as_str))?;
+    let id = path_id(f.get("location").map_or("", String::as_str), "location")?;
     let mut errors = Vec::new();
     let closed = read_date(
         &f,
@@ -598,7 +586,7 @@ pub async fn add_qualification(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let id = location_id(&id)?;
+    let id = path_id(&id, "location")?;
     let mut f: HashMap<String, String> = HashMap::new();
     let mut covers = Vec::new();
     for (k, v) in pairs {

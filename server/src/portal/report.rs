@@ -22,8 +22,7 @@ use uuid::Uuid;
 use super::layout::{FieldError, Section, day, error_summary, field_error, form_key, page};
 use super::session::{Viewer, see_other};
 use super::sign_in::check_key;
-use super::{PageError, PageResult, html};
-use crate::access::parse_id;
+use super::{KeyForm, PageError, PageResult, capital, html, path_id};
 use crate::auth::Role;
 use crate::blobs;
 use crate::error::ApiError;
@@ -367,10 +366,6 @@ pub struct DoneQuery {
     done: String,
 }
 
-fn visit_id(text: &str) -> Result<Uuid, PageError> {
-    parse_id(text, "visit").map_err(|_| PageError(ApiError::not_found("visit")))
-}
-
 async fn show(
     state: &AppState,
     viewer: &Viewer,
@@ -403,7 +398,7 @@ pub async fn page_handler(
     Path(id): Path<String>,
     Query(q): Query<DoneQuery>,
 ) -> PageResult {
-    let id = visit_id(&id)?;
+    let id = path_id(&id, "visit")?;
     show(&state, &viewer, id, Vec::new(), Drafts::default(), q.done).await
 }
 
@@ -423,7 +418,7 @@ pub async fn comment(
     Path(id): Path<String>,
     Form(f): Form<CommentForm>,
 ) -> PageResult {
-    let id = visit_id(&id)?;
+    let id = path_id(&id, "visit")?;
     check_key(&viewer, &f.form_key)?;
     let drafts = Drafts {
         comment_criterion: f.criterion.clone(),
@@ -472,7 +467,7 @@ pub async fn comment(
                 &state,
                 &viewer,
                 id,
-                vec![FieldError::new("comment-body", capitalise(&e.message))],
+                vec![FieldError::new("comment-body", capital(&e.message))],
                 drafts,
                 String::new(),
             )
@@ -482,21 +477,6 @@ pub async fn comment(
     }
 }
 
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
-/// The form-key-only form.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct KeyForm {
-    form_key: String,
-}
-
 /// A provider confirms they have no further comments.
 pub async fn confirm(
     State(state): State<AppState>,
@@ -504,7 +484,7 @@ pub async fn confirm(
     Path(id): Path<String>,
     Form(f): Form<KeyForm>,
 ) -> PageResult {
-    let id = visit_id(&id)?;
+    let id = path_id(&id, "visit")?;
     check_key(&viewer, &f.form_key)?;
     let caller = viewer.caller.clone();
     let result = state
@@ -519,7 +499,7 @@ pub async fn confirm(
                 &state,
                 &viewer,
                 id,
-                vec![FieldError::new("window", capitalise(&e.message))],
+                vec![FieldError::new("window", capital(&e.message))],
                 Drafts::default(),
                 String::new(),
             )
@@ -552,9 +532,8 @@ pub async fn respond(
     Path((id, action)): Path<(String, String)>,
     mut form: Multipart,
 ) -> PageResult {
-    let id = visit_id(&id)?;
-    let action =
-        parse_id(&action, "action").map_err(|_| PageError(ApiError::not_found("action")))?;
+    let id = path_id(&id, "visit")?;
+    let action = path_id(&action, "action")?;
     let too_big = || {
         PageError(ApiError::too_large(format!(
             "Each file must be smaller than {} MB, and at most {MAX_FILES} files",
@@ -608,7 +587,7 @@ pub async fn respond(
             Ok((kind, clean)) => prepared.push((name.clone(), kind, clean)),
             Err(e) => errors.push(FieldError::new(
                 &evidence_field,
-                format!("{name}: {}", capitalise(&e.to_string())),
+                format!("{name}: {}", capital(&e.to_string())),
             )),
         }
     }
@@ -654,7 +633,7 @@ pub async fn respond(
                 &state,
                 &viewer,
                 id,
-                vec![FieldError::new(&field, capitalise(&e.message))],
+                vec![FieldError::new(&field, capital(&e.message))],
                 drafts,
                 String::new(),
             )
@@ -670,7 +649,7 @@ pub async fn file(
     viewer: Viewer,
     Path((id, hash)): Path<(String, String)>,
 ) -> PageResult {
-    let id = visit_id(&id)?;
+    let id = path_id(&id, "visit")?;
     let caller = viewer.caller.clone();
     let (f, bytes) = state
         .blocking(move |s| {

@@ -9,14 +9,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use dioxus::prelude::*;
 use rusqlite::Connection;
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{Section, form_key, money, page, tier_text};
 use super::session::{Viewer, see_other, url_encode};
 use super::sign_in::check_key;
-use super::{PageError, PageResult, html};
-use crate::access::parse_id;
+use super::{KeyForm, PageError, PageResult, html, path_id};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::lifecycle::{self, VisitState};
@@ -165,17 +163,6 @@ pub async fn page_handler(State(state): State<AppState>, viewer: Viewer) -> Page
     ))
 }
 
-/// A form with only its key.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct KeyForm {
-    form_key: String,
-}
-
-fn visit_id(text: &str) -> Result<Uuid, PageError> {
-    parse_id(text, "visit").map_err(|_| PageError(ApiError::not_found("visit")))
-}
-
 /// Shares a signed-off visit with its provider.
 pub async fn share(
     State(state): State<AppState>,
@@ -183,7 +170,7 @@ pub async fn share(
     Path(id): Path<String>,
     Form(f): Form<KeyForm>,
 ) -> PageResult {
-    let id = visit_id(&id)?;
+    let id = path_id(&id, "visit")?;
     check_key(&viewer, &f.form_key)?;
     let caller = viewer.caller.clone();
     state
@@ -199,7 +186,7 @@ pub async fn decide(
     Path((id, revision, decision)): Path<(String, u32, String)>,
     Form(f): Form<KeyForm>,
 ) -> PageResult {
-    let id = visit_id(&id)?;
+    let id = path_id(&id, "visit")?;
     check_key(&viewer, &f.form_key)?;
     let accept = match decision.as_str() {
         "accept" => true,
@@ -262,7 +249,7 @@ pub async fn publish_check(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> PageResult {
-    let id = visit_id(&id)?;
+    let id = path_id(&id, "visit")?;
     let caller = viewer.caller.clone();
     let p = state
         .blocking(move |s| s.db.read(|tx| preview(s, tx, &caller, id)))
@@ -307,7 +294,7 @@ pub async fn publish(
     Path(id): Path<String>,
     Form(f): Form<KeyForm>,
 ) -> PageResult {
-    let id = visit_id(&id)?;
+    let id = path_id(&id, "visit")?;
     check_key(&viewer, &f.form_key)?;
     let caller = viewer.caller.clone();
     let (location, was) = state

@@ -19,7 +19,7 @@ use super::layout::{
 };
 use super::session::Viewer;
 use super::sign_in::check_key;
-use super::{PageResult, html};
+use super::{PageResult, capital, html};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -334,11 +334,4 @@ pub async fn adopt(
         })
         .await?;
     Ok(html(status, text))
-}
-
-fn capital(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }

@@ -7,15 +7,13 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use dioxus::prelude::*;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::layout::{FieldError, Section, error_summary, field_error, page};
 use super::session::{self, MaybeViewer, Viewer};
 use super::{PageError, PageResult, html};
-use crate::audit;
-use crate::auth::{self, Caller};
+use crate::auth;
 use crate::error::ApiError;
-use crate::state::{AppState, now_text};
+use crate::state::AppState;
 
 /// The query of the sign-in page.
 #[derive(Deserialize, Default)]
@@ -115,28 +113,7 @@ pub async fn submit(State(state): State<AppState>, Form(f): Form<SignInForm>) ->
     let secure = state.config.secure_cookies;
     let result = state
         .blocking(move |s| {
-            s.db.write(|tx| {
-                let session = auth::sign_in(tx, &user, &f.password, "web browser", &now_text())?;
-                let caller = Caller {
-                    user_id: session.user_id,
-                    name: session.name.clone(),
-                    role: session.role,
-                    provider_id: session.provider_id,
-                    device_id: session.device_id,
-                };
-                audit::record(
-                    tx,
-                    Some(&caller),
-                    audit::Entry {
-                        action: "session.created",
-                        subject_type: "device",
-                        subject_id: Some(session.device_id.to_string()),
-                        location_id: None,
-                        details: json!({ "via": "portal" }),
-                    },
-                )?;
-                Ok(session)
-            })
+            s.db.write(|tx| auth::sign_in_recorded(tx, &user, &f.password, "web browser", "portal"))
         })
         .await;
     match result {
@@ -160,13 +137,6 @@ pub async fn submit(State(state): State<AppState>, Form(f): Form<SignInForm>) ->
     }
 }
 
-/// The form key field of any form.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct KeyOnly {
-    form_key: String,
-}
-
 /// Refuses a form that does not carry the session's form key.
 pub fn check_key(viewer: &Viewer, key: &str) -> Result<(), PageError> {
     if key == viewer.form_key {
@@ -182,29 +152,13 @@ pub fn check_key(viewer: &Viewer, key: &str) -> Result<(), PageError> {
 pub async fn sign_out(
     State(state): State<AppState>,
     viewer: Viewer,
-    Form(f): Form<KeyOnly>,
+    Form(f): Form<super::KeyForm>,
 ) -> PageResult {
     check_key(&viewer, &f.form_key)?;
     let caller = viewer.caller.clone();
     state
         .blocking(move |s| {
-            s.db.write(|tx| {
-                tx.execute(
-                    "UPDATE tokens SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
-                    [caller.device_id.to_string(), now_text()],
-                )?;
-                audit::record(
-                    tx,
-                    Some(&caller),
-                    audit::Entry {
-                        action: "session.ended",
-                        subject_type: "device",
-                        subject_id: Some(caller.device_id.to_string()),
-                        location_id: None,
-                        details: json!({ "via": "portal" }),
-                    },
-                )
-            })
+            s.db.write(|tx| crate::api::revoke(tx, &caller, caller.device_id))
         })
         .await?;
     let mut r = session::see_other("/sign-in");
