@@ -398,14 +398,16 @@ pub async fn page_handler(
     show(&state, &viewer, id, HashMap::new(), Vec::new()).await
 }
 
-/// Runs a change and sends the browser to the location's page, which shows the tier change.
+/// Runs a change and sends the browser to the location's page, which shows the tier change. A
+/// change the rules refuse (422, 409) shows the form again with the reason at `field`.
 async fn change_then_show(
     state: &AppState,
     viewer: &Viewer,
     id: Uuid,
     done: &str,
+    form: (HashMap<String, String>, &str),
     change: impl FnOnce(&AppState, &Connection, &Caller) -> Result<(), ApiError> + Send + 'static,
-) -> Result<Result<String, ApiError>, PageError> {
+) -> PageResult {
     let caller = viewer.caller.clone();
     let result = state
         .blocking(move |s| {
@@ -417,12 +419,20 @@ async fn change_then_show(
             })
         })
         .await;
-    Ok(result.map(|was| {
-        format!(
+    match result {
+        Ok(was) => Ok(see_other(&format!(
             "/locations/{id}?done={done}&was={}",
             url_encode(was.as_deref().unwrap_or("none"))
-        )
-    }))
+        ))),
+        Err(e)
+            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
+        {
+            let (f, field) = form;
+            let errors = vec![FieldError::new(field, capital(&e.message))];
+            show(state, viewer, id, f, errors).await
+        }
+        Err(e) => Err(PageError(e)),
+    }
 }
 
 /// Records a CQC rating.
@@ -481,24 +491,15 @@ pub async fn add_cqc(
         overall,
         key_questions,
     };
-    match change_then_show(&state, &viewer, id, "cqc", move |s, tx, c| {
-        records_api::record_cqc(s, tx, c, id, req).map(|_| ())
-    })
-    .await?
-    {
-        Ok(to) => Ok(see_other(&to)),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-            show(
-                &state,
-                &viewer,
-                id,
-                f,
-                vec![FieldError::new("published-day", capital(&e.message))],
-            )
-            .await
-        }
-        Err(e) => Err(PageError(e)),
-    }
+    change_then_show(
+        &state,
+        &viewer,
+        id,
+        "cqc",
+        (f, "published-day"),
+        move |s, tx, c| records_api::record_cqc(s, tx, c, id, req).map(|_| ()),
+    )
+    .await
 }
 
 /// Opens a gate.
@@ -520,12 +521,10 @@ pub async fn open_gate(
         return show(&state, &viewer, id, f, errors).await;
     };
     let req = GateRequest { kind, opened_on };
-    let to = change_then_show(&state, &viewer, id, "gate", move |s, tx, c| {
+    change_then_show(&state, &viewer, id, "gate", (f, "kind"), move |s, tx, c| {
         records_api::record_gate_open(s, tx, c, id, req).map(|_| ())
     })
-    .await?
-    .map_err(PageError)?;
-    Ok(see_other(&to))
+    .await
 }
 
 /// Closes a gate.
@@ -550,33 +549,22 @@ pub async fn close_gate(
         return show(&state, &viewer, id, f, errors).await;
     };
     let req = CloseGateRequest { closed_on, outcome };
-    let result = change_then_show(&state, &viewer, id, "gate-closed", move |s, tx, c| {
-        let (_, loc) = records_api::record_gate_close(s, tx, c, gate, req)?;
-        if loc != id {
-            return Err(ApiError::not_found("gate"));
-        }
-        Ok(())
-    })
-    .await?;
-    match result {
-        Ok(to) => Ok(see_other(&to)),
-        Err(e)
-            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
-        {
-            show(
-                &state,
-                &viewer,
-                id,
-                f,
-                vec![FieldError::new(
-                    &format!("closed-{gate}-day"),
-                    capital(&e.message),
-                )],
-            )
-            .await
-        }
-        Err(e) => Err(PageError(e)),
-    }
+    let field = format!("closed-{gate}-day");
+    change_then_show(
+        &state,
+        &viewer,
+        id,
+        "gate-closed",
+        (f, &field),
+        move |s, tx, c| {
+            let (_, loc) = records_api::record_gate_close(s, tx, c, gate, req)?;
+            if loc != id {
+                return Err(ApiError::not_found("gate"));
+            }
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// Records a certificate of the location's provider.
@@ -652,39 +640,32 @@ pub async fn add_qualification(
         .get("q-verified-by")
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty());
-    let result = change_then_show(&state, &viewer, id, "qualification", move |s, tx, c| {
-        let provider = tiers::location(tx, id)?
-            .ok_or_else(|| ApiError::not_found("location"))?
-            .0
-            .provider_id;
-        let req = QualificationRequest {
-            provider_id: provider,
-            kind,
-            certificate_ref: reference,
-            issued_on,
-            expires_on,
-            last_surveillance_on: surveillance,
-            verified_on: verified,
-            verified_by,
-            covered_locations: covers,
-        };
-        records_api::record_qualification(s, tx, c, req).map(|_| ())
-    })
-    .await?;
-    match result {
-        Ok(to) => Ok(see_other(&to)),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-            show(
-                &state,
-                &viewer,
-                id,
-                f,
-                vec![FieldError::new("q-ref", capital(&e.message))],
-            )
-            .await
-        }
-        Err(e) => Err(PageError(e)),
-    }
+    change_then_show(
+        &state,
+        &viewer,
+        id,
+        "qualification",
+        (f, "q-ref"),
+        move |s, tx, c| {
+            let provider = tiers::location(tx, id)?
+                .ok_or_else(|| ApiError::not_found("location"))?
+                .0
+                .provider_id;
+            let req = QualificationRequest {
+                provider_id: provider,
+                kind,
+                certificate_ref: reference,
+                issued_on,
+                expires_on,
+                last_surveillance_on: surveillance,
+                verified_on: verified,
+                verified_by,
+                covered_locations: covers,
+            };
+            records_api::record_qualification(s, tx, c, req).map(|_| ())
+        },
+    )
+    .await
 }
 
 /// Reads an optional GOV.UK date input: nothing typed is `None`, part of a date is an error.
