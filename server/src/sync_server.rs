@@ -288,7 +288,7 @@ fn compute(
     if doc.get_heads() != old_heads {
         // The stored state was checked when it was stored, so only what the changes reached is
         // read; the whole record only when the lifecycle or the photo index needs it.
-        let check = match VisitDoc::check_automerge_changes(&mut doc, &old_heads) {
+        let check = match VisitDoc::check_automerge_changes(&mut doc, &old_heads, &state.packs) {
             Ok(c) => c,
             Err(e) => {
                 return Ok(Step::Answer(refused(

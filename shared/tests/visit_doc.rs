@@ -450,6 +450,16 @@ enum Edit {
     BadVisitId,
     /// Raw: a result item deleted and replaced by a string.
     ResultNotAMap(usize),
+    /// Raw: a score written as its text but outside the criterion's scale.
+    OffScale(usize, i32),
+    /// Raw: an invalid answer written concurrently with a valid one (either may win).
+    ConcurrentBadAnswer(usize),
+    /// Raw: the location moved on a concurrent branch.
+    ConcurrentMove,
+    /// Raw: a criterion's result removed.
+    RemoveResult(usize),
+    /// Raw: a result for a criterion that is not in the pack.
+    ExtraResult,
 }
 
 fn edit_strategy() -> impl Strategy<Value = Edit> {
@@ -463,6 +473,11 @@ fn edit_strategy() -> impl Strategy<Value = Edit> {
         1 => Just(Edit::BadPhotoKey),
         1 => Just(Edit::BadVisitId),
         1 => (0usize..6).prop_map(Edit::ResultNotAMap),
+        1 => (0usize..6, prop_oneof![Just(-5), Just(0), Just(5), Just(99)]).prop_map(|(c, s)| Edit::OffScale(c, s)),
+        1 => (0usize..6).prop_map(Edit::ConcurrentBadAnswer),
+        1 => Just(Edit::ConcurrentMove),
+        1 => (0usize..6).prop_map(Edit::RemoveResult),
+        1 => Just(Edit::ExtraResult),
     ]
 }
 
@@ -541,7 +556,210 @@ fn apply_edit(doc: &mut VisitDoc, edit: &Edit) {
             let results = section(am, "results");
             am.put(&results, result_key(*c), "not a map").unwrap();
         }
+        Edit::OffScale(c, s) => {
+            let am = doc.automerge();
+            let results = section(am, "results");
+            if let Some((automerge::Value::Object(ObjType::Map), item)) =
+                am.get(&results, result_key(*c)).unwrap()
+            {
+                am.put(&item, "answer", s.to_string()).unwrap();
+            }
+        }
+        Edit::ConcurrentBadAnswer(c) => {
+            let am = doc.automerge();
+            let mut fork = am.fork();
+            let results = section(am, "results");
+            if let Some((automerge::Value::Object(ObjType::Map), item)) =
+                am.get(&results, result_key(*c)).unwrap()
+            {
+                am.put(&item, "answer", "2").unwrap();
+                fork.put(&item, "answer", 3_i64).unwrap();
+                am.merge(&mut fork).unwrap();
+            }
+        }
+        Edit::ConcurrentMove => {
+            let am = doc.automerge();
+            let mut fork = am.fork();
+            fork.put(ROOT, "location_id", Uuid::new_v4().to_string())
+                .unwrap();
+            am.put(ROOT, "ended_at", "2026-11-30T12:00:00+00:00")
+                .unwrap();
+            am.merge(&mut fork).unwrap();
+        }
+        Edit::RemoveResult(c) => {
+            let am = doc.automerge();
+            let results = section(am, "results");
+            am.delete(&results, result_key(*c)).unwrap();
+        }
+        Edit::ExtraResult => {
+            let am = doc.automerge();
+            let results = section(am, "results");
+            let key = accredit_shared::visit::schema::result_key(&pack.id, &pack.version, "NOT-IN-PACK")
+                .to_string();
+            let item = am.put_object(&results, key, ObjType::Map).unwrap();
+            am.put(&item, "criterion", "NOT-IN-PACK").unwrap();
+        }
     }
+}
+
+fn library() -> accredit_shared::PackLibrary {
+    let mut packs = accredit_shared::PackLibrary::new();
+    packs.insert(test_pack()).unwrap();
+    packs
+}
+
+/// The whole-visit verdict of the server: valid against the pack, and still the same visit.
+fn whole_verdict(
+    before: &mut VisitDoc,
+    candidate: &mut VisitDoc,
+    packs: &accredit_shared::PackLibrary,
+) -> Result<VisitSnapshot, String> {
+    let snapshot =
+        VisitDoc::validate_automerge(candidate.automerge(), packs).map_err(|e| e.to_string())?;
+    let was = before.snapshot().map_err(|e| e.to_string())?;
+    let same = |a: &VisitHeader, b: &VisitHeader| {
+        (a.visit_id, a.location_id, &a.pack_id, &a.pack_version)
+            == (b.visit_id, b.location_id, &b.pack_id, &b.pack_version)
+    };
+    if !same(&was.header, &snapshot.header) {
+        return Err("the visit's identity changed".into());
+    }
+    Ok(snapshot)
+}
+
+fn raw_result(doc: &mut VisitDoc, criterion: &str) -> automerge::ObjId {
+    use automerge::ReadDoc;
+    let pack = test_pack();
+    let key = accredit_shared::visit::schema::result_key(&pack.id, &pack.version, criterion);
+    let am = doc.automerge();
+    let (_, results) = am.get(automerge::ROOT, "results").unwrap().unwrap();
+    let (_, item) = am.get(&results, key.to_string()).unwrap().unwrap();
+    item
+}
+
+#[test]
+fn the_server_check_refuses_every_value_a_device_would_never_write() {
+    use automerge::transaction::Transactable;
+    let pack = test_pack();
+    let packs = library();
+    let first = pack.criteria().next().unwrap().id.clone();
+    let check = |doc: &mut VisitDoc, before: &[automerge::ChangeHash]| {
+        let whole = VisitDoc::validate_automerge(doc.automerge(), &packs).map(|_| ());
+        let partial =
+            VisitDoc::check_automerge_changes(&mut doc.automerge().clone(), before, &packs)
+                .map(|_| ());
+        (whole.map_err(|e| e.to_string()), partial.map_err(|e| e.to_string()))
+    };
+
+    // Scores outside the scale, written as a device writes a score (its number as text).
+    for bad in ["99", "-5", "0", "5", "maybe", ""] {
+        let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
+        let before = doc.heads();
+        let item = raw_result(&mut doc, &first);
+        doc.automerge().put(&item, "answer", bad).unwrap();
+        let (whole, partial) = check(&mut doc, &before);
+        assert!(whole.is_err() && partial.is_err(), "{bad}: {whole:?} {partial:?}");
+    }
+    // A good score passes both checks.
+    let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
+    let before = doc.heads();
+    doc.set_answer(&pack, &first, Some(Answer::Score(4))).unwrap();
+    assert_eq!(check(&mut doc, &before), (Ok(()), Ok(())));
+
+    // An invalid answer written concurrently with a valid one, whichever wins the ordering.
+    for bad in [
+        automerge::ScalarValue::Int(3),
+        automerge::ScalarValue::Str("excellent".into()),
+        automerge::ScalarValue::Str("7".into()),
+    ] {
+        let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
+        let before = doc.heads();
+        let item = raw_result(&mut doc, &first);
+        let mut fork = doc.automerge().fork();
+        fork.put(&item, "answer", bad.clone()).unwrap();
+        doc.set_answer(&pack, &first, Some(Answer::Score(2))).unwrap();
+        doc.automerge().merge(&mut fork).unwrap();
+        let (whole, partial) = check(&mut doc, &before);
+        assert!(whole.is_err() && partial.is_err(), "{bad:?}: {whole:?} {partial:?}");
+        assert!(whole.unwrap_err().contains("answer"));
+    }
+
+    // The location moved on a concurrent branch: refused even if the old value wins.
+    let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
+    let before = doc.heads();
+    let mut fork = doc.automerge().fork();
+    fork.put(automerge::ROOT, "location_id", Uuid::new_v4().to_string())
+        .unwrap();
+    // The same location, written differently, so the write is not elided as a no-op.
+    let here = header().location_id.simple().to_string();
+    doc.automerge()
+        .put(automerge::ROOT, "location_id", here.as_str())
+        .unwrap();
+    doc.automerge().merge(&mut fork).unwrap();
+    let (whole, partial) = check(&mut doc, &before);
+    assert!(whole.is_err() && partial.is_err(), "{whole:?} {partial:?}");
+    assert!(partial.unwrap_err().contains("location_id"));
+    // Moved outright: the visit read alone looks fine, but it is no longer the visit it was.
+    let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
+    let before = doc.heads();
+    doc.automerge()
+        .put(automerge::ROOT, "location_id", Uuid::new_v4().to_string())
+        .unwrap();
+    let (_, partial) = check(&mut doc, &before);
+    assert!(partial.unwrap_err().contains("cannot change"));
+
+    // A new visit without its pre-created results, or with a result the pack does not have.
+    let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
+    let (_, results) = automerge::ReadDoc::get(doc.automerge(), automerge::ROOT, "results")
+        .unwrap()
+        .unwrap();
+    let key = accredit_shared::visit::schema::result_key(&pack.id, &pack.version, &first);
+    doc.automerge().delete(&results, key.to_string()).unwrap();
+    let (whole, partial) = check(&mut doc, &[]);
+    assert!(whole.unwrap_err().contains("has no result"));
+    assert!(partial.is_err());
+
+    let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
+    let before = doc.heads();
+    let (_, results) = automerge::ReadDoc::get(doc.automerge(), automerge::ROOT, "results")
+        .unwrap()
+        .unwrap();
+    let item = doc
+        .automerge()
+        .put_object(&results, Uuid::new_v4().to_string(), automerge::ObjType::Map)
+        .unwrap();
+    doc.automerge().put(&item, "criterion", first.as_str()).unwrap();
+    let (whole, partial) = check(&mut doc, &before);
+    assert!(whole.unwrap_err().contains("must be keyed"), "a second result for a criterion");
+    assert!(partial.is_err());
+
+    // Criterion references, descriptions and reasons are the pack's and the device's rules too.
+    let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
+    let before = doc.heads();
+    let id = doc
+        .add_action(
+            &pack,
+            &ActionDraft {
+                criterion: Some(first.clone()),
+                priority: Priority::High,
+                description: "Fix the rota".into(),
+                owner: String::new(),
+                due_on: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(check(&mut doc, &before), (Ok(()), Ok(())));
+    let (_, actions) = automerge::ReadDoc::get(doc.automerge(), automerge::ROOT, "actions")
+        .unwrap()
+        .unwrap();
+    let (_, action) = automerge::ReadDoc::get(doc.automerge(), &actions, id.to_string())
+        .unwrap()
+        .unwrap();
+    let before = doc.heads();
+    doc.automerge().put(&action, "criterion", "Z99").unwrap();
+    let (whole, partial) = check(&mut doc, &before);
+    assert!(whole.unwrap_err().contains("not in framework pack"));
+    assert!(partial.is_err());
 }
 
 proptest! {
@@ -553,6 +771,7 @@ proptest! {
         edits in proptest::collection::vec(proptest::collection::vec(edit_strategy(), 1..5), 1..6)
     ) {
         let pack = test_pack();
+        let packs = library();
         let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
         for batch in edits {
             let before = doc.heads();
@@ -560,10 +779,10 @@ proptest! {
             for e in &batch {
                 apply_edit(&mut candidate, e);
             }
-            let whole = VisitDoc::read_automerge(candidate.automerge(), None);
+            let whole = whole_verdict(&mut doc, &mut candidate, &packs);
             let mut am = candidate.automerge().clone();
-            let partial = VisitDoc::check_automerge_changes(&mut am, &before);
-            prop_assert_eq!(whole.is_ok(), partial.is_ok(), "whole {:?} partial {:?}", whole.err(), partial.err());
+            let partial = VisitDoc::check_automerge_changes(&mut am, &before, &packs);
+            prop_assert_eq!(whole.is_ok(), partial.is_ok(), "whole {:?} partial {:?}", whole.as_ref().err(), partial.as_ref().err());
             if let (Ok(w), Ok(p)) = (&whole, &partial) {
                 prop_assert_eq!(&w.header, &p.header);
                 prop_assert_eq!(w.signoff.is_some(), p.signed_off);

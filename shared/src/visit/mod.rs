@@ -24,9 +24,9 @@ pub use error::VisitDocError;
 pub use model::*;
 pub use read::{ChangeCheck, is_blob_hash};
 
-use crate::framework::FrameworkPack;
+use crate::framework::{FrameworkPack, PackLibrary};
 use crate::records::{Answer, Priority};
-use read::{View, check_changes, read_snapshot};
+use read::{View, check_changes, read_snapshot, read_snapshot_checked};
 use schema::*;
 
 /// A new evidence item.
@@ -186,13 +186,28 @@ impl VisitDoc {
         read_snapshot(View { doc, heads })
     }
 
+    /// Reads any Automerge document as a visit, as [`VisitDoc::read_automerge`] does, and checks
+    /// it against its framework pack (which must be in `packs`): a result for exactly each of the
+    /// pack's criteria, keyed by [`schema::result_key`]; every score, concurrent ones included,
+    /// on its criterion's scale; references to criteria of the pack; actions with a description
+    /// and resolutions with a reason.
+    pub fn validate_automerge(
+        doc: &AutoCommit,
+        packs: &PackLibrary,
+    ) -> Result<VisitSnapshot, VisitDocError> {
+        read_snapshot_checked(View { doc, heads: None }, packs)
+    }
+
     /// Checks the changes a document received since `before` (heads of a state that was checked
-    /// already), reading only the items they reached. An empty `before` checks everything.
+    /// already), reading only the items they reached, with the rules of
+    /// [`VisitDoc::validate_automerge`]; the fields that identify the visit must also be as they
+    /// were at `before`. An empty `before` checks everything.
     pub fn check_automerge_changes(
         doc: &mut AutoCommit,
         before: &[ChangeHash],
+        packs: &PackLibrary,
     ) -> Result<ChangeCheck, VisitDocError> {
-        check_changes(doc, before)
+        check_changes(doc, before, packs)
     }
 
     /// The conflicts of any Automerge document read as a visit, as of `heads` if given.

@@ -6,13 +6,16 @@
 use std::collections::BTreeMap;
 
 use automerge::{
-    AutoCommit, ChangeHash, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValueRef, Value, ValueRef,
+    AutoCommit, ChangeHash, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue, ScalarValueRef,
+    Value, ValueRef,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::error::{VisitDocError, malformed};
+use crate::framework::{FrameworkPack, PackLibrary};
+use crate::records::Answer;
 use super::model::*;
 use super::schema::*;
 
@@ -78,26 +81,46 @@ impl<'a> View<'a> {
             Some(h) => self.doc.map_range_at(obj, .., h).collect(),
             None => self.doc.map_range(obj, ..).collect(),
         };
+        let mut others = Vec::new();
         let entries = items
             .into_iter()
             .map(|item| {
                 let entry = match &item.value {
                     ValueRef::Object(t) => Entry::Object(*t, item.id()),
-                    ValueRef::Scalar(s) => match s {
-                        ScalarValueRef::Str(t) => Entry::Str(t.to_string()),
-                        ScalarValueRef::Null => Entry::Null,
-                        ScalarValueRef::Boolean(b) => Entry::Bool(*b),
-                        ScalarValueRef::Uint(n) => Entry::Uint(*n),
-                        ScalarValueRef::Int(n) => Entry::Int(*n),
-                        other => Entry::Other(other.to_string()),
-                    },
+                    ValueRef::Scalar(s) => Entry::of_scalar(s),
                 };
-                (item.key.into_owned(), entry)
+                let key = item.key.into_owned();
+                // Only keys written concurrently cost a second look-up.
+                if item.conflict {
+                    others.push((key.clone(), self.losing_values(obj, &key)));
+                }
+                (key, entry)
             })
             .collect();
         Fields {
             view: *self,
             entries,
+            others,
+        }
+    }
+
+    /// Every concurrent value at `key`, the visible one included. Each must be as valid as the
+    /// visible one: Automerge's ordering picks one arbitrarily, and a device may keep any.
+    fn losing_values(&self, obj: &ObjId, key: &str) -> Vec<Entry> {
+        let all = match self.heads {
+            Some(h) => self.doc.get_all_at(obj, key, h),
+            None => self.doc.get_all(obj, key),
+        };
+        match all {
+            Ok(all) => all
+                .into_iter()
+                .map(|(value, id)| match value {
+                    Value::Object(t) => Entry::Object(t, id),
+                    Value::Scalar(s) => Entry::of_value(s.as_ref()),
+                })
+                .collect(),
+            // Reported, not skipped: an unreadable value fails every typed read of the key.
+            Err(e) => vec![Entry::Other(format!("an unreadable value ({e})"))],
         }
     }
 
@@ -125,6 +148,40 @@ pub(crate) enum Entry {
 }
 
 impl Entry {
+    fn of_scalar(s: &ScalarValueRef<'_>) -> Entry {
+        match s {
+            ScalarValueRef::Str(t) => Entry::Str(t.to_string()),
+            ScalarValueRef::Null => Entry::Null,
+            ScalarValueRef::Boolean(b) => Entry::Bool(*b),
+            ScalarValueRef::Uint(n) => Entry::Uint(*n),
+            ScalarValueRef::Int(n) => Entry::Int(*n),
+            other => Entry::Other(other.to_string()),
+        }
+    }
+
+    fn of_value(s: &ScalarValue) -> Entry {
+        match s {
+            ScalarValue::Str(t) => Entry::Str(t.to_string()),
+            ScalarValue::Null => Entry::Null,
+            ScalarValue::Boolean(b) => Entry::Bool(*b),
+            ScalarValue::Uint(n) => Entry::Uint(*n),
+            ScalarValue::Int(n) => Entry::Int(*n),
+            other => Entry::Other(other.to_string()),
+        }
+    }
+
+    /// Whether two values are the same scalar (objects never are: each is its own).
+    fn same(&self, other: &Entry) -> bool {
+        match (self, other) {
+            (Entry::Str(a), Entry::Str(b)) => a == b,
+            (Entry::Null, Entry::Null) => true,
+            (Entry::Bool(a), Entry::Bool(b)) => a == b,
+            (Entry::Uint(a), Entry::Uint(b)) => a == b,
+            (Entry::Int(a), Entry::Int(b)) => a == b,
+            _ => false,
+        }
+    }
+
     /// What the value is, for error messages.
     fn describe(&self) -> String {
         match self {
@@ -143,6 +200,8 @@ impl Entry {
 pub(crate) struct Fields<'a> {
     view: View<'a>,
     pub(crate) entries: Vec<(String, Entry)>,
+    /// For each key written concurrently, all of its values.
+    others: Vec<(String, Vec<Entry>)>,
 }
 
 impl Fields<'_> {
@@ -150,9 +209,46 @@ impl Fields<'_> {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, e)| e)
     }
 
+    /// Every concurrent value of `key` when it has several, else nothing: each typed read
+    /// checks these as it checks the visible value.
+    fn concurrent(&self, key: &str) -> &[Entry] {
+        self.others
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Refuses concurrent values of a field that never changes once written (the header).
+    fn unchanging(&self, key: &str, path: &[&str]) -> Result<(), VisitDocError> {
+        let values = self.concurrent(key);
+        match values.split_first() {
+            Some((first, rest)) if rest.iter().any(|v| !v.same(first)) => Err(malformed(
+                &with(path, key),
+                format!(
+                    "is written once, but has concurrent values {}",
+                    values.iter().map(Entry::describe).collect::<Vec<_>>().join(" and ")
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// A string field: absent or null is `None`; a text object reads as its text.
     fn opt_str(&self, key: &str, path: &[&str]) -> Result<Option<String>, VisitDocError> {
-        match self.get(key) {
+        for other in self.concurrent(key) {
+            self.entry_str(Some(other), key, path)?;
+        }
+        self.entry_str(self.get(key), key, path)
+    }
+
+    fn entry_str(
+        &self,
+        entry: Option<&Entry>,
+        key: &str,
+        path: &[&str],
+    ) -> Result<Option<String>, VisitDocError> {
+        match entry {
             None | Some(Entry::Null) => Ok(None),
             Some(Entry::Str(t)) => Ok(Some(t.clone())),
             Some(Entry::Object(ObjType::Text, id)) => Ok(Some(self.view.text(id)?)),
@@ -161,6 +257,31 @@ impl Fields<'_> {
                 format!("expected text, found {}", other.describe()),
             )),
         }
+    }
+
+    /// Every concurrent value of a string field, parsed (the visible one alone when there is
+    /// no conflict); a value that does not parse is malformed.
+    fn all_parsed<T>(
+        &self,
+        key: &str,
+        path: &[&str],
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<Vec<Option<T>>, VisitDocError> {
+        let concurrent = self.concurrent(key);
+        let entries: Vec<Option<&Entry>> = if concurrent.is_empty() {
+            vec![self.get(key)]
+        } else {
+            concurrent.iter().map(Some).collect()
+        };
+        entries
+            .into_iter()
+            .map(|e| match self.entry_str(e, key, path)? {
+                None => Ok(None),
+                Some(s) => parse(&s).map(Some).ok_or_else(|| {
+                    malformed(&with(path, key), format!("{s:?} is not valid here"))
+                }),
+            })
+            .collect()
     }
 
     fn req_str(&self, key: &str, path: &[&str]) -> Result<String, VisitDocError> {
@@ -174,7 +295,17 @@ impl Fields<'_> {
         path: &[&str],
         parse: impl Fn(&str) -> Option<T>,
     ) -> Result<Option<T>, VisitDocError> {
-        match self.opt_str(key, path)? {
+        for other in self.concurrent(key) {
+            if let Some(s) = self.entry_str(Some(other), key, path)?
+                && parse(&s).is_none()
+            {
+                return Err(malformed(
+                    &with(path, key),
+                    format!("a concurrent value {s:?} is not valid here"),
+                ));
+            }
+        }
+        match self.entry_str(self.get(key), key, path)? {
             None => Ok(None),
             Some(s) => parse(&s)
                 .map(Some)
@@ -193,6 +324,13 @@ impl Fields<'_> {
     }
 
     fn req_bool(&self, key: &str, path: &[&str]) -> Result<bool, VisitDocError> {
+        if self
+            .concurrent(key)
+            .iter()
+            .any(|e| !matches!(e, Entry::Bool(_)))
+        {
+            return Err(malformed(&with(path, key), "expected true or false"));
+        }
         match self.get(key) {
             Some(Entry::Bool(b)) => Ok(*b),
             Some(_) => Err(malformed(&with(path, key), "expected true or false")),
@@ -201,6 +339,13 @@ impl Fields<'_> {
     }
 
     fn req_uint(&self, key: &str, path: &[&str]) -> Result<u64, VisitDocError> {
+        if self.concurrent(key).iter().any(|e| match e {
+            Entry::Uint(_) => false,
+            Entry::Int(n) => *n < 0,
+            _ => true,
+        }) {
+            return Err(malformed(&with(path, key), "expected a whole number"));
+        }
         match self.get(key) {
             Some(Entry::Uint(n)) => Ok(*n),
             Some(Entry::Int(n)) if *n >= 0 => Ok(*n as u64),
@@ -210,11 +355,38 @@ impl Fields<'_> {
     }
 
     fn opt_map(&self, key: &str, path: &[&str]) -> Result<Option<ObjId>, VisitDocError> {
+        if self
+            .concurrent(key)
+            .iter()
+            .any(|e| !matches!(e, Entry::Object(ObjType::Map, _)))
+        {
+            return Err(malformed(
+                &with(path, key),
+                "expected a map, but a concurrent value is not one",
+            ));
+        }
         match self.get(key) {
             None => Ok(None),
             Some(Entry::Object(ObjType::Map, id)) => Ok(Some(id.clone())),
             Some(_) => Err(malformed(&with(path, key), "expected a map")),
         }
+    }
+
+    /// Every map at `key`: the visible one and any written concurrently, each of which must be
+    /// as valid as the visible one.
+    fn all_maps(&self, key: &str, path: &[&str]) -> Result<Vec<ObjId>, VisitDocError> {
+        let Some(visible) = self.opt_map(key, path)? else {
+            return Ok(Vec::new());
+        };
+        let concurrent: Vec<ObjId> = self
+            .concurrent(key)
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Object(_, id) if *id != visible => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        Ok(std::iter::once(visible).chain(concurrent).collect())
     }
 
     fn req_map(&self, key: &str, path: &[&str]) -> Result<ObjId, VisitDocError> {
@@ -223,14 +395,30 @@ impl Fields<'_> {
     }
 
     fn author(&self, key: &str, path: &[&str]) -> Result<Author, VisitDocError> {
-        let f = self.view.req_fields(self, key, path)?;
-        let path = with(path, key);
-        Ok(Author {
-            user_id: f.req_parsed(USER_ID, &path, parse_uuid)?,
-            name: f.req_str(NAME, &path)?,
-        })
+        let path_here = with(path, key);
+        for other in self.all_maps(key, path)?.iter().skip(1) {
+            read_author(&self.view.fields(other), &path_here)?;
+        }
+        read_author(&self.view.req_fields(self, key, path)?, &path_here)
     }
 }
+
+fn read_author(f: &Fields<'_>, path: &[&str]) -> Result<Author, VisitDocError> {
+    let name = f.req_str(NAME, path)?;
+    if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(malformed(
+            &with(path, NAME),
+            format!("a name of 1 to {MAX_NAME_CHARS} characters is required"),
+        ));
+    }
+    Ok(Author {
+        user_id: f.req_parsed(USER_ID, path, parse_uuid)?,
+        name,
+    })
+}
+
+/// The longest name an author or officer may have.
+const MAX_NAME_CHARS: usize = 200;
 
 /// Each item of the root's `section`, a map keyed by UUID, read by `read`.
 fn uuid_map<T>(
@@ -243,13 +431,17 @@ fn uuid_map<T>(
     let Some(map) = root.opt_map(section, &[])? else {
         return Ok(out);
     };
-    for (key, entry) in &view.fields(&map).entries {
+    let fields = view.fields(&map);
+    for (key, _) in &fields.entries {
         let path = [section, key.as_str()];
         let id = parse_uuid(key).ok_or_else(|| malformed(&path, "key is not a UUID"))?;
-        let Entry::Object(ObjType::Map, item) = entry else {
-            return Err(malformed(&path, "expected a map"));
-        };
-        out.insert(id, read(&view.fields(item), &path)?);
+        let items = fields.all_maps(key, &[section])?;
+        for item in items.iter().skip(1) {
+            read(&view.fields(item), &path)?;
+        }
+        if let Some(item) = items.first() {
+            out.insert(id, read(&view.fields(item), &path)?);
+        }
     }
     Ok(out)
 }
@@ -279,8 +471,12 @@ pub(crate) fn parse_enum<T: DeserializeOwned>(s: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
 }
 
-/// The header, checking the layout version first.
+/// The header, checking the layout version first. The fields that identify the visit are
+/// written once, when it is created: concurrent values there would make it two visits.
 fn read_header(root: &Fields<'_>) -> Result<VisitHeader, VisitDocError> {
+    for key in [SCHEMA, VISIT_ID, LOCATION_ID, PACK_ID, PACK_VERSION] {
+        root.unchanging(key, &[])?;
+    }
     let schema = root.req_uint(SCHEMA, &[])?;
     if schema as i64 != SCHEMA_VERSION {
         return Err(malformed(
@@ -304,11 +500,104 @@ fn read_officer(officers: &Fields<'_>, key: &str) -> Result<Option<(Uuid, String
     Ok(officers.opt_str(key, &[OFFICERS])?.map(|name| (id, name)))
 }
 
-fn read_result(f: &Fields<'_>, path: &[&str]) -> Result<(String, CriterionResult), VisitDocError> {
+/// A criterion's result. With the visit's pack, also what only the pack can say: the item is
+/// keyed as the criterion's [`result_key`], the criterion is the pack's, and every concurrent
+/// score is on the criterion's scale.
+fn read_result(
+    f: &Fields<'_>,
+    path: &[&str],
+    pack: Option<&FrameworkPack>,
+) -> Result<(String, CriterionResult), VisitDocError> {
+    f.unchanging(CRITERION, path)?;
     let criterion = f.req_str(CRITERION, path)?;
+    let answers = f.all_parsed(ANSWER, path, decode_answer)?;
     let answer = f.opt_parsed(ANSWER, path, decode_answer)?;
     let notes = f.opt_str(NOTES, path)?.unwrap_or_default();
+    if let Some(pack) = pack {
+        let Some((_, c)) = pack.criterion(&criterion) else {
+            return Err(malformed(
+                &with(path, CRITERION),
+                format!(
+                    "criterion {criterion:?} is not in framework pack {}@{}",
+                    pack.id, pack.version
+                ),
+            ));
+        };
+        let key = result_key(&pack.id, &pack.version, &criterion).to_string();
+        if path.last() != Some(&key.as_str()) {
+            return Err(malformed(
+                path,
+                format!("the result of criterion {criterion} must be keyed {key}"),
+            ));
+        }
+        for score in answers.into_iter().flatten().filter_map(|a| match a {
+            Answer::Score(s) => Some(s),
+            _ => None,
+        }) {
+            if !c.scale.contains(score) {
+                return Err(malformed(
+                    &with(path, ANSWER),
+                    format!(
+                        "{score} is outside the scale {}–{} of criterion {criterion}",
+                        c.scale.min, c.scale.max
+                    ),
+                ));
+            }
+        }
+    }
     Ok((criterion, CriterionResult { answer, notes }))
+}
+
+/// A reference from an item to a criterion must name one of the pack's.
+fn check_criterion_ref(
+    criterion: Option<&str>,
+    path: &[&str],
+    pack: Option<&FrameworkPack>,
+) -> Result<(), VisitDocError> {
+    match (criterion, pack) {
+        (Some(c), Some(pack)) if pack.criterion(c).is_none() => Err(malformed(
+            &with(path, CRITERION),
+            format!(
+                "criterion {c:?} is not in framework pack {}@{}",
+                pack.id, pack.version
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The checks an item gets beyond its layout when the pack is known.
+fn check_item(
+    section: &str,
+    f: &Fields<'_>,
+    path: &[&str],
+    pack: Option<&FrameworkPack>,
+) -> Result<(), VisitDocError> {
+    if pack.is_none() {
+        return Ok(());
+    }
+    match section {
+        EVIDENCE => check_criterion_ref(read_evidence(f, path)?.criterion.as_deref(), path, pack),
+        PHOTOS => check_criterion_ref(read_photo(f, path)?.criterion.as_deref(), path, pack),
+        ACTIONS => {
+            let action = read_action(f, path)?;
+            if action.description.trim().is_empty() {
+                return Err(malformed(
+                    &with(path, DESCRIPTION),
+                    "an action needs a description",
+                ));
+            }
+            check_criterion_ref(action.criterion.as_deref(), path, pack)
+        }
+        RESOLUTIONS => {
+            let resolution = read_resolution(f, path)?;
+            if resolution.reason.trim().is_empty() {
+                return Err(malformed(&with(path, REASON), "a resolution needs a reason"));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn read_evidence(f: &Fields<'_>, path: &[&str]) -> Result<Evidence, VisitDocError> {
@@ -360,10 +649,43 @@ fn read_resolution(f: &Fields<'_>, path: &[&str]) -> Result<Resolution, VisitDoc
     })
 }
 
-/// Reads the whole document into plain data.
+/// Reads the whole document into plain data, checking its layout (every concurrent value too).
 pub(crate) fn read_snapshot(view: View<'_>) -> Result<VisitSnapshot, VisitDocError> {
+    read_snapshot_with(view, None)
+}
+
+/// Reads the whole document as [`read_snapshot`] does and also checks it against its framework
+/// pack, which must be in `packs`: results for exactly the pack's criteria, scores on their
+/// scales, references to criteria of the pack.
+pub(crate) fn read_snapshot_checked(
+    view: View<'_>,
+    packs: &PackLibrary,
+) -> Result<VisitSnapshot, VisitDocError> {
+    read_snapshot_with(view, Some(packs))
+}
+
+/// The visit's pack from `packs`; a visit on a pack the reader does not know cannot be checked.
+fn pack_of<'p>(
+    header: &VisitHeader,
+    packs: &'p PackLibrary,
+) -> Result<&'p FrameworkPack, VisitDocError> {
+    packs
+        .get(&header.pack_id, &header.pack_version)
+        .ok_or_else(|| {
+            VisitDocError::Invalid(format!(
+                "framework pack {}@{} is not known here",
+                header.pack_id, header.pack_version
+            ))
+        })
+}
+
+fn read_snapshot_with(
+    view: View<'_>,
+    packs: Option<&PackLibrary>,
+) -> Result<VisitSnapshot, VisitDocError> {
     let root = view.fields(&ROOT);
     let header = read_header(&root)?;
+    let pack = packs.map(|p| pack_of(&header, p)).transpose()?;
     let created_by = root.author(CREATED_BY, &[])?;
     let ended_at = root.opt_parsed(ENDED_AT, &[], parse_instant)?;
 
@@ -379,34 +701,55 @@ pub(crate) fn read_snapshot(view: View<'_>) -> Result<VisitSnapshot, VisitDocErr
 
     let mut results = BTreeMap::new();
     if let Some(map) = root.opt_map(RESULTS, &[])? {
-        for (key, entry) in &view.fields(&map).entries {
+        let fields = view.fields(&map);
+        for (key, _) in &fields.entries {
             let path = [RESULTS, key.as_str()];
-            let Entry::Object(ObjType::Map, item) = entry else {
-                return Err(malformed(&path, "expected a map"));
-            };
-            let (criterion, result) = read_result(&view.fields(item), &path)?;
-            results.insert(criterion, result);
+            let items = fields.all_maps(key, &[RESULTS])?;
+            for item in items.iter().skip(1) {
+                read_result(&view.fields(item), &path, pack)?;
+            }
+            if let Some(item) = items.first() {
+                let (criterion, result) = read_result(&view.fields(item), &path, pack)?;
+                results.insert(criterion, result);
+            }
         }
     }
+    if let Some(pack) = pack
+        && let Some(missing) = pack.criteria().find(|c| !results.contains_key(&c.id))
+    {
+        return Err(malformed(
+            &[RESULTS],
+            format!(
+                "criterion {} has no result: a visit holds a result for every criterion of its pack from the start",
+                missing.id
+            ),
+        ));
+    }
 
-    let evidence = uuid_map(view, &root, EVIDENCE, read_evidence)?;
-    let photos = uuid_map(view, &root, PHOTOS, read_photo)?;
-    let actions = uuid_map(view, &root, ACTIONS, read_action)?;
-    let resolutions = uuid_map(view, &root, RESOLUTIONS, read_resolution)?;
-    let signoff = match root.opt_map(SIGNOFF, &[])? {
+    let evidence = uuid_map(view, &root, EVIDENCE, |f, path| {
+        check_item(EVIDENCE, f, path, pack)?;
+        read_evidence(f, path)
+    })?;
+    let photos = uuid_map(view, &root, PHOTOS, |f, path| {
+        check_item(PHOTOS, f, path, pack)?;
+        read_photo(f, path)
+    })?;
+    let actions = uuid_map(view, &root, ACTIONS, |f, path| {
+        check_item(ACTIONS, f, path, pack)?;
+        read_action(f, path)
+    })?;
+    let resolutions = uuid_map(view, &root, RESOLUTIONS, |f, path| {
+        check_item(RESOLUTIONS, f, path, pack)?;
+        read_resolution(f, path)
+    })?;
+    let mut signoffs = root.all_maps(SIGNOFF, &[])?.into_iter();
+    let signoff = match signoffs.next() {
         None => None,
         Some(map) => {
-            let f = view.fields(&map);
-            Some(SignOff {
-                by: f.author(BY, &[SIGNOFF])?,
-                at: f.req_parsed(AT, &[SIGNOFF], parse_instant)?,
-                heads: f
-                    .req_str(HEADS, &[SIGNOFF])?
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            })
+            for other in signoffs {
+                read_signoff(&view.fields(&other))?;
+            }
+            Some(read_signoff(&view.fields(&map))?)
         }
     };
     Ok(VisitSnapshot {
@@ -420,6 +763,26 @@ pub(crate) fn read_snapshot(view: View<'_>) -> Result<VisitSnapshot, VisitDocErr
         actions,
         resolutions,
         signoff,
+    })
+}
+
+fn read_signoff(f: &Fields<'_>) -> Result<SignOff, VisitDocError> {
+    let heads: Vec<String> = f
+        .req_str(HEADS, &[SIGNOFF])?
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if heads.iter().any(|h| h.parse::<ChangeHash>().is_err()) {
+        return Err(malformed(
+            &[SIGNOFF, HEADS],
+            "expected change hashes (hex) separated by commas",
+        ));
+    }
+    Ok(SignOff {
+        by: f.author(BY, &[SIGNOFF])?,
+        at: f.req_parsed(AT, &[SIGNOFF], parse_instant)?,
+        heads,
     })
 }
 
@@ -491,10 +854,13 @@ fn reach(doc: &AutoCommit, changes: &[automerge::Change]) -> Reach {
 
 /// Checks the changes since `before` by reading only what they reached (the header always), on
 /// the grounds that the document as of `before` was checked already. Gives the same verdict as
-/// reading the whole document, at a fraction of the cost for the usual few edits.
+/// reading the whole document, at a fraction of the cost for the usual few edits. Everything is
+/// checked against the visit's pack, which must be in `packs`, and the fields that identify the
+/// visit must be as they were at `before`.
 pub(crate) fn check_changes(
     doc: &mut AutoCommit,
     before: &[ChangeHash],
+    packs: &PackLibrary,
 ) -> Result<ChangeCheck, VisitDocError> {
     let changes = if before.is_empty() {
         Vec::new()
@@ -505,7 +871,15 @@ pub(crate) fn check_changes(
     let items = match reach(doc, &changes) {
         Reach::Items(items) if !before.is_empty() => items,
         _ => {
-            let snapshot = read_snapshot(view)?;
+            let snapshot = read_snapshot_checked(view, packs)?;
+            if !before.is_empty() {
+                let was = View {
+                    doc,
+                    heads: Some(before),
+                };
+                same_identity(&read_header(&was.fields(&ROOT))?, &snapshot.header)?;
+                same_creator(was, &snapshot.created_by)?;
+            }
             return Ok(ChangeCheck {
                 header: snapshot.header,
                 signed_off: snapshot.signoff.is_some(),
@@ -515,41 +889,42 @@ pub(crate) fn check_changes(
     };
     let root = view.fields(&ROOT);
     let header = read_header(&root)?;
+    let pack = Some(pack_of(&header, packs)?);
     for (section, key) in &items {
         let Some(map) = root.opt_map(section, &[])? else {
             continue;
         };
-        // A removed item is as valid here as in a whole read, which never sees it.
-        let Some((value, item)) = view.get(&map, key)? else {
-            continue;
-        };
         let path = [section.as_str(), key.as_str()];
+        let fields = view.fields(&map);
         if section == OFFICERS {
-            read_officer(&view.fields(&map), key)?;
+            read_officer(&fields, key)?;
             continue;
         }
         if section != RESULTS {
             parse_uuid(key).ok_or_else(|| malformed(&path, "key is not a UUID"))?;
         }
-        if !matches!(value, Value::Object(ObjType::Map)) {
-            return Err(malformed(&path, "expected a map"));
+        let maps = fields.all_maps(key, &[section.as_str()])?;
+        if maps.is_empty() {
+            if fields.get(key).is_some() {
+                return Err(malformed(&path, "expected a map"));
+            }
+            // A removed item is as valid here as in a whole read, which never sees it; but a
+            // criterion's result is never removed, or the visit would lose a criterion.
+            if section == RESULTS {
+                return Err(malformed(
+                    &path,
+                    "a criterion's result cannot be removed from the visit",
+                ));
+            }
+            continue;
         }
-        let f = view.fields(&item);
-        match section.as_str() {
-            RESULTS => {
-                read_result(&f, &path)?;
-            }
-            EVIDENCE => {
-                read_evidence(&f, &path)?;
-            }
-            PHOTOS => {
-                read_photo(&f, &path)?;
-            }
-            ACTIONS => {
-                read_action(&f, &path)?;
-            }
-            _ => {
-                read_resolution(&f, &path)?;
+        for item in &maps {
+            let f = view.fields(item);
+            match section.as_str() {
+                RESULTS => {
+                    read_result(&f, &path, pack)?;
+                }
+                other => check_item(other, &f, &path, pack)?,
             }
         }
     }
@@ -558,6 +933,40 @@ pub(crate) fn check_changes(
         signed_off: root.get(SIGNOFF).is_some(),
         photos_touched: items.iter().any(|(s, _)| s == PHOTOS),
     })
+}
+
+/// The fields that say which visit a document is never change after it is created.
+fn same_identity(was: &VisitHeader, now: &VisitHeader) -> Result<(), VisitDocError> {
+    let fields = [
+        (VISIT_ID, was.visit_id.to_string(), now.visit_id.to_string()),
+        (
+            LOCATION_ID,
+            was.location_id.to_string(),
+            now.location_id.to_string(),
+        ),
+        (PACK_ID, was.pack_id.clone(), now.pack_id.clone()),
+        (PACK_VERSION, was.pack_version.clone(), now.pack_version.clone()),
+    ];
+    for (key, a, b) in fields {
+        if a != b {
+            return Err(malformed(
+                &[key],
+                format!("is written once, when the visit is created: it cannot change from {a:?} to {b:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn same_creator(was: View<'_>, now: &Author) -> Result<(), VisitDocError> {
+    let creator = was.fields(&ROOT).author(CREATED_BY, &[])?;
+    if &creator != now {
+        return Err(malformed(
+            &[CREATED_BY],
+            "is written once, when the visit is created",
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `s` is a BLAKE3 content address as Accredit writes them: 64 lower-case hex digits.
