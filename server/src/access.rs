@@ -5,10 +5,10 @@ use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
 use crate::auth::{Caller, Role};
-use crate::error::ApiError;
+use crate::error::ServiceError;
 
 /// A location's provider, read for access checks.
-pub fn location_provider(tx: &Connection, location: Uuid) -> Result<Option<Uuid>, ApiError> {
+pub fn location_provider(tx: &Connection, location: Uuid) -> Result<Option<Uuid>, ServiceError> {
     let p: Option<String> = tx
         .prepare_cached("SELECT provider_id FROM locations WHERE id = ?1")?
         .query_row([location.to_string()], |r| r.get(0))
@@ -17,7 +17,7 @@ pub fn location_provider(tx: &Connection, location: Uuid) -> Result<Option<Uuid>
 }
 
 /// Whether a monitor has the location on their caseload.
-pub fn on_caseload(tx: &Connection, monitor: Uuid, location: Uuid) -> Result<bool, ApiError> {
+pub fn on_caseload(tx: &Connection, monitor: Uuid, location: Uuid) -> Result<bool, ServiceError> {
     Ok(tx
         .prepare_cached("SELECT 1 FROM caseload WHERE monitor_id = ?1 AND location_id = ?2")?
         .query_row([monitor.to_string(), location.to_string()], |_| Ok(()))
@@ -30,7 +30,7 @@ pub fn may_see_location(
     tx: &Connection,
     caller: &Caller,
     location: Uuid,
-) -> Result<bool, ApiError> {
+) -> Result<bool, ServiceError> {
     let Some(provider) = location_provider(tx, location)? else {
         return Ok(false);
     };
@@ -42,16 +42,20 @@ pub fn may_see_location(
 }
 
 /// Refuses with 404 unless the caller may see the location.
-pub fn require_location(tx: &Connection, caller: &Caller, location: Uuid) -> Result<(), ApiError> {
+pub fn require_location(
+    tx: &Connection,
+    caller: &Caller,
+    location: Uuid,
+) -> Result<(), ServiceError> {
     if may_see_location(tx, caller, location)? {
         Ok(())
     } else {
-        Err(ApiError::not_found("location"))
+        Err(ServiceError::not_found("location"))
     }
 }
 
 /// The ids of every location the caller may see.
-pub fn visible_locations(tx: &Connection, caller: &Caller) -> Result<Vec<Uuid>, ApiError> {
+pub fn visible_locations(tx: &Connection, caller: &Caller) -> Result<Vec<Uuid>, ServiceError> {
     let (sql, arg) = match caller.role {
         Role::Lead | Role::Commissioner => (
             "SELECT id FROM locations WHERE ?1 = ?1 ORDER BY name",
@@ -77,7 +81,7 @@ pub fn may_sync_location(
     tx: &Connection,
     caller: &Caller,
     location: Uuid,
-) -> Result<bool, ApiError> {
+) -> Result<bool, ServiceError> {
     Ok(match caller.role {
         Role::Lead => location_provider(tx, location)?.is_some(),
         Role::Monitor => on_caseload(tx, caller.user_id, location)?,
@@ -86,6 +90,6 @@ pub fn may_sync_location(
 }
 
 /// Parses an id from a URL or body; anything else (including path-like text) is a 400.
-pub fn parse_id(text: &str, what: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(text).map_err(|_| ApiError::bad_request(format!("{what} must be a UUID")))
+pub fn parse_id(text: &str, what: &str) -> Result<Uuid, ServiceError> {
+    Uuid::parse_str(text).map_err(|_| ServiceError::bad_request(format!("{what} must be a UUID")))
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::ServiceError;
 use crate::state::now_text;
 
 /// One entry to append.
@@ -23,7 +23,11 @@ pub struct Entry<'a> {
 }
 
 /// Appends an entry in the caller's transaction, so it commits with the change it records.
-pub fn record(tx: &Connection, caller: Option<&Caller>, entry: Entry<'_>) -> Result<(), ApiError> {
+pub fn record(
+    tx: &Connection,
+    caller: Option<&Caller>,
+    entry: Entry<'_>,
+) -> Result<(), ServiceError> {
     tx.execute(
         "INSERT INTO audit_log (at, user_id, action, subject_type, subject_id, location_id, details)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -79,7 +83,7 @@ pub struct AuditQuery {
 }
 
 /// Reads the log, newest first.
-pub fn search(tx: &Connection, q: &AuditQuery) -> Result<Vec<AuditRow>, ApiError> {
+pub fn search(tx: &Connection, q: &AuditQuery) -> Result<Vec<AuditRow>, ServiceError> {
     let mut stmt = tx.prepare(
         "SELECT a.seq, a.at, a.user_id, u.display_name, a.action, a.subject_type, a.subject_id, a.location_id, a.details
          FROM audit_log a LEFT JOIN users u ON u.id = a.user_id

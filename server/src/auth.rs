@@ -5,49 +5,13 @@ use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
+use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::ServiceError;
 use crate::state::AppState;
 
-/// What a user is, per DOMAIN.md §2.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Records visits on their caseload.
-    Monitor,
-    /// Reviews and publishes visits.
-    Lead,
-    /// A care provider's manager: sees only their own locations.
-    Provider,
-    /// Sets rules and records, exports payments.
-    Commissioner,
-}
-
-impl Role {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Monitor => "monitor",
-            Role::Lead => "lead",
-            Role::Provider => "provider",
-            Role::Commissioner => "commissioner",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "monitor" => Some(Role::Monitor),
-            "lead" => Some(Role::Lead),
-            "provider" => Some(Role::Provider),
-            "commissioner" => Some(Role::Commissioner),
-            _ => None,
-        }
-    }
-}
+pub use accredit_shared::api::Role;
 
 /// The authenticated user and device behind a request.
 #[derive(Clone, Debug)]
@@ -66,11 +30,11 @@ pub struct Caller {
 
 impl Caller {
     /// Refuses unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+    pub fn require(&self, roles: &[Role]) -> Result<(), ServiceError> {
         if roles.contains(&self.role) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!(
+            Err(ServiceError::forbidden(format!(
                 "a {} may not do this",
                 self.role.as_str()
             )))
@@ -91,13 +55,16 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
     Ok(hash.to_string())
 }
 
-/// A real hash to check against for unknown users, made once.
-fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password("no such user").unwrap_or_default())
+/// A real hash to check against for unknown users, made once, so they cost the same time.
+pub(crate) fn dummy_hash() -> Result<&'static str, ServiceError> {
+    static HASH: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password("no such user").map_err(|e| e.to_string()))
+        .as_deref()
+        .map_err(|e| ServiceError::internal(format!("making the stand-in hash: {e}")))
 }
 
-fn verify_password(password: &str, stored: &str) -> bool {
+/// Whether `password` matches the stored argon2 hash.
+pub(crate) fn verify_password(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)
         .map(|h| {
             Argon2::default()
@@ -108,9 +75,9 @@ fn verify_password(password: &str, stored: &str) -> bool {
 }
 
 /// A fresh token: 32 random bytes as hex. Only its hash is stored.
-pub fn new_token() -> Result<String, ApiError> {
+pub fn new_token() -> Result<String, ServiceError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| ApiError::internal(format!("random: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| ServiceError::internal(format!("random: {e}")))?;
     Ok(hex::encode(bytes))
 }
 
@@ -119,71 +86,13 @@ pub fn token_hash(token: &str) -> String {
     blake3::hash(token.as_bytes()).to_hex().to_string()
 }
 
-/// The outcome of signing in.
-#[derive(Serialize, Deserialize)]
-pub struct Session {
-    /// Bearer token for this device.
-    pub token: String,
-    /// The device's id (sync states are kept per device).
-    pub device_id: Uuid,
-    /// The user.
-    pub user_id: Uuid,
-    /// Their name.
-    pub name: String,
-    /// Their role.
-    pub role: Role,
-    /// For providers, their organisation.
-    pub provider_id: Option<Uuid>,
+fn parse_id(s: &str) -> Result<Uuid, ServiceError> {
+    Uuid::parse_str(s).map_err(|_| ServiceError::internal("bad id in database"))
 }
 
-/// Checks a username and password and issues a token for a new device. The same message for an
-/// unknown user and a wrong password, so usernames cannot be probed.
-pub fn sign_in(
-    tx: &Connection,
-    username: &str,
-    password: &str,
-    device_name: &str,
-    now: &str,
-) -> Result<Session, ApiError> {
-    let row: Option<(String, String, String, String, Option<String>, bool)> = tx
-        .prepare_cached("SELECT id, display_name, role, password_hash, provider_id, disabled FROM users WHERE username = ?1")?
-        .query_row(
-
-            [username],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-        )
-        .optional()?;
-    let refused = || ApiError::unauthorized("the username or password is not right");
-    let Some((id, name, role, hash, provider, disabled)) = row else {
-        // Spend the same time as a real check.
-        let _ = verify_password(password, dummy_hash());
-        return Err(refused());
-    };
-    if disabled || !verify_password(password, &hash) {
-        return Err(refused());
-    }
-    let token = new_token()?;
-    let device_id = Uuid::new_v4();
-    tx.execute(
-        "INSERT INTO tokens (token_hash, user_id, device_id, device_name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![token_hash(&token), id, device_id.to_string(), device_name, now],
-    )?;
-    Ok(Session {
-        token,
-        device_id,
-        user_id: parse_id(&id)?,
-        name,
-        role: Role::parse(&role).ok_or_else(|| ApiError::internal("unknown role in database"))?,
-        provider_id: provider.as_deref().map(parse_id).transpose()?,
-    })
-}
-
-fn parse_id(s: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(s).map_err(|_| ApiError::internal("bad id in database"))
-}
-
-/// Looks up a token; `None` if it is unknown, revoked, or its user disabled.
-pub fn caller_for_token(tx: &Connection, token: &str) -> Result<Option<Caller>, ApiError> {
+/// Looks up a token; `None` if it is unknown, revoked, or its user disabled. Expiry is the
+/// sessions service's to judge (`service::sessions::caller_for_token`), which calls this.
+pub fn caller_for_token(tx: &Connection, token: &str) -> Result<Option<Caller>, ServiceError> {
     // Two lookups rather than a join: SQLite re-plans that join on every new token value, which
     // costs more than the second lookup on the hottest path of the server.
     let token_row: Option<(String, String)> = tx
@@ -209,20 +118,24 @@ pub fn caller_for_token(tx: &Connection, token: &str) -> Result<Option<Caller>, 
     Ok(Some(Caller {
         user_id: parse_id(&id)?,
         name,
-        role: Role::parse(&role).ok_or_else(|| ApiError::internal("unknown role in database"))?,
+        role: Role::parse(&role)
+            .ok_or_else(|| ServiceError::internal("unknown role in database"))?,
         provider_id: provider.as_deref().map(parse_id).transpose()?,
         device_id: parse_id(&device)?,
     }))
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+    type Rejection = ServiceError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Caller, ServiceError> {
         let header = parts
             .headers
             .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("sign in first: no bearer token"))?;
+            .ok_or_else(|| ServiceError::unauthorized("sign in first: no bearer token"))?;
         let token = header
             .to_str()
             .ok()
@@ -230,49 +143,12 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.len() <= 128)
             .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header is not a bearer token")
+                ServiceError::unauthorized("the Authorization header is not a bearer token")
             })?
             .to_owned();
         state
-            .blocking(move |s| s.db.read(|tx| caller_for_token(tx, &token)))
+            .blocking(move |s| crate::service::sessions::caller_for_token(s, &token))
             .await?
-            .ok_or_else(|| ApiError::unauthorized("the token is not valid or has been revoked"))
+            .ok_or_else(|| ServiceError::unauthorized("the token is not valid or has been revoked"))
     }
-}
-
-/// Signs in as [`sign_in`] does and records the new session in the audit log, saying how it
-/// was made (`api` or `portal`).
-pub fn sign_in_recorded(
-    tx: &Connection,
-    username: &str,
-    password: &str,
-    device_name: &str,
-    via: &str,
-) -> Result<Session, ApiError> {
-    let session = sign_in(
-        tx,
-        username,
-        password,
-        device_name,
-        &crate::state::now_text(),
-    )?;
-    let caller = Caller {
-        user_id: session.user_id,
-        name: session.name.clone(),
-        role: session.role,
-        provider_id: session.provider_id,
-        device_id: session.device_id,
-    };
-    crate::audit::record(
-        tx,
-        Some(&caller),
-        crate::audit::Entry {
-            action: "session.created",
-            subject_type: "device",
-            subject_id: Some(session.device_id.to_string()),
-            location_id: None,
-            details: serde_json::json!({ "via": via }),
-        },
-    )?;
-    Ok(session)
 }

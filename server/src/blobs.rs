@@ -9,15 +9,15 @@ use accredit_shared::visit::is_blob_hash;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::auth::{Caller, Role};
-use crate::error::ApiError;
+use crate::error::ServiceError;
 use crate::state::{AppState, now_text};
 
 /// Checks a hash from a URL or body.
-pub fn check_hash(hash: &str) -> Result<(), ApiError> {
+pub fn check_hash(hash: &str) -> Result<(), ServiceError> {
     if is_blob_hash(hash) {
         Ok(())
     } else {
-        Err(ApiError::bad_request(
+        Err(ServiceError::bad_request(
             "a blob id is a BLAKE3 hash: 64 lower-case hex digits",
         ))
     }
@@ -28,7 +28,7 @@ fn path_of(state: &AppState, hash: &str) -> PathBuf {
 }
 
 /// Which of `hashes` the server does not have.
-pub fn missing(tx: &Connection, hashes: &[String]) -> Result<Vec<String>, ApiError> {
+pub fn missing(tx: &Connection, hashes: &[String]) -> Result<Vec<String>, ServiceError> {
     let mut stmt = tx.prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?;
     let mut out = Vec::new();
     for h in hashes {
@@ -47,18 +47,19 @@ pub fn store(
     caller: &Caller,
     hash: &str,
     bytes: &[u8],
-) -> Result<bool, ApiError> {
+) -> Result<bool, ServiceError> {
     caller.require(&[Role::Monitor, Role::Lead, Role::Provider])?;
     check_hash(hash)?;
     if bytes.len() > state.config.max_blob_bytes {
-        return Err(ApiError::too_large(format!(
+        return Err(ServiceError::too_large(format!(
             "a blob may be at most {} bytes",
             state.config.max_blob_bytes
         )));
     }
+    check_quota(state, caller, bytes.len() as u64, 0)?;
     let actual = blake3::hash(bytes).to_hex();
     if actual.as_str() != hash {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             "the bytes do not match the hash in the URL",
         ));
     }
@@ -68,7 +69,7 @@ pub fn store(
     let path = path_of(state, hash);
     let dir = path
         .parent()
-        .ok_or_else(|| ApiError::internal("blob path has no parent"))?;
+        .ok_or_else(|| ServiceError::internal("blob path has no parent"))?;
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".{hash}.{}.tmp", uuid::Uuid::new_v4()));
     {
@@ -87,16 +88,15 @@ fn publish(
     hash: &str,
     file: &Path,
     size: u64,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let path = path_of(state, hash);
     let dir = path
         .parent()
-        .ok_or_else(|| ApiError::internal("blob path has no parent"))?;
+        .ok_or_else(|| ServiceError::internal("blob path has no parent"))?;
     std::fs::create_dir_all(dir)?;
     std::fs::rename(file, &path)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    // The rename is durable only once the directory is: an upload is acknowledged after this.
+    std::fs::File::open(dir)?.sync_all()?;
     state.db.write(|tx| {
         tx.execute(
             "INSERT OR IGNORE INTO blobs (hash, size, uploaded_by, uploaded_at) VALUES (?1, ?2, ?3, ?4)",
@@ -107,7 +107,7 @@ fn publish(
     Ok(())
 }
 
-fn known(state: &AppState, hash: &str) -> Result<bool, ApiError> {
+fn known(state: &AppState, hash: &str) -> Result<bool, ServiceError> {
     state.db.read(|tx| {
         Ok(tx
             .query_row("SELECT 1 FROM blobs WHERE hash = ?1", [hash], |_| Ok(()))
@@ -131,22 +131,22 @@ pub struct UploadProgress {
 /// append to (or spoil) someone else's upload; the size is part of the name, so a client that
 /// changes its mind about the size starts afresh.
 fn partial_path(state: &AppState, caller: &Caller, hash: &str, size: u64) -> PathBuf {
-    state
-        .config
-        .blob_dir()
-        .join(".partial")
-        .join(caller.user_id.to_string())
-        .join(format!("{hash}.{size}"))
+    partial_dir(state, caller).join(format!("{hash}.{size}"))
 }
 
-fn check_upload(state: &AppState, caller: &Caller, hash: &str, size: u64) -> Result<(), ApiError> {
+fn check_upload(
+    state: &AppState,
+    caller: &Caller,
+    hash: &str,
+    size: u64,
+) -> Result<(), ServiceError> {
     caller.require(&[Role::Monitor, Role::Lead, Role::Provider])?;
     check_hash(hash)?;
     if size == 0 {
-        return Err(ApiError::bad_request("a blob has at least one byte"));
+        return Err(ServiceError::bad_request("a blob has at least one byte"));
     }
     if size > state.config.max_blob_bytes as u64 {
-        return Err(ApiError::too_large(format!(
+        return Err(ServiceError::too_large(format!(
             "a blob may be at most {} bytes",
             state.config.max_blob_bytes
         )));
@@ -155,12 +155,92 @@ fn check_upload(state: &AppState, caller: &Caller, hash: &str, size: u64) -> Res
 }
 
 /// How much of an upload the server holds, so a client can resume where it stopped.
+/// Bytes the caller holds at the server: stored blobs they uploaded and partial uploads.
+fn bytes_held(state: &AppState, caller: &Caller) -> Result<u64, ServiceError> {
+    let stored: i64 = state.db.read(|tx| {
+        Ok(tx.query_row(
+            "SELECT coalesce(sum(size), 0) FROM blobs WHERE uploaded_by = ?1",
+            [caller.user_id.to_string()],
+            |r| r.get(0),
+        )?)
+    })?;
+    let mut partial = 0u64;
+    let dir = partial_dir(state, caller);
+    match std::fs::read_dir(&dir) {
+        Ok(entries) => {
+            for e in entries {
+                partial += e?.metadata()?.len();
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(u64::try_from(stored).unwrap_or(0) + partial)
+}
+
+/// Refuses an upload of `size` more bytes (of which `already` are held) that would take the
+/// caller past their quota, so one account cannot fill the disk.
+fn check_quota(
+    state: &AppState,
+    caller: &Caller,
+    size: u64,
+    already: u64,
+) -> Result<(), ServiceError> {
+    let quota = state.config.upload_quota_bytes;
+    let held = bytes_held(state, caller)?;
+    if held.saturating_sub(already) + size > quota {
+        return Err(ServiceError::too_large(format!(
+            "this upload of {size} bytes would pass your account's upload quota of {} MB ({} MB used); ask your council's administrator",
+            quota / 1_000_000,
+            held / 1_000_000
+        )));
+    }
+    Ok(())
+}
+
+fn partial_dir(state: &AppState, caller: &Caller) -> PathBuf {
+    state
+        .config
+        .blob_dir()
+        .join(".partial")
+        .join(caller.user_id.to_string())
+}
+
+/// Removes partial uploads untouched for longer than the configured age, and returns how many.
+/// A device that comes back later simply starts that upload again.
+pub fn sweep_partials(state: &AppState) -> std::io::Result<usize> {
+    let root = state.config.blob_dir().join(".partial");
+    let max_age = state.config.partial_upload_max_age;
+    let mut removed = 0;
+    let users = match std::fs::read_dir(&root) {
+        Ok(u) => u,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    for user in users {
+        let user = user?;
+        if !user.file_type()?.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(user.path())? {
+            let file = file?;
+            // A modification time in the future (a clock set back) counts as new, not as old.
+            let age = file.metadata()?.modified()?.elapsed().unwrap_or_default();
+            if age > max_age {
+                std::fs::remove_file(file.path())?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
 pub fn upload_progress(
     state: &AppState,
     caller: &Caller,
     hash: &str,
     size: u64,
-) -> Result<UploadProgress, ApiError> {
+) -> Result<UploadProgress, ServiceError> {
     check_upload(state, caller, hash, size)?;
     if known(state, hash)? {
         return Ok(UploadProgress {
@@ -192,25 +272,28 @@ pub fn upload_chunk(
     size: u64,
     offset: u64,
     chunk: &[u8],
-) -> Result<UploadProgress, ApiError> {
+) -> Result<UploadProgress, ServiceError> {
     let progress = upload_progress(state, caller, hash, size)?;
     if progress.complete {
         return Ok(progress);
     }
     if offset != progress.received {
-        return Err(ApiError::conflict(format!(
+        return Err(ServiceError::conflict(format!(
             "the upload is at byte {}, not {offset}",
             progress.received
         )));
     }
     if chunk.is_empty() {
-        return Err(ApiError::bad_request(
+        return Err(ServiceError::bad_request(
             "an upload chunk has at least one byte",
         ));
     }
+    if offset == 0 {
+        check_quota(state, caller, size, 0)?;
+    }
     let end = offset + chunk.len() as u64;
     if end > size {
-        return Err(ApiError::invalid(format!(
+        return Err(ServiceError::invalid(format!(
             "the chunk runs to byte {end}, past the blob's size of {size}"
         )));
     }
@@ -236,8 +319,10 @@ pub fn upload_chunk(
     let mut hasher = blake3::Hasher::new();
     hasher.update_reader(std::fs::File::open(&partial)?)?;
     if hasher.finalize().to_hex().as_str() != hash {
-        let _ = std::fs::remove_file(&partial);
-        return Err(ApiError::invalid(
+        if let Err(e) = std::fs::remove_file(&partial) {
+            eprintln!("removing a mismatched upload: {e}");
+        }
+        return Err(ServiceError::invalid(
             "the uploaded bytes do not match the hash in the URL; the upload was discarded",
         ));
     }
@@ -252,7 +337,7 @@ pub fn upload_chunk(
 /// Whether the caller may read a blob: their own upload; anything for leads and commissioners; a
 /// monitor's visit on their caseload that uses it; a provider's shared or published visit whose
 /// revision uses it.
-pub fn may_read(tx: &Connection, caller: &Caller, hash: &str) -> Result<bool, ApiError> {
+pub fn may_read(tx: &Connection, caller: &Caller, hash: &str) -> Result<bool, ServiceError> {
     if caller.sees_all() {
         return Ok(true);
     }
@@ -292,7 +377,7 @@ pub fn may_read(tx: &Connection, caller: &Caller, hash: &str) -> Result<bool, Ap
 }
 
 /// Reads a blob the caller may see; 404 otherwise (whether or not it exists).
-pub fn read(state: &AppState, caller: &Caller, hash: &str) -> Result<Vec<u8>, ApiError> {
+pub fn read(state: &AppState, caller: &Caller, hash: &str) -> Result<Vec<u8>, ServiceError> {
     check_hash(hash)?;
     let allowed = state.db.read(|tx| {
         let known = tx
@@ -302,7 +387,7 @@ pub fn read(state: &AppState, caller: &Caller, hash: &str) -> Result<Vec<u8>, Ap
         Ok(known && may_read(tx, caller, hash)?)
     })?;
     if !allowed {
-        return Err(ApiError::not_found("blob"));
+        return Err(ServiceError::not_found("blob"));
     }
     Ok(std::fs::read(path_of(state, hash))?)
 }

@@ -5,7 +5,7 @@ use automerge::{AutoCommit, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::ServiceError;
 use crate::state::now_text;
 
 /// Compact when this many chunks have piled up.
@@ -20,7 +20,7 @@ pub struct DocRow {
 }
 
 /// The index row of a document, if stored.
-pub fn row(tx: &Connection, id: Uuid) -> Result<Option<DocRow>, ApiError> {
+pub fn row(tx: &Connection, id: Uuid) -> Result<Option<DocRow>, ServiceError> {
     let row: Option<(String, String)> = tx
         .prepare_cached("SELECT location_id, heads FROM documents WHERE id = ?1")?
         .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -33,7 +33,7 @@ pub fn row(tx: &Connection, id: Uuid) -> Result<Option<DocRow>, ApiError> {
 }
 
 /// Loads a stored document.
-pub fn load(tx: &Connection, id: Uuid) -> Result<Option<AutoCommit>, ApiError> {
+pub fn load(tx: &Connection, id: Uuid) -> Result<Option<AutoCommit>, ServiceError> {
     let snapshot: Option<Vec<u8>> = tx
         .prepare_cached("SELECT snapshot FROM documents WHERE id = ?1")?
         .query_row([id.to_string()], |r| r.get(0))
@@ -42,13 +42,13 @@ pub fn load(tx: &Connection, id: Uuid) -> Result<Option<AutoCommit>, ApiError> {
         return Ok(None);
     };
     let mut doc = AutoCommit::load(&snapshot)
-        .map_err(|e| ApiError::internal(format!("stored document {id}: {e}")))?;
+        .map_err(|e| ServiceError::internal(format!("stored document {id}: {e}")))?;
     let mut stmt =
         tx.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
     let chunks = stmt.query_map([id.to_string()], |r| r.get::<_, Vec<u8>>(0))?;
     for chunk in chunks {
         doc.load_incremental(&chunk?)
-            .map_err(|e| ApiError::internal(format!("stored chunk of {id}: {e}")))?;
+            .map_err(|e| ServiceError::internal(format!("stored chunk of {id}: {e}")))?;
     }
     Ok(Some(doc))
 }
@@ -91,7 +91,7 @@ pub fn encode_changes(
     id: Uuid,
     doc: &mut AutoCommit,
     old_heads: &[ChangeHash],
-) -> Result<Encoded, ApiError> {
+) -> Result<Encoded, ServiceError> {
     let (count, bytes, snapshot_len): (i64, i64, i64) = conn
         .prepare_cached(
             "SELECT chunk_count, chunk_bytes, length(snapshot) FROM documents WHERE id = ?1",
@@ -122,9 +122,11 @@ pub fn insert(
     location: Uuid,
     created_by: Uuid,
     encoded: Encoded,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let Form::Snapshot(snapshot) = encoded.form else {
-        return Err(ApiError::internal("a new document must be stored whole"));
+        return Err(ServiceError::internal(
+            "a new document must be stored whole",
+        ));
     };
     tx.prepare_cached(INSERT_DOCUMENT)?.execute(params![
         id.to_string(),
@@ -138,7 +140,7 @@ pub fn insert(
 }
 
 /// Stores the encoded changes of a stored document.
-pub fn append(tx: &Connection, id: Uuid, encoded: Encoded) -> Result<(), ApiError> {
+pub fn append(tx: &Connection, id: Uuid, encoded: Encoded) -> Result<(), ServiceError> {
     match encoded.form {
         Form::Snapshot(snapshot) => {
             tx.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1")?
@@ -170,7 +172,7 @@ pub fn set_photos<'a>(
     tx: &Connection,
     id: Uuid,
     hashes: impl Iterator<Item = &'a str>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     tx.prepare_cached("DELETE FROM doc_photos WHERE doc_id = ?1")?
         .execute([id.to_string()])?;
     let mut stmt =

@@ -1,120 +1,127 @@
-//! The one error type of the HTTP API: a status, a stable code and a plain message, sent as JSON.
+//! The domain error of every service: what went wrong, in words for people. It knows nothing of
+//! HTTP; `http::status_of` maps it to a status once, at the edge, for the API and the portal alike.
 
-use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use thiserror::Error;
 
-/// An error a route returns. Internal details are logged without personal data, never sent.
-#[derive(Debug)]
-pub struct ApiError {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// Stable machine-readable code, e.g. `forbidden`.
-    pub code: &'static str,
-    /// A sentence for people.
-    pub message: String,
+/// Why a service refused or failed a request.
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    /// The request cannot be understood (malformed syntax, a missing field).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Nobody is signed in, or the credentials are not right.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such thing, or not one the caller may know about.
+    #[error("no such {0}")]
+    NotFound(String),
+    /// The request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request or upload is larger than allowed.
+    #[error("{0}")]
+    TooLarge(String),
+    /// Well-formed but not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// Too many failed attempts: try again after the given number of seconds.
+    #[error("{message}")]
+    TooManyAttempts {
+        /// What to do.
+        message: String,
+        /// Seconds until another attempt is considered.
+        retry_after_secs: u64,
+    },
+    /// Our fault. The detail was logged (without personal data) and is never shown.
+    #[error("the server could not complete the request")]
+    Internal,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: &'a str,
-    message: &'a str,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+impl ServiceError {
+    /// The request cannot be understood.
+    pub fn bad_request(message: impl Into<String>) -> ServiceError {
+        ServiceError::BadRequest(message.into())
     }
-    /// 400: the request cannot be understood.
-    pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    /// No valid credentials.
+    pub fn unauthorized(message: impl Into<String>) -> ServiceError {
+        ServiceError::Unauthorized(message.into())
     }
-    /// 401: no valid token.
-    pub fn unauthorized(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    /// The caller may not do this.
+    pub fn forbidden(message: impl Into<String>) -> ServiceError {
+        ServiceError::Forbidden(message.into())
     }
-    /// 403: the caller may not do this.
-    pub fn forbidden(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    /// No such `what`, or not one the caller may know about.
+    pub fn not_found(what: &str) -> ServiceError {
+        ServiceError::NotFound(what.to_owned())
     }
-    /// 404: no such thing, or not one the caller may know about.
-    pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no such {what}"),
-        )
+    /// The request conflicts with the current state.
+    pub fn conflict(message: impl Into<String>) -> ServiceError {
+        ServiceError::Conflict(message.into())
     }
-    /// 409: the request conflicts with the current state.
-    pub fn conflict(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::CONFLICT, "conflict", message)
+    /// The body or upload is too large.
+    pub fn too_large(message: impl Into<String>) -> ServiceError {
+        ServiceError::TooLarge(message.into())
     }
-    /// 413: the body is too large.
-    pub fn too_large(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
+    /// Well-formed but not acceptable.
+    pub fn invalid(message: impl Into<String>) -> ServiceError {
+        ServiceError::Invalid(message.into())
     }
-    /// 422: well-formed but not acceptable.
-    pub fn invalid(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
-    }
-    /// 500: our fault. The detail is logged, not sent.
-    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
+    /// Our fault: the detail is logged, never sent.
+    pub fn internal(detail: impl std::fmt::Display) -> ServiceError {
         eprintln!("internal error: {detail}");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the server could not complete the request",
-        )
+        ServiceError::Internal
     }
-}
 
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({}): {}", self.status, self.code, self.message)
-    }
-}
-
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> ApiError {
-        ApiError::internal(format!("database: {e}"))
-    }
-}
-
-impl From<serde_json::Error> for ApiError {
-    fn from(e: serde_json::Error) -> ApiError {
-        ApiError::internal(format!("json: {e}"))
-    }
-}
-
-impl From<std::io::Error> for ApiError {
-    fn from(e: std::io::Error) -> ApiError {
-        ApiError::internal(format!("io: {e}"))
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            Json(Body {
-                error: self.code,
-                message: &self.message,
-            }),
-        )
-            .into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    /// A stable machine-readable code, e.g. `forbidden`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::BadRequest(_) => "bad_request",
+            ServiceError::Unauthorized(_) => "unauthorized",
+            ServiceError::Forbidden(_) => "forbidden",
+            ServiceError::NotFound(_) => "not_found",
+            ServiceError::Conflict(_) => "conflict",
+            ServiceError::TooLarge(_) => "too_large",
+            ServiceError::Invalid(_) => "invalid",
+            ServiceError::TooManyAttempts { .. } => "too_many_attempts",
+            ServiceError::Internal => "internal",
         }
-        response
+    }
+
+    /// The sentence for people.
+    pub fn message(&self) -> String {
+        self.to_string()
+    }
+
+    /// Whether the input was refused (as opposed to access refused or a failure): the form
+    /// should be shown again with the message at its field.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            ServiceError::BadRequest(_) | ServiceError::Invalid(_) | ServiceError::Conflict(_)
+        )
     }
 }
 
-/// Result of a route.
-pub type ApiResult<T> = Result<T, ApiError>;
+impl From<rusqlite::Error> for ServiceError {
+    fn from(e: rusqlite::Error) -> ServiceError {
+        ServiceError::internal(format!("database: {e}"))
+    }
+}
+
+impl From<serde_json::Error> for ServiceError {
+    fn from(e: serde_json::Error) -> ServiceError {
+        ServiceError::internal(format!("json: {e}"))
+    }
+}
+
+impl From<std::io::Error> for ServiceError {
+    fn from(e: std::io::Error) -> ServiceError {
+        ServiceError::internal(format!("io: {e}"))
+    }
+}
+
+/// The result of a service call.
+pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -9,12 +9,12 @@ pub mod blobs;
 pub mod db;
 pub mod docstore;
 pub mod error;
+pub mod http;
 pub mod import;
-pub mod lifecycle;
-pub mod payments;
 pub mod portal;
-pub mod records_api;
+pub mod router;
 pub mod seed;
+pub mod service;
 pub mod state;
 pub mod sync_server;
 pub mod tiers;
@@ -73,9 +73,9 @@ pub fn open(config: Config, assets: &Path) -> anyhow::Result<AppState> {
         .write(|tx| {
             let count: i64 = tx.query_row("SELECT count(*) FROM rule_sets", [], |r| r.get(0))?;
             if count == 0 {
-                for path in toml_files(&assets.join("schemes")).map_err(|e| error::ApiError::internal(format!("{e:#}")))? {
+                for path in toml_files(&assets.join("schemes")).map_err(|e| error::ServiceError::internal(format!("{e:#}")))? {
                     let text = std::fs::read_to_string(&path)?;
-                    let set = RuleSet::from_toml(&text).map_err(|e| error::ApiError::internal(format!("{}: {e}", path.display())))?;
+                    let set = RuleSet::from_toml(&text).map_err(|e| error::ServiceError::internal(format!("{}: {e}", path.display())))?;
                     tx.execute(
                         "INSERT INTO rule_sets (version, effective_from, source, created_at) VALUES (?1, ?2, ?3, ?4)",
                         params![set.version, set.effective_from.to_string(), text, state::now_text()],
@@ -91,6 +91,7 @@ pub fn open(config: Config, assets: &Path) -> anyhow::Result<AppState> {
         rules: RwLock::new(Arc::new(book)),
         config,
         doc_cache: Default::default(),
+        throttle: Default::default(),
         sync_permits: tokio::sync::Semaphore::new(
             std::thread::available_parallelism()
                 .map(|n| n.get() * 2)
@@ -101,11 +102,33 @@ pub fn open(config: Config, assets: &Path) -> anyhow::Result<AppState> {
 
 /// Serves the API on `listener` until ctrl-c or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
-    let app = api::router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")
+    let sweeper = tokio::spawn(sweep_partial_uploads(state.clone()));
+    let app = router::router(state);
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving HTTP");
+    sweeper.abort();
+    served
+}
+
+/// Removes partial uploads nobody has touched for the configured age: at start, then hourly.
+async fn sweep_partial_uploads(state: AppState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let result = state
+            .blocking(|s| blobs::sweep_partials(s).map_err(error::ServiceError::from))
+            .await;
+        match result {
+            Ok(0) => {}
+            Ok(n) => eprintln!("removed {n} abandoned partial uploads"),
+            Err(e) => eprintln!("sweeping partial uploads failed: {e}"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -38,12 +38,14 @@ enum Command {
         #[arg(long)]
         assets: Option<PathBuf>,
         /// Treat this day as today (YYYY-MM-DD), for rehearsals and tests.
-        #[arg(long)]
+        #[arg(long, value_parser = strict_date)]
         today: Option<NaiveDate>,
         /// Mark the portal's session cookie Secure: set this when the server is reached over
         /// HTTPS (behind a TLS proxy), so browsers never send the cookie over plain HTTP.
         #[arg(long, env = "ACCREDIT_SECURE_COOKIES")]
         secure_cookies: bool,
+        #[command(flatten)]
+        limits: Limits,
     },
     /// Serve with a fresh data directory seeded with demo data, and print the logins.
     Demo {
@@ -57,8 +59,10 @@ enum Command {
         #[arg(long)]
         assets: Option<PathBuf>,
         /// Treat this day as today (YYYY-MM-DD).
-        #[arg(long)]
+        #[arg(long, value_parser = strict_date)]
         today: Option<NaiveDate>,
+        #[command(flatten)]
+        limits: Limits,
     },
     /// Add a user. The password is read from ACCREDIT_PASSWORD or, failing that, standard input.
     AddUser {
@@ -92,6 +96,42 @@ enum Command {
         /// The CSV file.
         file: PathBuf,
     },
+}
+
+/// Session lifetimes and upload limits (OWASP ASVS V3; defaults in `Config::new`).
+#[derive(clap::Args)]
+struct Limits {
+    /// Minutes a portal session may sit unused before it ends.
+    #[arg(long, env = "ACCREDIT_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    session_idle_minutes: u64,
+    /// Hours a portal session lasts at most, however busy.
+    #[arg(long, env = "ACCREDIT_SESSION_HOURS", default_value_t = 12)]
+    session_hours: u64,
+    /// Days a device's token (the field app) may sit unused before the device must sign in again.
+    #[arg(long, env = "ACCREDIT_DEVICE_IDLE_DAYS", default_value_t = 30)]
+    device_idle_days: u64,
+    /// Days a device's token lasts at most.
+    #[arg(long, env = "ACCREDIT_DEVICE_DAYS", default_value_t = 180)]
+    device_days: u64,
+    /// Megabytes each account may hold in uploaded photos and files, partial uploads included.
+    #[arg(long, env = "ACCREDIT_UPLOAD_QUOTA_MB", default_value_t = 4096)]
+    upload_quota_mb: u64,
+}
+
+impl Limits {
+    fn apply(&self, c: &mut Config) {
+        let minutes = |m: u64| std::time::Duration::from_secs(m * 60);
+        c.session_idle = minutes(self.session_idle_minutes);
+        c.session_lifetime = minutes(self.session_hours * 60);
+        c.device_idle = minutes(self.device_idle_days * 24 * 60);
+        c.device_lifetime = minutes(self.device_days * 24 * 60);
+        c.upload_quota_bytes = self.upload_quota_mb * 1024 * 1024;
+    }
+}
+
+/// Reads a date as everything else does: exactly YYYY-MM-DD.
+fn strict_date(text: &str) -> Result<NaiveDate, String> {
+    accredit_shared::calendar::parse_date(text).map_err(|e| e.to_string())
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -139,10 +179,12 @@ async fn main() -> anyhow::Result<()> {
             assets,
             today,
             secure_cookies,
+            limits,
         } => {
             let assets = assets.unwrap_or_else(default_assets_dir);
             let mut config = config(data.clone(), today);
             config.secure_cookies = secure_cookies;
+            limits.apply(&mut config);
             let state =
                 open(config, &assets).with_context(|| format!("opening {}", data.display()))?;
             listen_and_serve(addr, state).await
@@ -152,6 +194,7 @@ async fn main() -> anyhow::Result<()> {
             data,
             assets,
             today,
+            limits,
         } => {
             let assets = assets.unwrap_or_else(default_assets_dir);
             let data = match data {
@@ -166,7 +209,9 @@ async fn main() -> anyhow::Result<()> {
                 }
                 None => std::env::temp_dir().join(format!("accredit-demo-{}", Uuid::new_v4())),
             };
-            let state = open(config(data.clone(), today), &assets)?;
+            let mut config = config(data.clone(), today);
+            limits.apply(&mut config);
+            let state = open(config, &assets)?;
             let logins = tokio::task::spawn_blocking({
                 let state = state.clone();
                 move || seed::seed(&state)
@@ -219,7 +264,7 @@ async fn main() -> anyhow::Result<()> {
                     }
                     Ok(id)
                 })
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
             println!("added user {username} ({id})");
             Ok(())
         }
@@ -235,7 +280,8 @@ async fn main() -> anyhow::Result<()> {
             let (count, affected) = state
                 .db
                 .write(|tx| {
-                    let (count, affected) = accredit_server::import::import(tx, kind, &text)?;
+                    let (count, affected) =
+                        accredit_server::import::import(tx, kind, &text, state.today())?;
                     accredit_server::audit::record(
                         tx,
                         None,
@@ -247,10 +293,10 @@ async fn main() -> anyhow::Result<()> {
                             details: serde_json::json!({ "rows": count }),
                         },
                     )?;
-                    tiers::redetermine(&state, tx, &affected, "import")?;
+                    tiers::redetermine(&state, &state.rules(), tx, &affected, "import")?;
                     Ok((count, affected))
                 })
-                .map_err(|e| anyhow::anyhow!("{} (nothing was imported)", e.message))?;
+                .map_err(|e| anyhow::anyhow!("{} (nothing was imported)", e.message()))?;
             println!(
                 "imported {count} row(s); {} location(s) re-determined",
                 affected.len()

@@ -16,10 +16,11 @@ use rusqlite::{Connection, params};
 use uuid::Uuid;
 
 use crate::auth::{Caller, Role};
-use crate::error::ApiError;
+use crate::error::ServiceError;
+use crate::service::visits;
 use crate::state::AppState;
 use crate::users::{self, NewLocation};
-use crate::{docstore, lifecycle, tiers};
+use crate::{docstore, tiers};
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "accredit-demo";
@@ -65,9 +66,10 @@ fn record_visit(
     seed: usize,
     sign: bool,
     actions_done: bool,
-) -> Result<Uuid, ApiError> {
-    let err =
-        |e: accredit_shared::visit::VisitDocError| ApiError::internal(format!("demo visit: {e}"));
+) -> Result<Uuid, ServiceError> {
+    let err = |e: accredit_shared::visit::VisitDocError| {
+        ServiceError::internal(format!("demo visit: {e}"))
+    };
     let visit_id = Uuid::new_v4();
     let started = Utc
         .from_local_datetime(&visited_on.and_hms_opt(9, 30, 0).unwrap_or_default())
@@ -172,10 +174,10 @@ fn record_visit(
         docstore::encode_new(doc.automerge()),
     )?;
     docstore::set_photos(tx, visit_id, snapshot.photo_hashes())?;
-    if let Some(reason) =
-        lifecycle::after_change(tx, &caller, visit_id, doc.automerge(), &snapshot)?
-    {
-        return Err(ApiError::internal(format!("demo visit refused: {reason}")));
+    if let Some(reason) = visits::after_change(tx, &caller, visit_id, doc.automerge(), &snapshot)? {
+        return Err(ServiceError::internal(format!(
+            "demo visit refused: {reason}"
+        )));
     }
     Ok(visit_id)
 }
@@ -185,7 +187,7 @@ fn publish_on(
     visit: Uuid,
     shared_on: NaiveDate,
     published_on: NaiveDate,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     tx.execute(
         "UPDATE visits SET status = 'published', shared_on = ?2, window_closes_on = ?3, published_on = ?4 WHERE id = ?1",
         params![visit.to_string(), shared_on.to_string(), add_days(shared_on, 14).to_string(), published_on.to_string()],
@@ -204,7 +206,7 @@ fn json_insert<T: serde::Serialize>(
     id: Uuid,
     key: Uuid,
     v: &T,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     tx.execute(
         &format!("INSERT INTO {table} (id, {key_col}, data) VALUES (?1, ?2, ?3)"),
         params![id.to_string(), key.to_string(), serde_json::to_string(v)?],
@@ -212,17 +214,17 @@ fn json_insert<T: serde::Serialize>(
     Ok(())
 }
 
-fn d(y: i32, m: u32, day: u32) -> Result<NaiveDate, ApiError> {
-    NaiveDate::from_ymd_opt(y, m, day).ok_or_else(|| ApiError::internal("bad demo date"))
+fn d(y: i32, m: u32, day: u32) -> Result<NaiveDate, ServiceError> {
+    NaiveDate::from_ymd_opt(y, m, day).ok_or_else(|| ServiceError::internal("bad demo date"))
 }
 
 /// Seeds an empty database; returns the demo logins.
-pub fn seed(state: &AppState) -> Result<Vec<Login>, ApiError> {
+pub fn seed(state: &AppState) -> Result<Vec<Login>, ServiceError> {
     let pack = state
         .packs
         .get(PACK_ID, "2026.1")
         .ok_or_else(|| {
-            ApiError::internal(
+            ServiceError::internal(
                 "the default framework pack cqc-quality-statements@2026.1 is missing from assets",
             )
         })?
@@ -231,7 +233,7 @@ pub fn seed(state: &AppState) -> Result<Vec<Login>, ApiError> {
     state.db.write(|tx| {
         let empty: i64 = tx.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
         if empty > 0 {
-            return Err(ApiError::conflict(
+            return Err(ServiceError::conflict(
                 "the database already has users; demo data goes only into an empty one",
             ));
         }
@@ -480,7 +482,7 @@ pub fn seed(state: &AppState) -> Result<Vec<Login>, ApiError> {
             }
         }
         let all = tiers::all_locations(tx)?;
-        tiers::redetermine(state, tx, &all, "demo data")?;
+        tiers::redetermine(state, &state.rules(), tx, &all, "demo data")?;
         Ok(())
     })?;
     Ok(vec![

@@ -2,13 +2,14 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use accredit_shared::calendar::london_date;
 use accredit_shared::{PackLibrary, RuleBook, RuleSet};
 use chrono::{NaiveDate, Utc};
 
 use crate::db::Db;
-use crate::error::ApiError;
+use crate::error::ServiceError;
 
 /// Settings fixed at start-up.
 #[derive(Clone, Debug)]
@@ -25,6 +26,19 @@ pub struct Config {
     pub today: Option<NaiveDate>,
     /// Whether the portal's session cookie is marked Secure (the server is behind HTTPS).
     pub secure_cookies: bool,
+    /// A portal session ends after this long unused (OWASP ASVS 3.3: minutes, not days).
+    pub session_idle: Duration,
+    /// A portal session ends this long after sign-in, however busy.
+    pub session_lifetime: Duration,
+    /// A device token (field app, API client) ends after this long unused: long enough for a
+    /// monitor's weeks offline, since an expired token strands no data but needs a sign-in.
+    pub device_idle: Duration,
+    /// A device token ends this long after sign-in.
+    pub device_lifetime: Duration,
+    /// Bytes each uploader may hold in stored and partial uploads together.
+    pub upload_quota_bytes: u64,
+    /// A partial upload untouched this long is removed.
+    pub partial_upload_max_age: Duration,
 }
 
 impl Config {
@@ -37,6 +51,12 @@ impl Config {
             factual_accuracy_days: 14,
             today: None,
             secure_cookies: false,
+            session_idle: Duration::from_secs(30 * 60),
+            session_lifetime: Duration::from_secs(12 * 3600),
+            device_idle: Duration::from_secs(30 * 24 * 3600),
+            device_lifetime: Duration::from_secs(180 * 24 * 3600),
+            upload_quota_bytes: 4 * 1024 * 1024 * 1024,
+            partial_upload_max_age: Duration::from_secs(7 * 24 * 3600),
         }
     }
 
@@ -61,6 +81,8 @@ pub struct Inner {
     /// Documents kept in memory after a sync, so the next request need not reload them. An entry
     /// is used only if its heads still match the database's, so it can never be stale.
     pub doc_cache: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, automerge::AutoCommit>>,
+    /// Recent failed sign-ins per account and per address.
+    pub throttle: crate::service::sessions::Throttle,
 }
 
 /// Cheap to clone; every route gets one.
@@ -78,12 +100,12 @@ impl AppState {
     /// Runs blocking work (SQLite, Automerge, argon2) off the async threads.
     pub async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
-    ) -> Result<T, ApiError> {
+        f: impl FnOnce(&AppState) -> Result<T, ServiceError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
         let me = self.clone();
         tokio::task::spawn_blocking(move || f(&me))
             .await
-            .map_err(|e| ApiError::internal(format!("worker: {e}")))?
+            .map_err(|e| ServiceError::internal(format!("worker: {e}")))?
     }
 
     /// Today in Europe/London (or the configured fixed day).
@@ -99,19 +121,22 @@ impl AppState {
         }
     }
 
-    /// Reloads the rule book from the database.
-    pub fn reload_rules(&self, tx: &rusqlite::Connection) -> Result<(), ApiError> {
-        let book = load_rule_book(tx)?;
-        match self.rules.write() {
-            Ok(mut r) => *r = Arc::new(book),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(book),
+    /// Installs a rule book read from the database after the transaction that changed the rules
+    /// committed. Rule sets are only ever added, so of two books installed out of order the one
+    /// with more sets is the newer: an older one never replaces it.
+    pub fn install_rules(&self, book: RuleBook) {
+        let mut current = match self.rules.write() {
+            Ok(r) => r,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if book.sets().len() >= current.sets().len() {
+            *current = Arc::new(book);
         }
-        Ok(())
     }
 }
 
 /// Every stored rule set, as a rule book.
-pub fn load_rule_book(tx: &rusqlite::Connection) -> Result<RuleBook, ApiError> {
+pub fn load_rule_book(tx: &rusqlite::Connection) -> Result<RuleBook, ServiceError> {
     let mut stmt = tx.prepare("SELECT source FROM rule_sets ORDER BY effective_from")?;
     let sources: Vec<String> = stmt
         .query_map([], |r| r.get(0))?
@@ -120,8 +145,8 @@ pub fn load_rule_book(tx: &rusqlite::Connection) -> Result<RuleBook, ApiError> {
         .iter()
         .map(|s| RuleSet::from_toml(s))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::internal(format!("stored rule set: {e}")))?;
-    RuleBook::new(sets).map_err(|e| ApiError::internal(format!("stored rule sets: {e}")))
+        .map_err(|e| ServiceError::internal(format!("stored rule set: {e}")))?;
+    RuleBook::new(sets).map_err(|e| ServiceError::internal(format!("stored rule sets: {e}")))
 }
 
 /// The current time as stored (RFC 3339, UTC).

@@ -15,8 +15,8 @@ use uuid::Uuid;
 use crate::access;
 use crate::auth::{Caller, Role};
 use crate::docstore;
-use crate::error::ApiError;
-use crate::lifecycle;
+use crate::error::ServiceError;
+use crate::service::visits;
 use crate::state::AppState;
 
 /// Handles one sync request body and returns the response body.
@@ -25,15 +25,16 @@ use crate::state::AppState;
 /// reader snapshot, outside the writer, so many requests use every core. Under the writer each
 /// document's stored heads and sync state are checked to be the ones that work started from; a
 /// document someone else changed meanwhile is simply redone there.
-pub fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+pub fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Vec<u8>, ServiceError> {
     caller.require(&[Role::Monitor, Role::Lead])?;
-    let request = SyncRequest::decode(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let request =
+        SyncRequest::decode(body).map_err(|e| ServiceError::bad_request(e.to_string()))?;
     // Decode every message before touching anything: a malformed one fails the whole request.
     let mut messages = Vec::with_capacity(request.docs.len());
     for d in &request.docs {
         let m = match &d.message {
             Some(bytes) => Some(Message::decode(bytes).map_err(|e| {
-                ApiError::bad_request(format!(
+                ServiceError::bad_request(format!(
                     "the sync message for document {} is malformed: {e}",
                     d.doc_id
                 ))
@@ -115,7 +116,7 @@ impl Seen {
         stored: Option<&docstore::DocRow>,
         device: Uuid,
         id: Uuid,
-    ) -> Result<Seen, ApiError> {
+    ) -> Result<Seen, ServiceError> {
         let sync_state = conn
             .prepare_cached("SELECT state FROM sync_states WHERE device_id = ?1 AND doc_id = ?2")?
             .query_row([device.to_string(), id.to_string()], |r| r.get(0))
@@ -126,7 +127,12 @@ impl Seen {
         })
     }
 
-    fn still_current(&self, conn: &Connection, device: Uuid, id: Uuid) -> Result<bool, ApiError> {
+    fn still_current(
+        &self,
+        conn: &Connection,
+        device: Uuid,
+        id: Uuid,
+    ) -> Result<bool, ServiceError> {
         let stored = docstore::row(conn, id)?;
         let now = Seen::read(conn, stored.as_ref(), device, id)?;
         Ok(now.heads == self.heads && now.sync_state == self.sync_state)
@@ -165,7 +171,7 @@ fn unchanged(
     caller: &Caller,
     id: Uuid,
     known: &[[u8; 32]],
-) -> Result<Option<DocReply>, ApiError> {
+) -> Result<Option<DocReply>, ServiceError> {
     let row: Option<(String, String)> = tx
         .prepare_cached("SELECT location_id, heads FROM documents WHERE id = ?1")?
         .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -173,7 +179,8 @@ fn unchanged(
     let Some((location, heads)) = row else {
         return Ok(None);
     };
-    let location = Uuid::parse_str(&location).map_err(|_| ApiError::internal("bad location id"))?;
+    let location =
+        Uuid::parse_str(&location).map_err(|_| ServiceError::internal("bad location id"))?;
     if !access::may_sync_location(tx, caller, location)? {
         return Ok(Some(refused(
             id,
@@ -211,7 +218,7 @@ fn refused(id: Uuid, outcome: DocOutcome, reason: impl Into<String>) -> DocReply
     }
 }
 
-fn save_state(tx: &Connection, device: Uuid, id: Uuid, s: &State) -> Result<(), ApiError> {
+fn save_state(tx: &Connection, device: Uuid, id: Uuid, s: &State) -> Result<(), ServiceError> {
     tx.prepare_cached(
         "INSERT INTO sync_states (device_id, doc_id, state) VALUES (?1, ?2, ?3)
          ON CONFLICT (device_id, doc_id) DO UPDATE SET state = excluded.state",
@@ -229,7 +236,7 @@ fn load_doc(
     tx: &Connection,
     id: Uuid,
     stored_heads: &str,
-) -> Result<AutoCommit, ApiError> {
+) -> Result<AutoCommit, ServiceError> {
     // A copy, not the cached document itself: concurrent requests for the same visit (two
     // co-monitors) each start from memory.
     let cached = state
@@ -242,7 +249,7 @@ fn load_doc(
     {
         return Ok(doc);
     }
-    docstore::load(tx, id)?.ok_or_else(|| ApiError::internal("document vanished"))
+    docstore::load(tx, id)?.ok_or_else(|| ServiceError::internal("document vanished"))
 }
 
 /// Applies a device's message to the stored document and works out the reply, without writing.
@@ -252,7 +259,7 @@ fn compute(
     caller: &Caller,
     id: Uuid,
     message: Option<Message>,
-) -> Result<Step, ApiError> {
+) -> Result<Step, ServiceError> {
     let stored = docstore::row(conn, id)?;
     let seen = Seen::read(conn, stored.as_ref(), caller.device_id, id)?;
     if let Some(row) = &stored
@@ -360,7 +367,7 @@ fn change_refused(
     id: Uuid,
     stored: Option<&docstore::DocRow>,
     header: &VisitHeader,
-) -> Result<Option<DocReply>, ApiError> {
+) -> Result<Option<DocReply>, ServiceError> {
     if header.visit_id != id {
         return Ok(Some(refused(
             id,
@@ -405,7 +412,7 @@ fn persist(
     caller: &Caller,
     ex: Exchange,
     touched: &mut Vec<(Uuid, AutoCommit)>,
-) -> Result<DocReply, ApiError> {
+) -> Result<DocReply, ServiceError> {
     let Exchange {
         id,
         stored_location,
@@ -420,14 +427,14 @@ fn persist(
         // first sync creates its `visits` row, which refers to the document. A refusal undoes
         // this document's writes alone, through its own savepoint.
         tx.execute_batch("SAVEPOINT doc_change")?;
-        let outcome = (|| -> Result<Option<String>, ApiError> {
+        let outcome = (|| -> Result<Option<String>, ServiceError> {
             if stored_location.is_some() {
                 docstore::append(tx, id, change.encoded)?;
             } else {
                 docstore::insert(tx, id, change.location_id, caller.user_id, change.encoded)?;
             }
             if let Some(record) = &change.record {
-                if let Some(reason) = lifecycle::after_change(tx, caller, id, &mut doc, record)? {
+                if let Some(reason) = visits::after_change(tx, caller, id, &mut doc, record)? {
                     return Ok(Some(reason));
                 }
                 docstore::set_photos(tx, id, record.photo_hashes())?;
@@ -454,7 +461,7 @@ fn persist(
 }
 
 /// Documents the caller may sync.
-fn accessible_documents(tx: &Connection, caller: &Caller) -> Result<Vec<Uuid>, ApiError> {
+fn accessible_documents(tx: &Connection, caller: &Caller) -> Result<Vec<Uuid>, ServiceError> {
     let sql = match caller.role {
         Role::Lead => "SELECT d.id FROM documents d WHERE ?1 = ?1",
         Role::Monitor => {

@@ -6,25 +6,22 @@ use accredit_shared::records::{
     Action, CqcRating, Gate, Location, LocationRecords, Placement, Qualification, ServiceType,
 };
 use accredit_shared::visit::{ActionStatus, VisitSnapshot};
-use accredit_shared::{Determination, Engine};
+use accredit_shared::{Determination, Engine, PremiumStatus, RuleBook};
 use chrono::NaiveDate;
 use rusqlite::{Connection, params};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::db::{stored_date, stored_id};
+use crate::error::ServiceError;
 use crate::state::{AppState, now_text};
 
-fn uuid_col(s: String) -> Uuid {
-    Uuid::parse_str(&s).unwrap_or_default()
-}
-
-fn date_col(s: Option<String>) -> Option<NaiveDate> {
-    s.and_then(|d| d.parse().ok())
+fn opt_date(s: Option<String>) -> Result<Option<NaiveDate>, ServiceError> {
+    s.as_deref().map(stored_date).transpose()
 }
 
 /// Reads a location row.
-pub fn location(tx: &Connection, id: Uuid) -> Result<Option<(Location, String)>, ApiError> {
+pub fn location(tx: &Connection, id: Uuid) -> Result<Option<(Location, String)>, ServiceError> {
     let mut stmt = tx.prepare_cached(
         "SELECT provider_id, cqc_location_id, name, service_type, registered_from, registered_to, address FROM locations WHERE id = ?1",
     )?;
@@ -35,13 +32,12 @@ pub fn location(tx: &Connection, id: Uuid) -> Result<Option<(Location, String)>,
     let service: String = r.get(3)?;
     let location = Location {
         id,
-        provider_id: uuid_col(r.get(0)?),
+        provider_id: stored_id(&r.get::<_, String>(0)?)?,
         cqc_location_id: r.get(1)?,
         name: r.get(2)?,
         service_type: serde_json::from_value::<ServiceType>(serde_json::Value::String(service))?,
-        registered_from: date_col(Some(r.get(4)?))
-            .ok_or_else(|| ApiError::internal("bad registered_from"))?,
-        registered_to: date_col(r.get(5)?),
+        registered_from: stored_date(&r.get::<_, String>(4)?)?,
+        registered_to: opt_date(r.get(5)?)?,
     };
     Ok(Some((location, r.get(6)?)))
 }
@@ -50,7 +46,7 @@ fn json_rows<T: DeserializeOwned>(
     tx: &Connection,
     sql: &str,
     key: Uuid,
-) -> Result<Vec<T>, ApiError> {
+) -> Result<Vec<T>, ServiceError> {
     let mut stmt = tx.prepare_cached(sql)?;
     let texts: Vec<String> = stmt
         .query_map([key.to_string()], |r| r.get(0))?
@@ -59,7 +55,7 @@ fn json_rows<T: DeserializeOwned>(
 }
 
 /// Everything the engine needs about one location.
-pub fn records(tx: &Connection, id: Uuid) -> Result<Option<LocationRecords>, ApiError> {
+pub fn records(tx: &Connection, id: Uuid) -> Result<Option<LocationRecords>, ServiceError> {
     let Some((location, _)) = location(tx, id)? else {
         return Ok(None);
     };
@@ -76,10 +72,9 @@ pub fn records(tx: &Connection, id: Uuid) -> Result<Option<LocationRecords>, Api
     let mut actions = Vec::new();
     for (visit_id, revision, published_on, record) in published {
         let record: VisitSnapshot = serde_json::from_str(&record)?;
-        let published_on =
-            date_col(Some(published_on)).ok_or_else(|| ApiError::internal("bad published_on"))?;
+        let published_on = stored_date(&published_on)?;
         visits.push(record.to_published(revision, published_on));
-        let visit_id = uuid_col(visit_id);
+        let visit_id = stored_id(&visit_id)?;
         // Actions of the latest published revision of each visit replace those of earlier ones.
         actions.retain(|a: &Action| a.visit_id != visit_id);
         for (action_id, a) in &record.actions {
@@ -122,7 +117,7 @@ pub fn records(tx: &Connection, id: Uuid) -> Result<Option<LocationRecords>, Api
 }
 
 /// Placements at a location.
-pub fn placements(tx: &Connection, location: Uuid) -> Result<Vec<Placement>, ApiError> {
+pub fn placements(tx: &Connection, location: Uuid) -> Result<Vec<Placement>, ServiceError> {
     json_rows(
         tx,
         "SELECT data FROM placements WHERE location_id = ?1",
@@ -136,7 +131,7 @@ pub fn determine(
     tx: &Connection,
     id: Uuid,
     day: NaiveDate,
-) -> Result<Option<Determination>, ApiError> {
+) -> Result<Option<Determination>, ServiceError> {
     let Some(records) = records(tx, id)? else {
         return Ok(None);
     };
@@ -145,19 +140,42 @@ pub fn determine(
     Ok(Some(engine.determine(&records, day)))
 }
 
-/// Re-determines the locations' tiers today and stores each determination, saying what caused it.
+/// The stored name of a service type.
+pub fn service_text(service: ServiceType) -> String {
+    match service {
+        ServiceType::Residential => "residential",
+        ServiceType::Nursing => "nursing",
+        ServiceType::HomeCare => "home_care",
+    }
+    .to_owned()
+}
+
+/// The stored name of a premium status.
+pub fn status_text(status: PremiumStatus) -> String {
+    match serde_json::to_value(status) {
+        Ok(serde_json::Value::String(s)) => s,
+        // Every status serialises as its name; anything else is a bug worth seeing.
+        other => format!("{other:?}"),
+    }
+}
+
+/// Re-determines the locations' tiers today under `book` and stores each determination, saying
+/// what caused it. The book is passed in so a change to the rules is used before it is installed.
 pub fn redetermine(
     state: &AppState,
+    book: &RuleBook,
     tx: &Connection,
     ids: &[Uuid],
     trigger: &str,
-) -> Result<Vec<Determination>, ApiError> {
+) -> Result<Vec<Determination>, ServiceError> {
     let day = state.today();
+    let engine = Engine::new(&state.packs, book);
     let mut out = Vec::new();
     for id in ids {
-        let Some(det) = determine(state, tx, *id, day)? else {
+        let Some(records) = records(tx, *id)? else {
             continue;
         };
+        let det = engine.determine(&records, day);
         tx.execute(
             "INSERT INTO determinations (location_id, day, trigger, tier, weekly_pence, status, explanation, computed_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -167,7 +185,7 @@ pub fn redetermine(
                 trigger,
                 det.tier.as_ref().map(|t| t.name.clone()),
                 det.rate.weekly.0,
-                serde_json::to_value(det.status)?.as_str().unwrap_or_default().to_owned(),
+                status_text(det.status),
                 serde_json::to_string(&det)?,
                 now_text()
             ],
@@ -178,7 +196,7 @@ pub fn redetermine(
 }
 
 /// The locations of a provider (a qualification change affects all of them).
-pub fn provider_locations(tx: &Connection, provider: Uuid) -> Result<Vec<Uuid>, ApiError> {
+pub fn provider_locations(tx: &Connection, provider: Uuid) -> Result<Vec<Uuid>, ServiceError> {
     crate::db::query_ids(
         tx,
         "SELECT id FROM locations WHERE provider_id = ?1",
@@ -187,6 +205,6 @@ pub fn provider_locations(tx: &Connection, provider: Uuid) -> Result<Vec<Uuid>, 
 }
 
 /// Every location id.
-pub fn all_locations(tx: &Connection) -> Result<Vec<Uuid>, ApiError> {
+pub fn all_locations(tx: &Connection) -> Result<Vec<Uuid>, ServiceError> {
     crate::db::query_ids(tx, "SELECT id FROM locations ORDER BY name", [])
 }

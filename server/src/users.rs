@@ -6,14 +6,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use crate::auth::{Role, hash_password};
-use crate::error::ApiError;
+use crate::error::ServiceError;
 use crate::state::now_text;
 
 /// Finds a provider by name, creating it if needed.
-pub fn provider_by_name(tx: &Connection, name: &str) -> Result<Uuid, ApiError> {
+pub fn provider_by_name(tx: &Connection, name: &str) -> Result<Uuid, ServiceError> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(ApiError::invalid("a provider needs a name"));
+        return Err(ServiceError::invalid("a provider needs a name"));
     }
     let found: Option<String> = tx
         .query_row("SELECT id FROM providers WHERE name = ?1", [name], |r| {
@@ -21,7 +21,7 @@ pub fn provider_by_name(tx: &Connection, name: &str) -> Result<Uuid, ApiError> {
         })
         .optional()?;
     if let Some(id) = found {
-        return Uuid::parse_str(&id).map_err(|_| ApiError::internal("bad provider id"));
+        return Uuid::parse_str(&id).map_err(|_| ServiceError::internal("bad provider id"));
     }
     let id = Uuid::new_v4();
     tx.execute(
@@ -50,25 +50,32 @@ pub struct NewLocation<'a> {
 }
 
 /// Adds a location, or updates the one with the same CQC location id; returns its id.
-pub fn upsert_location(tx: &Connection, l: &NewLocation<'_>) -> Result<Uuid, ApiError> {
+pub fn upsert_location(tx: &Connection, l: &NewLocation<'_>) -> Result<Uuid, ServiceError> {
     if l.name.trim().is_empty() || l.cqc_location_id.trim().is_empty() {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             "a location needs a name and a CQC location id",
         ));
     }
-    let service = serde_json::to_value(l.service_type)?
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let found: Option<String> = tx
+    let service = crate::tiers::service_text(l.service_type);
+    let found: Option<(String, String)> = tx
         .query_row(
-            "SELECT id FROM locations WHERE cqc_location_id = ?1",
+            "SELECT id, provider_id FROM locations WHERE cqc_location_id = ?1",
             [l.cqc_location_id.trim()],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
     let id = match found {
-        Some(id) => Uuid::parse_str(&id).map_err(|_| ApiError::internal("bad location id"))?,
+        Some((id, provider)) => {
+            // A location never changes hands here: DOMAIN.md §8 records a change of ownership as
+            // a new location (a new CQC location id), so the old owner's history stays theirs.
+            if crate::db::stored_id(&provider)? != l.provider_id {
+                return Err(ServiceError::invalid(format!(
+                    "location {} belongs to another provider; a change of ownership is recorded as a new location with its new CQC location id",
+                    l.cqc_location_id.trim()
+                )));
+            }
+            crate::db::stored_id(&id)?
+        }
         None => Uuid::new_v4(),
     };
     tx.execute(
@@ -98,7 +105,7 @@ pub fn add_user(
     role: Role,
     provider_id: Option<Uuid>,
     password: &str,
-) -> Result<Uuid, ApiError> {
+) -> Result<Uuid, ServiceError> {
     let username = username.trim();
     if username.is_empty()
         || username.len() > 100
@@ -106,15 +113,17 @@ pub fn add_user(
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
     {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             "a username is 1–100 letters, digits, '.', '_', '-' or '@'",
         ));
     }
     if password.chars().count() < 10 {
-        return Err(ApiError::invalid("a password needs at least 10 characters"));
+        return Err(ServiceError::invalid(
+            "a password needs at least 10 characters",
+        ));
     }
     if (role == Role::Provider) != provider_id.is_some() {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             "provider users, and only they, belong to a provider",
         ));
     }
@@ -127,11 +136,11 @@ pub fn add_user(
         .optional()?
         .is_some();
     if taken {
-        return Err(ApiError::conflict(format!(
+        return Err(ServiceError::conflict(format!(
             "the username {username} is taken"
         )));
     }
-    let hash = hash_password(password).map_err(|e| ApiError::internal(format!("{e:#}")))?;
+    let hash = hash_password(password).map_err(|e| ServiceError::internal(format!("{e:#}")))?;
     let id = Uuid::new_v4();
     tx.execute(
         "INSERT INTO users (id, username, display_name, role, provider_id, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -141,7 +150,7 @@ pub fn add_user(
 }
 
 /// Puts a location on a monitor's caseload.
-pub fn assign(tx: &Connection, monitor: Uuid, location: Uuid) -> Result<(), ApiError> {
+pub fn assign(tx: &Connection, monitor: Uuid, location: Uuid) -> Result<(), ServiceError> {
     let role: Option<String> = tx
         .query_row(
             "SELECT role FROM users WHERE id = ?1",
@@ -150,7 +159,7 @@ pub fn assign(tx: &Connection, monitor: Uuid, location: Uuid) -> Result<(), ApiE
         )
         .optional()?;
     if role.as_deref() != Some("monitor") {
-        return Err(ApiError::invalid("only monitors have a caseload"));
+        return Err(ServiceError::invalid("only monitors have a caseload"));
     }
     tx.execute(
         "INSERT OR IGNORE INTO caseload (monitor_id, location_id) VALUES (?1, ?2)",
@@ -160,7 +169,7 @@ pub fn assign(tx: &Connection, monitor: Uuid, location: Uuid) -> Result<(), ApiE
 }
 
 /// A user's id by username.
-pub fn user_id(tx: &Connection, username: &str) -> Result<Uuid, ApiError> {
+pub fn user_id(tx: &Connection, username: &str) -> Result<Uuid, ServiceError> {
     let id: String = tx
         .query_row(
             "SELECT id FROM users WHERE username = ?1",
@@ -168,12 +177,12 @@ pub fn user_id(tx: &Connection, username: &str) -> Result<Uuid, ApiError> {
             |r| r.get(0),
         )
         .optional()?
-        .ok_or_else(|| ApiError::not_found("user"))?;
-    Uuid::parse_str(&id).map_err(|_| ApiError::internal("bad user id"))
+        .ok_or_else(|| ServiceError::not_found("user"))?;
+    Uuid::parse_str(&id).map_err(|_| ServiceError::internal("bad user id"))
 }
 
 /// A location's id by CQC location id.
-pub fn location_by_cqc(tx: &Connection, cqc: &str) -> Result<Uuid, ApiError> {
+pub fn location_by_cqc(tx: &Connection, cqc: &str) -> Result<Uuid, ServiceError> {
     let id: String = tx
         .query_row(
             "SELECT id FROM locations WHERE cqc_location_id = ?1",
@@ -181,6 +190,8 @@ pub fn location_by_cqc(tx: &Connection, cqc: &str) -> Result<Uuid, ApiError> {
             |r| r.get(0),
         )
         .optional()?
-        .ok_or_else(|| ApiError::invalid(format!("no location with CQC location id {cqc:?}")))?;
-    Uuid::parse_str(&id).map_err(|_| ApiError::internal("bad location id"))
+        .ok_or_else(|| {
+            ServiceError::invalid(format!("no location with CQC location id {cqc:?}"))
+        })?;
+    Uuid::parse_str(&id).map_err(|_| ServiceError::internal("bad location id"))
 }

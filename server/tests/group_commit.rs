@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use accredit_server::db::Db;
-use accredit_server::error::ApiError;
+use accredit_server::error::ServiceError;
 
 #[test]
 fn concurrent_writers_share_commits_and_a_failing_one_undoes_only_its_own_work() {
@@ -27,7 +27,7 @@ fn concurrent_writers_share_commits_and_a_failing_one_undoes_only_its_own_work()
                     let r = db.write(|c| {
                         c.execute("INSERT INTO t (writer, n) VALUES (?1, ?2)", [w, n])?;
                         if fail {
-                            return Err(ApiError::bad_request("refused on purpose"));
+                            return Err(ServiceError::bad_request("refused on purpose"));
                         }
                         // Reads its own write inside the group's transaction.
                         let seen: i64 = c.query_row(

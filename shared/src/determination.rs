@@ -293,6 +293,42 @@ impl<'a> Engine<'a> {
         self.determine_cached(records, day, &mut ScoreCache::new())
     }
 
+    /// The first day of the run of days up to `day` over which `same` holds between each day's
+    /// determination and `day`'s: for example the first day of the current tier and premium.
+    /// Determinations change only at change points, so only those are tried, latest first.
+    pub fn since(
+        &self,
+        records: &LocationRecords,
+        day: NaiveDate,
+        same: impl Fn(&Determination, &Determination) -> bool,
+    ) -> NaiveDate {
+        let start = records.location.registered_from.min(day);
+        let now = self.determine(records, day);
+        let mut points = change_points(records, self.rules, start, day);
+        points.sort_unstable();
+        points.dedup();
+        let mut cache = ScoreCache::new();
+        for p in points.into_iter().rev().filter(|p| *p > start) {
+            let before = self.determine_cached(records, add_days(p, -1), &mut cache);
+            if !same(&before, &now) {
+                return p;
+            }
+        }
+        start
+    }
+
+    /// The first day of the current tier, weekly premium and premium status ("in effect since").
+    pub fn in_effect_since(&self, records: &LocationRecords, day: NaiveDate) -> NaiveDate {
+        self.since(records, day, |a, b| {
+            a.rank() == b.rank() && a.rate.weekly == b.rate.weekly && a.status == b.status
+        })
+    }
+
+    /// The first day of the current tier, whatever the premium did meanwhile.
+    pub fn tier_since(&self, records: &LocationRecords, day: NaiveDate) -> NaiveDate {
+        self.since(records, day, |a, b| a.rank() == b.rank())
+    }
+
     pub(crate) fn determine_cached(
         &self,
         records: &LocationRecords,

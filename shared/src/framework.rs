@@ -433,4 +433,9 @@ impl PackLibrary {
     pub fn get(&self, id: &str, version: &str) -> Option<&FrameworkPack> {
         self.packs.get(id)?.get(version)
     }
+
+    /// Every pack, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &FrameworkPack> {
+        self.packs.values().flat_map(|versions| versions.values())
+    }
 }

@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod advice;
+pub mod api;
 pub mod attachment;
 pub mod calendar;
 pub mod determination;

@@ -321,8 +321,10 @@ pub enum FundingType {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HospitalStay {
     /// First day away.
+    #[serde(with = "crate::calendar::strict_date")]
     pub from: NaiveDate,
     /// Last day away, if back.
+    #[serde(default, with = "crate::calendar::strict_date_opt")]
     pub to: Option<NaiveDate>,
 }
 
@@ -338,10 +340,13 @@ pub struct Placement {
     /// How it is funded.
     pub funding: FundingType,
     /// First day.
+    #[serde(with = "crate::calendar::strict_date")]
     pub start: NaiveDate,
     /// Last day, if ended.
+    #[serde(default, with = "crate::calendar::strict_date_opt")]
     pub end: Option<NaiveDate>,
     /// Date of death: nothing is paid after it.
+    #[serde(default, with = "crate::calendar::strict_date_opt")]
     pub died_on: Option<NaiveDate>,
     /// The base weekly fee (for information and percentage-based schemes).
     pub base_weekly_rate_pence: i64,

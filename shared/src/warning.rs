@@ -88,11 +88,14 @@ pub fn early_warning(
                 let back = add_days(day, -(rules.early_warning.tier_drop_lookback_days as i64));
                 let before = engine.determine(records, back);
                 if before.rank() > t.rank {
-                    let name = before.tier.map(|t| t.name).unwrap_or_default();
+                    // The day it dropped, not the start of the look-back window.
+                    let dropped_on = engine.tier_since(records, day);
+                    let was = engine.determine(records, add_days(dropped_on, -1));
+                    let name = was.tier.or(before.tier).map(|t| t.name).unwrap_or_default();
                     amber.push(format!(
-                        "tier dropped from {name} to {} since {}",
+                        "tier dropped from {name} to {} on {}",
                         t.name,
-                        long_date(back)
+                        long_date(dropped_on)
                     ));
                 }
             }

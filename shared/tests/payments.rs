@@ -332,11 +332,15 @@ fn early_warning_lights() {
     assert!(
         w.reasons
             .iter()
-            .any(|r| r.contains("tier dropped from Gold to Silver")),
-        "{:?}",
+            .any(|r| r.contains("tier dropped from Gold to Silver on 1 May 2026")),
+        "the reason names the day the rating took the tier down: {:?}",
         w.reasons
     );
     assert!(w.reasons.iter().any(|r| r.contains("Requires improvement")));
+    // "In effect since" is the first day of the current tier and premium, not of the visit.
+    assert_eq!(engine.in_effect_since(&ri, day), d(2026, 5, 1));
+    assert_eq!(engine.in_effect_since(&green, day), d(2026, 2, 1));
+    assert_eq!(engine.tier_since(&ri, day), d(2026, 5, 1));
 
     let mut overdue = green.clone();
     overdue

@@ -594,8 +594,9 @@ fn apply_edit(doc: &mut VisitDoc, edit: &Edit) {
         Edit::ExtraResult => {
             let am = doc.automerge();
             let results = section(am, "results");
-            let key = accredit_shared::visit::schema::result_key(&pack.id, &pack.version, "NOT-IN-PACK")
-                .to_string();
+            let key =
+                accredit_shared::visit::schema::result_key(&pack.id, &pack.version, "NOT-IN-PACK")
+                    .to_string();
             let item = am.put_object(&results, key, ObjType::Map).unwrap();
             am.put(&item, "criterion", "NOT-IN-PACK").unwrap();
         }
@@ -648,7 +649,10 @@ fn the_server_check_refuses_every_value_a_device_would_never_write() {
         let partial =
             VisitDoc::check_automerge_changes(&mut doc.automerge().clone(), before, &packs)
                 .map(|_| ());
-        (whole.map_err(|e| e.to_string()), partial.map_err(|e| e.to_string()))
+        (
+            whole.map_err(|e| e.to_string()),
+            partial.map_err(|e| e.to_string()),
+        )
     };
 
     // Scores outside the scale, written as a device writes a score (its number as text).
@@ -658,12 +662,16 @@ fn the_server_check_refuses_every_value_a_device_would_never_write() {
         let item = raw_result(&mut doc, &first);
         doc.automerge().put(&item, "answer", bad).unwrap();
         let (whole, partial) = check(&mut doc, &before);
-        assert!(whole.is_err() && partial.is_err(), "{bad}: {whole:?} {partial:?}");
+        assert!(
+            whole.is_err() && partial.is_err(),
+            "{bad}: {whole:?} {partial:?}"
+        );
     }
     // A good score passes both checks.
     let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
     let before = doc.heads();
-    doc.set_answer(&pack, &first, Some(Answer::Score(4))).unwrap();
+    doc.set_answer(&pack, &first, Some(Answer::Score(4)))
+        .unwrap();
     assert_eq!(check(&mut doc, &before), (Ok(()), Ok(())));
 
     // An invalid answer written concurrently with a valid one, whichever wins the ordering.
@@ -677,10 +685,14 @@ fn the_server_check_refuses_every_value_a_device_would_never_write() {
         let item = raw_result(&mut doc, &first);
         let mut fork = doc.automerge().fork();
         fork.put(&item, "answer", bad.clone()).unwrap();
-        doc.set_answer(&pack, &first, Some(Answer::Score(2))).unwrap();
+        doc.set_answer(&pack, &first, Some(Answer::Score(2)))
+            .unwrap();
         doc.automerge().merge(&mut fork).unwrap();
         let (whole, partial) = check(&mut doc, &before);
-        assert!(whole.is_err() && partial.is_err(), "{bad:?}: {whole:?} {partial:?}");
+        assert!(
+            whole.is_err() && partial.is_err(),
+            "{bad:?}: {whole:?} {partial:?}"
+        );
         assert!(whole.unwrap_err().contains("answer"));
     }
 
@@ -726,11 +738,20 @@ fn the_server_check_refuses_every_value_a_device_would_never_write() {
         .unwrap();
     let item = doc
         .automerge()
-        .put_object(&results, Uuid::new_v4().to_string(), automerge::ObjType::Map)
+        .put_object(
+            &results,
+            Uuid::new_v4().to_string(),
+            automerge::ObjType::Map,
+        )
         .unwrap();
-    doc.automerge().put(&item, "criterion", first.as_str()).unwrap();
+    doc.automerge()
+        .put(&item, "criterion", first.as_str())
+        .unwrap();
     let (whole, partial) = check(&mut doc, &before);
-    assert!(whole.unwrap_err().contains("must be keyed"), "a second result for a criterion");
+    assert!(
+        whole.unwrap_err().contains("must be keyed"),
+        "a second result for a criterion"
+    );
     assert!(partial.is_err());
 
     // Criterion references, descriptions and reasons are the pack's and the device's rules too.

@@ -190,4 +190,11 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX response_files_by_hash ON response_files(hash);
     "#,
+    // 5: sessions expire (portal sessions and device tokens have their own limits, so a kind),
+    // and uploads are counted per uploader for the quota.
+    r#"
+    ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'device';
+    ALTER TABLE tokens ADD COLUMN last_used_at TEXT;
+    CREATE INDEX blobs_by_uploader ON blobs(uploaded_by);
+    "#,
 ];

@@ -13,7 +13,7 @@ use std::sync::{Condvar, Mutex};
 use rusqlite::{Connection, OpenFlags, Params, TransactionBehavior};
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::ServiceError;
 use migrations::MIGRATIONS;
 
 /// The database.
@@ -142,9 +142,9 @@ impl Writer {
         }
     }
 
-    fn outcome(&self, generation: u64) -> Result<(), ApiError> {
+    fn outcome(&self, generation: u64) -> Result<(), ServiceError> {
         match self.failed.iter().find(|(g, _)| *g == generation) {
-            Some((_, reason)) => Err(ApiError::internal(format!(
+            Some((_, reason)) => Err(ServiceError::internal(format!(
                 "the database could not commit: {reason}"
             ))),
             None => Ok(()),
@@ -184,12 +184,12 @@ impl Db {
     /// fsync for the group instead of one per caller. No caller returns before its commit.
     pub fn write<T>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
+        f: impl FnOnce(&Connection) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let locked = self.writer.lock();
         self.queued.fetch_sub(1, Ordering::SeqCst);
-        let mut w = locked.map_err(|_| ApiError::internal("database writer lock poisoned"))?;
+        let mut w = locked.map_err(|_| ServiceError::internal("database writer lock poisoned"))?;
         if !w.open {
             run(&w.conn, "BEGIN IMMEDIATE")?;
             w.open = true;
@@ -225,7 +225,7 @@ impl Db {
             w = self
                 .committed
                 .wait(w)
-                .map_err(|_| ApiError::internal("database writer lock poisoned"))?;
+                .map_err(|_| ServiceError::internal("database writer lock poisoned"))?;
         }
         w.outcome(generation)?;
         Ok(out)
@@ -240,8 +240,8 @@ impl Db {
     /// Runs `f` on a reader connection in a read transaction (a consistent snapshot).
     pub fn read<T>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
+        f: impl FnOnce(&Connection) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
         let mut conn = self.take_reader()?;
         let out = (|| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
@@ -254,8 +254,8 @@ impl Db {
     }
 
     /// An idle reader, a new one while the pool has room, or the next one returned.
-    fn take_reader(&self) -> Result<Connection, ApiError> {
-        let poisoned = |_| ApiError::internal("database reader pool poisoned");
+    fn take_reader(&self) -> Result<Connection, ServiceError> {
+        let poisoned = |_| ServiceError::internal("database reader pool poisoned");
         let mut readers = self.readers.lock().map_err(poisoned)?;
         loop {
             if let Some(conn) = readers.idle.pop() {
@@ -290,13 +290,30 @@ impl Db {
 
 /// Runs a query whose first column is an id and returns the ids. A database error or a stored id
 /// that is not a UUID is an error, never silently skipped.
-pub fn query_ids(tx: &Connection, sql: &str, params: impl Params) -> Result<Vec<Uuid>, ApiError> {
+pub fn query_ids(
+    tx: &Connection,
+    sql: &str,
+    params: impl Params,
+) -> Result<Vec<Uuid>, ServiceError> {
     let mut stmt = tx.prepare_cached(sql)?;
     let texts: Vec<String> = stmt
         .query_map(params, |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     texts
         .iter()
-        .map(|t| Uuid::parse_str(t).map_err(|_| ApiError::internal("a stored id is not a UUID")))
+        .map(|t| {
+            Uuid::parse_str(t).map_err(|_| ServiceError::internal("a stored id is not a UUID"))
+        })
         .collect()
+}
+
+/// A stored id column read back: anything but a UUID is a fault in the database, reported.
+pub fn stored_id(text: &str) -> Result<Uuid, ServiceError> {
+    Uuid::parse_str(text).map_err(|_| ServiceError::internal("a stored id is not a UUID"))
+}
+
+/// A stored date column read back: anything but `YYYY-MM-DD` is a fault, reported.
+pub fn stored_date(text: &str) -> Result<chrono::NaiveDate, ServiceError> {
+    accredit_shared::calendar::parse_date(text)
+        .map_err(|e| ServiceError::internal(format!("a stored date: {e}")))
 }

@@ -2,8 +2,6 @@
 //! caseload, leads and commissioners all), and one location's accreditation status: tier and
 //! premium with the explanation, what would move it up a tier, its history and its visits.
 
-use std::collections::HashMap;
-
 use accredit_shared::advice::next_tier;
 use accredit_shared::calendar::add_months;
 use accredit_shared::determination::{Determination, PremiumStatus};
@@ -26,101 +24,11 @@ use super::session::{MaybeViewer, Viewer, see_other};
 use super::{PageResult, html};
 use crate::access;
 use crate::auth::{Caller, Role};
-use crate::error::ApiError;
+use crate::error::ServiceError;
+use crate::service::locations::{LocationRow, location_rows};
+use crate::service::visits;
 use crate::state::AppState;
-use crate::{lifecycle, tiers};
-
-/// One row of the locations list.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LocationRow {
-    /// The location.
-    pub id: Uuid,
-    /// Its name.
-    pub name: String,
-    /// Its provider.
-    pub provider_id: Uuid,
-    /// Its provider's name.
-    pub provider: String,
-    /// CQC's location id.
-    pub cqc_location_id: String,
-    /// Kind of service.
-    pub service_type: accredit_shared::records::ServiceType,
-    /// Postal address.
-    pub address: String,
-    /// Tier held today.
-    pub tier: Option<String>,
-    /// Its rank (0 for none), for sorting.
-    pub rank: u8,
-    /// Weekly premium per placement, in pence.
-    pub weekly_pence: i64,
-    /// Where the premium stands.
-    pub status: PremiumStatus,
-    /// Early warning.
-    pub warning: EarlyWarning,
-    /// Last published visit.
-    pub last_visit: Option<NaiveDate>,
-    /// When the next visit is due.
-    pub next_due: Option<NaiveDate>,
-}
-
-/// Provider names by id.
-pub fn provider_names(tx: &Connection) -> Result<HashMap<Uuid, String>, ApiError> {
-    let mut stmt = tx.prepare_cached("SELECT id, name FROM providers")?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, name)| Uuid::parse_str(&id).ok().map(|id| (id, name)))
-        .collect())
-}
-
-/// Every location the caller may see, as list rows.
-pub fn location_rows(
-    s: &AppState,
-    tx: &Connection,
-    caller: &Caller,
-) -> Result<Vec<LocationRow>, ApiError> {
-    let day = s.today();
-    let rules = s.rules();
-    let engine = Engine::new(&s.packs, &rules);
-    let names = provider_names(tx)?;
-    let mut out = Vec::new();
-    for id in access::visible_locations(tx, caller)? {
-        let Some(records) = tiers::records(tx, id)? else {
-            continue;
-        };
-        let Some((_, address)) = tiers::location(tx, id)? else {
-            continue;
-        };
-        let det = engine.determine(&records, day);
-        let warning = early_warning(&engine, &records, day);
-        let last_visit = records.visits.iter().map(|v| v.visited_on).max();
-        let interval = rules
-            .in_force(day)
-            .map_or(12, |r| r.limiters.annual_visit_interval_months);
-        out.push(LocationRow {
-            id,
-            provider_id: records.location.provider_id,
-            cqc_location_id: records.location.cqc_location_id.clone(),
-            service_type: records.location.service_type,
-            address,
-            name: records.location.name.clone(),
-            provider: names
-                .get(&records.location.provider_id)
-                .cloned()
-                .unwrap_or_default(),
-            rank: det.rank(),
-            tier: det.tier.as_ref().map(|t| t.name.clone()),
-            weekly_pence: det.rate.weekly.0,
-            status: det.status,
-            warning,
-            last_visit,
-            next_due: last_visit.map(|d| add_months(d, interval)),
-        });
-    }
-    Ok(out)
-}
+use crate::tiers;
 
 /// The start page: a signed-in person's locations, anyone else the sign-in page.
 pub async fn home(MaybeViewer(viewer): MaybeViewer) -> Response {
@@ -300,7 +208,7 @@ struct VisitLine {
     open_actions: usize,
 }
 
-fn status_words(v: &lifecycle::VisitState) -> String {
+fn status_words(v: &visits::VisitState) -> String {
     match v.status.as_str() {
         "signed_off" => "Signed off, not yet shared".to_owned(),
         "shared" => match &v.window_closes_on {
@@ -325,7 +233,7 @@ fn visit_lines(
     tx: &Connection,
     caller: &Caller,
     location: Uuid,
-) -> Result<Vec<VisitLine>, ApiError> {
+) -> Result<Vec<VisitLine>, ServiceError> {
     let ids = crate::db::query_ids(
         tx,
         "SELECT id FROM visits WHERE location_id = ?1",
@@ -333,13 +241,13 @@ fn visit_lines(
     )?;
     let mut out = Vec::new();
     for id in ids {
-        let Some(v) = lifecycle::visit_state(tx, id)? else {
+        let Some(v) = visits::visit_state(tx, id)? else {
             continue;
         };
-        if caller.role == Role::Provider && v.status == "signed_off" {
+        if caller.role == Role::Provider && v.status == visits::VisitStatus::SignedOff {
             continue;
         }
-        let record = lifecycle::revision_record(tx, id, v.current_revision)?;
+        let record = visits::revision_record(tx, id, v.current_revision)?;
         out.push(VisitLine {
             id,
             visited_on: record.visited_on(),
@@ -369,6 +277,10 @@ struct Status {
     next_due: Option<NaiveDate>,
     history: Vec<HistoryPoint>,
     visits: Vec<VisitLine>,
+    /// The first day of the current tier and premium.
+    in_effect_since: NaiveDate,
+    /// The tiers before and after the last stored change.
+    last_change: Option<(Option<String>, Option<String>)>,
 }
 
 fn load_status(
@@ -376,10 +288,11 @@ fn load_status(
     tx: &Connection,
     caller: &Caller,
     id: Uuid,
-) -> Result<Status, ApiError> {
+) -> Result<Status, ServiceError> {
     access::require_location(tx, caller, id)?;
-    let records = tiers::records(tx, id)?.ok_or_else(|| ApiError::not_found("location"))?;
-    let (_, address) = tiers::location(tx, id)?.ok_or_else(|| ApiError::not_found("location"))?;
+    let records = tiers::records(tx, id)?.ok_or_else(|| ServiceError::not_found("location"))?;
+    let (_, address) =
+        tiers::location(tx, id)?.ok_or_else(|| ServiceError::not_found("location"))?;
     let today = s.today();
     let book = s.rules();
     let engine = Engine::new(&s.packs, &book);
@@ -418,7 +331,7 @@ fn load_status(
             }
         })
         .collect();
-    let provider = super::locations::provider_names(tx)?
+    let provider = crate::service::locations::provider_names(tx)?
         .remove(&records.location.provider_id)
         .unwrap_or_default();
     Ok(Status {
@@ -433,15 +346,17 @@ fn load_status(
         warning,
         next_due,
         history,
+        in_effect_since: engine.in_effect_since(&records, today),
+        last_change: crate::service::locations::last_tier_change(tx, id)?,
     })
 }
 
-/// What was just done, to say how the tier changed.
+/// What was just done, to say how the tier changed. Only the kind of change travels in the
+/// address; the tiers before and after are read from the stored determinations.
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct StatusQuery {
     done: String,
-    was: String,
 }
 
 /// A location's accreditation status.
@@ -462,7 +377,7 @@ pub async fn status(
         .rules
         .as_ref()
         .and_then(|r| det.tier.as_ref().and_then(|t| r.tier_at(t.rank)).cloned());
-    let effective = det.visit.as_ref().map(|v| v.effective_on);
+    let effective = Some(st.in_effect_since);
     let what = match q.done.as_str() {
         "cqc" => Some("CQC rating recorded."),
         "gate" => Some("Gate opened."),
@@ -472,19 +387,16 @@ pub async fn status(
         _ => None,
     };
     let now = tier_text(det.tier.as_ref().map(|t| t.name.as_str()));
-    let was = if q.was == "none" {
-        "No tier".to_owned()
-    } else {
-        q.was.clone()
-    };
-    let notice = what.map(|w| {
-        if q.was.is_empty() {
-            format!("{w} The tier is {now}.")
-        } else if was == now {
-            format!("{w} The tier stays {now}.")
-        } else {
-            format!("{w} The tier changed from {was} to {now}.")
+    let notice = what.map(|w| match &st.last_change {
+        Some((before, _)) => {
+            let was = tier_text(before.as_deref());
+            if was == now {
+                format!("{w} The tier stays {now}.")
+            } else {
+                format!("{w} The tier changed from {was} to {now}.")
+            }
         }
+        None => format!("{w} The tier is {now}."),
     });
     let commissioner = viewer.caller.role == Role::Commissioner;
     let body = rsx! {

@@ -21,10 +21,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::error::ApiError;
+use crate::error::ServiceError;
+use crate::http::status_of;
 use crate::state::AppState;
 
-pub use locations::{LocationRow, location_rows};
 pub use session::{COOKIE_NAME, Viewer, form_key};
 
 /// The portal's stylesheet, compiled in.
@@ -121,36 +121,63 @@ pub(crate) fn html(status: StatusCode, body: String) -> Response {
 
 /// A failure shown as a page: the status and a plain message, inside the layout.
 #[derive(Debug)]
-pub struct PageError(pub ApiError);
+pub struct PageError(pub ServiceError);
 
-impl From<ApiError> for PageError {
-    fn from(e: ApiError) -> PageError {
+impl From<ServiceError> for PageError {
+    fn from(e: ServiceError) -> PageError {
         PageError(e)
     }
 }
 
 impl From<rusqlite::Error> for PageError {
     fn from(e: rusqlite::Error) -> PageError {
-        PageError(ApiError::from(e))
+        PageError(ServiceError::from(e))
     }
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let e = self.0;
-        let (title, text) = match e.status {
+        let status = status_of(&e);
+        let (title, text) = match status {
             StatusCode::NOT_FOUND => (
                 "Page not found",
                 "If you typed the web address, check it is correct. If you followed a link to a page you should be able to see, contact your council's quality team.".to_owned(),
             ),
-            StatusCode::FORBIDDEN => ("You cannot do this", e.message.clone()),
+            StatusCode::FORBIDDEN => ("You cannot do this", capital(&e.message())),
             s if s.is_server_error() => (
                 "Sorry, there is a problem with the service",
                 "Try again later. Nothing you entered has been saved.".to_owned(),
             ),
-            _ => ("There is a problem", e.message.clone()),
+            _ => ("There is a problem", capital(&e.message())),
         };
-        html(e.status, layout::error_page(title, &text))
+        html(status, layout::error_page(title, &text))
+    }
+}
+
+/// The page for an address that is no page of the portal.
+pub fn not_found_page() -> PageError {
+    PageError(ServiceError::not_found("page"))
+}
+
+/// Refuses any request other than GET or HEAD that a browser says came from another site
+/// (`Origin`, or `Sec-Fetch-Site`), before it reaches a form handler: with the form keys this
+/// stops cross-site form posts, login CSRF included.
+pub async fn same_origin_only(
+    req: axum::http::Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    let safe = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    if safe || session::same_origin(req.headers()) {
+        next.run(req).await
+    } else {
+        PageError(ServiceError::forbidden(
+            "this form was sent from another website, so it was refused. Go back to the page, reload it and try again",
+        ))
+        .into_response()
     }
 }
 
@@ -167,7 +194,7 @@ pub struct KeyForm {
 
 /// An id from a page's path; anything else is a 404 for `what`.
 pub(crate) fn path_id(text: &str, what: &str) -> Result<uuid::Uuid, PageError> {
-    crate::access::parse_id(text, what).map_err(|_| PageError(ApiError::not_found(what)))
+    crate::access::parse_id(text, what).map_err(|_| PageError(ServiceError::not_found(what)))
 }
 
 /// A message from the core as the first words of a sentence.

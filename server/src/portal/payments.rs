@@ -15,8 +15,8 @@ use super::session::{Viewer, see_other};
 use super::sign_in::check_key;
 use super::{PageError, PageResult, html};
 use crate::auth::Role;
-use crate::error::ApiError;
-use crate::payments::{self, PaymentsView};
+use crate::error::ServiceError;
+use crate::service::payments::{self, PaymentsView};
 use crate::state::AppState;
 
 /// Which month.
@@ -147,23 +147,18 @@ pub async fn page_handler(
             StatusCode::OK,
             render(&viewer, Some(&view), &period, &[]),
         )),
-        Err(e)
-            if e.status == StatusCode::BAD_REQUEST
-                || e.status == StatusCode::UNPROCESSABLE_ENTITY =>
-        {
-            Ok(html(
-                StatusCode::BAD_REQUEST,
-                render(
-                    &viewer,
-                    None,
-                    &period,
-                    &[FieldError::new(
-                        "period",
-                        "Enter a month as year and month, for example 2026-11",
-                    )],
-                ),
-            ))
-        }
+        Err(e) if matches!(e, ServiceError::BadRequest(_) | ServiceError::Invalid(_)) => Ok(html(
+            StatusCode::BAD_REQUEST,
+            render(
+                &viewer,
+                None,
+                &period,
+                &[FieldError::new(
+                    "period",
+                    "Enter a month as year and month, for example 2026-11",
+                )],
+            ),
+        )),
         Err(e) => Err(PageError(e)),
     }
 }
@@ -215,6 +210,6 @@ pub async fn issue(
     state
         .blocking(move |s| s.db.write(|tx| payments::issue(s, tx, &caller, &period)))
         .await
-        .map_err(|e: ApiError| PageError(e))?;
+        .map_err(|e: ServiceError| PageError(e))?;
     Ok(see_other(&format!("/payments?period={}", f.period)))
 }

@@ -18,14 +18,15 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use super::layout::{FieldError, Section, error_summary, field_error, form_key, page, tier_text};
-use super::session::{Viewer, see_other, url_encode};
+use super::session::{Viewer, see_other};
 use super::sign_in::check_key;
 use super::{PageError, PageResult, capital, html, path_id};
 use crate::auth::{Caller, Role};
-use crate::error::ApiError;
-use crate::records_api::{self, CloseGateRequest, CqcRequest, GateRequest, QualificationRequest};
+use crate::error::ServiceError;
+use crate::service::records::{self, Refusal};
 use crate::state::AppState;
 use crate::tiers;
+use accredit_shared::api::{CloseGateRequest, CqcRequest, GateRequest, QualificationRequest};
 
 const RATINGS: [CqcRatingValue; 4] = [
     CqcRatingValue::Outstanding,
@@ -167,9 +168,9 @@ struct Records {
     qualifications: Vec<(Qualification, Option<QualificationEffect>)>,
 }
 
-fn load(s: &AppState, tx: &Connection, caller: &Caller, id: Uuid) -> Result<Records, ApiError> {
+fn load(s: &AppState, tx: &Connection, caller: &Caller, id: Uuid) -> Result<Records, ServiceError> {
     caller.require(&[Role::Commissioner])?;
-    let records = tiers::records(tx, id)?.ok_or_else(|| ApiError::not_found("location"))?;
+    let records = tiers::records(tx, id)?.ok_or_else(|| ServiceError::not_found("location"))?;
     let det = tiers::determine(s, tx, id, s.today())?;
     let mut ratings = records.cqc_ratings.clone();
     ratings.sort_by_key(|r| std::cmp::Reverse(r.published_on));
@@ -199,7 +200,7 @@ fn load(s: &AppState, tx: &Connection, caller: &Caller, id: Uuid) -> Result<Reco
     Ok(Records {
         name: records.location.name.clone(),
         tier: det.and_then(|d| d.tier.map(|t| t.name)),
-        provider: super::locations::provider_names(tx)?
+        provider: crate::service::locations::provider_names(tx)?
             .remove(&records.location.provider_id)
             .unwrap_or_default(),
         provider_locations,
@@ -398,40 +399,38 @@ pub async fn page_handler(
     show(&state, &viewer, id, HashMap::new(), Vec::new()).await
 }
 
-/// Runs a change and sends the browser to the location's page, which shows the tier change. A
-/// change the rules refuse (422, 409) shows the form again with the reason at `field`.
+/// Runs a change (a service call with its own transaction) and sends the browser to the
+/// location's page, which reads how the tier moved from the stored determinations. A change
+/// the rules refuse shows the form again with the reason at `field`.
 async fn change_then_show(
     state: &AppState,
     viewer: &Viewer,
     id: Uuid,
     done: &str,
     form: (HashMap<String, String>, &str),
-    change: impl FnOnce(&AppState, &Connection, &Caller) -> Result<(), ApiError> + Send + 'static,
+    change: impl FnOnce(&AppState, &Caller) -> Result<(), ServiceError> + Send + 'static,
 ) -> PageResult {
     let caller = viewer.caller.clone();
-    let result = state
-        .blocking(move |s| {
-            s.db.write(|tx| {
-                let was =
-                    tiers::determine(s, tx, id, s.today())?.and_then(|d| d.tier.map(|t| t.name));
-                change(s, tx, &caller)?;
-                Ok(was)
-            })
-        })
-        .await;
+    let result = state.blocking(move |s| change(s, &caller)).await;
     match result {
-        Ok(was) => Ok(see_other(&format!(
-            "/locations/{id}?done={done}&was={}",
-            url_encode(was.as_deref().unwrap_or("none"))
-        ))),
-        Err(e)
-            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
-        {
+        Ok(()) => Ok(see_other(&format!("/locations/{id}?done={done}"))),
+        Err(e) if matches!(e, ServiceError::Invalid(_) | ServiceError::Conflict(_)) => {
             let (f, field) = form;
-            let errors = vec![FieldError::new(field, capital(&e.message))];
+            let errors = vec![FieldError::new(field, capital(&e.message()))];
             show(state, viewer, id, f, errors).await
         }
         Err(e) => Err(PageError(e)),
+    }
+}
+
+/// The service's refusals, each at the form field that holds the request field.
+fn at_fields(refusals: Vec<Refusal>, fields: &[(&str, &str)], errors: &mut Vec<FieldError>) {
+    for r in refusals {
+        let field = fields
+            .iter()
+            .find(|(request, _)| *request == r.field)
+            .map_or(r.field, |(_, form)| *form);
+        errors.push(FieldError::new(field, capital(&r.message)));
     }
 }
 
@@ -456,22 +455,6 @@ pub async fn add_cqc(
     if overall.is_none() {
         errors.push(FieldError::new("overall", "Choose the overall rating"));
     }
-    if let (Some(i), Some(p)) = (inspected, published)
-        && p < i
-    {
-        errors.push(FieldError::new(
-            "published-day",
-            "The date CQC published the rating must be on or after the inspection",
-        ));
-    }
-    if let (Some(p), true) = (published, errors.is_empty())
-        && p > state.today()
-    {
-        errors.push(FieldError::new(
-            "published-day",
-            "The date CQC published the rating must be today or in the past",
-        ));
-    }
     let (Some(inspected_on), Some(published_on), Some(overall), true) =
         (inspected, published, overall, errors.is_empty())
     else {
@@ -491,13 +474,22 @@ pub async fn add_cqc(
         overall,
         key_questions,
     };
+    // The service's own rules, so the portal and the API refuse the same ratings.
+    at_fields(
+        records::check_cqc(&req, state.today()),
+        &[("published_on", "published-day")],
+        &mut errors,
+    );
+    if !errors.is_empty() {
+        return show(&state, &viewer, id, f, errors).await;
+    }
     change_then_show(
         &state,
         &viewer,
         id,
         "cqc",
         (f, "published-day"),
-        move |s, tx, c| records_api::record_cqc(s, tx, c, id, req).map(|_| ()),
+        move |s, c| records::record_cqc(s, c, id, req).map(|_| ()),
     )
     .await
 }
@@ -521,8 +513,8 @@ pub async fn open_gate(
         return show(&state, &viewer, id, f, errors).await;
     };
     let req = GateRequest { kind, opened_on };
-    change_then_show(&state, &viewer, id, "gate", (f, "kind"), move |s, tx, c| {
-        records_api::record_gate_open(s, tx, c, id, req).map(|_| ())
+    change_then_show(&state, &viewer, id, "gate", (f, "kind"), move |s, c| {
+        records::record_gate_open(s, c, id, req).map(|_| ())
     })
     .await
 }
@@ -556,12 +548,12 @@ pub async fn close_gate(
         id,
         "gate-closed",
         (f, &field),
-        move |s, tx, c| {
-            let (_, loc) = records_api::record_gate_close(s, tx, c, gate, req)?;
-            if loc != id {
-                return Err(ApiError::not_found("gate"));
+        move |s, c| {
+            // A gate is closed only from its own location's page.
+            if records::gate_location(s, gate)? != Some(id) {
+                return Err(ServiceError::not_found("gate"));
             }
-            Ok(())
+            records::record_gate_close(s, c, gate, req).map(|_| ())
         },
     )
     .await
@@ -600,14 +592,6 @@ pub async fn add_qualification(
         .get("q-ref")
         .map(|s| s.trim().to_owned())
         .unwrap_or_default();
-    if reference.is_empty() {
-        errors.push(FieldError::new("q-ref", "Enter the certificate reference"));
-    } else if reference.chars().count() > 200 {
-        errors.push(FieldError::new(
-            "q-ref",
-            "The certificate reference must be 200 characters or fewer",
-        ));
-    }
     let issued = read_date(&f, "q-issued", "the date it was issued", &mut errors);
     let expires = read_date(&f, "q-expires", "the expiry date", &mut errors);
     let surveillance = read_optional_date(
@@ -617,53 +601,52 @@ pub async fn add_qualification(
         &mut errors,
     );
     let verified = read_optional_date(&f, "q-verified", "the date it was verified", &mut errors);
-    if let (Some(i), Some(e)) = (issued, expires)
-        && e < i
-    {
-        errors.push(FieldError::new(
-            "q-expires-day",
-            "The expiry date must be after the date it was issued",
-        ));
-    }
-    if covers.is_empty() {
-        errors.push(FieldError::new(
-            "covers",
-            "Choose at least one location its scope covers",
-        ));
-    }
-    let (Some(kind), Some(issued_on), Some(expires_on), true) =
-        (kind, issued, expires, errors.is_empty())
-    else {
-        return show(&state, &viewer, id, f, errors).await;
-    };
     let verified_by = f
         .get("q-verified-by")
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty());
+    let provider = state
+        .blocking(move |s| s.db.read(|tx| tiers::location(tx, id)))
+        .await?
+        .ok_or_else(|| ServiceError::not_found("location"))?
+        .0
+        .provider_id;
+    // Until the dates are read, the service's rules are checked with stand-ins that pass them.
+    let (issued_on, expires_on) = match (issued, expires) {
+        (Some(i), Some(e)) => (i, e),
+        _ => (state.today(), state.today()),
+    };
+    let req = QualificationRequest {
+        provider_id: provider,
+        kind: kind.unwrap_or(QualificationKind::Iso9001),
+        certificate_ref: reference,
+        issued_on,
+        expires_on,
+        last_surveillance_on: surveillance,
+        verified_on: verified,
+        verified_by,
+        covered_locations: covers,
+    };
+    at_fields(
+        records::check_qualification(&req),
+        &[
+            ("certificate_ref", "q-ref"),
+            ("expires_on", "q-expires-day"),
+            ("covered_locations", "covers"),
+            ("verified_by", "q-verified-by"),
+        ],
+        &mut errors,
+    );
+    if kind.is_none() || issued.is_none() || expires.is_none() || !errors.is_empty() {
+        return show(&state, &viewer, id, f, errors).await;
+    }
     change_then_show(
         &state,
         &viewer,
         id,
         "qualification",
         (f, "q-ref"),
-        move |s, tx, c| {
-            let provider = tiers::location(tx, id)?
-                .ok_or_else(|| ApiError::not_found("location"))?
-                .0
-                .provider_id;
-            let req = QualificationRequest {
-                provider_id: provider,
-                kind,
-                certificate_ref: reference,
-                issued_on,
-                expires_on,
-                last_surveillance_on: surveillance,
-                verified_on: verified,
-                verified_by,
-                covered_locations: covers,
-            };
-            records_api::record_qualification(s, tx, c, req).map(|_| ())
-        },
+        move |s, c| records::record_qualification(s, c, req).map(|_| ()),
     )
     .await
 }

@@ -12,9 +12,10 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{Section, day, page, tier_text};
-use super::locations::provider_names;
 use super::session::MaybeViewer;
 use super::{PageResult, html};
+use crate::error::ServiceError;
+use crate::service::locations::provider_names;
 use crate::state::AppState;
 use crate::tiers;
 
@@ -53,15 +54,13 @@ pub async fn page_handler(
                 let names = provider_names(tx)?;
                 let mut out = Vec::new();
                 for id in tiers::all_locations(tx)? {
-                    let Some(records) = tiers::records(tx, id)? else {
-                        continue;
-                    };
+                    let records = tiers::records(tx, id)?
+                        .ok_or_else(|| ServiceError::internal("a listed location vanished"))?;
                     if records.visits.is_empty() {
                         continue;
                     }
-                    let Some((_, address)) = tiers::location(tx, id)? else {
-                        continue;
-                    };
+                    let (_, address) = tiers::location(tx, id)?
+                        .ok_or_else(|| ServiceError::internal("a listed location vanished"))?;
                     let det = engine.determine(&records, today);
                     out.push(Entry {
                         id,
@@ -69,11 +68,18 @@ pub async fn page_handler(
                         provider: names
                             .get(&records.location.provider_id)
                             .cloned()
-                            .unwrap_or_default(),
+                            .ok_or_else(|| {
+                                ServiceError::internal("a location's provider is missing")
+                            })?,
                         address,
                         service: records.location.service_type,
                         tier: det.tier.as_ref().map(|t| t.name.clone()),
-                        since: det.visit.as_ref().map(|v| v.effective_on),
+                        // The first day of the tier shown, not of the last visit: a CQC rating
+                        // or a gate can change the tier long after.
+                        since: det
+                            .tier
+                            .as_ref()
+                            .map(|_| engine.tier_since(&records, today)),
                         last_published: records.visits.iter().map(|v| v.effective_on).max(),
                     });
                 }

@@ -25,8 +25,8 @@ use super::sign_in::check_key;
 use super::{KeyForm, PageError, PageResult, capital, html, path_id};
 use crate::auth::Role;
 use crate::blobs;
-use crate::error::ApiError;
-use crate::lifecycle::{self, AttachedFile, CommentView, ResponseView, VisitState};
+use crate::error::ServiceError;
+use crate::service::visits::{self, AttachedFile, CommentView, ResponseView, VisitState};
 use crate::state::AppState;
 use crate::tiers;
 
@@ -78,11 +78,11 @@ fn answer_text(a: Option<Answer>, label: Option<&str>) -> String {
     }
 }
 
-fn load(s: &AppState, tx: &Connection, viewer: &Viewer, id: Uuid) -> Result<Report, ApiError> {
-    let visit = lifecycle::require_visit(tx, &viewer.caller, id)?;
-    let record = lifecycle::revision_record(tx, id, visit.current_revision)?;
+fn load(s: &AppState, tx: &Connection, viewer: &Viewer, id: Uuid) -> Result<Report, ServiceError> {
+    let visit = visits::require_visit(tx, &viewer.caller, id)?;
+    let record = visits::revision_record(tx, id, visit.current_revision)?;
     let (location, _) =
-        tiers::location(tx, visit.location_id)?.ok_or_else(|| ApiError::not_found("visit"))?;
+        tiers::location(tx, visit.location_id)?.ok_or_else(|| ServiceError::not_found("visit"))?;
     let h = &record.header;
     let rules = s.rules();
     let in_force = rules.in_force(record.visited_on());
@@ -122,10 +122,10 @@ fn load(s: &AppState, tx: &Connection, viewer: &Viewer, id: Uuid) -> Result<Repo
         _ => (Vec::new(), "—".to_owned()),
     };
     Ok(Report {
-        window_open: lifecycle::window_open(s, &visit),
-        comments: lifecycle::comments(tx, id)?,
-        responses: lifecycle::action_responses(tx, id)?,
-        files: lifecycle::response_files(tx, id)?,
+        window_open: visits::window_open(s, &visit),
+        comments: visits::comments(tx, id)?,
+        responses: visits::action_responses(tx, id)?,
+        files: visits::response_files(tx, id)?,
         location: location.name,
         today: s.today(),
         visit,
@@ -221,7 +221,7 @@ fn render(
             div { dt { "Overall score" } dd { id: "overall", "{r.overall}" } }
         }
         p { class: "no-print", a { href: "/locations/{r.visit.location_id}", "Back to {r.location}" } }
-        if r.visit.status == "shared" {
+        if r.visit.status == visits::VisitStatus::Shared {
             div { class: "inset", id: "window",
                 if r.window_open {
                     p { {format!("This is a draft. {} can comment on its factual accuracy until {}.", if is_provider { "You" } else { "The provider" }, day(closes))} }
@@ -455,19 +455,17 @@ pub async fn comment(
     let criterion = Some(f.criterion.clone()).filter(|c| !c.is_empty());
     let result = state
         .blocking(move |s| {
-            s.db.write(|tx| lifecycle::comment(s, tx, &caller, id, criterion.as_deref(), &body))
+            s.db.write(|tx| visits::comment(s, tx, &caller, id, criterion.as_deref(), &body))
         })
         .await;
     match result {
         Ok(_) => Ok(see_other(&format!("/visits/{id}?done=comment#comments"))),
-        Err(e)
-            if e.status == StatusCode::CONFLICT || e.status == StatusCode::UNPROCESSABLE_ENTITY =>
-        {
+        Err(e) if matches!(e, ServiceError::Invalid(_) | ServiceError::Conflict(_)) => {
             show(
                 &state,
                 &viewer,
                 id,
-                vec![FieldError::new("comment-body", capital(&e.message))],
+                vec![FieldError::new("comment-body", capital(&e.message()))],
                 drafts,
                 String::new(),
             )
@@ -489,17 +487,17 @@ pub async fn confirm(
     let caller = viewer.caller.clone();
     let result = state
         .blocking(move |s| {
-            s.db.write(|tx| lifecycle::confirm_factual_accuracy(s, tx, &caller, id))
+            s.db.write(|tx| visits::confirm_factual_accuracy(s, tx, &caller, id))
         })
         .await;
     match result {
         Ok(_) => Ok(see_other(&format!("/visits/{id}?done=confirm"))),
-        Err(e) if e.status == StatusCode::CONFLICT => {
+        Err(e @ ServiceError::Conflict(_)) => {
             show(
                 &state,
                 &viewer,
                 id,
-                vec![FieldError::new("window", capital(&e.message))],
+                vec![FieldError::new("window", capital(&e.message()))],
                 Drafts::default(),
                 String::new(),
             )
@@ -535,7 +533,7 @@ pub async fn respond(
     let id = path_id(&id, "visit")?;
     let action = path_id(&action, "action")?;
     let too_big = || {
-        PageError(ApiError::too_large(format!(
+        PageError(ServiceError::too_large(format!(
             "Each file must be smaller than {} MB, and at most {MAX_FILES} files",
             MAX_FILE_BYTES / (1024 * 1024)
         )))
@@ -600,40 +598,38 @@ pub async fn respond(
             // Check the visit and action first, so nothing is stored for a visit the caller
             // may not see.
             s.db.read(|tx| {
-                let v = lifecycle::require_visit(tx, &caller, id)?;
-                let record = lifecycle::revision_record(tx, id, v.current_revision)?;
+                let v = visits::require_visit(tx, &caller, id)?;
+                let record = visits::revision_record(tx, id, v.current_revision)?;
                 if record.actions.contains_key(&action) {
                     Ok(())
                 } else {
-                    Err(ApiError::not_found("action"))
+                    Err(ServiceError::not_found("action"))
                 }
             })?;
             let mut attached = Vec::new();
             for (name, kind, bytes) in prepared {
                 let hash = blake3::hash(&bytes).to_hex().to_string();
                 blobs::store(s, &caller, &hash, &bytes)?;
-                attached.push(lifecycle::AttachedFile {
+                attached.push(visits::AttachedFile {
                     hash,
                     name,
                     media_type: kind.media_type().to_owned(),
                     size: bytes.len() as u64,
                 });
             }
-            s.db.write(|tx| lifecycle::respond_to_action(tx, &caller, id, action, &body, &attached))
+            s.db.write(|tx| visits::respond_to_action(tx, &caller, id, action, &body, &attached))
         })
         .await;
     match result {
         Ok(_) => Ok(see_other(&format!(
             "/visits/{id}?done=response#action-{action}"
         ))),
-        Err(e)
-            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
-        {
+        Err(e) if matches!(e, ServiceError::Invalid(_) | ServiceError::Conflict(_)) => {
             show(
                 &state,
                 &viewer,
                 id,
-                vec![FieldError::new(&field, capital(&e.message))],
+                vec![FieldError::new(&field, capital(&e.message()))],
                 drafts,
                 String::new(),
             )
@@ -654,8 +650,8 @@ pub async fn file(
     let (f, bytes) = state
         .blocking(move |s| {
             let f = s.db.read(|tx| {
-                lifecycle::require_visit(tx, &caller, id)?;
-                lifecycle::response_file(tx, id, &hash)?.ok_or_else(|| ApiError::not_found("file"))
+                visits::require_visit(tx, &caller, id)?;
+                visits::response_file(tx, id, &hash)?.ok_or_else(|| ServiceError::not_found("file"))
             })?;
             let bytes = blobs::read(s, &caller, &f.hash)?;
             Ok((f, bytes))

@@ -12,12 +12,12 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use super::layout::{Section, form_key, money, page, tier_text};
-use super::session::{Viewer, see_other, url_encode};
+use super::session::{Viewer, see_other};
 use super::sign_in::check_key;
 use super::{KeyForm, PageError, PageResult, html, path_id};
 use crate::auth::{Caller, Role};
-use crate::error::ApiError;
-use crate::lifecycle::{self, VisitState};
+use crate::error::ServiceError;
+use crate::service::visits::{self, VisitState, VisitStatus};
 use crate::state::AppState;
 use crate::tiers;
 
@@ -32,7 +32,7 @@ struct Item {
     pending_revision: Option<u32>,
 }
 
-fn queue(s: &AppState, tx: &Connection, caller: &Caller) -> Result<Vec<Item>, ApiError> {
+fn queue(s: &AppState, tx: &Connection, caller: &Caller) -> Result<Vec<Item>, ServiceError> {
     caller.require(&[Role::Lead, Role::Commissioner])?;
     let ids = crate::db::query_ids(
         tx,
@@ -41,10 +41,10 @@ fn queue(s: &AppState, tx: &Connection, caller: &Caller) -> Result<Vec<Item>, Ap
     )?;
     let mut out = Vec::new();
     for id in ids {
-        let Some(v) = lifecycle::visit_state(tx, id)? else {
+        let Some(v) = visits::visit_state(tx, id)? else {
             continue;
         };
-        let record = lifecycle::revision_record(tx, id, v.current_revision)?;
+        let record = visits::revision_record(tx, id, v.current_revision)?;
         let location = tiers::location(tx, v.location_id)?
             .map(|(l, _)| l.name)
             .unwrap_or_default();
@@ -56,8 +56,8 @@ fn queue(s: &AppState, tx: &Connection, caller: &Caller) -> Result<Vec<Item>, Ap
             )
             .ok();
         out.push(Item {
-            comments: lifecycle::comments(tx, id)?.len(),
-            window_open: lifecycle::window_open(s, &v),
+            comments: visits::comments(tx, id)?.len(),
+            window_open: visits::window_open(s, &v),
             location,
             visited_on: record.visited_on(),
             kind: record.header.visit_type.label(),
@@ -80,7 +80,7 @@ pub async fn page_handler(State(state): State<AppState>, viewer: Viewer) -> Page
     let publisher = matches!(viewer.caller.role, Role::Lead | Role::Commissioner);
     let to_share: Vec<&Item> = items
         .iter()
-        .filter(|i| i.visit.status == "signed_off" && i.pending_revision.is_none())
+        .filter(|i| i.visit.status == VisitStatus::SignedOff && i.pending_revision.is_none())
         .collect();
     let revisions: Vec<&Item> = items
         .iter()
@@ -88,11 +88,11 @@ pub async fn page_handler(State(state): State<AppState>, viewer: Viewer) -> Page
         .collect();
     let in_window: Vec<&Item> = items
         .iter()
-        .filter(|i| i.visit.status == "shared" && i.window_open)
+        .filter(|i| i.visit.status == VisitStatus::Shared && i.window_open)
         .collect();
     let to_publish: Vec<&Item> = items
         .iter()
-        .filter(|i| i.visit.status == "shared" && !i.window_open)
+        .filter(|i| i.visit.status == VisitStatus::Shared && !i.window_open)
         .collect();
     let row = |i: &Item| format!("{}: {}, {}", i.location, i.kind, long_date(i.visited_on));
     let body = rsx! {
@@ -174,7 +174,7 @@ pub async fn share(
     check_key(&viewer, &f.form_key)?;
     let caller = viewer.caller.clone();
     state
-        .blocking(move |s| s.db.write(|tx| lifecycle::share(s, tx, &caller, id)))
+        .blocking(move |s| s.db.write(|tx| visits::share(s, tx, &caller, id)))
         .await?;
     Ok(see_other("/review"))
 }
@@ -191,12 +191,12 @@ pub async fn decide(
     let accept = match decision.as_str() {
         "accept" => true,
         "reject" => false,
-        _ => return Err(PageError(ApiError::not_found("page"))),
+        _ => return Err(PageError(ServiceError::not_found("page"))),
     };
     let caller = viewer.caller.clone();
     state
         .blocking(move |s| {
-            s.db.write(|tx| lifecycle::decide_revision(tx, &caller, id, revision, accept))
+            s.db.write(|tx| visits::decide_revision(tx, &caller, id, revision, accept))
         })
         .await?;
     Ok(see_other("/review"))
@@ -213,12 +213,17 @@ struct Preview {
     visited_on: chrono::NaiveDate,
 }
 
-fn preview(s: &AppState, tx: &Connection, caller: &Caller, id: Uuid) -> Result<Preview, ApiError> {
+fn preview(
+    s: &AppState,
+    tx: &Connection,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<Preview, ServiceError> {
     caller.require(&[Role::Lead, Role::Commissioner])?;
-    let v = lifecycle::require_visit(tx, caller, id)?;
-    let record = lifecycle::revision_record(tx, id, v.current_revision)?;
+    let v = visits::require_visit(tx, caller, id)?;
+    let record = visits::revision_record(tx, id, v.current_revision)?;
     let mut records =
-        tiers::records(tx, v.location_id)?.ok_or_else(|| ApiError::not_found("location"))?;
+        tiers::records(tx, v.location_id)?.ok_or_else(|| ServiceError::not_found("location"))?;
     let today = s.today();
     let book = s.rules();
     let engine = Engine::new(&s.packs, &book);
@@ -297,20 +302,10 @@ pub async fn publish(
     let id = path_id(&id, "visit")?;
     check_key(&viewer, &f.form_key)?;
     let caller = viewer.caller.clone();
-    let (location, was) = state
+    let location = state
         .blocking(move |s| {
-            s.db.write(|tx| {
-                let before = lifecycle::require_visit(tx, &caller, id)?;
-                let was = tiers::determine(s, tx, before.location_id, s.today())?
-                    .and_then(|d| d.tier.map(|t| t.name));
-                let v = lifecycle::publish(s, tx, &caller, id)?;
-                tiers::redetermine(s, tx, &[v.location_id], "visit published")?;
-                Ok((v.location_id, was))
-            })
+            s.db.write(|tx| Ok(visits::publish(s, tx, &caller, id)?.visit.location_id))
         })
         .await?;
-    Ok(see_other(&format!(
-        "/locations/{location}?done=published&was={}",
-        url_encode(was.as_deref().unwrap_or("none"))
-    )))
+    Ok(see_other(&format!("/locations/{location}?done=published")))
 }

@@ -21,9 +21,10 @@ use super::session::Viewer;
 use super::sign_in::check_key;
 use super::{PageResult, capital, html};
 use crate::auth::{Caller, Role};
-use crate::error::ApiError;
+use crate::error::ServiceError;
+use crate::service::records;
 use crate::state::AppState;
-use crate::{records_api, tiers};
+use crate::tiers;
 
 fn rule_sets_table(sets: &[RuleSet], today: NaiveDate) -> Element {
     let in_force = sets
@@ -198,7 +199,7 @@ fn render(
     page(title, Some(viewer), Section::Rules, body)
 }
 
-fn sources(tx: &Connection) -> Result<String, ApiError> {
+fn sources(tx: &Connection) -> Result<String, ServiceError> {
     Ok(tx.query_row(
         "SELECT source FROM rule_sets ORDER BY effective_from DESC LIMIT 1",
         [],
@@ -206,7 +207,7 @@ fn sources(tx: &Connection) -> Result<String, ApiError> {
     )?)
 }
 
-fn require(caller: &Caller) -> Result<(), ApiError> {
+fn require(caller: &Caller) -> Result<(), ServiceError> {
     caller.require(&[Role::Commissioner, Role::Lead])
 }
 
@@ -273,8 +274,8 @@ pub async fn what_if(
                 // (lapses, lookbacks) read it too.
                 let mut always = draft.clone();
                 always.effective_from = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(today);
-                let draft_book =
-                    RuleBook::new(vec![always]).map_err(|e| ApiError::internal(e.to_string()))?;
+                let draft_book = RuleBook::new(vec![always])
+                    .map_err(|e| ServiceError::internal(e.to_string()))?;
                 let current = Engine::new(&s.packs, &book);
                 let drafted = Engine::new(&s.packs, &draft_book);
                 let mut records = Vec::new();
@@ -307,8 +308,7 @@ pub async fn adopt(
     let v = viewer.clone();
     let (status, text) = state
         .blocking(move |s| {
-            let outcome =
-                s.db.write(|tx| records_api::record_rule_set(s, tx, &v.caller, &f.draft));
+            let outcome = records::add_rule_set(s, &v.caller, &f.draft);
             s.db.read(|tx| {
                 let book = s.rules();
                 let today = s.today();
@@ -317,14 +317,14 @@ pub async fn adopt(
                         StatusCode::OK,
                         render(&v, book.sets(), today, &sources(tx)?, &[], None),
                     ),
-                    Err(e) if e.status.is_client_error() => (
+                    Err(e) if e.is_refusal() || matches!(e, ServiceError::Forbidden(_)) => (
                         StatusCode::BAD_REQUEST,
                         render(
                             &v,
                             book.sets(),
                             today,
                             &f.draft,
-                            &[FieldError::new("draft", capital(&e.message))],
+                            &[FieldError::new("draft", capital(&e.message()))],
                             None,
                         ),
                     ),

@@ -8,7 +8,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::auth::{Caller, caller_for_token};
+use crate::auth::Caller;
+use crate::error::ServiceError;
+use crate::service::sessions::caller_for_token;
 use crate::state::AppState;
 
 /// The cookie holding the session token.
@@ -32,16 +34,7 @@ pub fn form_key(token: &str) -> String {
 
 /// The session token from the request's cookies.
 pub fn token_from(parts: &Parts) -> Option<String> {
-    parts
-        .headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE_NAME)
-        .map(|(_, v)| v.trim().to_owned())
-        .filter(|t| !t.is_empty() && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+    cookie(&parts.headers, COOKIE_NAME)
 }
 
 /// The `Set-Cookie` value that starts a session; `secure` when the site is served over HTTPS.
@@ -64,25 +57,52 @@ pub fn see_other(to: &str) -> Response {
     r
 }
 
-/// Where a sign-in may send someone next: only a path on this site.
+/// The first path segments of the portal's own pages: a sign-in may return only to these.
+const PORTAL_PAGES: [&str; 8] = [
+    "locations",
+    "visits",
+    "review",
+    "rules",
+    "payments",
+    "audit",
+    "register",
+    "gates",
+];
+
+/// Where a sign-in may send someone next: only a page of this portal. The path must be made of
+/// plain URL characters (no control characters, spaces or backslashes, which browsers drop or
+/// rewrite, turning `/\t/evil.example` into `//evil.example`) and start with a known page.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
+    let home = || "/".to_owned();
+    let Some(n) = next else {
+        return home();
+    };
+    let plain = n
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/-._~?=&%+".contains(&b));
+    let Some(rest) = n.strip_prefix('/') else {
+        return home();
+    };
+    let first = rest.split(['/', '?']).next().unwrap_or_default();
+    if plain && !rest.starts_with('/') && PORTAL_PAGES.contains(&first) && n.len() <= 512 {
+        n.to_owned()
+    } else {
+        home()
     }
 }
 
-async fn viewer_of(parts: &Parts, state: &AppState) -> Option<Viewer> {
-    let token = token_from(parts)?;
+/// The signed-in person behind the request's cookie. `Ok(None)` when there is none or it has
+/// expired; a failure to look it up is an error, not "signed out".
+async fn viewer_of(parts: &Parts, state: &AppState) -> Result<Option<Viewer>, ServiceError> {
+    let Some(token) = token_from(parts) else {
+        return Ok(None);
+    };
     let key = form_key(&token);
-    let caller = state
-        .blocking(move |s| s.db.read(|tx| caller_for_token(tx, &token)))
-        .await
-        .ok()??;
-    Some(Viewer {
+    let caller = state.blocking(move |s| caller_for_token(s, &token)).await?;
+    Ok(caller.map(|caller| Viewer {
         caller,
         form_key: key,
-    })
+    }))
 }
 
 impl FromRequestParts<AppState> for Viewer {
@@ -91,8 +111,9 @@ impl FromRequestParts<AppState> for Viewer {
     /// Not signed in: to the sign-in page, coming back here afterwards.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Viewer, Response> {
         match viewer_of(parts, state).await {
-            Some(v) => Ok(v),
-            None => {
+            Ok(Some(v)) => Ok(v),
+            Err(e) => Err(super::PageError(e).into_response()),
+            Ok(None) => {
                 let here = parts
                     .uri
                     .path_and_query()
@@ -109,13 +130,69 @@ impl FromRequestParts<AppState> for Viewer {
 pub struct MaybeViewer(pub Option<Viewer>);
 
 impl FromRequestParts<AppState> for MaybeViewer {
-    type Rejection = std::convert::Infallible;
+    type Rejection = Response;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<MaybeViewer, Self::Rejection> {
-        Ok(MaybeViewer(viewer_of(parts, state).await))
+        viewer_of(parts, state)
+            .await
+            .map(MaybeViewer)
+            .map_err(|e| super::PageError(e).into_response())
+    }
+}
+
+/// The cookie that carries the sign-in form's key before anyone is signed in (login CSRF).
+pub const SIGN_IN_COOKIE: &str = "accredit_sign_in";
+
+/// A fresh random key for the sign-in form.
+pub fn new_sign_in_key() -> Result<String, ServiceError> {
+    crate::auth::new_token()
+}
+
+/// The sign-in form's key from the request's cookies.
+pub fn sign_in_key_from(headers: &axum::http::HeaderMap) -> Option<String> {
+    cookie(headers, SIGN_IN_COOKIE)
+}
+
+/// The `Set-Cookie` value carrying the sign-in form's key.
+pub fn sign_in_cookie(key: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SIGN_IN_COOKIE}={key}; Path=/sign-in; HttpOnly; SameSite=Strict{secure}")
+}
+
+fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|t| !t.is_empty() && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Refuses a state-changing request that a browser says came from another site: its `Origin`
+/// (or, failing that, `Sec-Fetch-Site`) must be this site. Form keys already stop forged forms;
+/// this also stops login CSRF and anything a key could not cover.
+pub fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    if let Some(origin) = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    {
+        let Some(host) = host else {
+            return false;
+        };
+        return origin == format!("http://{host}") || origin == format!("https://{host}");
+    }
+    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(site) => site == "same-origin" || site == "none",
     }
 }
 
@@ -149,10 +226,20 @@ mod tests {
     #[test]
     fn sign_in_only_returns_to_pages_on_this_site() {
         assert_eq!(safe_next(Some("/visits/1?done=x")), "/visits/1?done=x");
+        assert_eq!(
+            safe_next(Some("/locations?light=red")),
+            "/locations?light=red"
+        );
         for bad in [
             "//evil.example/",
             "https://evil.example/",
             "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "/%09/evil.example",
+            "/evil.example",
+            "/sign-out",
             "",
             "visits",
         ] {

@@ -3,16 +3,18 @@
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use dioxus::prelude::*;
 use serde::Deserialize;
 
+use super::capital;
 use super::layout::{FieldError, Section, error_summary, field_error, page};
 use super::session::{self, MaybeViewer, Viewer};
 use super::{PageError, PageResult, html};
-use crate::auth;
-use crate::error::ApiError;
+use crate::error::ServiceError;
+use crate::http::ClientAddr;
+use crate::service::sessions::{self, Attempt, SessionKind};
 use crate::state::AppState;
 
 /// The query of the sign-in page.
@@ -29,9 +31,35 @@ pub struct SignInForm {
     username: String,
     password: String,
     next: String,
+    form_key: String,
 }
 
-fn form_page(status: StatusCode, username: &str, next: &str, errors: &[FieldError]) -> Response {
+/// The sign-in form with a fresh key, set in its cookie too: a page on another site can neither
+/// read the key nor set the cookie, so it cannot sign a victim in to an account of its own.
+fn form_page(
+    state: &AppState,
+    status: StatusCode,
+    username: &str,
+    next: &str,
+    errors: &[FieldError],
+) -> PageResult {
+    let key = session::new_sign_in_key()?;
+    let mut r = form_html(status, username, next, &key, errors);
+    if let Ok(v) =
+        HeaderValue::from_str(&session::sign_in_cookie(&key, state.config.secure_cookies))
+    {
+        r.headers_mut().insert(SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+fn form_html(
+    status: StatusCode,
+    username: &str,
+    next: &str,
+    key: &str,
+    errors: &[FieldError],
+) -> Response {
     let described = |f: &str| {
         errors
             .iter()
@@ -52,6 +80,7 @@ fn form_page(status: StatusCode, username: &str, next: &str, errors: &[FieldErro
             p { "Providers, lead officers and commissioners sign in with the account their council gave them." }
             form { method: "post", action: "/sign-in", novalidate: true,
                 input { r#type: "hidden", name: "next", value: "{next}" }
+                input { r#type: "hidden", name: "form_key", value: "{key}" }
                 div { class: group("username"),
                     label { class: "label", r#for: "username", "Username" }
                     {field_error(errors, "username")}
@@ -76,18 +105,40 @@ fn form_page(status: StatusCode, username: &str, next: &str, errors: &[FieldErro
 }
 
 /// The sign-in page (or on to the start page, for someone already signed in).
-pub async fn form(MaybeViewer(viewer): MaybeViewer, Query(q): Query<NextQuery>) -> Response {
+pub async fn form(
+    State(state): State<AppState>,
+    MaybeViewer(viewer): MaybeViewer,
+    Query(q): Query<NextQuery>,
+) -> PageResult {
     let next = session::safe_next(q.next.as_deref());
     if viewer.is_some() {
-        return session::see_other(&next);
+        return Ok(session::see_other(&next));
     }
-    form_page(StatusCode::OK, "", &next, &[])
+    form_page(&state, StatusCode::OK, "", &next, &[])
 }
 
-/// Checks the username and password; on success sets the session cookie.
-pub async fn submit(State(state): State<AppState>, Form(f): Form<SignInForm>) -> PageResult {
+/// Checks the form's key, then the username and password; on success sets the session cookie.
+pub async fn submit(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
+    Form(f): Form<SignInForm>,
+) -> PageResult {
     let next = session::safe_next(Some(&f.next));
     let username = f.username.trim().to_owned();
+    if f.form_key.is_empty() || session::sign_in_key_from(&headers).as_deref() != Some(&f.form_key)
+    {
+        return form_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            &username,
+            &next,
+            &[FieldError::new(
+                "username",
+                "This form has expired. Enter your username and password again",
+            )],
+        );
+    }
     let mut errors = Vec::new();
     if username.is_empty() {
         errors.push(FieldError::new("username", "Enter your username"));
@@ -102,18 +153,22 @@ pub async fn submit(State(state): State<AppState>, Form(f): Form<SignInForm>) ->
         ));
     }
     if !errors.is_empty() {
-        return Ok(form_page(
-            StatusCode::BAD_REQUEST,
-            &username,
-            &next,
-            &errors,
-        ));
+        return form_page(&state, StatusCode::BAD_REQUEST, &username, &next, &errors);
     }
     let user = username.clone();
     let secure = state.config.secure_cookies;
     let result = state
         .blocking(move |s| {
-            s.db.write(|tx| auth::sign_in_recorded(tx, &user, &f.password, "web browser", "portal"))
+            sessions::sign_in(
+                s,
+                Attempt {
+                    username: &user,
+                    password: &f.password,
+                    device_name: "web browser",
+                    kind: SessionKind::Portal,
+                    address,
+                },
+            )
         })
         .await;
     match result {
@@ -124,7 +179,8 @@ pub async fn submit(State(state): State<AppState>, Form(f): Form<SignInForm>) ->
             }
             Ok(r)
         }
-        Err(e) if e.status == StatusCode::UNAUTHORIZED => Ok(form_page(
+        Err(ServiceError::Unauthorized(_)) => form_page(
+            &state,
             StatusCode::UNAUTHORIZED,
             &username,
             &next,
@@ -132,7 +188,14 @@ pub async fn submit(State(state): State<AppState>, Form(f): Form<SignInForm>) ->
                 "username",
                 "The username or password is not right",
             )],
-        )),
+        ),
+        Err(e @ ServiceError::TooManyAttempts { .. }) => form_page(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            &username,
+            &next,
+            &[FieldError::new("username", capital(&e.message()))],
+        ),
         Err(e) => Err(PageError(e)),
     }
 }
@@ -142,7 +205,7 @@ pub fn check_key(viewer: &Viewer, key: &str) -> Result<(), PageError> {
     if key == viewer.form_key {
         Ok(())
     } else {
-        Err(PageError(ApiError::forbidden(
+        Err(PageError(ServiceError::forbidden(
             "This form has expired. Go back, reload the page and try again.",
         )))
     }
@@ -157,9 +220,7 @@ pub async fn sign_out(
     check_key(&viewer, &f.form_key)?;
     let caller = viewer.caller.clone();
     state
-        .blocking(move |s| {
-            s.db.write(|tx| crate::api::revoke(tx, &caller, caller.device_id))
-        })
+        .blocking(move |s| sessions::revoke(s, &caller, caller.device_id))
         .await?;
     let mut r = session::see_other("/sign-in");
     if let Ok(v) = HeaderValue::from_str(&session::clear_cookie()) {

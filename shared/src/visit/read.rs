@@ -14,10 +14,10 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::error::{VisitDocError, malformed};
-use crate::framework::{FrameworkPack, PackLibrary};
-use crate::records::Answer;
 use super::model::*;
 use super::schema::*;
+use crate::framework::{FrameworkPack, PackLibrary};
+use crate::records::Answer;
 
 /// A read-only view of a document, either current or as of some heads.
 #[derive(Clone, Copy)]
@@ -227,7 +227,11 @@ impl Fields<'_> {
                 &with(path, key),
                 format!(
                     "is written once, but has concurrent values {}",
-                    values.iter().map(Entry::describe).collect::<Vec<_>>().join(" and ")
+                    values
+                        .iter()
+                        .map(Entry::describe)
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 ),
             )),
             _ => Ok(()),
@@ -277,9 +281,9 @@ impl Fields<'_> {
             .into_iter()
             .map(|e| match self.entry_str(e, key, path)? {
                 None => Ok(None),
-                Some(s) => parse(&s).map(Some).ok_or_else(|| {
-                    malformed(&with(path, key), format!("{s:?} is not valid here"))
-                }),
+                Some(s) => parse(&s)
+                    .map(Some)
+                    .ok_or_else(|| malformed(&with(path, key), format!("{s:?} is not valid here"))),
             })
             .collect()
     }
@@ -592,7 +596,10 @@ fn check_item(
         RESOLUTIONS => {
             let resolution = read_resolution(f, path)?;
             if resolution.reason.trim().is_empty() {
-                return Err(malformed(&with(path, REASON), "a resolution needs a reason"));
+                return Err(malformed(
+                    &with(path, REASON),
+                    "a resolution needs a reason",
+                ));
             }
             Ok(())
         }
@@ -945,13 +952,19 @@ fn same_identity(was: &VisitHeader, now: &VisitHeader) -> Result<(), VisitDocErr
             now.location_id.to_string(),
         ),
         (PACK_ID, was.pack_id.clone(), now.pack_id.clone()),
-        (PACK_VERSION, was.pack_version.clone(), now.pack_version.clone()),
+        (
+            PACK_VERSION,
+            was.pack_version.clone(),
+            now.pack_version.clone(),
+        ),
     ];
     for (key, a, b) in fields {
         if a != b {
             return Err(malformed(
                 &[key],
-                format!("is written once, when the visit is created: it cannot change from {a:?} to {b:?}"),
+                format!(
+                    "is written once, when the visit is created: it cannot change from {a:?} to {b:?}"
+                ),
             ));
         }
     }

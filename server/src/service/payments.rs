@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use accredit_shared::Engine;
-use accredit_shared::calendar::{DateRange, month_period};
+use accredit_shared::calendar::{DateRange, parse_month};
 use accredit_shared::money::Pence;
 use accredit_shared::premium::{AdjustmentLine, IssuedLine, PaymentLine, compute_schedule};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -15,19 +15,15 @@ use uuid::Uuid;
 
 use crate::audit::{self, Entry};
 use crate::auth::{Caller, Role};
-use crate::error::ApiError;
+use crate::error::ServiceError;
 use crate::state::{AppState, now_text};
 use crate::tiers;
 
 /// Parses `YYYY-MM` into the month's range.
-pub fn parse_period(text: &str) -> Result<DateRange, ApiError> {
-    let bad = || ApiError::bad_request("period must be a month, written YYYY-MM");
-    let (y, m) = text.split_once('-').ok_or_else(bad)?;
-    if y.len() != 4 || m.len() != 2 {
-        return Err(bad());
-    }
-    let (y, m): (i32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    month_period(y, m).ok_or_else(bad)
+pub fn parse_period(text: &str) -> Result<DateRange, ServiceError> {
+    parse_month(text).map_err(|e| {
+        ServiceError::bad_request(format!("period must be a month, written YYYY-MM: {e}"))
+    })
 }
 
 /// The schedule as the API returns it.
@@ -62,7 +58,7 @@ fn computed_lines(
     tx: &Connection,
     period: DateRange,
     only: &[Uuid],
-) -> Result<accredit_shared::premium::Schedule, ApiError> {
+) -> Result<accredit_shared::premium::Schedule, ServiceError> {
     let mut records = Vec::new();
     let mut placements = Vec::new();
     for id in only {
@@ -82,7 +78,7 @@ pub fn view(
     tx: &Connection,
     caller: &Caller,
     label: &str,
-) -> Result<PaymentsView, ApiError> {
+) -> Result<PaymentsView, ServiceError> {
     caller.require(&[Role::Commissioner, Role::Lead, Role::Provider])?;
     let period = parse_period(label)?;
     let visible = crate::access::visible_locations(tx, caller)?;
@@ -112,7 +108,7 @@ pub fn view(
                 })
                 .collect();
             let adj = accredit_shared::premium::adjustments(&as_issued, &schedule)
-                .map_err(|e| ApiError::internal(format!("adjustments: {e}")))?;
+                .map_err(|e| ServiceError::internal(format!("adjustments: {e}")))?;
             (Some(at), issued, adj)
         }
     };
@@ -145,7 +141,7 @@ pub fn issue(
     tx: &Connection,
     caller: &Caller,
     label: &str,
-) -> Result<PaymentsView, ApiError> {
+) -> Result<PaymentsView, ServiceError> {
     caller.require(&[Role::Commissioner])?;
     let period = parse_period(label)?;
     let exists = tx
@@ -157,7 +153,7 @@ pub fn issue(
         .optional()?
         .is_some();
     if exists {
-        return Err(ApiError::conflict(format!(
+        return Err(ServiceError::conflict(format!(
             "{label} has already been issued; later changes appear as adjustment lines"
         )));
     }
@@ -190,14 +186,16 @@ fn pounds(p: Pence) -> String {
     p.to_pounds_string()
 }
 
-fn csv_field(s: &str) -> String {
-    // Quote anything a spreadsheet could misread, and defuse formula injection.
-    let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() {
+/// A CSV cell, quoted as needed. Text a spreadsheet would run as a formula (a leading `=`, `+`,
+/// `-`, `@`, tab or carriage return: OWASP's list) gets a leading apostrophe; plain numbers,
+/// negative amounts included, stay numbers.
+pub fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
         format!("'{s}")
     } else {
         s.to_owned()
     };
-    if s.contains([',', '"', '\n', '\r']) {
+    if s.contains([',', '"', '\n', '\r', '\t']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s

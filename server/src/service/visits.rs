@@ -16,51 +16,47 @@ use uuid::Uuid;
 
 use crate::audit::{self, Entry};
 use crate::auth::{Caller, Role};
-use crate::error::ApiError;
+use crate::db::stored_id;
+use crate::error::ServiceError;
 use crate::state::{AppState, now_text};
+use crate::tiers;
 
-/// Where a visit stands.
-#[derive(Clone, Debug, Serialize)]
-pub struct VisitState {
-    /// The visit.
-    pub id: Uuid,
-    /// Its location.
-    pub location_id: Uuid,
-    /// `signed_off`, `shared` or `published`.
-    pub status: String,
-    /// The accepted revision now in review.
-    pub current_revision: u32,
-    /// When it was shared with the provider.
-    pub shared_on: Option<String>,
-    /// Last day for the provider's comments.
-    pub window_closes_on: Option<String>,
-    /// When the provider said they have no more comments.
-    pub provider_confirmed_at: Option<String>,
-    /// When it was last published.
-    pub published_on: Option<String>,
-}
+pub use accredit_shared::api::{VisitState, VisitStatus};
 
-/// Reads a visit's state.
-pub fn visit_state(tx: &Connection, id: Uuid) -> Result<Option<VisitState>, ApiError> {
-    Ok(tx
+/// Reads a visit's state. A stored id or status that does not read is an error, never a default.
+pub fn visit_state(tx: &Connection, id: Uuid) -> Result<Option<VisitState>, ServiceError> {
+    let row = tx
         .query_row(
             "SELECT location_id, status, current_revision, shared_on, window_closes_on, provider_confirmed_at, published_on
              FROM visits WHERE id = ?1",
             [id.to_string()],
             |r| {
-                Ok(VisitState {
-                    id,
-                    location_id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
-                    status: r.get(1)?,
-                    current_revision: r.get(2)?,
-                    shared_on: r.get(3)?,
-                    window_closes_on: r.get(4)?,
-                    provider_confirmed_at: r.get(5)?,
-                    published_on: r.get(6)?,
-                })
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    VisitState {
+                        id,
+                        location_id: Uuid::nil(),
+                        status: VisitStatus::SignedOff,
+                        current_revision: r.get(2)?,
+                        shared_on: r.get(3)?,
+                        window_closes_on: r.get(4)?,
+                        provider_confirmed_at: r.get(5)?,
+                        published_on: r.get(6)?,
+                    },
+                ))
             },
         )
-        .optional()?)
+        .optional()?;
+    let Some((location, status, state)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(VisitState {
+        location_id: stored_id(&location)?,
+        status: VisitStatus::parse(&status)
+            .ok_or_else(|| ServiceError::internal(format!("stored visit status {status:?}")))?,
+        ..state
+    }))
 }
 
 /// Called after a sync changed a document: records a sign-off as revision 1, or later edits to a
@@ -71,7 +67,7 @@ pub fn after_change(
     id: Uuid,
     doc: &mut AutoCommit,
     snapshot: &VisitSnapshot,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, ServiceError> {
     let Some(signoff) = &snapshot.signoff else {
         return Ok(None);
     };
@@ -180,7 +176,7 @@ fn insert_revision(
     signed_by: &Uuid,
     signed_at: &str,
     state: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     tx.execute(
         "INSERT INTO visit_revisions (visit_id, revision, heads, record, signed_by, signed_at, state, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -224,7 +220,7 @@ pub struct RevisionView {
 }
 
 /// Every revision of a visit, oldest first.
-pub fn revisions(tx: &Connection, id: Uuid) -> Result<Vec<RevisionView>, ApiError> {
+pub fn revisions(tx: &Connection, id: Uuid) -> Result<Vec<RevisionView>, ServiceError> {
     let mut stmt = tx.prepare(
         "SELECT revision, state, signed_by, signed_at, heads, published_on, record FROM visit_revisions WHERE visit_id = ?1 ORDER BY revision",
     )?;
@@ -267,7 +263,7 @@ pub fn revision_record(
     tx: &Connection,
     id: Uuid,
     revision: u32,
-) -> Result<VisitSnapshot, ApiError> {
+) -> Result<VisitSnapshot, ServiceError> {
     let record: String = tx.query_row(
         "SELECT record FROM visit_revisions WHERE visit_id = ?1 AND revision = ?2",
         params![id.to_string(), revision],
@@ -278,14 +274,18 @@ pub fn revision_record(
 
 /// Finds a visit the caller may see, or 404. Providers see only shared or published visits of
 /// their own locations.
-pub fn require_visit(tx: &Connection, caller: &Caller, id: Uuid) -> Result<VisitState, ApiError> {
-    let state = visit_state(tx, id)?.ok_or_else(|| ApiError::not_found("visit"))?;
+pub fn require_visit(
+    tx: &Connection,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<VisitState, ServiceError> {
+    let state = visit_state(tx, id)?.ok_or_else(|| ServiceError::not_found("visit"))?;
     let visible = crate::access::may_see_location(tx, caller, state.location_id)?
-        && (caller.role != Role::Provider || state.status != "signed_off");
+        && (caller.role != Role::Provider || state.status != VisitStatus::SignedOff);
     if visible {
         Ok(state)
     } else {
-        Err(ApiError::not_found("visit"))
+        Err(ServiceError::not_found("visit"))
     }
 }
 
@@ -295,7 +295,7 @@ fn audit_visit(
     action: &str,
     v: &VisitState,
     details: serde_json::Value,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     audit::record(
         tx,
         Some(caller),
@@ -315,17 +315,17 @@ pub fn share(
     tx: &Connection,
     caller: &Caller,
     id: Uuid,
-) -> Result<VisitState, ApiError> {
+) -> Result<VisitState, ServiceError> {
     caller.require(&[Role::Lead])?;
     let v = require_visit(tx, caller, id)?;
-    if v.status != "signed_off" {
-        return Err(ApiError::conflict(format!(
+    if v.status != VisitStatus::SignedOff {
+        return Err(ServiceError::conflict(format!(
             "the visit is {}, not signed off",
-            v.status
+            v.status.as_str().replace('_', " ")
         )));
     }
     if has_pending(tx, id)? {
-        return Err(ApiError::conflict(
+        return Err(ServiceError::conflict(
             "a newer revision is waiting: accept or reject it first",
         ));
     }
@@ -342,10 +342,10 @@ pub fn share(
         &v,
         json!({ "revision": v.current_revision, "window_closes_on": closes }),
     )?;
-    visit_state(tx, id)?.ok_or_else(|| ApiError::not_found("visit"))
+    visit_state(tx, id)?.ok_or_else(|| ServiceError::not_found("visit"))
 }
 
-fn has_pending(tx: &Connection, id: Uuid) -> Result<bool, ApiError> {
+fn has_pending(tx: &Connection, id: Uuid) -> Result<bool, ServiceError> {
     Ok(tx
         .query_row(
             "SELECT 1 FROM visit_revisions WHERE visit_id = ?1 AND state = 'pending'",
@@ -358,7 +358,7 @@ fn has_pending(tx: &Connection, id: Uuid) -> Result<bool, ApiError> {
 
 /// Whether the provider may still comment: shared, not confirmed, and the window not closed.
 pub fn window_open(state: &AppState, v: &VisitState) -> bool {
-    v.status == "shared"
+    v.status == VisitStatus::Shared
         && v.provider_confirmed_at.is_none()
         && v.window_closes_on
             .as_deref()
@@ -374,24 +374,24 @@ pub fn comment(
     id: Uuid,
     criterion: Option<&str>,
     body: &str,
-) -> Result<Uuid, ApiError> {
+) -> Result<Uuid, ServiceError> {
     caller.require(&[Role::Provider, Role::Lead])?;
     let v = require_visit(tx, caller, id)?;
     if caller.role == Role::Provider && !window_open(state, &v) {
-        return Err(ApiError::conflict(
+        return Err(ServiceError::conflict(
             "the factual-accuracy window is not open for this visit",
         ));
     }
     let body = body.trim();
     if body.is_empty() || body.len() > 10_000 {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             "a comment needs between 1 and 10,000 characters",
         ));
     }
     if let Some(c) = criterion {
         let record = revision_record(tx, id, v.current_revision)?;
         if !record.results.contains_key(c) {
-            return Err(ApiError::invalid(format!(
+            return Err(ServiceError::invalid(format!(
                 "criterion {c:?} is not part of this visit"
             )));
         }
@@ -417,11 +417,11 @@ pub fn confirm_factual_accuracy(
     tx: &Connection,
     caller: &Caller,
     id: Uuid,
-) -> Result<VisitState, ApiError> {
+) -> Result<VisitState, ServiceError> {
     caller.require(&[Role::Provider])?;
     let v = require_visit(tx, caller, id)?;
     if !window_open(state, &v) {
-        return Err(ApiError::conflict(
+        return Err(ServiceError::conflict(
             "the factual-accuracy window is not open for this visit",
         ));
     }
@@ -436,7 +436,7 @@ pub fn confirm_factual_accuracy(
         &v,
         json!({}),
     )?;
-    visit_state(tx, id)?.ok_or_else(|| ApiError::not_found("visit"))
+    visit_state(tx, id)?.ok_or_else(|| ServiceError::not_found("visit"))
 }
 
 /// A lead or commissioner publishes a shared visit once the window has closed (or the provider
@@ -446,17 +446,17 @@ pub fn publish(
     tx: &Connection,
     caller: &Caller,
     id: Uuid,
-) -> Result<VisitState, ApiError> {
+) -> Result<Published, ServiceError> {
     caller.require(&[Role::Lead, Role::Commissioner])?;
     let v = require_visit(tx, caller, id)?;
-    if v.status != "shared" {
-        return Err(ApiError::conflict(format!(
+    if v.status != VisitStatus::Shared {
+        return Err(ServiceError::conflict(format!(
             "only a shared visit can be published; this one is {}",
-            v.status
+            v.status.as_str().replace('_', " ")
         )));
     }
     if window_open(state, &v) {
-        return Err(ApiError::conflict(format!(
+        return Err(ServiceError::conflict(format!(
             "the provider's factual-accuracy window is open until {}",
             v.window_closes_on.as_deref().unwrap_or("?")
         )));
@@ -477,7 +477,30 @@ pub fn publish(
         &v,
         json!({ "revision": v.current_revision }),
     )?;
-    visit_state(tx, id)?.ok_or_else(|| ApiError::not_found("visit"))
+    // Publication is what feeds tiers: the location is re-determined in the same transaction.
+    let determination = tiers::redetermine(
+        state,
+        &state.rules(),
+        tx,
+        &[v.location_id],
+        "visit published",
+    )?
+    .into_iter()
+    .next();
+    let visit = visit_state(tx, id)?.ok_or_else(|| ServiceError::not_found("visit"))?;
+    Ok(Published {
+        visit,
+        determination,
+    })
+}
+
+/// A published visit and the determination publishing it made.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Published {
+    /// Where the visit stands now.
+    pub visit: VisitState,
+    /// The location's tier after publication.
+    pub determination: Option<accredit_shared::Determination>,
 }
 
 /// A lead accepts or rejects a pending revision. Accepting makes it the revision in review, to be
@@ -488,7 +511,7 @@ pub fn decide_revision(
     id: Uuid,
     revision: u32,
     accept: bool,
-) -> Result<VisitState, ApiError> {
+) -> Result<VisitState, ServiceError> {
     caller.require(&[Role::Lead])?;
     let v = require_visit(tx, caller, id)?;
     let current: Option<String> = tx
@@ -499,10 +522,10 @@ pub fn decide_revision(
         )
         .optional()?;
     match current.as_deref() {
-        None => return Err(ApiError::not_found("revision")),
+        None => return Err(ServiceError::not_found("revision")),
         Some("pending") => {}
         Some(other) => {
-            return Err(ApiError::conflict(format!(
+            return Err(ServiceError::conflict(format!(
                 "revision {revision} is already {other}"
             )));
         }
@@ -529,7 +552,7 @@ pub fn decide_revision(
         &v,
         json!({ "revision": revision }),
     )?;
-    visit_state(tx, id)?.ok_or_else(|| ApiError::not_found("visit"))
+    visit_state(tx, id)?.ok_or_else(|| ServiceError::not_found("visit"))
 }
 
 /// A comment as shown.
@@ -550,7 +573,7 @@ pub struct CommentView {
 }
 
 /// Comments on a visit, oldest first.
-pub fn comments(tx: &Connection, id: Uuid) -> Result<Vec<CommentView>, ApiError> {
+pub fn comments(tx: &Connection, id: Uuid) -> Result<Vec<CommentView>, ServiceError> {
     let mut stmt = tx.prepare(
         "SELECT c.id, c.revision, c.criterion, u.display_name, c.body, c.created_at FROM visit_comments c JOIN users u ON u.id = c.author_id
          WHERE c.visit_id = ?1 ORDER BY c.created_at, c.id",
@@ -578,16 +601,16 @@ pub fn respond_to_action(
     action: Uuid,
     body: &str,
     files: &[AttachedFile],
-) -> Result<Uuid, ApiError> {
+) -> Result<Uuid, ServiceError> {
     caller.require(&[Role::Provider])?;
     let v = require_visit(tx, caller, id)?;
     let record = revision_record(tx, id, v.current_revision)?;
     if !record.actions.contains_key(&action) {
-        return Err(ApiError::not_found("action"));
+        return Err(ServiceError::not_found("action"));
     }
     let body = body.trim();
     if body.is_empty() || body.len() > 10_000 {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             "a response needs between 1 and 10,000 characters",
         ));
     }
@@ -629,7 +652,7 @@ pub struct AttachedFile {
 pub fn response_files(
     tx: &Connection,
     id: Uuid,
-) -> Result<std::collections::BTreeMap<String, Vec<AttachedFile>>, ApiError> {
+) -> Result<std::collections::BTreeMap<String, Vec<AttachedFile>>, ServiceError> {
     let mut stmt = tx.prepare(
         "SELECT f.response_id, f.hash, f.name, f.media_type, f.size FROM response_files f JOIN action_responses r ON r.id = f.response_id
          WHERE r.visit_id = ?1 ORDER BY f.name",
@@ -659,7 +682,7 @@ pub fn response_file(
     tx: &Connection,
     id: Uuid,
     hash: &str,
-) -> Result<Option<AttachedFile>, ApiError> {
+) -> Result<Option<AttachedFile>, ServiceError> {
     Ok(response_files(tx, id)?
         .into_values()
         .flatten()
@@ -682,7 +705,7 @@ pub struct ResponseView {
 }
 
 /// Responses to a visit's actions, oldest first.
-pub fn action_responses(tx: &Connection, id: Uuid) -> Result<Vec<ResponseView>, ApiError> {
+pub fn action_responses(tx: &Connection, id: Uuid) -> Result<Vec<ResponseView>, ServiceError> {
     let mut stmt = tx.prepare(
         "SELECT r.id, r.action_id, u.display_name, r.body, r.created_at FROM action_responses r JOIN users u ON u.id = r.author_id
          WHERE r.visit_id = ?1 ORDER BY r.created_at, r.id",
@@ -699,4 +722,73 @@ pub fn action_responses(tx: &Connection, id: Uuid) -> Result<Vec<ResponseView>, 
         })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
+}
+
+/// The visits the caller may see, at one location or all their locations. Providers see only
+/// what was shared with them.
+pub fn list(
+    tx: &Connection,
+    caller: &Caller,
+    location: Option<Uuid>,
+) -> Result<Vec<accredit_shared::api::VisitListItem>, ServiceError> {
+    let locations = match location {
+        Some(l) => {
+            crate::access::require_location(tx, caller, l)?;
+            vec![l]
+        }
+        None => crate::access::visible_locations(tx, caller)?,
+    };
+    let mut out = Vec::new();
+    for l in locations {
+        let ids = crate::db::query_ids(
+            tx,
+            "SELECT id FROM visits WHERE location_id = ?1",
+            [l.to_string()],
+        )?;
+        for id in ids {
+            let v = visit_state(tx, id)?
+                .ok_or_else(|| ServiceError::internal("a listed visit vanished"))?;
+            if caller.role == Role::Provider && v.status == VisitStatus::SignedOff {
+                continue;
+            }
+            let record = revision_record(tx, id, v.current_revision)?;
+            out.push(accredit_shared::api::VisitListItem {
+                visited_on: record.visited_on(),
+                visit_type: record.header.visit_type,
+                visit: v,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A visit in full, as the caller may see it: its state, the record in review, its revisions
+/// (providers: only the shared and published ones) and the comments.
+pub fn detail(
+    tx: &Connection,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<serde_json::Value, ServiceError> {
+    let v = require_visit(tx, caller, id)?;
+    let mut revisions = revisions(tx, id)?;
+    if caller.role == Role::Provider {
+        // Providers see what was shared with them, not drafts of later revisions.
+        revisions.retain(|r| r.revision == v.current_revision || r.published_on.is_some());
+    }
+    let record = revision_record(tx, id, v.current_revision)?;
+    let comments = comments(tx, id)?;
+    Ok(json!({ "visit": v, "record": record, "revisions": revisions, "comments": comments }))
+}
+
+/// The conflicts in a visit's document now (monitors on their caseload, leads, commissioners).
+pub fn conflicts(
+    tx: &Connection,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<Vec<accredit_shared::visit::Conflict>, ServiceError> {
+    caller.require(&[Role::Monitor, Role::Lead, Role::Commissioner])?;
+    let row = crate::docstore::row(tx, id)?.ok_or_else(|| ServiceError::not_found("visit"))?;
+    crate::access::require_location(tx, caller, row.location_id)?;
+    let doc = crate::docstore::load(tx, id)?.ok_or_else(|| ServiceError::not_found("visit"))?;
+    VisitDoc::conflicts_of(&doc, None).map_err(|e| ServiceError::internal(e.to_string()))
 }

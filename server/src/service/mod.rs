@@ -1,0 +1,9 @@
+//! The services: every rule, access check, audit entry and re-determination lives here, behind
+//! functions that take the caller and return a `ServiceError`. The JSON API (`api/`) and the
+//! portal (`portal/`) are thin adapters over these and never import each other.
+
+pub mod locations;
+pub mod payments;
+pub mod records;
+pub mod sessions;
+pub mod visits;

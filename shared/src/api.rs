@@ -1,0 +1,387 @@
+//! The JSON API's request and response bodies (API.md), as typed structs shared by the server
+//! and its clients, so neither side indexes untyped JSON. Dates are read strictly (`YYYY-MM-DD`).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::calendar::{strict_date, strict_date_opt};
+use crate::records::{CqcRatingValue, GateKind, GateOutcome, KeyQuestion, QualificationKind};
+
+/// What a user is (DOMAIN.md §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Records visits on their caseload.
+    Monitor,
+    /// Reviews and publishes visits.
+    Lead,
+    /// A care provider's manager: sees only their own locations.
+    Provider,
+    /// Sets rules and records, exports payments.
+    Commissioner,
+}
+
+impl Role {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Monitor => "monitor",
+            Role::Lead => "lead",
+            Role::Provider => "provider",
+            Role::Commissioner => "commissioner",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "monitor" => Some(Role::Monitor),
+            "lead" => Some(Role::Lead),
+            "provider" => Some(Role::Provider),
+            "commissioner" => Some(Role::Commissioner),
+            _ => None,
+        }
+    }
+
+    /// Whether this role records visits on a device (and so syncs).
+    pub fn records_visits(self) -> bool {
+        matches!(self, Role::Monitor | Role::Lead)
+    }
+}
+
+/// Where a visit stands after sign-off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitStatus {
+    /// Signed off, not yet shared with the provider.
+    SignedOff,
+    /// Shared with the provider for factual-accuracy comments.
+    Shared,
+    /// Published: it feeds tiers.
+    Published,
+}
+
+impl VisitStatus {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitStatus::SignedOff => "signed_off",
+            VisitStatus::Shared => "shared",
+            VisitStatus::Published => "published",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<VisitStatus> {
+        match s {
+            "signed_off" => Some(VisitStatus::SignedOff),
+            "shared" => Some(VisitStatus::Shared),
+            "published" => Some(VisitStatus::Published),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /api/v1/session`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRequest {
+    /// The account's username.
+    pub username: String,
+    /// Its password.
+    pub password: String,
+    /// A name for this device, shown in the device list.
+    pub device_name: String,
+}
+
+/// The answer to a sign-in: a bearer token for one device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionResponse {
+    /// Bearer token for this device.
+    pub token: String,
+    /// The device's id (sync states are kept per device).
+    pub device_id: Uuid,
+    /// The user.
+    pub user_id: Uuid,
+    /// Their name.
+    pub name: String,
+    /// Their role.
+    pub role: Role,
+    /// For providers, their organisation.
+    pub provider_id: Option<Uuid>,
+}
+
+/// `GET /api/v1/me`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeResponse {
+    /// The user.
+    pub user_id: Uuid,
+    /// Their name.
+    pub name: String,
+    /// Their role.
+    pub role: Role,
+    /// For providers, their organisation.
+    pub provider_id: Option<Uuid>,
+    /// This device.
+    pub device_id: Uuid,
+}
+
+/// An error, as every API route sends it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A stable code such as `forbidden` or `invalid`.
+    pub error: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// One location in `GET /api/v1/locations`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationSummary {
+    /// The location.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Its provider.
+    pub provider_id: Uuid,
+    /// CQC's location id.
+    pub cqc_location_id: String,
+    /// `residential`, `nursing` or `home_care`.
+    pub service_type: String,
+    /// Its address.
+    pub address: String,
+    /// The tier today, if any.
+    pub tier: Option<String>,
+    /// The weekly premium per placement today, in pence.
+    pub weekly_premium_pence: i64,
+    /// The premium status today (`payable`, `on_hold`, `suspended`, `no_tier`).
+    pub status: String,
+    /// `green`, `amber` or `red`.
+    pub traffic_light: String,
+    /// Why the light has its colour.
+    pub traffic_light_reasons: Vec<String>,
+    /// The first day of the current tier and premium.
+    pub in_effect_since: Option<NaiveDate>,
+    /// The day of the last published visit.
+    pub last_visit_on: Option<NaiveDate>,
+    /// When the next annual visit is due.
+    pub next_visit_due_on: Option<NaiveDate>,
+}
+
+/// `GET /api/v1/locations`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationsResponse {
+    /// The day the figures are for.
+    pub on: NaiveDate,
+    /// The locations the caller may see.
+    pub locations: Vec<LocationSummary>,
+}
+
+/// One framework pack a client may use, in `GET /api/v1/packs`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackSummary {
+    /// The pack's id.
+    pub id: String,
+    /// Its version.
+    pub version: String,
+    /// Its title.
+    pub title: String,
+    /// How many criteria it has.
+    pub criteria: usize,
+    /// Where to fetch it whole.
+    pub href: String,
+}
+
+/// `GET /api/v1/packs`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PacksResponse {
+    /// Every pack, by id then version.
+    pub packs: Vec<PackSummary>,
+}
+
+/// One rule set's TOML source in `GET /api/v1/rule-sets/sources`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleSetSource {
+    /// Its version.
+    pub version: String,
+    /// The first day it applies.
+    pub effective_from: NaiveDate,
+    /// The TOML.
+    pub source: String,
+}
+
+/// `GET /api/v1/rule-sets/sources`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleSetSourcesResponse {
+    /// Every rule set, in force and scheduled, oldest first.
+    pub rule_sets: Vec<RuleSetSource>,
+}
+
+/// A CQC rating to record (`POST /api/v1/locations/{id}/cqc-ratings`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CqcRequest {
+    /// Inspection day.
+    #[serde(with = "strict_date")]
+    pub inspected_on: NaiveDate,
+    /// Publication day: the rating counts from then. Today or earlier.
+    #[serde(with = "strict_date")]
+    pub published_on: NaiveDate,
+    /// Overall rating.
+    pub overall: CqcRatingValue,
+    /// Ratings per key question.
+    #[serde(default)]
+    pub key_questions: BTreeMap<KeyQuestion, CqcRatingValue>,
+}
+
+/// A gate to open (`POST /api/v1/locations/{id}/gates`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateRequest {
+    /// What kind.
+    pub kind: GateKind,
+    /// From when.
+    #[serde(with = "strict_date")]
+    pub opened_on: NaiveDate,
+}
+
+/// How a gate closes (`POST /api/v1/gates/{id}/close`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseGateRequest {
+    /// The day it closed.
+    #[serde(with = "strict_date")]
+    pub closed_on: NaiveDate,
+    /// Its outcome.
+    #[serde(default)]
+    pub outcome: Option<GateOutcome>,
+}
+
+/// A certificate to record (`POST /api/v1/qualifications`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QualificationRequest {
+    /// The provider holding it.
+    pub provider_id: Uuid,
+    /// IIP level or ISO 9001.
+    pub kind: QualificationKind,
+    /// The certificate's reference: 1 to 200 characters.
+    pub certificate_ref: String,
+    /// Issue day.
+    #[serde(with = "strict_date")]
+    pub issued_on: NaiveDate,
+    /// Expiry day.
+    #[serde(with = "strict_date")]
+    pub expires_on: NaiveDate,
+    /// Last surveillance audit or review.
+    #[serde(default, with = "strict_date_opt")]
+    pub last_surveillance_on: Option<NaiveDate>,
+    /// When the council verified it.
+    #[serde(default, with = "strict_date_opt")]
+    pub verified_on: Option<NaiveDate>,
+    /// Who verified it.
+    #[serde(default)]
+    pub verified_by: Option<String>,
+    /// The provider's locations its scope covers.
+    pub covered_locations: Vec<Uuid>,
+}
+
+/// The tier a record change left a location with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierEffect {
+    /// The location.
+    pub location_id: Uuid,
+    /// Its tier now, if any.
+    pub tier: Option<String>,
+    /// Its weekly premium per placement now, in pence.
+    pub weekly_premium_pence: i64,
+    /// Its premium status now.
+    pub status: String,
+}
+
+/// A comment on a shared visit (`POST /api/v1/visits/{id}/comments`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentRequest {
+    /// The criterion it is about, if any.
+    #[serde(default)]
+    pub criterion: Option<String>,
+    /// The comment.
+    pub body: String,
+}
+
+/// A provider's answer to an action (`POST /api/v1/visits/{id}/actions/{action}/responses`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionResponseRequest {
+    /// The answer.
+    pub body: String,
+}
+
+/// `POST /api/v1/blobs/missing`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MissingBlobsRequest {
+    /// Content hashes the client holds.
+    pub hashes: Vec<String>,
+}
+
+/// The answer to [`MissingBlobsRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingBlobsResponse {
+    /// The hashes the server does not have.
+    pub missing: Vec<String>,
+}
+
+/// Where a resumable upload stands at the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadProgress {
+    /// Bytes the server holds.
+    pub received: u64,
+    /// The blob's size.
+    pub size: u64,
+    /// Whether the blob is stored.
+    pub complete: bool,
+}
+
+/// One visit in `GET /api/v1/visits`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitListItem {
+    /// Where the visit stands.
+    pub visit: VisitState,
+    /// The day of the visit.
+    pub visited_on: NaiveDate,
+    /// Its type.
+    pub visit_type: crate::records::VisitType,
+}
+
+/// `GET /api/v1/visits`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitsResponse {
+    /// The visits the caller may see.
+    pub visits: Vec<VisitListItem>,
+}
+
+/// Where a visit stands, as the server keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitState {
+    /// The visit.
+    pub id: Uuid,
+    /// Its location.
+    pub location_id: Uuid,
+    /// Signed off, shared or published.
+    pub status: VisitStatus,
+    /// The accepted revision now in review.
+    pub current_revision: u32,
+    /// When it was shared with the provider.
+    pub shared_on: Option<String>,
+    /// Last day for the provider's comments.
+    pub window_closes_on: Option<String>,
+    /// When the provider said they have no more comments.
+    pub provider_confirmed_at: Option<String>,
+    /// When it was last published.
+    pub published_on: Option<String>,
+}
