@@ -69,14 +69,17 @@ pub struct AuditRow {
 
 /// Filters for reading the log.
 #[derive(Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Only this location.
     pub location: Option<Uuid>,
     /// Only this user.
     pub user: Option<Uuid>,
     /// From this day (inclusive, `YYYY-MM-DD`).
+    #[serde(default, with = "accredit_shared::calendar::strict_date_opt")]
     pub from: Option<chrono::NaiveDate>,
     /// To this day (inclusive).
+    #[serde(default, with = "accredit_shared::calendar::strict_date_opt")]
     pub to: Option<chrono::NaiveDate>,
     /// At most this many rows (default 200, at most 1000).
     pub limit: Option<u32>,

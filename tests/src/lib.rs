@@ -184,11 +184,21 @@ pub struct Reply {
     pub status: u16,
     /// Content type.
     pub content_type: String,
+    /// Every header, names in lower case.
+    pub headers: Vec<(String, String)>,
     /// Body bytes.
     pub body: Vec<u8>,
 }
 
 impl Reply {
+    /// The first value of a header, by its lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The body as JSON.
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
@@ -209,6 +219,16 @@ fn reply(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Rep
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
+    let headers = r
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                v.to_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
     let body = r
         .body_mut()
         .with_config()
@@ -217,6 +237,7 @@ fn reply(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Rep
     Ok(Reply {
         status,
         content_type,
+        headers,
         body,
     })
 }
@@ -229,7 +250,22 @@ pub fn request(
     token: Option<&str>,
     body: Option<(&str, Vec<u8>)>,
 ) -> Result<Reply, ureq::Error> {
+    request_with(agent, method, url, token, &[], body)
+}
+
+/// Sends a request with extra headers (a browser's `Origin` or `Cookie`, for example).
+pub fn request_with(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<(&str, Vec<u8>)>,
+) -> Result<Reply, ureq::Error> {
     let mut b = ureq::http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
     if let Some(t) = token {
         b = b.header("authorization", format!("Bearer {t}"));
     }

@@ -177,8 +177,9 @@ pub struct Attempt<'a> {
 }
 
 /// The stored account behind a username.
-struct Account {
-    id: Uuid,
+pub struct Account {
+    /// The user.
+    pub id: Uuid,
     name: String,
     role: Role,
     provider_id: Option<Uuid>,
@@ -230,6 +231,49 @@ fn audit_refusal(
     })
 }
 
+/// Why credentials were refused, for the audit log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// The account, when the username was one.
+    pub user: Option<Uuid>,
+    /// `unknown_user`, `disabled` or `wrong_password`.
+    pub reason: &'static str,
+}
+
+/// The account whose credentials these are, checked on a reader: argon2 takes tens of
+/// milliseconds on purpose, and must never run while the database's single writer is held.
+pub fn check_credentials(
+    s: &AppState,
+    username: &str,
+    password: &str,
+) -> ServiceResult<Result<Account, Refused>> {
+    let found = s.db.read(|tx| account(tx, username))?;
+    Ok(match found {
+        None => {
+            // Spend the same time as a real check.
+            auth::verify_password(password, auth::dummy_hash()?);
+            Err(Refused {
+                user: None,
+                reason: "unknown_user",
+            })
+        }
+        Some(a) => {
+            let right = auth::verify_password(password, &a.hash);
+            match (right, a.disabled) {
+                (true, false) => Ok(a),
+                (_, true) => Err(Refused {
+                    user: Some(a.id),
+                    reason: "disabled",
+                }),
+                (false, false) => Err(Refused {
+                    user: Some(a.id),
+                    reason: "wrong_password",
+                }),
+            }
+        }
+    })
+}
+
 /// Checks a username and password and issues a token for a new device, or refuses with the
 /// same message for an unknown user, a disabled one and a wrong password, so usernames cannot
 /// be probed. The password is verified outside any transaction; only the token and its audit
@@ -253,25 +297,11 @@ pub fn sign_in(s: &AppState, attempt: Attempt<'_>) -> ServiceResult<SessionRespo
             return Err(e);
         }
     };
-    let found = s.db.read(|tx| account(tx, attempt.username))?;
-    let ok = match &found {
-        Some(a) => auth::verify_password(attempt.password, &a.hash) && !a.disabled,
-        None => {
-            // Spend the same time as a real check.
-            auth::verify_password(attempt.password, auth::dummy_hash()?);
-            false
-        }
-    };
-    let account = match (ok, found) {
-        (true, Some(a)) => a,
-        (_, found) => {
+    let account = match check_credentials(s, attempt.username, attempt.password)? {
+        Ok(a) => a,
+        Err(refused) => {
             s.throttle.failed(&key, attempt.address);
-            let reason = match &found {
-                None => "unknown_user",
-                Some(a) if a.disabled => "disabled",
-                Some(_) => "wrong_password",
-            };
-            audit_refusal(s, found.map(|a| a.id), attempt.kind, reason)?;
+            audit_refusal(s, refused.user, attempt.kind, refused.reason)?;
             std::thread::sleep(delay);
             return Err(ServiceError::unauthorized(
                 "the username or password is not right",

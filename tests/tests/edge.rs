@@ -1,0 +1,270 @@
+//! The HTTP edge through the real server: JSON errors everywhere the API promises them, headers
+//! for personal data, strict dates, the packs list, and the portal's defences against other
+//! sites (Origin, the sign-in form's key, open redirects, words planted in a banner).
+
+use accredit_e2e::{Client, Server, agent, request_with};
+use serde_json::{Value, json};
+
+fn location_id(c: &Client, name: &str) -> String {
+    c.get("/api/v1/locations").json()["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == name)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn the_api_answers_json_with_no_store_and_refuses_lenient_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::demo(dir.path());
+    let c = Client::sign_in(&server.url, "commissioner");
+    let seaview = location_id(&c, "Seaview House");
+
+    // Personal data is never cached or sniffed.
+    let r = c.get("/api/v1/locations");
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    let locations = r.json();
+    let row = &locations["locations"][0];
+    assert!(row["in_effect_since"].is_string(), "{row}");
+
+    // Errors the framework makes itself are JSON too.
+    for (reply, status) in [
+        (c.get("/api/v1/payments?period=2026-11&extra=1"), 400),
+        (c.get("/api/v1/payments"), 400),
+        (
+            c.get(&format!("/api/v1/locations/{seaview}/tier?on=26-1-1")),
+            400,
+        ),
+        (c.get("/api/v1/no-such-route"), 404),
+    ] {
+        assert_eq!(reply.status, status, "{}", reply.text());
+        assert!(
+            reply.content_type.starts_with("application/json"),
+            "{}",
+            reply.content_type
+        );
+        let body: Value = reply.json();
+        assert!(
+            body["error"].is_string() && body["message"].is_string(),
+            "{body}"
+        );
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+    }
+
+    // A body too large is refused from its Content-Length, before it is read, in JSON.
+    let answer = announced(
+        &server.url,
+        &c.token,
+        "/api/v1/qualifications",
+        2 * 1024 * 1024,
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{answer}"
+    );
+    assert!(answer.contains(r#""error":"too_large""#), "{answer}");
+
+    // A date the API used to read as the year 26 is refused, and nothing is recorded.
+    let before = c
+        .get(&format!("/api/v1/locations/{seaview}/determinations"))
+        .json()["determinations"]
+        .as_array()
+        .unwrap()
+        .len();
+    for (inspected, published) in [("26-1-1", "2026-01-05"), ("2026-01-01", "+2026-01-05")] {
+        let r = c.post(
+            &format!("/api/v1/locations/{seaview}/cqc-ratings"),
+            json!({ "inspected_on": inspected, "published_on": published, "overall": "good" }),
+        );
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(r.json()["message"].as_str().unwrap().contains("YYYY-MM-DD"));
+    }
+    // The API refuses a rating published in the future, as the portal does.
+    let r = c.post(
+        &format!("/api/v1/locations/{seaview}/cqc-ratings"),
+        json!({ "inspected_on": "2026-01-01", "published_on": "2099-01-05", "overall": "good" }),
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    let after = c
+        .get(&format!("/api/v1/locations/{seaview}/determinations"))
+        .json()["determinations"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after);
+
+    // A month is written exactly YYYY-MM, so a period cannot be issued twice under two labels.
+    let issue = |p: &str| c.post(&format!("/api/v1/payments/issue?period={p}"), json!({}));
+    assert_eq!(issue("2026-03").status, 200);
+    assert_eq!(issue("2026-%2B3").status, 400);
+    assert_eq!(issue("2026-03").status, 409);
+
+    // Clients discover the packs they may use.
+    let packs = c.get("/api/v1/packs").json();
+    let pack = &packs["packs"][0];
+    assert_eq!(pack["id"], "cqc-quality-statements");
+    let href = pack["href"].as_str().unwrap();
+    assert_eq!(c.get(href).status, 200);
+    assert!(pack["criteria"].as_u64().unwrap() > 50);
+}
+
+/// Sends only the head of a POST announcing `length` bytes and returns the whole answer.
+fn announced(url: &str, token: &str, path: &str, length: usize) -> String {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+        if String::from_utf8_lossy(&out).contains("}") {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What a browser sends: the page's cookie and, on a POST, its origin.
+fn browser(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    form: Option<&str>,
+) -> accredit_e2e::Reply {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    request_with(
+        &agent,
+        method,
+        &format!("{}{path}", server.url),
+        None,
+        headers,
+        form.map(|f| ("application/x-www-form-urlencoded", f.as_bytes().to_vec())),
+    )
+    .unwrap()
+}
+
+fn cookie_value(r: &accredit_e2e::Reply, name: &str) -> Option<String> {
+    r.headers
+        .iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .filter_map(|(_, v)| v.split(';').next())
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+#[test]
+fn the_portal_refuses_other_sites_and_planted_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::demo(dir.path());
+    let host = server.url.trim_start_matches("http://").to_owned();
+    let own_origin = server.url.clone();
+
+    // The sign-in page sets a key in a cookie and in the form.
+    let page = browser(&server, "GET", "/sign-in", &[], None);
+    let key = cookie_value(&page, "accredit_sign_in").expect("a sign-in key cookie");
+    assert!(page.text().contains(&key));
+    let cookie = format!("accredit_sign_in={key}");
+    let good = format!("username=lead&password=accredit-demo&next=%2Flocations&form_key={key}");
+
+    // Login CSRF: another site's form, or one without the key, signs nobody in.
+    let forged = browser(
+        &server,
+        "POST",
+        "/sign-in",
+        &[("origin", "https://evil.example"), ("cookie", &cookie)],
+        Some(&good),
+    );
+    assert_eq!(forged.status, 403);
+    assert!(cookie_value(&forged, "accredit_session").is_none());
+    let keyless = browser(
+        &server,
+        "POST",
+        "/sign-in",
+        &[("origin", &own_origin)],
+        Some("username=lead&password=accredit-demo&next=%2Flocations"),
+    );
+    assert_eq!(keyless.status, 403);
+    assert!(cookie_value(&keyless, "accredit_session").is_none());
+    assert!(keyless.text().contains("This form has expired"));
+
+    // An open redirect through a tab the browser would drop goes home instead.
+    let evil_next =
+        format!("username=lead&password=accredit-demo&next=%2F%09%2Fevil.example&form_key={key}");
+    let signed = browser(
+        &server,
+        "POST",
+        "/sign-in",
+        &[
+            ("origin", &own_origin),
+            ("cookie", &cookie),
+            ("host", &host),
+        ],
+        Some(&evil_next),
+    );
+    assert_eq!(signed.status, 303, "{}", signed.text());
+    assert_eq!(signed.header("location"), Some("/"));
+    let session = cookie_value(&signed, "accredit_session").expect("signed in");
+    let _ = good;
+
+    // Words in the address never reach the page's banner: the change comes from the server.
+    let lead = Client::sign_in(&server.url, "lead");
+    let seaview = location_id(&lead, "Seaview House");
+    let planted = browser(
+        &server,
+        "GET",
+        &format!("/locations/{seaview}?done=cqc&was=Platinum%20Plus%20-%20call%200800"),
+        &[("cookie", &format!("accredit_session={session}"))],
+        None,
+    );
+    assert_eq!(planted.status, 200);
+    assert!(!planted.text().contains("Platinum"));
+
+    // Any other form post from another site is refused before its handler runs.
+    let out = browser(
+        &server,
+        "POST",
+        "/sign-out",
+        &[
+            ("origin", "https://evil.example"),
+            ("cookie", &format!("accredit_session={session}")),
+        ],
+        Some("form_key=whatever"),
+    );
+    assert_eq!(out.status, 403);
+    let still = browser(
+        &server,
+        "GET",
+        "/locations",
+        &[("cookie", &format!("accredit_session={session}"))],
+        None,
+    );
+    assert_eq!(
+        still.status, 200,
+        "the forged sign-out did not end the session"
+    );
+}
