@@ -13,8 +13,9 @@ if command -v rustup >/dev/null 2>&1; then
 fi
 
 ./scripts/deps.sh
-echo "== npm packages for the browser tests"
+echo "== npm packages for the browser tests and the JS Automerge client test"
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests/clients && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
