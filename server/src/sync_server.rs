@@ -310,6 +310,22 @@ fn compute(
         {
             return Ok(Step::Answer(reply));
         }
+        // A device sends only its own user's changes (others reach it from the server, which
+        // has them already), so every new change must be the caller's.
+        if let Some(other) = check
+            .change_authors
+            .iter()
+            .find(|a| a.user_id != caller.user_id)
+        {
+            return Ok(Step::Answer(refused(
+                id,
+                DocOutcome::Rejected,
+                format!(
+                    "the changes are registered to {} ({}), not to the signed-in user",
+                    other.name, other.user_id
+                ),
+            )));
+        }
         let record = if check.signed_off || check.photos_touched || stored.is_none() {
             match VisitDoc::read_automerge(&doc, None) {
                 Ok(s) => Some(s),

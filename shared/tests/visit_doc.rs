@@ -609,12 +609,35 @@ fn library() -> accredit_shared::PackLibrary {
     packs
 }
 
-/// The whole-visit verdict of the server: valid against the pack, and still the same visit.
+/// Whether every change since `before` is by an actor registered in `authors`.
+fn every_change_has_an_author(
+    doc: &mut automerge::AutoCommit,
+    before: &[automerge::ChangeHash],
+) -> bool {
+    use automerge::ReadDoc;
+    let actors: Vec<String> = doc
+        .get_changes(before)
+        .iter()
+        .map(|c| c.actor_id().to_hex_string())
+        .collect();
+    let Ok(Some((_, authors))) = doc.get(automerge::ROOT, "authors") else {
+        return actors.is_empty();
+    };
+    let known: Vec<String> = doc.keys(&authors).collect();
+    actors.iter().all(|a| known.contains(a))
+}
+
+/// The whole-visit verdict of the server: valid against the pack, still the same visit, and
+/// every new change traceable to an author.
 fn whole_verdict(
     before: &mut VisitDoc,
     candidate: &mut VisitDoc,
     packs: &accredit_shared::PackLibrary,
 ) -> Result<VisitSnapshot, String> {
+    let heads = before.heads();
+    if !every_change_has_an_author(candidate.automerge(), &heads) {
+        return Err("a change has no author".into());
+    }
     let snapshot =
         VisitDoc::validate_automerge(candidate.automerge(), packs).map_err(|e| e.to_string())?;
     let was = before.snapshot().map_err(|e| e.to_string())?;
@@ -814,4 +837,40 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn the_server_check_refuses_a_third_score_over_a_conflict_unless_one_is_kept_with_a_reason() {
+    use automerge::transaction::Transactable;
+    let pack = test_pack();
+    let packs = library();
+    let (mut a, mut b) = two_devices();
+    a.set_answer(&pack, "safe.c2", Some(Answer::Score(2)))
+        .unwrap();
+    b.set_answer(&pack, "safe.c2", Some(Answer::Score(4)))
+        .unwrap();
+    merge_both(&mut a, &mut b);
+    let before = a.heads();
+    let check = |doc: &mut VisitDoc| {
+        VisitDoc::check_automerge_changes(&mut doc.automerge().clone(), &before, &packs)
+            .map(|c| c.change_authors)
+            .map_err(|e| e.to_string())
+    };
+    // A raw write over both values (what a client without the app's rule could send).
+    let mut raw = VisitDoc::from_automerge(a.automerge().clone(), ann());
+    let item = raw_result(&mut raw, "safe.c2");
+    raw.automerge().put(&item, "answer", "3").unwrap();
+    let refused = check(&mut raw).unwrap_err();
+    assert!(refused.contains("keep one of their scores"), "{refused}");
+    // Keeping one of the two with a reason passes, and names who did it.
+    let path = a
+        .conflicts()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.criterion.as_deref() == Some("safe.c2"))
+        .unwrap()
+        .path;
+    a.resolve_conflict(&path, "4", "Bob saw the medicines audit", Utc::now())
+        .unwrap();
+    assert_eq!(check(&mut a), Ok(vec![ann()]));
 }

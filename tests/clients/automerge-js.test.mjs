@@ -175,6 +175,18 @@ function actorId() {
   return randomBytes(16).toString('hex');
 }
 
+/**
+ * An edit as a device makes it: a fresh actor (never reuse one in two live copies), registered
+ * in `authors` under the signed-in user in the same change, so the server can name who wrote it.
+ */
+function edit(doc, session, what, fn) {
+  const actor = actorId();
+  return A.change(A.clone(doc, { actor }), what, (d) => {
+    d.authors[actor] = { user_id: S(session.user_id), name: S(session.name) };
+    fn(d);
+  });
+}
+
 async function signIn(username) {
   const r = await api('POST', '/api/v1/session', null, {
     username,
@@ -237,8 +249,8 @@ test('a visit made with the JS Automerge package syncs, and every invalid value 
       d.actions[randomUUID()] = { priority: S('high'), description: '', owner: S(''), status: S('open') };
     }, /description/],
   ];
-  for (const [what, edit, reason] of attempts) {
-    const bad = A.change(A.clone(doc, { actor: actorId() }), what, edit);
+  for (const [what, change, reason] of attempts) {
+    const bad = edit(doc, session, what, change);
     const r = await syncDoc(token, visitId, bad, A.initSyncState());
     assert.ok(r.refusal, `${what}: refused`);
     assert.equal(r.refusal.outcome, 'rejected', what);
@@ -249,10 +261,10 @@ test('a visit made with the JS Automerge package syncs, and every invalid value 
 
   // An invalid value written concurrently with a valid one is refused whichever wins.
   for (const badValue of [3, S('excellent'), S('7')]) {
-    const left = A.change(A.clone(doc, { actor: actorId() }), 'valid', (d) => {
+    const left = edit(doc, session, 'valid', (d) => {
       d.results[firstKey].answer = S('2');
     });
-    const right = A.change(A.clone(doc, { actor: actorId() }), 'invalid', (d) => {
+    const right = edit(doc, session, 'invalid', (d) => {
       d.results[firstKey].answer = badValue;
     });
     const merged = A.merge(left, right);
@@ -261,6 +273,18 @@ test('a visit made with the JS Automerge package syncs, and every invalid value 
     const now = await serverCopy(token, visitId);
     assert.deepEqual(A.getHeads(now).sort(), A.getHeads(stored).sort());
   }
+
+  // A change nobody is registered for, or registered to someone else, is refused.
+  const anonymous = A.change(A.clone(doc, { actor: actorId() }), 'unsigned', (d) => {
+    d.results[firstKey].notes = 'who wrote this?';
+  });
+  let refused = await syncDoc(token, visitId, anonymous, A.initSyncState());
+  assert.match(refused.refusal?.reason ?? '', /has no author/);
+  const impostor = edit(doc, { user_id: randomUUID(), name: 'Someone Else' }, 'impostor', (d) => {
+    d.results[firstKey].notes = 'not me';
+  });
+  refused = await syncDoc(token, visitId, impostor, A.initSyncState());
+  assert.match(refused.refusal?.reason ?? '', /not to the signed-in user/);
 
   // A new visit without its pre-created results is refused and not stored.
   const empty = newVisit({ session, pack, locationId: seaview.id, actor: actorId(), omitResults: true });

@@ -27,5 +27,8 @@ fn a_visit_from_the_official_js_automerge_is_checked_like_any_other() {
         String::from_utf8_lossy(&out.stderr)
     );
     println!("{report}");
-    assert!(out.status.success(), "the JS client's checks failed:\n{report}");
+    assert!(
+        out.status.success(),
+        "the JS client's checks failed:\n{report}"
+    );
 }

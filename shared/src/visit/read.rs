@@ -802,6 +802,9 @@ pub struct ChangeCheck {
     pub signed_off: bool,
     /// A photo reference was added, changed or removed.
     pub photos_touched: bool,
+    /// Who made the checked changes, from the document's `authors` map: every change's actor
+    /// must be registered there. The server requires them all to be the syncing user.
+    pub change_authors: Vec<Author>,
 }
 
 /// The part of a document a set of changes reached.
@@ -869,11 +872,8 @@ pub(crate) fn check_changes(
     before: &[ChangeHash],
     packs: &PackLibrary,
 ) -> Result<ChangeCheck, VisitDocError> {
-    let changes = if before.is_empty() {
-        Vec::new()
-    } else {
-        doc.get_changes(before)
-    };
+    // Every change the checked state has beyond `before` (all of them for a new visit).
+    let changes = doc.get_changes(before);
     let view = View { doc, heads: None };
     let items = match reach(doc, &changes) {
         Reach::Items(items) if !before.is_empty() => items,
@@ -886,11 +886,17 @@ pub(crate) fn check_changes(
                 };
                 same_identity(&read_header(&was.fields(&ROOT))?, &snapshot.header)?;
                 same_creator(was, &snapshot.created_by)?;
+                let results: Vec<String> = match was.opt_map(&ROOT, RESULTS, &[])? {
+                    Some(map) => was.keys(&map),
+                    None => Vec::new(),
+                };
+                resolved_with_reasons(doc, before, &results)?;
             }
             return Ok(ChangeCheck {
                 header: snapshot.header,
                 signed_off: snapshot.signoff.is_some(),
                 photos_touched: true,
+                change_authors: authors_of(view, &changes)?,
             });
         }
     };
@@ -935,11 +941,111 @@ pub(crate) fn check_changes(
             }
         }
     }
+    let results: Vec<String> = items
+        .iter()
+        .filter(|(s, _)| s == RESULTS)
+        .map(|(_, k)| k.clone())
+        .collect();
+    resolved_with_reasons(doc, before, &results)?;
     Ok(ChangeCheck {
         header,
         signed_off: root.get(SIGNOFF).is_some(),
         photos_touched: items.iter().any(|(s, _)| s == PHOTOS),
+        change_authors: authors_of(view, &changes)?,
     })
+}
+
+/// The author of each change, by its actor in the `authors` map; a change by an actor nobody
+/// registered cannot be traced to a person, so it is refused.
+fn authors_of(view: View<'_>, changes: &[automerge::Change]) -> Result<Vec<Author>, VisitDocError> {
+    let authors = super::conflicts::read_authors(view)?;
+    let mut out: Vec<Author> = Vec::new();
+    for change in changes {
+        let actor = change.actor_id().to_hex_string();
+        let author = authors.get(&actor).ok_or_else(|| {
+            malformed(
+                &[AUTHORS],
+                format!("a change by actor {actor} has no author: register the actor in authors"),
+            )
+        })?;
+        if !out.contains(author) {
+            out.push(author.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// A score two monitors set differently stays in conflict until someone keeps one of the values
+/// with a reason: a change that ends such a conflict must add a resolution for it, choosing the
+/// value that now stands.
+fn resolved_with_reasons(
+    doc: &AutoCommit,
+    before: &[ChangeHash],
+    result_keys: &[String],
+) -> Result<(), VisitDocError> {
+    if before.is_empty() || result_keys.is_empty() {
+        return Ok(());
+    }
+    let was = View {
+        doc,
+        heads: Some(before),
+    };
+    let now = View { doc, heads: None };
+    let (Some(was_results), Some(now_results)) = (
+        was.opt_map(&ROOT, RESULTS, &[])?,
+        now.opt_map(&ROOT, RESULTS, &[])?,
+    ) else {
+        return Ok(());
+    };
+    let mut new_resolutions: Option<Vec<Resolution>> = None;
+    for key in result_keys {
+        let Some(was_item) = was.opt_map(&was_results, key, &[RESULTS])? else {
+            continue;
+        };
+        if !super::conflicts::disagree(&was.get_all(&was_item, ANSWER)?) {
+            continue;
+        }
+        let Some(now_item) = now.opt_map(&now_results, key, &[RESULTS])? else {
+            continue;
+        };
+        let current = now.get_all(&now_item, ANSWER)?;
+        if super::conflicts::disagree(&current) {
+            continue;
+        }
+        let kept = current
+            .first()
+            .map(|(v, _)| super::conflicts::value_text(v))
+            .unwrap_or_default();
+        let path = format!("{RESULTS}/{key}/{ANSWER}");
+        let added = match &new_resolutions {
+            Some(r) => r,
+            None => new_resolutions.insert(added_resolutions(was, now)?),
+        };
+        if !added
+            .iter()
+            .any(|r| r.path.join("/") == path && r.chosen == kept)
+        {
+            return Err(malformed(
+                &[RESULTS, key.as_str(), ANSWER],
+                "two monitors scored this differently: keep one of their scores with a reason (a resolution) before changing it",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The resolutions present now that were not there before.
+fn added_resolutions(was: View<'_>, now: View<'_>) -> Result<Vec<Resolution>, VisitDocError> {
+    let before: Vec<String> = match was.opt_map(&ROOT, RESOLUTIONS, &[])? {
+        Some(map) => was.keys(&map),
+        None => Vec::new(),
+    };
+    let root = now.fields(&ROOT);
+    Ok(uuid_map(now, &root, RESOLUTIONS, read_resolution)?
+        .into_iter()
+        .filter(|(id, _)| !before.contains(&id.to_string()))
+        .map(|(_, r)| r)
+        .collect())
 }
 
 /// The fields that say which visit a document is never change after it is created.
