@@ -32,7 +32,7 @@ fn prepared(path: &std::path::Path, locations: usize) -> Vec<Uuid> {
         device_id: Uuid::new_v4(),
         user_id: Uuid::new_v4(),
         name: "Bench Monitor".into(),
-        role: "monitor".into(),
+        role: accredit_shared::api::Role::Monitor,
     };
     store
         .set_setting("session", Some(&serde_json::to_string(&session).unwrap()))

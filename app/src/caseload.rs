@@ -132,3 +132,22 @@ pub fn matches(name: &str, query: &str) -> bool {
 pub fn priority_label(p: Priority) -> &'static str {
     p.label()
 }
+
+impl From<accredit_shared::api::LocationSummary> for CaseloadLocation {
+    fn from(l: accredit_shared::api::LocationSummary) -> CaseloadLocation {
+        CaseloadLocation {
+            id: l.id,
+            name: l.name,
+            provider_id: l.provider_id,
+            cqc_location_id: l.cqc_location_id,
+            service_type: l.service_type,
+            address: l.address,
+            tier: l.tier,
+            weekly_premium_pence: l.weekly_premium_pence,
+            traffic_light: l.traffic_light,
+            traffic_light_reasons: l.traffic_light_reasons,
+            last_visit_on: l.last_visit_on,
+            next_visit_due_on: l.next_visit_due_on,
+        }
+    }
+}

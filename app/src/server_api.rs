@@ -4,8 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use accredit_shared::api::{
+    ErrorBody, LocationsResponse, Role, RuleSetSourcesResponse, SessionRequest, SessionResponse,
+    VisitDetail, VisitsResponse,
+};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -127,19 +130,10 @@ pub struct Session {
     /// Their name, shown beside their edits.
     pub name: String,
     /// Their role.
-    pub role: String,
+    pub role: Role,
 }
 
-/// Where a resumable upload stands at the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-pub struct UploadProgress {
-    /// Bytes the server holds.
-    pub received: u64,
-    /// The blob's size.
-    pub size: u64,
-    /// Whether the blob is stored.
-    pub complete: bool,
-}
+pub use accredit_shared::api::UploadProgress;
 
 /// The API, for one server.
 #[derive(Clone)]
@@ -169,9 +163,9 @@ impl ServerApi {
                 "the server no longer accepts this device's session; sign in again".to_owned(),
             )),
             _ => {
-                let message = serde_json::from_slice::<Value>(&reply.body)
+                let message = serde_json::from_slice::<ErrorBody>(&reply.body)
                     .ok()
-                    .and_then(|v| v["message"].as_str().map(str::to_owned))
+                    .map(|e| e.message)
                     .filter(|m| !m.trim().is_empty())
                     .unwrap_or_else(|| {
                         format!(
@@ -184,7 +178,7 @@ impl ServerApi {
         }
     }
 
-    fn get_json(&self, path: String) -> AppResult<Value> {
+    fn get_json<T: serde::de::DeserializeOwned>(&self, path: String) -> AppResult<T> {
         let reply = self.call(HttpRequest {
             method: "GET",
             path,
@@ -217,8 +211,12 @@ impl ServerApi {
         password: &str,
         device_name: &str,
     ) -> AppResult<Session> {
-        let body =
-            json!({ "username": username, "password": password, "device_name": device_name });
+        let body = serde_json::to_vec(&SessionRequest {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            device_name: device_name.to_owned(),
+        })
+        .map_err(|e| AppError::Corrupt(e.to_string()))?;
         let reply = self
             .transport
             .call(HttpRequest {
@@ -226,10 +224,14 @@ impl ServerApi {
                 path: "/api/v1/session".to_owned(),
                 token: None,
                 headers: Vec::new(),
-                body: Some(("application/json", body.to_string().into_bytes())),
+                body: Some(("application/json", body)),
             })
             .map_err(AppError::Network)?;
-        let v: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+        let reason = || {
+            serde_json::from_slice::<ErrorBody>(&reply.body)
+                .map(|e| e.message)
+                .unwrap_or_else(|_| "no reason given".to_owned())
+        };
         match reply.status {
             201 => {}
             401 | 403 => {
@@ -237,23 +239,20 @@ impl ServerApi {
                     "the username or password is not right".to_owned(),
                 ));
             }
-            s => {
-                let msg = v["message"].as_str().unwrap_or("no reason given");
-                return Err(AppError::Refused(format!("{msg} ({s})")));
-            }
+            // Too many failed attempts: the server says how long to wait.
+            429 => return Err(AppError::Auth(reason())),
+            s => return Err(AppError::Refused(format!("{} ({s})", reason()))),
         }
-        let text = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
-        let id = |k: &str| {
-            Uuid::parse_str(v[k].as_str().unwrap_or_default())
-                .map_err(|_| AppError::Refused(format!("the server's session has no {k}")))
-        };
+        let v: SessionResponse = serde_json::from_slice(&reply.body).map_err(|e| {
+            AppError::Refused(format!("the server's session answer is malformed: {e}"))
+        })?;
         Ok(Session {
             server_url: server_url.trim_end_matches('/').to_owned(),
-            token: text("token"),
-            device_id: id("device_id")?,
-            user_id: id("user_id")?,
-            name: text("name"),
-            role: text("role"),
+            token: v.token,
+            device_id: v.device_id,
+            user_id: v.user_id,
+            name: v.name,
+            role: v.role,
         })
     }
 
@@ -270,31 +269,24 @@ impl ServerApi {
     }
 
     /// `GET /api/v1/locations`.
-    pub fn locations(&self) -> AppResult<Value> {
+    pub fn locations(&self) -> AppResult<LocationsResponse> {
         self.get_json("/api/v1/locations".to_owned())
     }
 
     /// `GET /api/v1/visits?location=`.
-    pub fn visits_at(&self, location: Uuid) -> AppResult<Value> {
+    pub fn visits_at(&self, location: Uuid) -> AppResult<VisitsResponse> {
         self.get_json(format!("/api/v1/visits?location={location}"))
     }
 
     /// `GET /api/v1/visits/{id}`.
-    pub fn visit(&self, id: Uuid) -> AppResult<Value> {
+    pub fn visit(&self, id: Uuid) -> AppResult<VisitDetail> {
         self.get_json(format!("/api/v1/visits/{id}"))
     }
 
     /// `GET /api/v1/rule-sets/sources`: every rule set's TOML.
     pub fn rule_set_sources(&self) -> AppResult<Vec<String>> {
-        let v = self.get_json("/api/v1/rule-sets/sources".to_owned())?;
-        Ok(v["rule_sets"]
-            .as_array()
-            .map(|sets| {
-                sets.iter()
-                    .filter_map(|s| s["source"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default())
+        let v: RuleSetSourcesResponse = self.get_json("/api/v1/rule-sets/sources".to_owned())?;
+        Ok(v.rule_sets.into_iter().map(|s| s.source).collect())
     }
 
     /// One sync round trip (`POST /api/v1/sync`).

@@ -53,7 +53,7 @@ fn caller(s: &AppState, username: &str) -> Caller {
 }
 
 fn location(s: &AppState, cqc: &str) -> Uuid {
-    s.db.read(|tx| Ok(accredit_server::users::location_by_cqc(tx, cqc)?))
+    s.db.read(|tx| accredit_server::users::location_by_cqc(tx, cqc))
         .unwrap()
 }
 

@@ -159,8 +159,8 @@ pub struct LocationSummary {
     pub weekly_premium_pence: i64,
     /// The premium status today (`payable`, `on_hold`, `suspended`, `no_tier`).
     pub status: String,
-    /// `green`, `amber` or `red`.
-    pub traffic_light: String,
+    /// The early-warning colour.
+    pub traffic_light: crate::warning::Light,
     /// Why the light has its colour.
     pub traffic_light_reasons: Vec<String>,
     /// The first day of the current tier and premium.
@@ -384,4 +384,53 @@ pub struct VisitState {
     pub provider_confirmed_at: Option<String>,
     /// When it was last published.
     pub published_on: Option<String>,
+}
+
+/// A revision as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevisionView {
+    /// Its number.
+    pub revision: u32,
+    /// `accepted`, `pending` or `rejected`.
+    pub state: String,
+    /// Who signed (or sent the edits).
+    pub signed_by: String,
+    /// When.
+    pub signed_at: String,
+    /// The document heads it stands for.
+    pub heads: Vec<String>,
+    /// When it was published, if it was.
+    pub published_on: Option<String>,
+    /// The record.
+    pub record: crate::visit::VisitSnapshot,
+}
+
+/// A comment as shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentView {
+    /// Its id.
+    pub id: String,
+    /// The revision commented on.
+    pub revision: u32,
+    /// The criterion, if about one.
+    pub criterion: Option<String>,
+    /// Who.
+    pub author: String,
+    /// What.
+    pub body: String,
+    /// When.
+    pub created_at: String,
+}
+
+/// `GET /api/v1/visits/{id}`: a visit as the caller may see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitDetail {
+    /// Where it stands.
+    pub visit: VisitState,
+    /// The record in review (the current accepted revision).
+    pub record: crate::visit::VisitSnapshot,
+    /// Its revisions (providers: only those shared with them and published ones).
+    pub revisions: Vec<RevisionView>,
+    /// Comments on it.
+    pub comments: Vec<CommentView>,
 }

@@ -67,6 +67,19 @@ pub enum VisitType {
     Themed,
 }
 
+impl VisitType {
+    /// The wire and stored name (`annual`, `follow_up`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitType::Annual => "annual",
+            VisitType::Unannounced => "unannounced",
+            VisitType::FollowUp => "follow_up",
+            VisitType::ConcernLed => "concern_led",
+            VisitType::Themed => "themed",
+        }
+    }
+}
+
 /// A published revision of a visit: the only kind of visit that feeds tiers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishedVisit {

@@ -2,7 +2,7 @@
 //! for personal data, strict dates, the packs list, and the portal's defences against other
 //! sites (Origin, the sign-in form's key, open redirects, words planted in a banner).
 
-use accredit_e2e::{Client, Server, agent, request_with};
+use accredit_e2e::{Client, Server, request_with};
 use serde_json::{Value, json};
 
 fn location_id(c: &Client, name: &str) -> String {

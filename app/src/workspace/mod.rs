@@ -16,7 +16,6 @@ use accredit_shared::visit::{
 };
 use accredit_shared::{FrameworkPack, PackLibrary, RuleBook};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::Value;
 use uuid::Uuid;
 
 mod synced;
@@ -210,10 +209,10 @@ impl Workspace {
             ));
         }
         let session = api.sign_in(server_url, username.trim(), password, device_name)?;
-        if session.role != "monitor" && session.role != "lead" {
+        if !session.role.records_visits() {
             return Err(AppError::Auth(format!(
                 "the field app is for monitors and leads; this account is a {}",
-                session.role
+                session.role.as_str()
             )));
         }
         let text = serde_json::to_string(&session).map_err(|e| AppError::Corrupt(e.to_string()))?;
@@ -228,9 +227,12 @@ impl Workspace {
 
     /// Fetches the caseload, rule sets and each location's visit history, and caches them.
     pub fn refresh_reference(&mut self, api: &ServerApi) -> AppResult<()> {
-        let locations = api.locations()?;
-        let list: Vec<CaseloadLocation> = serde_json::from_value(locations["locations"].clone())
-            .map_err(|e| AppError::Refused(format!("the server's caseload is malformed: {e}")))?;
+        let list: Vec<CaseloadLocation> = api
+            .locations()?
+            .locations
+            .into_iter()
+            .map(CaseloadLocation::from)
+            .collect();
         let sources = api.rule_set_sources()?;
         let book = if sources.is_empty() {
             None
@@ -261,7 +263,10 @@ impl Workspace {
 
     /// When the caseload was last fetched.
     pub fn caseload_fetched_at(&self) -> AppResult<Option<String>> {
-        Ok(reference::get::<Value>(self.store.conn(), CASELOAD_KEY)?.map(|(_, at)| at))
+        Ok(
+            reference::get::<Vec<CaseloadLocation>>(self.store.conn(), CASELOAD_KEY)?
+                .map(|(_, at)| at),
+        )
     }
 
     fn cached_locations(&self) -> AppResult<Vec<CaseloadLocation>> {
@@ -869,18 +874,10 @@ fn fetch_history(
     let mut known: HashMap<Uuid, PastVisit> = cached.into_iter().map(|v| (v.id, v)).collect();
     let list = api.visits_at(location)?;
     let mut out = Vec::new();
-    for v in list["visits"].as_array().into_iter().flatten() {
-        let Some(id) = v["visit"]["id"]
-            .as_str()
-            .and_then(|s| Uuid::parse_str(s).ok())
-        else {
-            continue;
-        };
-        let status = v["visit"]["status"].as_str().unwrap_or_default().to_owned();
-        let revision = v["visit"]["current_revision"]
-            .as_u64()
-            .and_then(|r| u32::try_from(r).ok())
-            .unwrap_or_default();
+    for v in list.visits {
+        let id = v.visit.id;
+        let status = v.visit.status.as_str().to_owned();
+        let revision = v.visit.current_revision;
         if let Some(past) = known.remove(&id)
             && past.status == status
             && past.revision == revision
@@ -888,15 +885,11 @@ fn fetch_history(
             out.push(past);
             continue;
         }
-        let detail = api.visit(id)?;
-        let record: VisitSnapshot =
-            serde_json::from_value(detail["record"].clone()).map_err(|e| {
-                AppError::Refused(format!("visit {id} from the server is malformed: {e}"))
-            })?;
+        let record: VisitSnapshot = api.visit(id)?.record;
         out.push(PastVisit {
             id,
             visited_on: record.visited_on(),
-            visit_type: v["visit_type"].as_str().unwrap_or_default().to_owned(),
+            visit_type: v.visit_type.as_str().to_owned(),
             status,
             revision,
             answers: record.answers(),

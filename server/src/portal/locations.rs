@@ -280,7 +280,7 @@ struct Status {
     /// The first day of the current tier and premium.
     in_effect_since: NaiveDate,
     /// The tiers before and after the last stored change.
-    last_change: Option<(Option<String>, Option<String>)>,
+    last_change: Option<crate::service::locations::TierChange>,
 }
 
 fn load_status(

@@ -147,7 +147,7 @@ pub async fn page_handler(
             StatusCode::OK,
             render(&viewer, Some(&view), &period, &[]),
         )),
-        Err(e) if matches!(e, ServiceError::BadRequest(_) | ServiceError::Invalid(_)) => Ok(html(
+        Err(ServiceError::BadRequest(_) | ServiceError::Invalid(_)) => Ok(html(
             StatusCode::BAD_REQUEST,
             render(
                 &viewer,

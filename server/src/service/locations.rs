@@ -124,7 +124,7 @@ impl LocationRow {
             tier: self.tier.clone(),
             weekly_premium_pence: self.weekly_pence,
             status: tiers::status_text(self.status),
-            traffic_light: light_text(&self.warning),
+            traffic_light: self.warning.light,
             traffic_light_reasons: self.warning.reasons.clone(),
             in_effect_since: Some(self.in_effect_since),
             last_visit_on: self.last_visit,
@@ -133,14 +133,8 @@ impl LocationRow {
     }
 }
 
-fn light_text(w: &EarlyWarning) -> String {
-    match w.light {
-        accredit_shared::warning::Light::Red => "red",
-        accredit_shared::warning::Light::Amber => "amber",
-        accredit_shared::warning::Light::Green => "green",
-    }
-    .to_owned()
-}
+/// A location's tier before and after a change (`None`: no tier).
+pub type TierChange = (Option<String>, Option<String>);
 
 /// The tiers before and after the latest stored determination of a location, from the
 /// server's own record, so a page can say how the last change moved the tier. `None` before
@@ -148,7 +142,7 @@ fn light_text(w: &EarlyWarning) -> String {
 pub fn last_tier_change(
     tx: &Connection,
     location: Uuid,
-) -> Result<Option<(Option<String>, Option<String>)>, ServiceError> {
+) -> Result<Option<TierChange>, ServiceError> {
     let mut stmt = tx.prepare_cached(
         "SELECT tier FROM determinations WHERE location_id = ?1 ORDER BY seq DESC LIMIT 2",
     )?;

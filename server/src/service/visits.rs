@@ -21,7 +21,7 @@ use crate::error::ServiceError;
 use crate::state::{AppState, now_text};
 use crate::tiers;
 
-pub use accredit_shared::api::{VisitState, VisitStatus};
+pub use accredit_shared::api::{CommentView, RevisionView, VisitDetail, VisitState, VisitStatus};
 
 /// Reads a visit's state. A stored id or status that does not read is an error, never a default.
 pub fn visit_state(tx: &Connection, id: Uuid) -> Result<Option<VisitState>, ServiceError> {
@@ -198,25 +198,6 @@ fn insert_revision(
         stmt.execute(params![id.to_string(), revision, h])?;
     }
     Ok(())
-}
-
-/// A revision as the API shows it.
-#[derive(Serialize)]
-pub struct RevisionView {
-    /// Its number.
-    pub revision: u32,
-    /// `accepted`, `pending` or `rejected`.
-    pub state: String,
-    /// Who signed (or sent the edits).
-    pub signed_by: String,
-    /// When.
-    pub signed_at: String,
-    /// The document heads it stands for.
-    pub heads: Vec<String>,
-    /// When it was published, if it was.
-    pub published_on: Option<String>,
-    /// The record.
-    pub record: VisitSnapshot,
 }
 
 /// Every revision of a visit, oldest first.
@@ -555,23 +536,6 @@ pub fn decide_revision(
     visit_state(tx, id)?.ok_or_else(|| ServiceError::not_found("visit"))
 }
 
-/// A comment as shown.
-#[derive(Serialize)]
-pub struct CommentView {
-    /// Its id.
-    pub id: String,
-    /// The revision commented on.
-    pub revision: u32,
-    /// The criterion, if about one.
-    pub criterion: Option<String>,
-    /// Who.
-    pub author: String,
-    /// What.
-    pub body: String,
-    /// When.
-    pub created_at: String,
-}
-
 /// Comments on a visit, oldest first.
 pub fn comments(tx: &Connection, id: Uuid) -> Result<Vec<CommentView>, ServiceError> {
     let mut stmt = tx.prepare(
@@ -764,11 +728,7 @@ pub fn list(
 
 /// A visit in full, as the caller may see it: its state, the record in review, its revisions
 /// (providers: only the shared and published ones) and the comments.
-pub fn detail(
-    tx: &Connection,
-    caller: &Caller,
-    id: Uuid,
-) -> Result<serde_json::Value, ServiceError> {
+pub fn detail(tx: &Connection, caller: &Caller, id: Uuid) -> Result<VisitDetail, ServiceError> {
     let v = require_visit(tx, caller, id)?;
     let mut revisions = revisions(tx, id)?;
     if caller.role == Role::Provider {
@@ -777,7 +737,12 @@ pub fn detail(
     }
     let record = revision_record(tx, id, v.current_revision)?;
     let comments = comments(tx, id)?;
-    Ok(json!({ "visit": v, "record": record, "revisions": revisions, "comments": comments }))
+    Ok(VisitDetail {
+        visit: v,
+        record,
+        revisions,
+        comments,
+    })
 }
 
 /// The conflicts in a visit's document now (monitors on their caseload, leads, commissioners).
