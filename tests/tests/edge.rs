@@ -244,6 +244,29 @@ fn the_portal_refuses_other_sites_and_planted_words() {
     assert_eq!(planted.status, 200);
     assert!(!planted.text().contains("Platinum"));
 
+    // A published report says which tier the visit led to, from the day it took effect.
+    let visits = lead.get(&format!("/api/v1/visits?location={seaview}")).json();
+    let published = visits["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["visit"]["status"] == "published")
+        .max_by_key(|v| v["visit"]["published_on"].as_str().unwrap().to_owned())
+        .unwrap()["visit"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let report = browser(
+        &server,
+        "GET",
+        &format!("/visits/{published}"),
+        &[("cookie", &format!("accredit_session={session}"))],
+        None,
+    );
+    let text = report.text();
+    assert!(text.contains("Tier this visit led to"), "{text}");
+    assert!(text.contains(r#"id="tier-after">Gold, from"#), "{text}");
+
     // Any other form post from another site is refused before its handler runs.
     let out = browser(
         &server,

@@ -19,7 +19,7 @@ use rusqlite::Connection;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::layout::{FieldError, Section, day, error_summary, field_error, form_key, page};
+use super::layout::{FieldError, Section, day, error_summary, field_error, form_key, page, tier_text};
 use super::session::{Viewer, see_other};
 use super::sign_in::check_key;
 use super::{KeyForm, PageError, PageResult, capital, html, path_id};
@@ -42,6 +42,8 @@ struct Report {
     today: chrono::NaiveDate,
     domains: Vec<DomainPart>,
     overall: String,
+    /// For a published visit: the tier it led to, as determined on the day it took effect.
+    tier_after: Option<String>,
 }
 
 struct CriterionPart {
@@ -121,7 +123,24 @@ fn load(s: &AppState, tx: &Connection, viewer: &Viewer, id: Uuid) -> Result<Repo
         }
         _ => (Vec::new(), "—".to_owned()),
     };
+    // The tier a published visit led to, determined on the day its publication took effect.
+    let published_on = visit
+        .published_on
+        .as_deref()
+        .map(crate::db::stored_date)
+        .transpose()?;
+    let tier_after = match published_on {
+        Some(day) => tiers::determine(s, tx, visit.location_id, day)?.map(|d| {
+            format!(
+                "{}, from {}",
+                tier_text(d.tier.as_ref().map(|t| t.name.as_str())),
+                long_date(day)
+            )
+        }),
+        None => None,
+    };
     Ok(Report {
+        tier_after,
         window_open: visits::window_open(s, &visit),
         comments: visits::comments(tx, id)?,
         responses: visits::action_responses(tx, id)?,
@@ -219,6 +238,9 @@ fn render(
             div { dt { "Visit" } dd { {format!("{}, {}", rec.header.visit_type.label(), if rec.header.announced { "announced" } else { "unannounced" })} } }
             div { dt { "Signed off by" } dd { {rec.signoff.as_ref().map(|s| format!("{} on {}", s.by.name, long_date(s.at.date_naive()))).unwrap_or_else(|| "—".into())} } }
             div { dt { "Overall score" } dd { id: "overall", "{r.overall}" } }
+            if let Some(t) = &r.tier_after {
+                div { dt { "Tier this visit led to" } dd { id: "tier-after", "{t}" } }
+            }
         }
         p { class: "no-print", a { href: "/locations/{r.visit.location_id}", "Back to {r.location}" } }
         if r.visit.status == visits::VisitStatus::Shared {
