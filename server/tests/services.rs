@@ -550,3 +550,141 @@ fn a_stored_id_that_is_not_a_uuid_is_an_error_not_the_nil_uuid() {
     );
     let _ = commissioner;
 }
+
+#[test]
+fn a_visit_goes_from_signed_off_to_published_by_the_rules_of_each_step() {
+    use accredit_server::service::visits::{self, VisitStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let s = demo(&dir);
+    let lead = caller(&s, "lead");
+    let fylde = caller(&s, "fylde");
+    let coastal = caller(&s, "coastal");
+    let monitor = caller(&s, "monitor1");
+    let commissioner = caller(&s, "commissioner");
+    let bispham = location(&s, "1-102000002");
+    let id =
+        s.db.read(|tx| visits::list(tx, &lead, Some(bispham)))
+            .unwrap()
+            .into_iter()
+            .find(|v| v.visit.status == VisitStatus::SignedOff)
+            .expect("the demo's signed-off follow-up at Bispham")
+            .visit
+            .id;
+    let step = |who: &Caller,
+                f: &dyn Fn(
+        &AppState,
+        &rusqlite::Connection,
+        &Caller,
+    ) -> Result<(), ServiceError>| { s.db.write(|tx| f(&s, tx, who)) };
+    // Only a lead shares; the provider cannot see it until then.
+    assert!(matches!(
+        s.db.read(|tx| visits::detail(tx, &fylde, id)),
+        Err(ServiceError::NotFound(_))
+    ));
+    assert!(matches!(
+        step(&monitor, &|s, tx, c| visits::share(s, tx, c, id)
+            .map(|_| ())),
+        Err(ServiceError::Forbidden(_))
+    ));
+    step(&lead, &|s, tx, c| visits::share(s, tx, c, id).map(|_| ())).unwrap();
+    // The provider comments in its window; another provider cannot even see the visit.
+    step(&fylde, &|s, tx, c| {
+        visits::comment(s, tx, c, id, None, "The lounge was repainted last week.").map(|_| ())
+    })
+    .unwrap();
+    assert!(matches!(
+        step(&coastal, &|s, tx, c| visits::comment(
+            s, tx, c, id, None, "x"
+        )
+        .map(|_| ())),
+        Err(ServiceError::NotFound(_))
+    ));
+    // Nobody publishes while the window is open and the provider has not confirmed.
+    assert!(matches!(
+        step(&commissioner, &|s, tx, c| visits::publish(s, tx, c, id)
+            .map(|_| ())),
+        Err(ServiceError::Conflict(_))
+    ));
+    assert!(matches!(
+        step(&fylde, &|s, tx, c| visits::publish(s, tx, c, id)
+            .map(|_| ())),
+        Err(ServiceError::Forbidden(_))
+    ));
+    step(&fylde, &|s, tx, c| {
+        visits::confirm_factual_accuracy(s, tx, c, id).map(|_| ())
+    })
+    .unwrap();
+    // Publishing re-determines the tier inside the service, in the same transaction.
+    let before: i64 =
+        s.db.read(|tx| {
+            Ok(tx.query_row(
+                "SELECT count(*) FROM determinations WHERE location_id = ?1",
+                [bispham.to_string()],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    let published =
+        s.db.write(|tx| visits::publish(&s, tx, &commissioner, id))
+            .unwrap();
+    assert_eq!(published.visit.status, VisitStatus::Published);
+    assert!(published.determination.is_some());
+    let after: i64 =
+        s.db.read(|tx| {
+            Ok(tx.query_row(
+                "SELECT count(*) FROM determinations WHERE location_id = ?1",
+                [bispham.to_string()],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(after, before + 1);
+    let detail = s.db.read(|tx| visits::detail(tx, &fylde, id)).unwrap();
+    assert_eq!(detail.visit.status, VisitStatus::Published);
+    assert_eq!(detail.comments.len(), 1);
+}
+
+#[test]
+fn each_role_reaches_only_its_locations() {
+    use accredit_server::access;
+    let dir = tempfile::tempdir().unwrap();
+    let s = demo(&dir);
+    let seaview = location(&s, "1-101000001");
+    let bispham = location(&s, "1-102000002");
+    let reach = |who: &str, loc: Uuid| {
+        let c = caller(&s, who);
+        s.db.read(|tx| access::require_location(tx, &c, loc))
+            .is_ok()
+    };
+    assert!(reach("coastal", seaview));
+    assert!(!reach("coastal", bispham));
+    assert!(reach("fylde", bispham));
+    assert!(!reach("fylde", seaview));
+    assert!(reach("monitor1", seaview));
+    assert!(
+        !reach("monitor1", bispham),
+        "Bispham is not on monitor1's caseload"
+    );
+    assert!(reach("lead", bispham) && reach("commissioner", seaview));
+    // The read model lists exactly the reachable ones.
+    let coastal = caller(&s, "coastal");
+    let rows =
+        s.db.read(|tx| locations::location_rows(&s, tx, &coastal))
+            .unwrap();
+    assert!(rows.iter().all(|r| r.provider_id == rows[0].provider_id));
+    assert!(rows.iter().any(|r| r.id == seaview) && !rows.iter().any(|r| r.id == bispham));
+    // Records are the commissioner's alone.
+    let lead = caller(&s, "lead");
+    assert!(matches!(
+        records::record_gate_open(
+            &s,
+            &lead,
+            seaview,
+            accredit_shared::api::GateRequest {
+                kind: accredit_shared::records::GateKind::S42Enquiry,
+                opened_on: s.today(),
+            }
+        ),
+        Err(ServiceError::Forbidden(_))
+    ));
+}

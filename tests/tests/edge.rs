@@ -245,7 +245,9 @@ fn the_portal_refuses_other_sites_and_planted_words() {
     assert!(!planted.text().contains("Platinum"));
 
     // A published report says which tier the visit led to, from the day it took effect.
-    let visits = lead.get(&format!("/api/v1/visits?location={seaview}")).json();
+    let visits = lead
+        .get(&format!("/api/v1/visits?location={seaview}"))
+        .json();
     let published = visits["visits"]
         .as_array()
         .unwrap()
@@ -266,6 +268,28 @@ fn the_portal_refuses_other_sites_and_planted_words() {
     let text = report.text();
     assert!(text.contains("Tier this visit led to"), "{text}");
     assert!(text.contains(r#"id="tier-after">Gold, from"#), "{text}");
+
+    // After a CQC rating takes Seaview from Gold to Silver, the public register's "in effect
+    // since" is the day the rating was published, not the day of the last visit.
+    let commissioner = Client::sign_in(&server.url, "commissioner");
+    let today = accredit_shared::calendar::london_date(chrono::Utc::now());
+    let published_on = accredit_shared::calendar::add_days(today, -2);
+    let r = commissioner.post(
+        &format!("/api/v1/locations/{seaview}/cqc-ratings"),
+        json!({
+            "inspected_on": accredit_shared::calendar::add_days(today, -30).to_string(),
+            "published_on": published_on.to_string(),
+            "overall": "requires_improvement"
+        }),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let register = browser(&server, "GET", "/register?q=Seaview", &[], None).text();
+    let since = accredit_shared::labels::long_date(published_on);
+    assert!(register.contains("Silver"), "{register}");
+    assert!(
+        register.contains(&since),
+        "in effect since {since}: {register}"
+    );
 
     // Any other form post from another site is refused before its handler runs.
     let out = browser(

@@ -19,7 +19,9 @@ use rusqlite::Connection;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::layout::{FieldError, Section, day, error_summary, field_error, form_key, page, tier_text};
+use super::layout::{
+    FieldError, Section, day, error_summary, field_error, form_key, page, tier_text,
+};
 use super::session::{Viewer, see_other};
 use super::sign_in::check_key;
 use super::{KeyForm, PageError, PageResult, capital, html, path_id};
