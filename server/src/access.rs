@@ -13,7 +13,7 @@ pub fn location_provider(tx: &Connection, location: Uuid) -> Result<Option<Uuid>
         .prepare_cached("SELECT provider_id FROM locations WHERE id = ?1")?
         .query_row([location.to_string()], |r| r.get(0))
         .optional()?;
-    Ok(p.and_then(|p| Uuid::parse_str(&p).ok()))
+    p.as_deref().map(crate::db::stored_id).transpose()
 }
 
 /// Whether a monitor has the location on their caseload.
@@ -69,8 +69,8 @@ pub fn visible_locations(tx: &Connection, caller: &Caller) -> Result<Vec<Uuid>, 
             "SELECT id FROM locations WHERE provider_id = ?1 ORDER BY name",
             caller
                 .provider_id
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
+                .ok_or_else(|| ServiceError::internal("a provider user without a provider"))?
+                .to_string(),
         ),
     };
     crate::db::query_ids(tx, sql, [arg])

@@ -53,8 +53,18 @@ pub async fn page_handler(
     let mut errors = Vec::new();
     let from = date(&f.from, "from", &mut errors);
     let to = date(&f.to, "to", &mut errors);
-    let location = Uuid::parse_str(f.location.trim()).ok();
-    let user = Uuid::parse_str(f.user.trim()).ok();
+    let location = id_filter(
+        &f.location,
+        "location",
+        "Choose a location from the list",
+        &mut errors,
+    );
+    let user = id_filter(
+        &f.user,
+        "user",
+        "Choose a person from the list",
+        &mut errors,
+    );
     let q = AuditQuery {
         location,
         user,
@@ -157,4 +167,19 @@ pub async fn page_handler(
         status,
         page("Audit log", Some(&viewer), Section::Audit, body),
     ))
+}
+
+/// An optional id filter: blank is none; anything else must be an id, or the form says so.
+fn id_filter(text: &str, field: &str, message: &str, errors: &mut Vec<FieldError>) -> Option<Uuid> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    match Uuid::parse_str(text) {
+        Ok(id) => Some(id),
+        Err(_) => {
+            errors.push(FieldError::new(field, message));
+            None
+        }
+    }
 }

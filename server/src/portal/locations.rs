@@ -333,7 +333,7 @@ fn load_status(
         .collect();
     let provider = crate::service::locations::provider_names(tx)?
         .remove(&records.location.provider_id)
-        .unwrap_or_default();
+        .ok_or_else(|| ServiceError::internal("a location's provider is missing"))?;
     Ok(Status {
         name: records.location.name.clone(),
         provider,

@@ -202,7 +202,7 @@ fn load(s: &AppState, tx: &Connection, caller: &Caller, id: Uuid) -> Result<Reco
         tier: det.and_then(|d| d.tier.map(|t| t.name)),
         provider: crate::service::locations::provider_names(tx)?
             .remove(&records.location.provider_id)
-            .unwrap_or_default(),
+            .ok_or_else(|| ServiceError::internal("a location's provider is missing"))?,
         provider_locations,
         qualifications,
         ratings,
