@@ -874,3 +874,25 @@ fn the_server_check_refuses_a_third_score_over_a_conflict_unless_one_is_kept_wit
         .unwrap();
     assert_eq!(check(&mut a), Ok(vec![ann()]));
 }
+
+#[test]
+fn a_device_that_only_knew_its_own_score_may_change_it_while_the_conflict_stands() {
+    let pack = test_pack();
+    let packs = library();
+    // Ann scores 2 and Bob 4, offline; the server receives both: a conflict.
+    let (mut a, mut b) = two_devices();
+    a.set_answer(&pack, "safe.c2", Some(Answer::Score(2)))
+        .unwrap();
+    b.set_answer(&pack, "safe.c2", Some(Answer::Score(4)))
+        .unwrap();
+    let mut server = VisitDoc::from_automerge(a.automerge().clone(), ann());
+    server.automerge().merge(b.automerge()).unwrap();
+    let before = server.heads();
+    // Ann, still offline and unaware of Bob's score, changes her own mind: 2 -> 4, agreeing.
+    a.set_answer(&pack, "safe.c2", Some(Answer::Score(4)))
+        .unwrap();
+    server.automerge().merge(a.automerge()).unwrap();
+    let checked =
+        VisitDoc::check_automerge_changes(&mut server.automerge().clone(), &before, &packs);
+    assert!(checked.is_ok(), "{:?}", checked.err());
+}

@@ -989,8 +989,10 @@ fn authors_of(view: View<'_>, actors: &[String]) -> Result<Vec<Author>, VisitDoc
 }
 
 /// A score two monitors set differently stays in conflict until someone keeps one of the values
-/// with a reason: a change that ends such a conflict must add a resolution for it, choosing the
-/// value that now stands.
+/// with a reason: a change that overwrites two or more differing values of a score (only a device
+/// that has seen them all can) must add a resolution for it, choosing a value that now stands.
+/// A device that writes over only the value it knew (perhaps agreeing with the other) is not
+/// resolving anything, and is allowed.
 fn resolved_with_reasons(
     doc: &AutoCommit,
     before: &[ChangeHash],
@@ -1015,20 +1017,23 @@ fn resolved_with_reasons(
         let Some(was_item) = was.opt_map(&was_results, key, &[RESULTS])? else {
             continue;
         };
-        if !super::conflicts::disagree(&was.get_all(&was_item, ANSWER)?) {
-            continue;
-        }
         let Some(now_item) = now.opt_map(&now_results, key, &[RESULTS])? else {
             continue;
         };
         let current = now.get_all(&now_item, ANSWER)?;
-        if super::conflicts::disagree(&current) {
+        // The values of `before` that the new changes wrote over.
+        let overwritten: Vec<_> = was
+            .get_all(&was_item, ANSWER)?
+            .into_iter()
+            .filter(|(_, op)| !current.iter().any(|(_, o)| o == op))
+            .collect();
+        if !super::conflicts::disagree(&overwritten) {
             continue;
         }
-        let kept = current
-            .first()
+        let standing: Vec<String> = current
+            .iter()
             .map(|(v, _)| super::conflicts::value_text(v))
-            .unwrap_or_default();
+            .collect();
         let path = format!("{RESULTS}/{key}/{ANSWER}");
         let added = match &new_resolutions {
             Some(r) => r,
@@ -1036,7 +1041,7 @@ fn resolved_with_reasons(
         };
         if !added
             .iter()
-            .any(|r| r.path.join("/") == path && r.chosen == kept)
+            .any(|r| r.path.join("/") == path && standing.contains(&r.chosen))
         {
             return Err(malformed(
                 &[RESULTS, key.as_str(), ANSWER],
