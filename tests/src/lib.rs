@@ -177,6 +177,19 @@ pub fn agent() -> ureq::Agent {
         .into()
 }
 
+/// An agent that opens a new connection for every request. The server may close a connection
+/// after refusing a request whose body it did not read (as HTTP allows), so a test that sends many
+/// refused requests with bodies must not reuse one.
+pub fn fresh_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_idle_connections(0)
+        .max_idle_connections_per_host(0)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
 /// An HTTP response reduced to what tests look at.
 #[derive(Debug)]
 pub struct Reply {
