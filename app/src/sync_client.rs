@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::lock;
 use crate::server_api::ServerApi;
 use crate::store::{ItemKind, OutboxState, blobs, docs, outbox};
-use crate::workspace::Workspace;
+use crate::workspace::{Workspace, fetch_reference};
 
 /// Bytes per upload request: small enough that a weak signal completes one, large enough that
 /// a 2 MB photo takes few round trips.
@@ -70,7 +70,10 @@ pub fn sync(
         if !progress(&report) {
             return Err(AppError::Cancelled);
         }
-        lock(ws).refresh_reference(api)?;
+        // Fetched off the lock (each cached history is read under it briefly), stored under it:
+        // a slow server never freezes the screens.
+        let fetched = fetch_reference(api, &mut |id| lock(ws).cached_history(id))?;
+        lock(ws).store_reference(fetched)?;
         report.stage = "Up to date".to_owned();
         progress(&report);
         Ok(())

@@ -502,3 +502,53 @@ fn co_monitors_different_scores_block_sign_off_until_resolved_with_a_reason() {
     assert!(on_b.read_only, "signed off: read-only on Sam's tablet too");
     assert_eq!(on_b.snapshot, record);
 }
+
+/// The real link, noting every request made while the workspace was held: the screens would
+/// freeze for as long as such a request took.
+struct WatchesTheLock {
+    inner: UreqTransport,
+    ws: Arc<Mutex<Workspace>>,
+    held_during: Mutex<Vec<String>>,
+}
+
+impl Transport for WatchesTheLock {
+    fn call(&self, request: HttpRequest) -> Result<HttpReply, String> {
+        if self.ws.try_lock().is_err() {
+            self.held_during
+                .lock()
+                .unwrap()
+                .push(format!("{} {}", request.method, request.path));
+        }
+        self.inner.call(request)
+    }
+}
+
+#[test]
+fn a_sync_never_holds_the_workspace_across_a_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::demo(dir.path());
+    let ws = Arc::new(sign_in(&dir.path().join("tablet/accredit.db"), &server.url));
+    record_visit(&ws, &noisy_photo(3));
+    let token = ws.lock().unwrap().session().unwrap().token.clone();
+    let watch = Arc::new(WatchesTheLock {
+        inner: UreqTransport::new(&server.url),
+        ws: ws.clone(),
+        held_during: Mutex::new(Vec::new()),
+    });
+    let api = ServerApi::new(watch.clone(), Some(token));
+    let summary = sync_with(&ws, &api).unwrap();
+    assert_eq!(summary.photos_uploaded, 1);
+    assert!(
+        ws.lock()
+            .unwrap()
+            .outbox()
+            .unwrap()
+            .iter()
+            .all(|e| e.state == OutboxState::Acknowledged)
+    );
+    let held = watch.held_during.lock().unwrap();
+    assert!(
+        held.is_empty(),
+        "requests made while the workspace was held: {held:?}"
+    );
+}

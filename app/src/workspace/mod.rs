@@ -225,40 +225,36 @@ impl Workspace {
         Ok(session)
     }
 
-    /// Fetches the caseload, rule sets and each location's visit history, and caches them.
+    /// Fetches the caseload, rule sets and each location's visit history, and caches them. This
+    /// holds the workspace for the whole fetch: the sync client, which runs beside the screens,
+    /// uses [`fetch_reference`] off the lock and [`Workspace::store_reference`] instead.
     pub fn refresh_reference(&mut self, api: &ServerApi) -> AppResult<()> {
-        let list: Vec<CaseloadLocation> = api
-            .locations()?
-            .locations
-            .into_iter()
-            .map(CaseloadLocation::from)
-            .collect();
-        let sources = api.rule_set_sources()?;
-        let book = if sources.is_empty() {
-            None
-        } else {
-            Some(rule_book(&sources)?)
-        };
-        let mut histories = Vec::new();
-        for loc in &list {
-            let cached = self.history(loc.id)?;
-            histories.push((loc.id, fetch_history(api, loc.id, cached)?));
-        }
+        let fetched = fetch_reference(api, &mut |id| self.history(id))?;
+        self.store_reference(fetched)
+    }
+
+    /// Caches what [`fetch_reference`] brought: a local step, quick under the lock.
+    pub fn store_reference(&mut self, r: Reference) -> AppResult<()> {
         self.store.atomically(|c| {
-            reference::put(c, CASELOAD_KEY, &list)?;
-            if book.is_some() {
-                reference::put(c, RULES_KEY, &sources)?;
+            reference::put(c, CASELOAD_KEY, &r.locations)?;
+            if r.book.is_some() {
+                reference::put(c, RULES_KEY, &r.sources)?;
             }
-            for (id, h) in &histories {
+            for (id, h) in &r.histories {
                 reference::put(c, &history_key(*id), h)?;
             }
             Ok(())
         })?;
-        if let Some(book) = book {
+        if let Some(book) = r.book {
             self.rules = book;
             self.rules_from_server = true;
         }
         Ok(())
+    }
+
+    /// A location's visit history as cached, for [`fetch_reference`] to fetch only what changed.
+    pub fn cached_history(&self, location: Uuid) -> AppResult<Vec<PastVisit>> {
+        self.history(location)
     }
 
     /// When the caseload was last fetched.
@@ -855,6 +851,47 @@ fn rule_book(sources: &[String]) -> AppResult<RuleBook> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| AppError::Corrupt(format!("scheme rules: {e}")))?;
     RuleBook::new(sets).map_err(|e| AppError::Corrupt(format!("scheme rules: {e}")))
+}
+
+/// Reference data fetched from the server, not yet cached.
+pub struct Reference {
+    locations: Vec<CaseloadLocation>,
+    sources: Vec<String>,
+    book: Option<RuleBook>,
+    histories: Vec<(Uuid, Vec<PastVisit>)>,
+}
+
+/// Fetches the caseload, the rule sets and each location's visit history. Only network and
+/// parsing: `cached_history` is asked for what is cached already (so unchanged visits are not
+/// fetched again), and the caller stores the result with [`Workspace::store_reference`]. Nothing
+/// here needs the workspace held across a request.
+pub fn fetch_reference(
+    api: &ServerApi,
+    cached_history: &mut dyn FnMut(Uuid) -> AppResult<Vec<PastVisit>>,
+) -> AppResult<Reference> {
+    let locations: Vec<CaseloadLocation> = api
+        .locations()?
+        .locations
+        .into_iter()
+        .map(CaseloadLocation::from)
+        .collect();
+    let sources = api.rule_set_sources()?;
+    let book = if sources.is_empty() {
+        None
+    } else {
+        Some(rule_book(&sources)?)
+    };
+    let mut histories = Vec::new();
+    for loc in &locations {
+        let cached = cached_history(loc.id)?;
+        histories.push((loc.id, fetch_history(api, loc.id, cached)?));
+    }
+    Ok(Reference {
+        locations,
+        sources,
+        book,
+        histories,
+    })
 }
 
 /// "Visit to Seaview House, 23 Nov 2026".
