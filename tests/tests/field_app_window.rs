@@ -407,6 +407,19 @@ fn a_monitor_records_a_visit_offline_in_the_real_app_and_it_reaches_the_server()
         a.seen(&format!("score-{}-3", dashed(&safe[0])))
             .is_some_and(|s| s.pressed == "true")
     });
+    // A double tap on the chosen score keeps it (checked in the store below); clearing a score
+    // takes its own button.
+    app.click(&format!("score-{}-3", dashed(&safe[0])));
+    app.click(&format!("score-{}-2", dashed(&safe[2])));
+    app.wait_until("the third score to show as chosen", |a| {
+        a.seen(&format!("score-{}-2", dashed(&safe[2])))
+            .is_some_and(|s| s.pressed == "true")
+    });
+    app.click(&format!("clear-{}", dashed(&safe[2])));
+    app.wait_until("the third score to be cleared", |a| {
+        a.seen(&format!("score-{}-2", dashed(&safe[2])))
+            .is_some_and(|s| s.pressed == "false")
+    });
     let note = "Fire door on the first floor wedged open; manager told at 10:40 and it was closed.";
     app.click(&format!("notes-{}", dashed(&safe[0])));
     app.type_text(note);
@@ -459,6 +472,7 @@ fn a_monitor_records_a_visit_offline_in_the_real_app_and_it_reaches_the_server()
             v.snapshot.results[&safe[1]].answer,
             Some(accredit_shared::records::Answer::NotApplicable)
         );
+        assert_eq!(v.snapshot.results[&safe[2]].answer, None, "cleared");
         assert_eq!(v.snapshot.photos.len(), 1);
         assert_eq!(
             v.snapshot.photos.values().next().unwrap().caption,

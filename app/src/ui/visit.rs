@@ -277,13 +277,30 @@ fn CriterionRow(
                             let ctx = ctx.clone();
                             let cid = cid.clone();
                             move |_| {
-                                let next = if answer == Some(a) { None } else { Some(a) };
-                                let _ = ui.act(&ctx, |w| w.set_answer(visit, &cid, next));
+                                // Tapping the chosen score again keeps it: a double tap must
+                                // never un-score a criterion. Clearing has its own button.
+                                if answer != Some(a) {
+                                    let _ = ui.act(&ctx, |w| w.set_answer(visit, &cid, Some(a)));
+                                }
                             }
                         },
                         "{label}"
                         if !hint.is_empty() && matches!(a, Answer::Score(_)) { small { "{hint}" } }
                     }
+                }
+            }
+            if answer.is_some() && !read_only && !score_in_conflict {
+                button {
+                    class: "link-button",
+                    id: "clear-{c.id.replace('.', \"-\")}",
+                    onclick: {
+                        let ctx = ctx.clone();
+                        let cid = cid.clone();
+                        move |_| {
+                            let _ = ui.act(&ctx, |w| w.set_answer(visit, &cid, None));
+                        }
+                    },
+                    "Clear the score"
                 }
             }
             label { r#for: "{notes_id}", class: "label", style: "font-weight: 400", "Notes" }
