@@ -5,6 +5,8 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use accredit_shared::labels::count;
+
 use crate::error::AppError;
 use crate::lock;
 use crate::sync_client::{self, SyncProgress};
@@ -19,6 +21,8 @@ pub struct SyncStatus {
     pub progress: Option<SyncProgress>,
     /// How the last run ended, in words.
     pub last_result: Option<String>,
+    /// When a run last reached the server and finished, in words ("Last synced at 10:32").
+    pub last_synced: Option<String>,
     /// Counts finished runs and progress steps, so a screen can tell that something changed.
     pub generation: u64,
 }
@@ -44,7 +48,7 @@ impl SyncWorker {
                 };
                 // Several requests may have piled up while a run was going: one run serves all.
                 while rx.try_recv().is_ok() {}
-                run_once(&ws, &shared, asked);
+                run_once(&ws, &shared, asked, interval);
             }
         });
         SyncWorker { tx, status }
@@ -61,18 +65,44 @@ impl SyncWorker {
     }
 }
 
-fn run_once(ws: &Arc<Mutex<Workspace>>, status: &Arc<Mutex<SyncStatus>>, asked: bool) {
+/// A time of day as a monitor reads it on the tablet's clock.
+fn clock(at: chrono::DateTime<chrono::Local>) -> String {
+    at.format("%H:%M").to_string()
+}
+
+fn run_once(
+    ws: &Arc<Mutex<Workspace>>,
+    status: &Arc<Mutex<SyncStatus>>,
+    asked: bool,
+    interval: Duration,
+) {
     let Ok(api) = lock(ws).api() else {
         return;
     };
+    if asked {
+        // Say at once that something is happening: finding out that the server cannot be
+        // reached can take the length of a connection timeout.
+        let mut s = lock(status);
+        s.running = true;
+        s.progress = Some(SyncProgress {
+            stage: "Contacting the server".to_owned(),
+            ..SyncProgress::default()
+        });
+        s.generation += 1;
+    }
     if !api.reachable() {
-        if asked {
-            let mut s = lock(status);
-            s.last_result = Some(
-                "The server cannot be reached. Your work is safe on this device and will be sent when there is a connection.".to_owned(),
-            );
-            s.generation += 1;
-        }
+        // On every attempt, not only when asked: an old "Synced at" must not stand as current.
+        let now = chrono::Local::now();
+        let next = now + chrono::TimeDelta::from_std(interval).unwrap_or(chrono::TimeDelta::zero());
+        let mut s = lock(status);
+        s.running = false;
+        s.progress = None;
+        s.last_result = Some(format!(
+            "The server cannot be reached (tried at {}). Your work is safe on this device. Accredit will try again at {}, or when you press Sync now.",
+            clock(now),
+            clock(next)
+        ));
+        s.generation += 1;
         return;
     }
     {
@@ -90,20 +120,26 @@ fn run_once(ws: &Arc<Mutex<Workspace>>, status: &Arc<Mutex<SyncStatus>>, asked: 
     s.running = false;
     s.progress = None;
     s.generation += 1;
+    let now = clock(chrono::Local::now());
     s.last_result = Some(match result {
-        Ok(summary) if summary.refused.is_empty() => format!(
-            "Synced at {}: {} photo(s) uploaded, {} new visit(s) received.",
-            chrono::Local::now().format("%H:%M"),
-            summary.photos_uploaded,
-            summary.new_visits
-        ),
-        Ok(summary) => format!(
-            "Synced, but the server refused {} visit(s); see below.",
-            summary.refused.len()
-        ),
-        Err(AppError::Network(m)) => {
-            format!("Sync stopped: no connection ({m}). It will be retried.")
+        Ok(summary) if summary.refused.is_empty() => {
+            s.last_synced = Some(format!("Last synced at {now}."));
+            format!(
+                "Synced at {now}: {} uploaded, {} received.",
+                count(summary.photos_uploaded, "photo", "photos"),
+                count(summary.new_visits, "new visit", "new visits")
+            )
         }
-        Err(e) => format!("Sync failed: {e}"),
+        Ok(summary) => {
+            s.last_synced = Some(format!("Last synced at {now}."));
+            format!(
+                "Synced at {now}, but the server refused {}; see below.",
+                count(summary.refused.len(), "visit", "visits")
+            )
+        }
+        Err(AppError::Network(m)) => {
+            format!("Sync stopped at {now}: the connection was lost ({m}). It will be tried again.")
+        }
+        Err(e) => format!("Sync failed at {now}: {e}"),
     });
 }

@@ -187,12 +187,18 @@ fn the_sync_centre_shows_each_state_with_receipt_reason_and_progress() {
         assert!(html.contains(label), "{label} missing");
     }
     assert!(html.contains("The server refused: the visit moved location"));
-    assert!(html.contains("Receipt: server heads 0123456789ab"));
+    assert!(html.contains("The server has this version."));
+    // Plain words: no change hashes, no "item(s)".
+    assert!(
+        !html.contains("heads") && !html.contains("0123456789ab"),
+        "{html}"
+    );
+    assert!(!html.contains("(s)"), "{html}");
     assert!(
         html.contains(r#"aria-valuenow="500000""#) && html.contains("width: 25%"),
         "{html}"
     );
-    assert!(html.contains("4 item(s) not yet received by the server"));
+    assert!(html.contains("4 items not yet received by the server"));
     assert!(html.contains("Sync stopped: no connection"));
 }
 

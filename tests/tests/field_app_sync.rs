@@ -552,3 +552,43 @@ fn a_sync_never_holds_the_workspace_across_a_request() {
         "requests made while the workspace was held: {held:?}"
     );
 }
+
+#[test]
+fn an_unreachable_server_is_reported_at_once_with_the_next_try() {
+    use accredit_app::sync_worker::SyncWorker;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::demo(dir.path());
+    let ws = Arc::new(sign_in(&dir.path().join("tablet/accredit.db"), &server.url));
+    let worker = SyncWorker::start(ws.clone(), std::time::Duration::from_secs(600));
+    worker.request();
+    let synced = wait_for(|| {
+        let s = worker.status();
+        (!s.running && s.last_synced.is_some()).then_some(s)
+    });
+    assert!(synced.last_result.unwrap().starts_with("Synced at "));
+    // Out of signal: pressing Sync now says so, and when it will try again.
+    server.kill();
+    worker.request();
+    let offline = wait_for(|| {
+        let s = worker.status();
+        let r = s.last_result.clone().unwrap_or_default();
+        (!s.running && r.contains("cannot be reached")).then_some(s)
+    });
+    let message = offline.last_result.unwrap();
+    assert!(message.contains("will try again at"), "{message}");
+    assert!(
+        offline.last_synced.unwrap().starts_with("Last synced at"),
+        "the last good sync is still said, as the past"
+    );
+}
+
+/// Polls until `f` gives something, for at most 60 seconds.
+fn wait_for<T>(mut f: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..600 {
+        if let Some(v) = f() {
+            return v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("gave up waiting");
+}

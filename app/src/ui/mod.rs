@@ -260,9 +260,10 @@ fn Header() -> Element {
                     ui.notice("Signed out. Nothing of yours is left on this device.");
                 }
                 Ok(Err(refused)) => {
+                    let n = refused.0.len();
                     let mut lines = vec![format!(
-                        "You cannot sign out yet: {} item(s) have not reached the server. Sync when you have a connection, then sign out.",
-                        refused.0.len()
+                        "You cannot sign out yet: {} not reached the server. Sync when you have a connection, then sign out.",
+                        accredit_shared::labels::count(n, "item has", "items have")
                     )];
                     lines.extend(
                         refused
@@ -369,6 +370,6 @@ fn SyncScreen() -> Element {
                 if status.running { "Syncing…" } else { "Sync now" }
             }
         }
-        SyncCentreView { entries, progress: status.progress, last_result: status.last_result }
+        SyncCentreView { entries, progress: status.progress, last_result: status.last_result, last_synced: status.last_synced }
     }
 }

@@ -145,6 +145,9 @@ pub fn SyncCentreView(
     entries: Vec<OutboxEntry>,
     progress: Option<SyncProgress>,
     last_result: Option<String>,
+    /// When the last run reached the server, in words.
+    #[props(default)]
+    last_synced: Option<String>,
 ) -> Element {
     let pending = entries
         .iter()
@@ -172,8 +175,15 @@ pub fn SyncCentreView(
             if let Some(r) = &last_result {
                 p { class: "notice", id: "last-sync", "{r}" }
             }
+            if let Some(t) = &last_synced {
+                p { class: "caption", id: "last-synced", "{t}" }
+            }
             p { id: "pending-count",
-                if pending == 0 { "Everything on this device has reached the server." } else { "{pending} item(s) not yet received by the server." }
+                if pending == 0 {
+                    "Everything on this device has reached the server."
+                } else {
+                    {format!("{} not yet received by the server.", accredit_shared::labels::count(pending, "item", "items"))}
+                }
             }
             table { class: "table",
                 thead { tr { th { scope: "col", "Item" } th { scope: "col", "Status" } th { scope: "col", "Details" } } }
@@ -187,7 +197,11 @@ pub fn SyncCentreView(
                             td { span { class: state_tag(e.state), {e.state.label()} } }
                             td {
                                 if let Some(r) = &e.reason { span { class: "reason", "{r}" } }
-                                if let Some(r) = &e.receipt { span { class: "receipt", "Receipt: {r}" } }
+                                // The receipt itself (the server's version of the visit) is for
+                                // the device, not for people: say what it means.
+                                if e.receipt.is_some() && e.state == OutboxState::Acknowledged {
+                                    span { class: "receipt", "The server has this version." }
+                                }
                                 if e.kind == ItemKind::Photo && e.state != OutboxState::Acknowledged && e.bytes_total > 0 {
                                     span { class: "caption", " {kib(e.bytes_done)} of {kib(e.bytes_total)}" }
                                 }
