@@ -85,8 +85,11 @@ pub struct CaseloadEntry {
     pub open_actions: usize,
     /// Open actions past their due date.
     pub overdue_actions: usize,
-    /// Latest visit day, counting visits recorded on this device and not yet synced.
+    /// Latest visit day, counting visits signed off on this device and not yet synced; a draft
+    /// in progress is not a visit made.
     pub last_visit_on: Option<NaiveDate>,
+    /// The day the newest draft on this device was started, if one is in progress.
+    pub draft_started_on: Option<NaiveDate>,
     /// Whether the next visit is due before `today`.
     pub overdue: bool,
 }

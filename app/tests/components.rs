@@ -244,6 +244,7 @@ fn risk_order_puts_overdue_and_red_first() {
         open_actions: 0,
         overdue_actions: 0,
         last_visit_on: None,
+        draft_started_on: None,
         overdue,
     };
     let mut list = vec![

@@ -489,7 +489,11 @@ fn a_monitor_records_a_visit_offline_in_the_real_app_and_it_reaches_the_server()
     app.wait_for("caseload");
     let card = app.id_with_text("location-", "Seaview House");
     app.click(&card);
-    let open = format!("open-{}", recorded.header.visit_id);
+    // The draft is offered first, with how far it has got, so nobody starts it twice.
+    let open = format!("continue-{}", recorded.header.visit_id);
+    app.wait_text(&open, "(2 of 99 answered)");
+    app.wait_text("start-visit", "Start another visit");
+    app.screenshot("location-with-draft");
     app.click(&open);
     app.wait_until("the saved score", |a| {
         a.seen(&format!("score-{}-3", dashed(&safe[0])))
@@ -606,7 +610,7 @@ fn a_co_monitors_different_score_is_resolved_by_touch_on_a_portrait_tablet() {
     app.screenshot("portrait-caseload");
     let card = app.id_with_text("location-", "Stanley Park Lodge");
     app.click(&card);
-    app.click(&format!("open-{id}"));
+    app.click(&format!("continue-{id}"));
     app.wait_text("conflicts", "Conflicts to resolve (1)");
     let dashed = first.replace('.', "-");
     app.click(&format!("goto-conflict-{dashed}"));
@@ -692,7 +696,7 @@ fn a_photo_chosen_in_the_desktop_file_picker_is_added_to_the_visit() {
     app.wait_for("caseload");
     let card = app.id_with_text("location-", "Seaview House");
     app.click(&card);
-    app.click(&format!("open-{id}"));
+    app.click(&format!("continue-{id}"));
     app.click("jump-section-photos");
     app.click("photo-caption");
     app.type_text("Kitchen");

@@ -107,6 +107,9 @@ fn CaseloadCard(entry: CaseloadEntry) -> Element {
             dl {
                 dt { "Tier" } dd { {loc.tier.clone().unwrap_or_else(|| "None".to_owned())} " · " {Pence(loc.weekly_premium_pence).to_string()} " a week" }
                 dt { "Last visit" } dd { {day(entry.last_visit_on)} }
+                if let Some(d) = entry.draft_started_on {
+                    dt { "In progress" } dd { class: "draft", {format!("a visit started {}", day(Some(d)))} }
+                }
                 dt { "Next due" } dd { {day(loc.next_visit_due_on)} }
                 dt { "Open actions" } dd { "{entry.open_actions}" if entry.overdue_actions > 0 { " ({entry.overdue_actions} overdue)" } }
                 if !reason.is_empty() { dt { "Why" } dd { "{reason}" } }

@@ -64,7 +64,22 @@ pub(super) fn LocationScreen(id: Uuid) -> Element {
                 tr { th { scope: "row", "Next visit due" } td { {day(loc.next_visit_due_on)} } }
             }
         }
-        h2 { "Start a visit" }
+        if !detail.drafts.is_empty() {
+            h2 { "Continue a visit" }
+            ul { class: "plain",
+                for d in detail.drafts.iter() {
+                    li { key: "{d.id}",
+                        button { class: "button", id: "continue-{d.id}", onclick: { let v = d.id; move |_| ui.go(Screen::Visit(v)) },
+                            {format!("Continue the visit started {} ({} of {} answered)", day(Some(d.started_on)), d.answered, d.criteria)}
+                        }
+                    }
+                }
+            }
+        }
+        h2 { if detail.drafts.is_empty() { "Start a visit" } else { "Start another visit" } }
+        if !detail.drafts.is_empty() {
+            p { class: "hint", "Only for a different visit: the visit above keeps everything recorded so far." }
+        }
         form { onsubmit: start, class: "panel", style: "max-width: 900px",
             div { class: "row",
                 div { class: "field", style: "flex: 1",
@@ -85,16 +100,20 @@ pub(super) fn LocationScreen(id: Uuid) -> Element {
                     }
                 }
             }
-            button { class: "button", r#type: "submit", id: "start-visit", "Start visit" }
+            button {
+                class: if detail.drafts.is_empty() { "button" } else { "button secondary" },
+                r#type: "submit",
+                id: "start-visit",
+                if detail.drafts.is_empty() { "Start visit" } else { "Start another visit" }
+            }
         }
-        if !detail.on_device.is_empty() {
-            h2 { "Visits on this tablet" }
+        if detail.on_device.iter().any(|r| r.signed_off) {
+            h2 { "Signed off on this tablet" }
             ul {
-                for row in detail.on_device.iter() {
+                for row in detail.on_device.iter().filter(|r| r.signed_off) {
                     li { key: "{row.id}",
                         button { class: "button secondary", id: "open-{row.id}", onclick: { let v = row.id; move |_| ui.go(Screen::Visit(v)) },
                             {format!("Visit started {}", row.started_at.get(..10).unwrap_or_default())}
-                            if row.signed_off { " (signed off)" }
                         }
                     }
                 }

@@ -52,6 +52,28 @@ pub struct LocationDetail {
     pub history: Vec<(PastVisit, Option<ScoreSummary>)>,
     /// Visits on this device at this location, newest first.
     pub on_device: Vec<DocRow>,
+    /// Those not yet signed off, with how far each has got.
+    pub drafts: Vec<Draft>,
+}
+
+/// A visit in progress on this device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Draft {
+    /// The visit.
+    pub id: Uuid,
+    /// The day it was started.
+    pub started_on: NaiveDate,
+    /// Criteria answered so far.
+    pub answered: usize,
+    /// Criteria in its framework pack.
+    pub criteria: usize,
+}
+
+/// The London day of a stored start time.
+fn started_on(rfc3339: &str) -> AppResult<NaiveDate> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| accredit_shared::calendar::london_date(t.with_timezone(&Utc)))
+        .map_err(|e| AppError::Corrupt(format!("a stored start time {rfc3339:?}: {e}")))
 }
 
 /// The live summary beside the visit editor.
@@ -307,19 +329,22 @@ impl Workspace {
                 .count();
             (open.len(), overdue)
         });
-        let local_last = rows
-            .iter()
-            .filter(|r| r.location_id == location.id)
-            .filter_map(|r| DateTime::parse_from_rfc3339(&r.started_at).ok())
-            .map(|t| accredit_shared::calendar::london_date(t.with_timezone(&Utc)))
-            .max();
-        let last_visit_on = location.last_visit_on.max(local_last);
+        let started = |signed: bool| {
+            rows.iter()
+                .filter(|r| r.location_id == location.id && r.signed_off == signed)
+                .map(|r| started_on(&r.started_at))
+                .collect::<AppResult<Vec<_>>>()
+                .map(|days| days.into_iter().max())
+        };
+        let last_visit_on = location.last_visit_on.max(started(true)?);
+        let draft_started_on = started(false)?;
         let overdue = location.next_visit_due_on.is_none_or(|d| d < today);
         Ok(CaseloadEntry {
             location,
             open_actions: open,
             overdue_actions,
             last_visit_on,
+            draft_started_on,
             overdue,
         })
     }
@@ -342,11 +367,40 @@ impl Workspace {
             })
             .collect();
         history.sort_by_key(|h| std::cmp::Reverse(h.0.visited_on));
-        let on_device = rows.into_iter().filter(|r| r.location_id == id).collect();
+        let on_device: Vec<DocRow> = rows.into_iter().filter(|r| r.location_id == id).collect();
+        let mut drafts = Vec::new();
+        for row in on_device.iter().filter(|r| !r.signed_off) {
+            drafts.push(self.draft(row)?);
+        }
         Ok(LocationDetail {
             entry,
             history,
             on_device,
+            drafts,
+        })
+    }
+
+    /// How far a draft on this device has got.
+    fn draft(&self, row: &DocRow) -> AppResult<Draft> {
+        let loaded = self.replica.as_ref().and_then(|r| r.doc(&row.id));
+        let snapshot = match loaded {
+            Some(doc) => doc.snapshot()?,
+            None => {
+                let stored = docs::load(self.store.conn(), row.id)?
+                    .ok_or_else(|| AppError::NotFound(format!("visit {}", row.id)))?;
+                let session = self.session.as_ref().ok_or(AppError::NotSignedIn)?;
+                VisitDoc::load(&stored.bytes, author_of(session))?.snapshot()?
+            }
+        };
+        Ok(Draft {
+            id: row.id,
+            started_on: started_on(&row.started_at)?,
+            answered: snapshot
+                .results
+                .values()
+                .filter(|r| r.answer.is_some())
+                .count(),
+            criteria: snapshot.results.len(),
         })
     }
 
