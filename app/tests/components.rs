@@ -6,7 +6,7 @@ use accredit_app::caseload::order_by_risk;
 use accredit_app::store::{ItemKind, OutboxEntry, OutboxState};
 use accredit_app::sync_client::SyncProgress;
 use accredit_app::ui::views::{ChecklistView, ConflictList, SummaryPanel, SyncCentreView};
-use accredit_app::workspace::{LiveSummary, SHIPPED_PACK, SHIPPED_RULES, SignOffCheck};
+use accredit_app::workspace::{LiveSummary, SHIPPED_PACK, SHIPPED_RULES, SignOffCheck, Unanswered};
 use accredit_shared::determination::indicative_tier;
 use accredit_shared::records::Answer;
 use accredit_shared::scoring::score;
@@ -204,19 +204,37 @@ fn the_sync_centre_shows_each_state_with_receipt_reason_and_progress() {
 
 #[test]
 fn the_checklist_names_what_blocks_sign_off() {
+    let u = |domain: &str, id: &str, prompt: &str| Unanswered {
+        domain: domain.into(),
+        id: id.into(),
+        prompt: prompt.into(),
+    };
     let check = SignOffCheck {
-        unanswered: vec![("a".into(), "Care plans are reviewed".into())],
+        unanswered: vec![
+            u("Safe", "safe.a", "Care plans are reviewed"),
+            u("Safe", "safe.b", "Medicines are stored safely"),
+            u("Caring", "caring.a", "People are treated with dignity"),
+        ],
         conflicts: 2,
         actions_without_due: vec![(Uuid::new_v4(), "Fix the door".into())],
     };
-    let html = dioxus_ssr::render_element(rsx! { ChecklistView { check } });
+    let html = dioxus_ssr::render_element(rsx! { ChecklistView { check, on_open: None } });
     assert!(
-        html.contains("1 criteria have no answer")
-            && html.contains("2 conflicts")
-            && html.contains("1 actions have no due date"),
+        html.contains("3 criteria have no answer")
+            && html.contains("2 conflicts to resolve")
+            && html.contains("1 action has no due date"),
         "{html}"
     );
-    let ok = dioxus_ssr::render_element(rsx! { ChecklistView { check: SignOffCheck::default() } });
+    // Grouped by domain, each a link to its criterion.
+    assert!(
+        html.contains("Safe (2)") && html.contains("Caring (1)"),
+        "{html}"
+    );
+    assert!(html.contains(r#"id="goto-unanswered-safe-b""#), "{html}");
+    assert!(html.find("Safe (2)") < html.find("Caring (1)"));
+    let ok = dioxus_ssr::render_element(
+        rsx! { ChecklistView { check: SignOffCheck::default(), on_open: None } },
+    );
     assert!(ok.contains(r#"id="ready-to-sign""#));
 }
 

@@ -538,6 +538,31 @@ fn a_monitor_records_a_visit_offline_in_the_real_app_and_it_reaches_the_server()
     app.click("to-signoff");
     app.wait_text("main", "Before you can sign off");
     app.screenshot("sign-off");
+
+    // Each unanswered criterion is a link, grouped by domain: it opens that criterion.
+    let effective = pack.domains[1].standards[0].criteria[0].id.clone();
+    app.click(&format!("goto-unanswered-{}", dashed(&effective)));
+    app.wait_for(&format!("score-{}-3", dashed(&effective)));
+    app.click("to-signoff");
+    // "Mark the rest not assessed" asks first, then leaves the answers given as they were.
+    app.click("mark-rest");
+    app.wait_text("confirm-mark-rest", "not assessed?");
+    app.screenshot("sign-off-mark-rest");
+    app.click("mark-rest-yes");
+    app.wait_for("ready-to-sign");
+    app.kill();
+    let ws = Workspace::open(&data.join("accredit.db")).unwrap();
+    let mut ws = ws;
+    let v = ws.visit(recorded.header.visit_id).unwrap();
+    assert_eq!(
+        v.snapshot.results[&safe[0]].answer,
+        Some(accredit_shared::records::Answer::Score(3))
+    );
+    assert_eq!(
+        v.snapshot.results[&effective].answer,
+        Some(accredit_shared::records::Answer::NotAssessed)
+    );
+    assert!(v.snapshot.results.values().all(|r| r.answer.is_some()));
 }
 
 /// Signs a workspace in as `user`, syncing the caseload and its visits.

@@ -82,6 +82,8 @@ pub struct Ui {
     pub tick: Signal<u64>,
     /// The message shown at the top.
     pub flash: Signal<Option<Flash>>,
+    /// A criterion the visit editor should open at (its id), set by a link elsewhere.
+    pub focus: Signal<Option<String>>,
 }
 
 impl Ui {
@@ -89,6 +91,12 @@ impl Ui {
     pub fn go(mut self, screen: Screen) {
         self.flash.set(None);
         self.screen.set(screen);
+    }
+
+    /// Opens a visit at one criterion: its domain, scrolled into view.
+    pub fn go_to_criterion(mut self, visit: Uuid, criterion: String) {
+        self.focus.set(Some(criterion));
+        self.go(Screen::Visit(visit));
     }
 
     /// Marks the workspace as changed.
@@ -176,10 +184,12 @@ pub fn App() -> Element {
     });
     let tick = use_signal(|| 0u64);
     let flash = use_signal(|| None::<Flash>);
+    let focus = use_signal(|| None::<String>);
     let ui = use_context_provider(|| Ui {
         screen,
         tick,
         flash,
+        focus,
     });
     let sync = ctx.sync.clone();
     use_future(move || {

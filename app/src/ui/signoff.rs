@@ -21,6 +21,20 @@ pub(super) fn SignOffScreen(id: Uuid) -> Element {
         (Err(e), _) | (_, Err(e)) => return rsx! { p { class: "error-summary", "{e}" } },
     };
     let ready = check.ready();
+    let unanswered = check.unanswered.len();
+    let mut confirming = use_signal(|| false);
+    let mark_rest = {
+        let ctx = ctx.clone();
+        move |_| {
+            if let Some(n) = ui.act(&ctx, |w| w.mark_unanswered_not_assessed(id)) {
+                confirming.set(false);
+                ui.notice(format!(
+                    "{} marked not assessed.",
+                    accredit_shared::labels::count(n, "criterion", "criteria")
+                ));
+            }
+        }
+    };
     let sign = {
         let ctx = ctx.clone();
         move |_| {
@@ -40,7 +54,22 @@ pub(super) fn SignOffScreen(id: Uuid) -> Element {
         if let Some(s) = &view.snapshot.signoff {
             div { class: "readonly", id: "signed", {format!("Signed off by {} at {}.", s.by.name, s.at.format("%H:%M on %-d %b %Y"))} }
         } else {
-            ChecklistView { check }
+            ChecklistView { check, on_open: move |cid: String| ui.go_to_criterion(id, cid),
+            if unanswered > 0 {
+                if confirming() {
+                    div { class: "panel warning", id: "confirm-mark-rest", role: "alertdialog", aria_labelledby: "confirm-mark-rest-title",
+                        h2 { id: "confirm-mark-rest-title", {format!("Mark {} not assessed?", accredit_shared::labels::count(unanswered, "criterion", "criteria"))} }
+                        p { "Use this only for criteria you did not look at. A visit with more than a tenth of its criteria not assessed is inconclusive and cannot set a tier." }
+                        div { class: "row",
+                            button { class: "button", id: "mark-rest-yes", onclick: mark_rest, "Yes, mark them not assessed" }
+                            button { class: "button secondary", id: "mark-rest-no", onclick: move |_| confirming.set(false), "Cancel" }
+                        }
+                    }
+                } else {
+                    p { button { class: "button secondary", id: "mark-rest", onclick: move |_| confirming.set(true), "Mark the rest not assessed" } }
+                }
+            }
+            }
             p { "Signing confirms the scores, evidence and actions as your record of the visit. It cannot be edited on this tablet afterwards." }
             button { class: "button", id: "sign-off", disabled: !ready, onclick: sign, "Sign off as {name}" }
         }

@@ -222,9 +222,23 @@ fn kib(bytes: u64) -> String {
     }
 }
 
-/// The sign-off check list.
+/// The sign-off check list. Unanswered criteria are grouped by domain, each a link to the
+/// criterion (through `on_open`, with its id); `children` (what to do about them) comes between
+/// the summary and the list, where it is seen without scrolling past every criterion.
 #[component]
-pub fn ChecklistView(check: SignOffCheck) -> Element {
+pub fn ChecklistView(
+    check: SignOffCheck,
+    on_open: Option<EventHandler<String>>,
+    children: Element,
+) -> Element {
+    use accredit_shared::labels::count;
+    let mut groups: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for u in &check.unanswered {
+        match groups.last_mut() {
+            Some((d, items)) if *d == u.domain => items.push((u.id.clone(), u.prompt.clone())),
+            _ => groups.push((u.domain.clone(), vec![(u.id.clone(), u.prompt.clone())])),
+        }
+    }
     rsx! {
         if check.ready() {
             p { class: "notice", id: "ready-to-sign", "Every criterion is answered, there are no conflicts and every action has a due date." }
@@ -233,21 +247,39 @@ pub fn ChecklistView(check: SignOffCheck) -> Element {
                 h2 { "Before you can sign off" }
                 ul { class: "checklist",
                     if !check.unanswered.is_empty() {
-                        li { "{check.unanswered.len()} criteria have no answer (score, N/A or not assessed)" }
+                        li { {format!("{} no answer (a score, N/A or not assessed)", count(check.unanswered.len(), "criterion has", "criteria have"))} }
                     }
                     if check.conflicts > 0 {
-                        li { "{check.conflicts} conflicts need resolving" }
+                        li { {format!("{} to resolve", count(check.conflicts, "conflict", "conflicts"))} }
                     }
                     if !check.actions_without_due.is_empty() {
-                        li { "{check.actions_without_due.len()} actions have no due date" }
+                        li { {format!("{} no due date", count(check.actions_without_due.len(), "action has", "actions have"))} }
                     }
                 }
-                if !check.unanswered.is_empty() {
-                    details {
-                        summary { "Show unanswered criteria" }
-                        ul {
-                            for (id, prompt) in check.unanswered.iter().take(40) {
-                                li { key: "{id}", "{prompt}" }
+            }
+            {children}
+            if !groups.is_empty() {
+                section { class: "unanswered", id: "unanswered", aria_label: "Criteria without an answer",
+                    h2 { "Criteria without an answer" }
+                    for (domain, items) in groups.iter() {
+                        h3 { key: "{domain}", {format!("{domain} ({})", items.len())} }
+                        ul { class: "plain",
+                            for (id, prompt) in items.iter() {
+                                li { key: "{id}",
+                                    button {
+                                        class: "link-button",
+                                        id: "goto-unanswered-{id.replace('.', \"-\")}",
+                                        onclick: {
+                                            let id = id.clone();
+                                            move |_| {
+                                                if let Some(h) = on_open {
+                                                    h.call(id.clone());
+                                                }
+                                            }
+                                        },
+                                        "{prompt}"
+                                    }
+                                }
                             }
                         }
                     }

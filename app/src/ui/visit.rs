@@ -82,6 +82,25 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
         Err(e) => return rsx! { p { class: "error-summary", "{e}" } },
     };
     let pack = ctx.ws().pack().clone();
+    // Opened from a link to one criterion (the sign-off list): show its domain, then scroll to it
+    // once its criteria are drawn.
+    let mut focus = ui.focus;
+    let wanted: Option<String> = focus.peek().clone();
+    if let Some(cid) = wanted {
+        focus.set(None);
+        if let Some(i) = pack.domains.iter().position(|d| {
+            d.standards
+                .iter()
+                .flat_map(|s| &s.criteria)
+                .any(|c| c.id == cid)
+        }) {
+            domain.set(i);
+            let target = format!("criterion-{}", cid.replace('.', "-"));
+            document::eval(&format!(
+                "setTimeout(() => document.getElementById('{target}')?.scrollIntoView({{block: 'start'}}), 80)"
+            ));
+        }
+    }
     let d_index = domain().min(pack.domains.len().saturating_sub(1));
     let dom = &pack.domains[d_index];
     let snap = &view.snapshot;

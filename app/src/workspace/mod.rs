@@ -90,12 +90,23 @@ pub struct LiveSummary {
 /// What stands between a visit and its sign-off.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SignOffCheck {
-    /// Criteria with no answer (id, prompt).
-    pub unanswered: Vec<(String, String)>,
+    /// Criteria with no answer, in pack order.
+    pub unanswered: Vec<Unanswered>,
     /// Fields two monitors set differently.
     pub conflicts: usize,
     /// Actions with no due date (id, description).
     pub actions_without_due: Vec<(Uuid, String)>,
+}
+
+/// A criterion still without an answer, and where it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Unanswered {
+    /// The domain's title.
+    pub domain: String,
+    /// The criterion's id.
+    pub id: String,
+    /// Its prompt.
+    pub prompt: String,
 }
 
 impl SignOffCheck {
@@ -764,9 +775,20 @@ impl Workspace {
         let conflicts = doc.conflicts()?.len();
         let pack = pack_in(&self.packs, &key)?;
         let unanswered = pack
-            .criteria()
-            .filter(|c| snap.results.get(&c.id).is_none_or(|r| r.answer.is_none()))
-            .map(|c| (c.id.clone(), c.prompt.clone()))
+            .domains
+            .iter()
+            .flat_map(|d| {
+                d.standards
+                    .iter()
+                    .flat_map(|s| &s.criteria)
+                    .map(move |c| (d, c))
+            })
+            .filter(|(_, c)| snap.results.get(&c.id).is_none_or(|r| r.answer.is_none()))
+            .map(|(d, c)| Unanswered {
+                domain: d.title.clone(),
+                id: c.id.clone(),
+                prompt: c.prompt.clone(),
+            })
             .collect();
         let actions_without_due = snap
             .actions
@@ -778,6 +800,18 @@ impl Workspace {
             unanswered,
             conflicts,
             actions_without_due,
+        })
+    }
+
+    /// Marks every criterion still without an answer "not assessed", in one saved change, and
+    /// returns how many. Answers already given are left as they are.
+    pub fn mark_unanswered_not_assessed(&mut self, id: Uuid) -> AppResult<usize> {
+        let unanswered = self.sign_off_check(id)?.unanswered;
+        self.edit(id, |d, p| {
+            for u in &unanswered {
+                d.set_answer(p, &u.id, Some(Answer::NotAssessed))?;
+            }
+            Ok(unanswered.len())
         })
     }
 
