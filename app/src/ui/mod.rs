@@ -87,10 +87,12 @@ pub struct Ui {
 }
 
 impl Ui {
-    /// Goes to a screen, clearing the message.
+    /// Goes to a screen, clearing the message. A new screen starts at its top, not at the last
+    /// screen's scroll position (where its title and first items would be missed).
     pub fn go(mut self, screen: Screen) {
         self.flash.set(None);
         self.screen.set(screen);
+        document::eval("setTimeout(() => window.scrollTo(0, 0), 0)");
     }
 
     /// Opens a visit at one criterion: its domain, scrolled into view.

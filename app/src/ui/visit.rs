@@ -171,7 +171,11 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
                         key: "{d.id}",
                         id: "domain-{d.id}",
                         aria_current: if i == d_index { "true" } else { "false" },
-                        onclick: move |_| domain.set(i),
+                        onclick: move |_| {
+                            domain.set(i);
+                            // A domain opens at its first criterion, below the header.
+                            document::eval("setTimeout(() => document.querySelector('.editor')?.scrollIntoView({block: 'start'}), 0)");
+                        },
                         "{d.title}"
                         span { class: "pct",
                             {view.summary.scores.domains.get(i).map(|s| format!("{} · {} scored", accredit_shared::ratio::percent_text(s.percent), s.scored)).unwrap_or_default()}
