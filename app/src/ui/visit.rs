@@ -165,6 +165,12 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
             }
         }
         div { class: "editor",
+            // On a portrait tablet the summary panel falls below the visit: this line keeps the
+            // running score in sight while scoring (hidden where the panel sits beside it).
+            div { class: "running-score", id: "running-score", aria_hidden: "true",
+                span { "Overall " strong { {accredit_shared::ratio::percent_text(view.summary.scores.overall)} } }
+                span { "Indicative tier " strong { {view.summary.indicative.tier.as_ref().map_or_else(|| "No tier".to_owned(), |t| t.name.clone())} } }
+            }
             nav { class: "domains", aria_label: "Domains",
                 for (i, d) in pack.domains.iter().enumerate() {
                     button {
