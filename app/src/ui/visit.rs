@@ -332,8 +332,14 @@ fn CriterionRow(
                     "Clear the score"
                 }
             }
-            label { r#for: "{notes_id}", class: "label", style: "font-weight: 400", "Notes" }
-            textarea { id: "{notes_id}", initial_value: "{first_notes}", disabled: read_only, oninput: on_notes, rows: "2" }
+            // Notes open on demand, so several criteria fit on a screen; open already when written.
+            details { class: "notes", open: !first_notes.is_empty(),
+                summary { id: "notes-toggle-{c.id.replace('.', \"-\")}",
+                    "Notes"
+                }
+                label { r#for: "{notes_id}", class: "visually-hidden", "Notes" }
+                textarea { id: "{notes_id}", initial_value: "{first_notes}", disabled: read_only, oninput: on_notes, rows: "2" }
+            }
         }
     }
 }
