@@ -651,9 +651,12 @@ fn a_co_monitors_different_score_is_resolved_by_touch_on_a_portrait_tablet() {
     app.click(&keep);
     app.wait_text("error-summary", "resolution needs a reason");
     assert!(app.seen("conflicts").is_some());
-
-    let reason_field = app.id_with_text("reason-", "");
-    app.click(&reason_field);
+    // As GOV.UK forms do: the message is at the field too, and the summary links to it.
+    let error = app.id_with_text("reason-", "needs a reason");
+    assert!(error.ends_with("-error"), "{error}");
+    let reason_field = error.trim_end_matches("-error").to_owned();
+    app.screenshot("portrait-conflict-error");
+    app.click(&format!("error-link-{reason_field}"));
     let reason = "Agreed with Sam: two care plans were out of date";
     app.type_text(reason);
     app.click(&keep);

@@ -71,6 +71,9 @@ pub struct Flash {
     pub error: bool,
     /// Its lines.
     pub lines: Vec<String>,
+    /// The id of the field an error is about: the summary links to it and the field shows the
+    /// message beside it, as GOV.UK forms do.
+    pub field: Option<String>,
 }
 
 /// The UI's signals.
@@ -118,6 +121,7 @@ impl Ui {
         self.flash.set(Some(Flash {
             error: true,
             lines: vec![text],
+            field: None,
         }));
         // As GOV.UK services do, move focus to the summary so it is seen and read out, wherever
         // on a long page the button that failed was.
@@ -127,11 +131,30 @@ impl Ui {
         );
     }
 
+    /// Shows an error about one field: in the summary at the top, as a link to the field, and
+    /// beside the field itself.
+    pub fn error_at(mut self, field: &str, text: impl Into<String>) {
+        self.error(text);
+        self.flash.with_mut(|f| {
+            if let Some(f) = f {
+                f.field = Some(field.to_owned());
+            }
+        });
+    }
+
+    /// The error message for `field`, if the error shown is about it.
+    pub fn error_for(self, field: &str) -> Option<String> {
+        (self.flash)()
+            .filter(|f| f.error && f.field.as_deref() == Some(field))
+            .and_then(|f| f.lines.first().cloned())
+    }
+
     /// Shows a notice.
     pub fn notice(mut self, text: impl Into<String>) {
         self.flash.set(Some(Flash {
             error: false,
             lines: vec![text.into()],
+            field: None,
         }));
     }
 
@@ -229,6 +252,17 @@ pub fn App() -> Element {
     }
 }
 
+/// The message beside a field when the error shown is about it.
+#[component]
+pub(crate) fn FieldError(field: String) -> Element {
+    let ui = use_context::<Ui>();
+    rsx! {
+        if let Some(m) = ui.error_for(&field) {
+            p { class: "field-error", id: "{field}-error", span { class: "visually-hidden", "Error: " } "{m}" }
+        }
+    }
+}
+
 #[component]
 fn FlashView() -> Element {
     let ui = use_context::<Ui>();
@@ -238,7 +272,26 @@ fn FlashView() -> Element {
             if f.error {
                 div { class: "error-summary", role: "alert", id: "error-summary", tabindex: "-1",
                     h2 { "There is a problem" }
-                    ul { for (i, l) in f.lines.iter().enumerate() { li { key: "{i}", "{l}" } } }
+                    ul {
+                        for (i, l) in f.lines.iter().enumerate() {
+                            li { key: "{i}",
+                                if let Some(field) = f.field.clone() {
+                                    button {
+                                        class: "link-button error-link",
+                                        id: "error-link-{field}",
+                                        onclick: move |_| {
+                                            document::eval(&format!(
+                                                "const e = document.getElementById('{field}'); if (e) {{ e.scrollIntoView({{block: 'center'}}); e.focus(); }}"
+                                            ));
+                                        },
+                                        "{l}"
+                                    }
+                                } else {
+                                    "{l}"
+                                }
+                            }
+                        }
+                    }
                 }
             } else {
                 div { class: "notice", role: "status", id: "notice",
@@ -284,7 +337,11 @@ fn Header() -> Element {
                             .map(|e| format!("{} ({})", e.label, e.state.label())),
                     );
                     let mut flash = ui.flash;
-                    flash.set(Some(Flash { error: true, lines }));
+                    flash.set(Some(Flash {
+                        error: true,
+                        lines,
+                        field: None,
+                    }));
                 }
                 Err(e) => ui.error(e.to_string()),
             }

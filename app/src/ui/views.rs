@@ -61,6 +61,9 @@ pub fn ConflictView(
     title: String,
     /// Called with (chosen value, reason) when the monitor resolves it.
     on_resolve: Option<EventHandler<(String, String)>>,
+    /// An error about the reason, shown beside it.
+    #[props(default)]
+    error: Option<String>,
 ) -> Element {
     let path = conflict.path.join("/");
     let reason_id = format!("reason-{}", path.replace('/', "-"));
@@ -80,7 +83,10 @@ pub fn ConflictView(
             if let Some(handler) = on_resolve {
                 div { class: "field",
                     label { r#for: "{reason_id}", "Why this value (kept in the record)" }
-                    input { r#type: "text", id: "{reason_id}", oninput: move |e| reason.set(e.value()) }
+                    if let Some(m) = &error {
+                        p { class: "field-error", id: "{reason_id}-error", span { class: "visually-hidden", "Error: " } "{m}" }
+                    }
+                    input { r#type: "text", id: "{reason_id}", aria_describedby: if error.is_some() { Some(format!("{reason_id}-error")) } else { None }, oninput: move |e| reason.set(e.value()) }
                 }
                 div { class: "choices",
                     for v in conflict.values.iter() {

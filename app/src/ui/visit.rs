@@ -10,6 +10,7 @@ use base64::Engine as _;
 use dioxus::prelude::*;
 use uuid::Uuid;
 
+use super::FieldError;
 use super::caseload::day;
 use super::views::{ConflictView, SummaryPanel, display_value};
 use super::{AppContext, Screen, Ui, form_text};
@@ -41,11 +42,18 @@ fn ConflictResolver(visit: Uuid, conflict: Conflict, title: String) -> Element {
     let ctx = use_context::<AppContext>();
     let ui = use_context::<Ui>();
     let path = conflict.path.clone();
+    let reason_id = format!("reason-{}", conflict.path.join("-"));
+    let error = ui.error_for(&reason_id);
     rsx! {
         ConflictView {
             conflict,
             title,
+            error,
             on_resolve: move |(chosen, reason): (String, String)| {
+                if reason.trim().is_empty() {
+                    ui.error_at(&reason_id, "A resolution needs a reason: say why you keep this value");
+                    return;
+                }
                 if ui.act(&ctx, |w| w.resolve_conflict(visit, &path, &chosen, &reason, chrono::Utc::now())).is_some() {
                     ui.notice(format!("Kept {}. The reason is kept in the record.", display_value(&chosen)));
                 }
@@ -591,11 +599,18 @@ fn Actions(
                 match due_date(&d, &m, &y) {
                     Some(date) => Some(date),
                     None => {
-                        ui.error("The due date must be a real date, for example 31 12 2026");
+                        ui.error_at(
+                            "action-due-day",
+                            "The due date must be a real date, for example 31 12 2026",
+                        );
                         return;
                     }
                 }
             };
+            if form_text(&e, "description").trim().is_empty() {
+                ui.error_at("action-description", "Enter what must be done");
+                return;
+            }
             let draft = ActionDraft {
                 criterion: Some(form_text(&e, "criterion")).filter(|c| !c.is_empty()),
                 priority,
@@ -626,8 +641,9 @@ fn Actions(
             }
             if !read_only {
                 form { key: "{form_key}", class: "panel", onsubmit: add,
-                    div { class: "field",
+                    div { class: if ui.error_for("action-description").is_some() { "field field-with-error" } else { "field" },
                         label { r#for: "action-description", "What must be done" }
+                        FieldError { field: "action-description" }
                         textarea { id: "action-description", name: "description", rows: "2" }
                     }
                     div { class: "row",
@@ -643,9 +659,10 @@ fn Actions(
                                 option { value: "low", "Low" }
                             }
                         }
-                        fieldset { class: "field", style: "flex:2; border:0; padding:0; margin:0",
+                        fieldset { class: if ui.error_for("action-due-day").is_some() { "field field-with-error" } else { "field" }, style: "flex:2; border:0; padding:0; margin:0",
                             legend { class: "label", "Due date" }
                             div { class: "hint", "For example, 31 12 2026" }
+                            FieldError { field: "action-due-day" }
                             div { class: "row", style: "flex-wrap: nowrap",
                                 div { label { r#for: "action-due-day", "Day" } input { r#type: "text", inputmode: "numeric", id: "action-due-day", name: "due_day", style: "width: 4em" } }
                                 div { label { r#for: "action-due-month", "Month" } input { r#type: "text", inputmode: "numeric", id: "action-due-month", name: "due_month", style: "width: 4em" } }
