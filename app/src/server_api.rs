@@ -8,6 +8,7 @@ use accredit_shared::api::{
     ErrorBody, LocationsResponse, Role, RuleSetSourcesResponse, SessionRequest, SessionResponse,
     VisitDetail, VisitsResponse,
 };
+use accredit_shared::sync::compress;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -134,6 +135,9 @@ pub struct Session {
 }
 
 pub use accredit_shared::api::UploadProgress;
+
+/// The largest sync answer a device accepts once decompressed.
+const SYNC_REPLY_LIMIT: usize = 256 * 1024 * 1024;
 
 /// The API, for one server.
 #[derive(Clone)]
@@ -291,15 +295,23 @@ impl ServerApi {
 
     /// One sync round trip (`POST /api/v1/sync`).
     pub fn sync(&self, body: Vec<u8>) -> AppResult<Vec<u8>> {
-        Ok(self
+        // Compressed both ways: tablets sync over metered mobile data.
+        let packed = compress::gzip(&body).map_err(|e| AppError::Corrupt(e.to_string()))?;
+        let reply = self
             .call(HttpRequest {
                 method: "POST",
                 path: "/api/v1/sync".to_owned(),
                 token: None,
-                headers: Vec::new(),
-                body: Some((accredit_shared::sync::SYNC_MEDIA_TYPE, body)),
+                headers: vec![("content-encoding", compress::GZIP.to_owned())],
+                body: Some((accredit_shared::sync::SYNC_MEDIA_TYPE, packed)),
             })?
-            .body)
+            .body;
+        if compress::is_gzip(&reply) {
+            compress::gunzip(&reply, SYNC_REPLY_LIMIT)
+                .map_err(|e| AppError::Refused(format!("the server's sync answer: {e}")))
+        } else {
+            Ok(reply)
+        }
     }
 
     /// How much of a blob's upload the server holds.

@@ -207,6 +207,10 @@ fn month_of_work(server: &Server, pack: &FrameworkPack) {
     let start = Instant::now();
     let report = mo.sync(&mut replica).unwrap();
     let took = start.elapsed();
+    let (on_wire_sent, on_wire_received) = (
+        mo.wire[0].load(std::sync::atomic::Ordering::Relaxed),
+        mo.wire[1].load(std::sync::atomic::Ordering::Relaxed),
+    );
     assert!(replica.unacknowledged().is_empty());
     let wire = report.bytes_sent + report.bytes_received;
     println!(
@@ -233,6 +237,15 @@ fn month_of_work(server: &Server, pack: &FrameworkPack) {
         json.len(),
         gz.len(),
         wire as f64 / gz.len() as f64
+    );
+    let on_wire = on_wire_sent + on_wire_received;
+    println!(
+        "  on the wire (bodies gzipped both ways): {} bytes sent, {} received, {} total; / gzipped JSON = {:.2}; sent alone / gzipped JSON = {:.2}",
+        on_wire_sent,
+        on_wire_received,
+        on_wire,
+        on_wire as f64 / gz.len() as f64,
+        on_wire_sent as f64 / gz.len() as f64
     );
 }
 

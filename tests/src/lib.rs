@@ -166,6 +166,8 @@ pub struct Client {
     pub token: String,
     /// The session as the server returned it.
     pub session: Value,
+    /// Sync bytes sent and received on the wire (compressed), over this client's life.
+    pub wire: std::sync::Arc<[std::sync::atomic::AtomicUsize; 2]>,
 }
 
 /// A plain agent that returns 4xx/5xx as responses, not errors.
@@ -322,6 +324,7 @@ impl Client {
             url: url.to_owned(),
             token: session["token"].as_str().unwrap_or_default().to_owned(),
             session,
+            wire: Default::default(),
         }
     }
 
@@ -396,18 +399,30 @@ impl Client {
 
     /// Posts one sync body; a network failure or non-200 status is an error.
     pub fn sync_body(&self, body: Vec<u8>) -> Result<Vec<u8>, SyncHttpError> {
-        let r = request(
+        use accredit_shared::sync::compress;
+        use std::sync::atomic::Ordering;
+        // Compressed both ways, as the field app sends it.
+        let packed = compress::gzip(&body).map_err(|e| SyncHttpError(e.to_string()))?;
+        self.wire[0].fetch_add(packed.len(), Ordering::Relaxed);
+        let r = request_with(
             &self.agent,
             "POST",
             &format!("{}/api/v1/sync", self.url),
             Some(&self.token),
-            Some((SYNC_MEDIA_TYPE, body)),
+            &[("content-encoding", compress::GZIP)],
+            Some((SYNC_MEDIA_TYPE, packed)),
         )
         .map_err(|e| SyncHttpError(e.to_string()))?;
         if r.status != 200 {
             return Err(SyncHttpError(format!("HTTP {}: {}", r.status, r.text())));
         }
-        Ok(r.body)
+        self.wire[1].fetch_add(r.body.len(), Ordering::Relaxed);
+        if r.header("content-encoding") != Some(compress::GZIP) {
+            return Err(SyncHttpError(
+                "the answer to a gzip body is not gzip".into(),
+            ));
+        }
+        compress::gunzip(&r.body, 256 * 1024 * 1024).map_err(|e| SyncHttpError(e.to_string()))
     }
 
     /// Syncs a replica until it settles.

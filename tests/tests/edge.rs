@@ -107,6 +107,40 @@ fn the_api_answers_json_with_no_store_and_refuses_lenient_dates() {
     assert_eq!(issue("2026-%2B3").status, 400);
     assert_eq!(issue("2026-03").status, 409);
 
+    // Sync bodies may be gzipped; anything else that claims an encoding, or a damaged or
+    // oversized gzip stream, is refused with JSON.
+    let mo = Client::sign_in(&server.url, "monitor1");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let sync_url = format!("{}/api/v1/sync", server.url);
+    let empty = accredit_shared::sync::SyncRequest::default().encode();
+    let bomb = accredit_shared::sync::compress::gzip(&vec![0u8; 40 * 1024 * 1024]).unwrap();
+    assert!(bomb.len() < 1024 * 1024, "a small body that claims 40 MB");
+    for (encoding, body, status) in [
+        ("br", empty.clone(), 400),
+        ("gzip", b"\x1f\x8bdamaged".to_vec(), 400),
+        ("gzip", bomb, 413),
+    ] {
+        let r = request_with(
+            &agent,
+            "POST",
+            &sync_url,
+            Some(&mo.token),
+            &[("content-encoding", encoding)],
+            Some((accredit_shared::sync::SYNC_MEDIA_TYPE, body)),
+        )
+        .unwrap();
+        assert_eq!(r.status, status, "{encoding}: {}", r.text());
+        assert!(r.content_type.starts_with("application/json"));
+    }
+    // A gzipped exchange is answered in gzip and syncs as an uncompressed one does.
+    let mut replica = accredit_shared::sync::Replica::new(mo.author());
+    let report = mo.sync(&mut replica).unwrap();
+    assert!(report.new_documents.len() > 1);
+    assert!(mo.wire[1].load(std::sync::atomic::Ordering::Relaxed) < report.bytes_received);
+
     // Clients discover the packs they may use.
     let packs = c.get("/api/v1/packs").json();
     let pack = &packs["packs"][0];

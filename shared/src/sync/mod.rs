@@ -1,6 +1,7 @@
 //! Sync between devices and the server: the wire format of a batched round trip, and the
 //! device-side driver. The server side lives in `accredit-server`.
 
+pub mod compress;
 pub mod replica;
 pub mod wire;
 

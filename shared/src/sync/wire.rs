@@ -43,6 +43,12 @@ pub enum WireError {
     /// The same document twice in one body.
     #[error("document {0} appears twice")]
     Duplicate(Uuid),
+    /// A compressed body that does not decompress.
+    #[error("the compressed sync body is damaged: {0}")]
+    Compression(String),
+    /// A compressed body that decompresses past the limit.
+    #[error("the sync body decompresses to more than {0} bytes")]
+    TooLarge(usize),
 }
 
 /// One document's part of a request.
