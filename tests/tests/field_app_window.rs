@@ -40,8 +40,18 @@ impl Xvfb {
 
     fn start(size: &'static str) -> Xvfb {
         for n in 90..140 {
-            if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
-                continue;
+            let lock = format!("/tmp/.X{n}-lock");
+            if Path::new(&lock).exists() {
+                // A lock whose server is gone (killed without cleaning up) frees its display.
+                let alive = std::fs::read_to_string(&lock)
+                    .ok()
+                    .and_then(|t| t.trim().parse::<u32>().ok())
+                    .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+                if alive {
+                    continue;
+                }
+                let _ = std::fs::remove_file(&lock);
+                let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{n}"));
             }
             let display = format!(":{n}");
             let mut child = Command::new("Xvfb")
@@ -78,6 +88,17 @@ impl Xvfb {
 
 impl Drop for Xvfb {
     fn drop(&mut self) {
+        // Asked to stop, Xvfb removes its lock file; killed, it leaves it behind.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let until = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < until {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
