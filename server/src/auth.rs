@@ -90,38 +90,57 @@ fn parse_id(s: &str) -> Result<Uuid, ServiceError> {
     Uuid::parse_str(s).map_err(|_| ServiceError::internal("bad id in database"))
 }
 
+/// A live token as stored: who it signs in, and the times its expiry is judged by.
+pub struct TokenRow {
+    /// The caller it stands for.
+    pub caller: Caller,
+    /// `portal` or `device`.
+    pub kind: String,
+    /// When it was issued (RFC 3339).
+    pub created_at: String,
+    /// When it was last used, if recorded (RFC 3339).
+    pub last_used_at: Option<String>,
+}
+
 /// Looks up a token; `None` if it is unknown, revoked, or its user disabled. Expiry is the
-/// sessions service's to judge (`service::sessions::caller_for_token`), which calls this.
-pub fn caller_for_token(tx: &Connection, token: &str) -> Result<Option<Caller>, ServiceError> {
+/// sessions service's to judge (`service::sessions::caller_for_token`) from the times returned.
+pub fn token_row(tx: &Connection, token: &str) -> Result<Option<TokenRow>, ServiceError> {
     // Two lookups rather than a join: SQLite re-plans that join on every new token value, which
     // costs more than the second lookup on the hottest path of the server.
-    let token_row: Option<(String, String)> = tx
+    let row: Option<(String, String, String, String, Option<String>)> = tx
         .prepare_cached(
-            "SELECT user_id, device_id FROM tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
+            "SELECT user_id, device_id, kind, created_at, last_used_at FROM tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
         )?
-        .query_row([token_hash(token)], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([token_hash(token)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .optional()?;
-    let Some((user, device)) = token_row else {
+    let Some((user, device, kind, created_at, last_used_at)) = row else {
         return Ok(None);
     };
-    let row: Option<(String, String, String, Option<String>, String)> = tx
+    let user_row: Option<(String, String, String, Option<String>)> = tx
         .prepare_cached(
             "SELECT id, display_name, role, provider_id FROM users WHERE id = ?1 AND disabled = 0",
         )?
         .query_row([&user], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, device.clone()))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()?;
-    let Some((id, name, role, provider, device)) = row else {
+    let Some((id, name, role, provider)) = user_row else {
         return Ok(None);
     };
-    Ok(Some(Caller {
-        user_id: parse_id(&id)?,
-        name,
-        role: Role::parse(&role)
-            .ok_or_else(|| ServiceError::internal("unknown role in database"))?,
-        provider_id: provider.as_deref().map(parse_id).transpose()?,
-        device_id: parse_id(&device)?,
+    Ok(Some(TokenRow {
+        caller: Caller {
+            user_id: parse_id(&id)?,
+            name,
+            role: Role::parse(&role)
+                .ok_or_else(|| ServiceError::internal("unknown role in database"))?,
+            provider_id: provider.as_deref().map(parse_id).transpose()?,
+            device_id: parse_id(&device)?,
+        },
+        kind,
+        created_at,
+        last_used_at,
     }))
 }
 

@@ -477,8 +477,8 @@ pub fn list_rule_sets(s: &AppState, caller: &Caller) -> ServiceResult<Vec<RuleSe
 }
 
 /// Checks a draft rule set as adopting it would: it must load, start after today (never
-/// retrospectively) and fit the rule book. Returns the set and the book it would make.
-pub fn check_rule_set(s: &AppState, source: &str) -> ServiceResult<(RuleSet, RuleBook)> {
+/// retrospectively) and fit the rule book. Returns the set.
+pub fn check_rule_set(s: &AppState, source: &str) -> ServiceResult<RuleSet> {
     let set = RuleSet::from_toml(source).map_err(|e| ServiceError::invalid(e.to_string()))?;
     let today = s.today();
     if set.effective_from <= today {
@@ -488,8 +488,8 @@ pub fn check_rule_set(s: &AppState, source: &str) -> ServiceResult<(RuleSet, Rul
     }
     let mut sets: Vec<RuleSet> = s.rules().sets().to_vec();
     sets.push(set.clone());
-    let book = RuleBook::new(sets).map_err(|e| ServiceError::conflict(e.to_string()))?;
-    Ok((set, book))
+    RuleBook::new(sets).map_err(|e| ServiceError::conflict(e.to_string()))?;
+    Ok(set)
 }
 
 /// What adopting a rule set did.
@@ -506,7 +506,7 @@ pub struct AdoptedRuleSet {
 /// only after the transaction has committed, so memory never holds rules the database lacks.
 pub fn add_rule_set(s: &AppState, caller: &Caller, source: &str) -> ServiceResult<AdoptedRuleSet> {
     caller.require(&[Role::Commissioner])?;
-    let (set, _) = check_rule_set(s, source)?;
+    let set = check_rule_set(s, source)?;
     let book = s.db.write(|tx| {
         tx.execute(
             "INSERT INTO rule_sets (version, effective_from, source, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -385,22 +385,16 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 /// The caller behind a token, if it is valid: known, not revoked, its user enabled, and neither
 /// idle too long nor past its lifetime. Records its use (at most once a minute).
 pub fn caller_for_token(s: &AppState, token: &str) -> ServiceResult<Option<Caller>> {
-    let hash = auth::token_hash(token);
-    let found = s.db.read(|tx| {
-        let row: Option<(String, String, String, Option<String>)> = tx
-            .prepare_cached(
-                "SELECT device_id, kind, created_at, last_used_at FROM tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
-            )?
-            .query_row([&hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .optional()?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        Ok(auth::caller_for_token(tx, token)?.map(|c| (c, row)))
-    })?;
-    let Some((caller, (_, kind, created, last_used))) = found else {
+    let Some(auth::TokenRow {
+        caller,
+        kind,
+        created_at: created,
+        last_used_at: last_used,
+    }) = s.db.read(|tx| auth::token_row(tx, token))?
+    else {
         return Ok(None);
     };
+    let hash = auth::token_hash(token);
     let (idle, lifetime) = match SessionKind::parse(&kind) {
         SessionKind::Portal => (s.config.session_idle, s.config.session_lifetime),
         SessionKind::Device => (s.config.device_idle, s.config.device_lifetime),
