@@ -13,6 +13,7 @@
 pub mod caseload;
 pub mod error;
 pub mod photo;
+pub mod platform;
 pub mod server_api;
 pub mod store;
 pub mod sync_client;

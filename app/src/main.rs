@@ -1,17 +1,34 @@
-//! `accredit`: the field app. Opens the local store in the platform's data directory (or
-//! `--data-dir`), starts background sync and shows the window.
+//! `accredit`: the field app. On the desktop it opens the local store in the platform's data
+//! directory (or `--data-dir`), starts background sync and shows the window; in the browser
+//! (`web` feature) it does the same over the storage `boot.js` prepared.
 
+#[cfg(target_arch = "wasm32")]
+mod web_main;
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    web_main::start();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 use std::path::PathBuf;
+#[cfg(not(target_arch = "wasm32"))]
 use std::sync::{Arc, Mutex};
+#[cfg(not(target_arch = "wasm32"))]
 use std::time::Duration;
 
+#[cfg(not(target_arch = "wasm32"))]
 use accredit_app::Workspace;
+#[cfg(not(target_arch = "wasm32"))]
 use accredit_app::sync_worker::SyncWorker;
+#[cfg(not(target_arch = "wasm32"))]
 use accredit_app::ui::{App, AppContext};
+#[cfg(not(target_arch = "wasm32"))]
 use anyhow::Context;
+#[cfg(not(target_arch = "wasm32"))]
 use clap::Parser;
 
 /// The Accredit field app.
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
@@ -29,6 +46,7 @@ struct Args {
     sync_every: u64,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let dirs = directories::ProjectDirs::from("org", "Accredit", "Accredit");
@@ -52,6 +70,7 @@ fn main() -> anyhow::Result<()> {
         sync,
         photo_dir,
         default_server: args.server,
+        server_fixed: false,
         probe: std::env::var_os("ACCREDIT_UI_PROBE").map(PathBuf::from),
     };
     launch(ctx, &data_dir);
@@ -90,7 +109,7 @@ fn launch(ctx: AppContext, _data_dir: &std::path::Path) {
         .launch(App);
 }
 
-#[cfg(not(any(feature = "desktop", feature = "mobile")))]
+#[cfg(not(any(feature = "desktop", feature = "mobile", target_arch = "wasm32")))]
 fn launch(_ctx: AppContext, _data_dir: &std::path::Path) {
     eprintln!(
         "accredit was built without a renderer: build with the `desktop` or `mobile` feature"

@@ -1,8 +1,10 @@
-//! The server's HTTP API as the field app uses it (see API.md), over a [`Transport`] so tests
-//! can put a faulty link between the app and the real server.
+//! The server's HTTP API as the field app uses it (see API.md), over an asynchronous
+//! [`Transport`]: `ureq` on a helper thread on the desktop, the browser's `fetch` in the web app,
+//! and in tests a faulty link between the app and the real server.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use accredit_shared::api::{
     ErrorBody, LocationsResponse, Role, RuleSetSourcesResponse, SessionRequest, SessionResponse,
@@ -38,83 +40,14 @@ pub struct HttpReply {
     pub body: Vec<u8>,
 }
 
+/// A future as transports return it. It need not be `Send`: the browser's is not.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
 /// Something that carries requests to the server. Errors are network failures (nothing came
 /// back); any HTTP status is a reply.
 pub trait Transport: Send + Sync {
     /// Sends one request.
-    fn call(&self, request: HttpRequest) -> Result<HttpReply, String>;
-}
-
-/// HTTP over the network with `ureq`.
-pub struct UreqTransport {
-    agent: ureq::Agent,
-    base: String,
-}
-
-impl UreqTransport {
-    /// A transport to the server at `base` (e.g. `https://accredit.example.gov.uk`).
-    pub fn new(base: &str) -> UreqTransport {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(5)))
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
-        UreqTransport {
-            agent,
-            base: base.trim_end_matches('/').to_owned(),
-        }
-    }
-}
-
-impl Transport for UreqTransport {
-    fn call(&self, request: HttpRequest) -> Result<HttpReply, String> {
-        let mut b = ureq::http::Request::builder()
-            .method(request.method)
-            .uri(format!("{}{}", self.base, request.path));
-        if let Some(t) = &request.token {
-            b = b.header("authorization", format!("Bearer {t}"));
-        }
-        for (k, v) in &request.headers {
-            b = b.header(*k, v);
-        }
-        let result = match request.body {
-            Some((media, bytes)) => {
-                let req = b
-                    .header("content-type", media)
-                    .body(bytes)
-                    .map_err(|e| e.to_string())?;
-                self.agent.run(req)
-            }
-            None => {
-                let req = b.body(()).map_err(|e| e.to_string())?;
-                self.agent.run(req)
-            }
-        };
-        let mut response = result.map_err(describe_ureq)?;
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024 * 1024)
-            .read_to_vec()
-            .map_err(describe_ureq)?;
-        Ok(HttpReply { status, body })
-    }
-}
-
-fn describe_ureq(e: ureq::Error) -> String {
-    match e {
-        ureq::Error::Io(io) => match io.kind() {
-            std::io::ErrorKind::ConnectionRefused => "the server is not answering".to_owned(),
-            std::io::ErrorKind::TimedOut => "the connection timed out".to_owned(),
-            _ => io.to_string(),
-        },
-        ureq::Error::Timeout(_) => "the connection timed out".to_owned(),
-        ureq::Error::HostNotFound => "the server's address cannot be found".to_owned(),
-        ureq::Error::ConnectionFailed => "no connection to the server".to_owned(),
-        other => other.to_string(),
-    }
+    fn call(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpReply, String>>;
 }
 
 /// A signed-in session on this device.
@@ -152,15 +85,20 @@ impl ServerApi {
         ServerApi { transport, token }
     }
 
-    /// The API at `url` over the network.
-    pub fn at(url: &str, token: Option<String>) -> ServerApi {
-        ServerApi::new(Arc::new(UreqTransport::new(url)), token)
+    /// The transport this API uses.
+    pub fn transport(&self) -> Arc<dyn Transport> {
+        self.transport.clone()
     }
 
-    fn call(&self, mut request: HttpRequest) -> AppResult<HttpReply> {
+    /// The API at `url` over the network, with the platform's transport.
+    pub fn at(url: &str, token: Option<String>) -> ServerApi {
+        ServerApi::new(Arc::new(crate::platform::HttpTransport::new(url)), token)
+    }
+
+    async fn call(&self, mut request: HttpRequest) -> AppResult<HttpReply> {
         request.token = self.token.clone();
         let path = request.path.clone();
-        let reply = self.transport.call(request).map_err(AppError::Network)?;
+        let reply = self.transport.call(request).await.map_err(AppError::Network)?;
         match reply.status {
             200..=299 => Ok(reply),
             401 => Err(AppError::Auth(
@@ -182,20 +120,22 @@ impl ServerApi {
         }
     }
 
-    fn get_json<T: serde::de::DeserializeOwned>(&self, path: String) -> AppResult<T> {
-        let reply = self.call(HttpRequest {
-            method: "GET",
-            path,
-            token: None,
-            headers: Vec::new(),
-            body: None,
-        })?;
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, path: String) -> AppResult<T> {
+        let reply = self
+            .call(HttpRequest {
+                method: "GET",
+                path,
+                token: None,
+                headers: Vec::new(),
+                body: None,
+            })
+            .await?;
         serde_json::from_slice(&reply.body)
             .map_err(|e| AppError::Refused(format!("the server's answer is not JSON: {e}")))
     }
 
     /// Whether the server answers at all.
-    pub fn reachable(&self) -> bool {
+    pub async fn reachable(&self) -> bool {
         self.transport
             .call(HttpRequest {
                 method: "GET",
@@ -204,11 +144,12 @@ impl ServerApi {
                 headers: Vec::new(),
                 body: None,
             })
+            .await
             .is_ok_and(|r| r.status == 200)
     }
 
     /// Signs in and returns the new session (the API keeps using the token it was made with).
-    pub fn sign_in(
+    pub async fn sign_in(
         &self,
         server_url: &str,
         username: &str,
@@ -230,6 +171,7 @@ impl ServerApi {
                 headers: Vec::new(),
                 body: Some(("application/json", body)),
             })
+            .await
             .map_err(AppError::Network)?;
         let reason = || {
             serde_json::from_slice::<ErrorBody>(&reply.body)
@@ -261,40 +203,41 @@ impl ServerApi {
     }
 
     /// Ends this device's session at the server.
-    pub fn sign_out(&self) -> AppResult<()> {
+    pub async fn sign_out(&self) -> AppResult<()> {
         self.call(HttpRequest {
             method: "DELETE",
             path: "/api/v1/session".to_owned(),
             token: None,
             headers: Vec::new(),
             body: None,
-        })?;
+        })
+        .await?;
         Ok(())
     }
 
     /// `GET /api/v1/locations`.
-    pub fn locations(&self) -> AppResult<LocationsResponse> {
-        self.get_json("/api/v1/locations".to_owned())
+    pub async fn locations(&self) -> AppResult<LocationsResponse> {
+        self.get_json("/api/v1/locations".to_owned()).await
     }
 
     /// `GET /api/v1/visits?location=`.
-    pub fn visits_at(&self, location: Uuid) -> AppResult<VisitsResponse> {
-        self.get_json(format!("/api/v1/visits?location={location}"))
+    pub async fn visits_at(&self, location: Uuid) -> AppResult<VisitsResponse> {
+        self.get_json(format!("/api/v1/visits?location={location}")).await
     }
 
     /// `GET /api/v1/visits/{id}`.
-    pub fn visit(&self, id: Uuid) -> AppResult<VisitDetail> {
-        self.get_json(format!("/api/v1/visits/{id}"))
+    pub async fn visit(&self, id: Uuid) -> AppResult<VisitDetail> {
+        self.get_json(format!("/api/v1/visits/{id}")).await
     }
 
     /// `GET /api/v1/rule-sets/sources`: every rule set's TOML.
-    pub fn rule_set_sources(&self) -> AppResult<Vec<String>> {
-        let v: RuleSetSourcesResponse = self.get_json("/api/v1/rule-sets/sources".to_owned())?;
+    pub async fn rule_set_sources(&self) -> AppResult<Vec<String>> {
+        let v: RuleSetSourcesResponse = self.get_json("/api/v1/rule-sets/sources".to_owned()).await?;
         Ok(v.rule_sets.into_iter().map(|s| s.source).collect())
     }
 
     /// One sync round trip (`POST /api/v1/sync`).
-    pub fn sync(&self, body: Vec<u8>) -> AppResult<Vec<u8>> {
+    pub async fn sync(&self, body: Vec<u8>) -> AppResult<Vec<u8>> {
         // Compressed both ways: tablets sync over metered mobile data.
         let packed = compress::gzip(&body).map_err(|e| AppError::Corrupt(e.to_string()))?;
         let reply = self
@@ -304,7 +247,8 @@ impl ServerApi {
                 token: None,
                 headers: vec![("content-encoding", compress::GZIP.to_owned())],
                 body: Some((accredit_shared::sync::SYNC_MEDIA_TYPE, packed)),
-            })?
+            })
+            .await?
             .body;
         if compress::is_gzip(&reply) {
             compress::gunzip(&reply, SYNC_REPLY_LIMIT)
@@ -315,15 +259,15 @@ impl ServerApi {
     }
 
     /// How much of a blob's upload the server holds.
-    pub fn upload_progress(&self, hash: &str, size: u64) -> AppResult<UploadProgress> {
-        let v = self.get_json(format!("/api/v1/blobs/{hash}/upload?size={size}"))?;
+    pub async fn upload_progress(&self, hash: &str, size: u64) -> AppResult<UploadProgress> {
+        let v = self.get_json(format!("/api/v1/blobs/{hash}/upload?size={size}")).await?;
         serde_json::from_value(v).map_err(|e| {
             AppError::Refused(format!("the server's upload progress is malformed: {e}"))
         })
     }
 
     /// Sends one chunk of a blob at `offset`.
-    pub fn upload_chunk(
+    pub async fn upload_chunk(
         &self,
         hash: &str,
         size: u64,
@@ -336,7 +280,8 @@ impl ServerApi {
             token: None,
             headers: vec![("upload-offset", offset.to_string())],
             body: Some(("application/octet-stream", chunk)),
-        })?;
+        })
+        .await?;
         serde_json::from_slice(&reply.body).map_err(|e| {
             AppError::Refused(format!("the server's upload progress is malformed: {e}"))
         })

@@ -53,35 +53,42 @@ pub struct SyncSummary {
 /// Runs one sync: photos first (so reviewers never see a visit whose photos are missing), then
 /// the visit documents, then the caseload. `progress` is called as work advances; returning
 /// `false` stops the run (`AppError::Cancelled`) with everything done so far kept.
-pub fn sync(
+pub async fn sync(
     ws: &Mutex<Workspace>,
     api: &ServerApi,
     progress: &mut dyn FnMut(&SyncProgress) -> bool,
 ) -> AppResult<SyncSummary> {
     let mut summary = SyncSummary::default();
-    let result = (|| {
-        load_all(ws)?;
-        upload_photos(ws, api, progress, &mut summary)?;
-        exchange_docs(ws, api, progress, &mut summary)?;
-        let mut report = SyncProgress {
-            stage: "Updating the caseload".to_owned(),
-            ..SyncProgress::default()
-        };
-        if !progress(&report) {
-            return Err(AppError::Cancelled);
-        }
-        // Fetched off the lock (each cached history is read under it briefly), stored under it:
-        // a slow server never freezes the screens.
-        let fetched = fetch_reference(api, &mut |id| lock(ws).cached_history(id))?;
-        lock(ws).store_reference(fetched)?;
-        report.stage = "Up to date".to_owned();
-        progress(&report);
-        Ok(())
-    })();
+    let result = run(ws, api, progress, &mut summary).await;
     if let Err(e) = &result {
         mark_unsent_failed(ws, e)?;
     }
     result.map(|()| summary)
+}
+
+async fn run(
+    ws: &Mutex<Workspace>,
+    api: &ServerApi,
+    progress: &mut dyn FnMut(&SyncProgress) -> bool,
+    summary: &mut SyncSummary,
+) -> AppResult<()> {
+    load_all(ws)?;
+    upload_photos(ws, api, progress, summary).await?;
+    exchange_docs(ws, api, progress, summary).await?;
+    let mut report = SyncProgress {
+        stage: "Updating the caseload".to_owned(),
+        ..SyncProgress::default()
+    };
+    if !progress(&report) {
+        return Err(AppError::Cancelled);
+    }
+    // Fetched off the lock (each cached history is read under it briefly), stored under it:
+    // a slow server never freezes the screens.
+    let fetched = fetch_reference(api, &mut |id| lock(ws).cached_history(id)).await?;
+    lock(ws).store_reference(fetched)?;
+    report.stage = "Up to date".to_owned();
+    progress(&report);
+    Ok(())
 }
 
 /// Loads every stored document into memory: the server is told about all of them, so it does
@@ -120,7 +127,7 @@ fn load_all(ws: &Mutex<Workspace>) -> AppResult<()> {
     Ok(())
 }
 
-fn upload_photos(
+async fn upload_photos(
     ws: &Mutex<Workspace>,
     api: &ServerApi,
     progress: &mut dyn FnMut(&SyncProgress) -> bool,
@@ -158,7 +165,7 @@ fn upload_photos(
             )?;
             outbox::set_progress(c, ItemKind::Photo, &entry.item, done, size)
         };
-        let mut at = api.upload_progress(&entry.item, size)?;
+        let mut at = api.upload_progress(&entry.item, size).await?;
         let before = report.bytes_done;
         report.bytes_done = before + at.received;
         set(OutboxState::Sent, None, at.received)?;
@@ -170,7 +177,7 @@ fn upload_photos(
             let start = at.received as usize;
             let end = (start + CHUNK_BYTES).min(bytes.len());
             let chunk = bytes[start..end].to_vec();
-            match api.upload_chunk(&entry.item, size, at.received, chunk) {
+            match api.upload_chunk(&entry.item, size, at.received, chunk).await {
                 Ok(next) => {
                     summary.photo_bytes_sent += (end - start) as u64;
                     at = next;
@@ -179,7 +186,7 @@ fn upload_photos(
                 // ask again and carry on from there.
                 Err(AppError::Refused(m)) if m.ends_with("(409)") && mismatches < 3 => {
                     mismatches += 1;
-                    at = api.upload_progress(&entry.item, size)?;
+                    at = api.upload_progress(&entry.item, size).await?;
                 }
                 Err(e) => return Err(e),
             }
@@ -196,7 +203,7 @@ fn upload_photos(
     Ok(())
 }
 
-fn exchange_docs(
+async fn exchange_docs(
     ws: &Mutex<Workspace>,
     api: &ServerApi,
     progress: &mut dyn FnMut(&SyncProgress) -> bool,
@@ -227,7 +234,7 @@ fn exchange_docs(
         };
         summary.doc_bytes_sent += body.len();
         summary.rounds += 1;
-        let reply = match api.sync(body) {
+        let reply = match api.sync(body).await {
             Ok(r) => r,
             Err(e) => {
                 lock(ws).replica()?.connection_lost();

@@ -1,7 +1,9 @@
-//! Background sync: a thread that syncs whenever the server is reachable (every interval, and at
-//! once on request), and publishes its status for the sync centre.
+//! Background sync: a loop that syncs whenever the server is reachable (every interval, and at
+//! once on request), and publishes its status for the sync centre. The loop is the same on every
+//! platform; it runs on a thread of its own on the desktop and on the page's event loop in the
+//! browser ([`crate::platform::spawn_background`]).
 
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,36 +29,41 @@ pub struct SyncStatus {
     pub generation: u64,
 }
 
-/// The background sync thread's handle.
+/// How often the loop looks for a request: the longest a "Sync now" waits to start.
+const TICK: Duration = Duration::from_millis(200);
+
+/// The background sync loop's handle.
 pub struct SyncWorker {
-    tx: Sender<()>,
+    wake: Arc<AtomicBool>,
     status: Arc<Mutex<SyncStatus>>,
 }
 
 impl SyncWorker {
-    /// Starts the thread: it syncs every `interval` when the server answers, and on request.
+    /// Starts the loop: it syncs every `interval` when the server answers, and on request.
     pub fn start(ws: Arc<Mutex<Workspace>>, interval: Duration) -> SyncWorker {
-        let (tx, rx) = mpsc::channel::<()>();
+        let wake = Arc::new(AtomicBool::new(false));
         let status = Arc::new(Mutex::new(SyncStatus::default()));
-        let shared = status.clone();
-        std::thread::spawn(move || {
+        let (flag, shared) = (wake.clone(), status.clone());
+        crate::platform::spawn_background(move || async move {
+            let mut waited = Duration::ZERO;
             loop {
-                let asked = match rx.recv_timeout(interval) {
-                    Ok(()) => true,
-                    Err(RecvTimeoutError::Timeout) => false,
-                    Err(RecvTimeoutError::Disconnected) => return,
-                };
+                crate::platform::sleep(TICK).await;
+                waited += TICK;
                 // Several requests may have piled up while a run was going: one run serves all.
-                while rx.try_recv().is_ok() {}
-                run_once(&ws, &shared, asked, interval);
+                let asked = flag.swap(false, Ordering::SeqCst);
+                if !asked && waited < interval {
+                    continue;
+                }
+                waited = Duration::ZERO;
+                run_once(&ws, &shared, asked, interval).await;
             }
         });
-        SyncWorker { tx, status }
+        SyncWorker { wake, status }
     }
 
     /// Asks for a sync now.
     pub fn request(&self) {
-        let _ = self.tx.send(());
+        self.wake.store(true, Ordering::SeqCst);
     }
 
     /// The current status.
@@ -70,7 +77,7 @@ fn clock(at: chrono::DateTime<chrono::Local>) -> String {
     at.format("%H:%M").to_string()
 }
 
-fn run_once(
+async fn run_once(
     ws: &Arc<Mutex<Workspace>>,
     status: &Arc<Mutex<SyncStatus>>,
     asked: bool,
@@ -90,7 +97,7 @@ fn run_once(
         });
         s.generation += 1;
     }
-    if !api.reachable() {
+    if !api.reachable().await {
         // On every attempt, not only when asked: an old "Synced at" must not stand as current.
         let now = chrono::Local::now();
         let next = now + chrono::TimeDelta::from_std(interval).unwrap_or(chrono::TimeDelta::zero());
@@ -115,7 +122,8 @@ fn run_once(
         s.progress = Some(p.clone());
         s.generation += 1;
         true
-    });
+    })
+    .await;
     let mut s = lock(status);
     s.running = false;
     s.progress = None;

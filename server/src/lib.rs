@@ -19,6 +19,7 @@ pub mod state;
 pub mod sync_server;
 pub mod tiers;
 pub mod users;
+pub mod web_app;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};

@@ -116,6 +116,9 @@ struct Limits {
     /// Megabytes each account may hold in uploaded photos and files, partial uploads included.
     #[arg(long, env = "ACCREDIT_UPLOAD_QUOTA_MB", default_value_t = 4096)]
     upload_quota_mb: u64,
+    /// The built field web app (scripts/build-web.sh writes it), served at /app/.
+    #[arg(long, env = "ACCREDIT_WEB_APP", default_value = "target/web-app")]
+    web_app: PathBuf,
 }
 
 impl Limits {
@@ -126,6 +129,7 @@ impl Limits {
         c.device_idle = minutes(self.device_idle_days * 24 * 60);
         c.device_lifetime = minutes(self.device_days * 24 * 60);
         c.upload_quota_bytes = self.upload_quota_mb * 1024 * 1024;
+        c.web_app_dir = self.web_app.clone();
     }
 }
 

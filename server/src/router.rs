@@ -13,7 +13,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use crate::error::ServiceError;
 use crate::http::json_error;
 use crate::state::AppState;
-use crate::{api, portal};
+use crate::{api, portal, web_app};
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
@@ -26,7 +26,10 @@ pub fn router(state: AppState) -> Router {
     let portal = limited(portal::routes(), 1024 * 1024)
         .merge(limited(portal::upload_routes(), 40 * 1024 * 1024))
         .layer(middleware::from_fn(portal::same_origin_only));
-    api.merge(portal).fallback(not_found).with_state(state)
+    api.merge(portal)
+        .merge(web_app::routes())
+        .fallback(not_found)
+        .with_state(state)
 }
 
 /// Each group gets its own limit, checked against Content-Length before any body is read, so

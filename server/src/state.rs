@@ -39,6 +39,8 @@ pub struct Config {
     pub upload_quota_bytes: u64,
     /// A partial upload untouched this long is removed.
     pub partial_upload_max_age: Duration,
+    /// The built web app (`scripts/build-web.sh`), served at `/app/`.
+    pub web_app_dir: PathBuf,
 }
 
 impl Config {
@@ -57,6 +59,7 @@ impl Config {
             device_lifetime: Duration::from_secs(180 * 24 * 3600),
             upload_quota_bytes: 4 * 1024 * 1024 * 1024,
             partial_upload_max_age: Duration::from_secs(7 * 24 * 3600),
+            web_app_dir: PathBuf::from("target/web-app"),
         }
     }
 

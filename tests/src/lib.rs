@@ -39,6 +39,11 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace().join("target"))
 }
 
+/// The built web app (`scripts/build-web.sh`, which `./scripts/test.sh` runs first).
+pub fn web_app_dir() -> PathBuf {
+    target_dir().join("web-app")
+}
+
 /// Path of the field app's binary (`accredit`), built by `cargo test --workspace`.
 pub fn app_binary() -> PathBuf {
     let bin = target_dir().join("debug").join("accredit");
@@ -93,6 +98,7 @@ impl Server {
             .args(["--addr", addr.unwrap_or("127.0.0.1:0"), "--data"])
             .arg(&data)
             .env("ACCREDIT_ASSETS", workspace().join("assets"))
+            .env("ACCREDIT_WEB_APP", web_app_dir())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("starting accredit-server");

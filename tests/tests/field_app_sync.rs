@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use accredit_app::error::AppError;
 use accredit_app::photo::{self, ProcessedPhoto};
-use accredit_app::server_api::{HttpReply, HttpRequest, ServerApi, Transport, UreqTransport};
+use accredit_app::platform::UreqTransport;
+use accredit_app::server_api::{BoxFuture, HttpReply, HttpRequest, ServerApi, Transport};
 use accredit_app::store::{ItemKind, OutboxState};
 use accredit_app::sync_client::{self, CHUNK_BYTES, SyncSummary};
 use accredit_app::{AppResult, Workspace};
@@ -25,20 +26,21 @@ fn sign_in(db: &Path, url: &str) -> Mutex<Workspace> {
 }
 
 fn sign_in_as(db: &Path, url: &str, user: &str) -> Mutex<Workspace> {
-    let mut ws = Workspace::open(db).expect("open store");
-    ws.sign_in(
+    let ws = Mutex::new(Workspace::open(db).expect("open store"));
+    pollster::block_on(accredit_app::workspace::sign_in(
+        &ws,
         &ServerApi::at(url, None),
         url,
         user,
         "accredit-demo",
         &format!("{user}'s tablet"),
-    )
+    ))
     .expect("sign in");
-    Mutex::new(ws)
+    ws
 }
 
 fn sync_with(ws: &Mutex<Workspace>, api: &ServerApi) -> AppResult<SyncSummary> {
-    sync_client::sync(ws, api, &mut |_| true)
+    pollster::block_on(sync_client::sync(ws, api, &mut |_| true))
 }
 
 fn sync(ws: &Mutex<Workspace>) -> AppResult<SyncSummary> {
@@ -157,7 +159,9 @@ fn offline_work_survives_a_restart_and_reaches_the_server_intact() {
     assert_eq!(state, OutboxState::Failed);
     assert!(reason.unwrap().starts_with("No connection to the server"));
     // Signing out would lose the visit: refused, naming what is pending.
-    let refused = ws.lock().unwrap().sign_out().unwrap().unwrap_err();
+    let refused = pollster::block_on(accredit_app::workspace::sign_out(&ws))
+        .unwrap()
+        .unwrap_err();
     let kinds: Vec<_> = refused.0.iter().map(|e| (e.kind, e.item.clone())).collect();
     assert!(kinds.contains(&(ItemKind::Visit, id.to_string())));
     assert!(kinds.contains(&(ItemKind::Photo, photo.hash.clone())));
@@ -207,7 +211,9 @@ fn offline_work_survives_a_restart_and_reaches_the_server_intact() {
     assert_eq!(blob.status, 200);
     assert_eq!(blob.body, photo.bytes);
     // Everything acknowledged: sign-out is allowed and leaves nothing behind.
-    ws.lock().unwrap().sign_out().unwrap().unwrap();
+    pollster::block_on(accredit_app::workspace::sign_out(&ws))
+        .unwrap()
+        .unwrap();
     assert!(Workspace::open(&db).unwrap().outbox().unwrap().is_empty());
 }
 
@@ -219,19 +225,22 @@ struct LosesReplies {
 }
 
 impl Transport for LosesReplies {
-    fn call(&self, request: HttpRequest) -> Result<HttpReply, String> {
-        let mut lose = self.lose.lock().unwrap();
-        let hit = lose
-            .iter()
-            .position(|(m, p)| *m == request.method && request.path.starts_with(p));
-        let reply = self.inner.call(request)?;
-        match hit {
-            Some(i) => {
-                lose.remove(i);
-                Err("connection reset before the reply arrived".into())
+    fn call(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpReply, String>> {
+        Box::pin(async move {
+            let hit = {
+                let lose = self.lose.lock().unwrap();
+                lose.iter()
+                    .position(|(m, p)| *m == request.method && request.path.starts_with(p))
+            };
+            let reply = self.inner.call(request).await?;
+            match hit {
+                Some(i) => {
+                    self.lose.lock().unwrap().remove(i);
+                    Err("connection reset before the reply arrived".into())
+                }
+                None => Ok(reply),
             }
-            None => Ok(reply),
-        }
+        })
     }
 }
 
@@ -307,13 +316,13 @@ fn a_photo_upload_cut_halfway_resumes_without_resending_what_arrived() {
     // The signal drops after two chunks have arrived.
     let api = ws.lock().unwrap().api().unwrap();
     let mut cut = false;
-    let err = sync_client::sync(&ws, &api, &mut |p| {
+    let err = pollster::block_on(sync_client::sync(&ws, &api, &mut |p| {
         if !cut && p.bytes_done >= 2 * CHUNK_BYTES as u64 {
             server.kill();
             cut = true;
         }
         true
-    })
+    }))
     .unwrap_err();
     assert!(matches!(err, AppError::Network(_)), "{err}");
     let (state, reason, _) = state_of(&ws, ItemKind::Photo, &photo.hash);
@@ -512,7 +521,7 @@ struct WatchesTheLock {
 }
 
 impl Transport for WatchesTheLock {
-    fn call(&self, request: HttpRequest) -> Result<HttpReply, String> {
+    fn call(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpReply, String>> {
         if self.ws.try_lock().is_err() {
             self.held_during
                 .lock()

@@ -590,22 +590,23 @@ fn a_monitor_records_a_visit_offline_in_the_real_app_and_it_reaches_the_server()
 
 /// Signs a workspace in as `user`, syncing the caseload and its visits.
 fn signed_in(db: &Path, url: &str, user: &str) -> Workspace {
-    let mut ws = Workspace::open(db).unwrap();
-    ws.sign_in(
+    let ws = std::sync::Mutex::new(Workspace::open(db).unwrap());
+    pollster::block_on(accredit_app::workspace::sign_in(
+        &ws,
         &accredit_app::server_api::ServerApi::at(url, None),
         url,
         user,
         "accredit-demo",
         &format!("{user}'s tablet"),
-    )
+    ))
     .unwrap();
-    ws
+    ws.into_inner().unwrap()
 }
 
 fn sync(ws: Workspace) -> Workspace {
     let api = ws.api().unwrap();
     let ws = std::sync::Mutex::new(ws);
-    accredit_app::sync_client::sync(&ws, &api, &mut |_| true).unwrap();
+    pollster::block_on(accredit_app::sync_client::sync(&ws, &api, &mut |_| true)).unwrap();
     ws.into_inner().unwrap()
 }
 

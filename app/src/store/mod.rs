@@ -1,4 +1,5 @@
-//! The device's local store: one SQLite database (WAL) in the platform's data directory. It holds
+//! The device's local store: one SQLite database, in the platform's data directory on the desktop
+//! and in the browser's origin-private file system in the web app. It holds
 //! visit documents as a snapshot plus incremental chunks, sync states and receipts, photo blobs,
 //! the outbox ledger and cached reference data. Every edit is one committed transaction with
 //! `synchronous=FULL`, so what was on the screen survives the app being killed or the tablet
@@ -32,14 +33,11 @@ pub const COMPACT_AFTER_CHUNKS: i64 = 64;
 impl Store {
     /// Opens (creating if needed) the store at `path`, migrating it to the current schema.
     pub fn open(path: &Path) -> AppResult<Store> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Where the file lives and its journal differ per platform; durability does not: every
+        // commit is synced before it returns.
+        let conn = crate::platform::connect(path)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mut store = Store {
             conn,
             path: path.to_owned(),

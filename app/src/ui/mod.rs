@@ -36,6 +36,9 @@ pub struct AppContext {
     pub photo_dir: Option<PathBuf>,
     /// The server URL suggested on the sign-in screen.
     pub default_server: String,
+    /// Whether that is the only server (the web app belongs to the server that served it), so
+    /// the sign-in screen does not ask for it.
+    pub server_fixed: bool,
     /// Where to write element positions for UI tests, if anywhere.
     pub probe: Option<PathBuf>,
 }
@@ -95,7 +98,7 @@ impl Ui {
     pub fn go(mut self, screen: Screen) {
         self.flash.set(None);
         self.screen.set(screen);
-        document::eval("setTimeout(() => window.scrollTo(0, 0), 0)");
+        crate::platform::scroll_to_top();
     }
 
     /// Opens a visit at one criterion: its domain, scrolled into view.
@@ -125,10 +128,7 @@ impl Ui {
         }));
         // As GOV.UK services do, move focus to the summary so it is seen and read out, wherever
         // on a long page the button that failed was.
-        document::eval(
-            "setTimeout(() => { const e = document.getElementById('error-summary'); \
-             if (e) { e.focus(); e.scrollIntoView({block: 'center'}); } }, 50)",
-        );
+        crate::platform::show_element("error-summary", "center", true, 50);
     }
 
     /// Shows an error about one field: in the summary at the top, as a link to the field, and
@@ -222,7 +222,7 @@ pub fn App() -> Element {
         async move {
             let mut seen = 0;
             loop {
-                tokio::time::sleep(Duration::from_millis(400)).await;
+                crate::platform::ui_sleep(Duration::from_millis(400)).await;
                 let g = sync.status().generation;
                 if g != seen {
                     seen = g;
@@ -280,9 +280,7 @@ fn FlashView() -> Element {
                                         class: "link-button error-link",
                                         id: "error-link-{field}",
                                         onclick: move |_| {
-                                            document::eval(&format!(
-                                                "const e = document.getElementById('{field}'); if (e) {{ e.scrollIntoView({{block: 'center'}}); e.focus(); }}"
-                                            ));
+                                            crate::platform::show_element(&field, "center", true, 0);
                                         },
                                         "{l}"
                                     }
@@ -318,7 +316,9 @@ fn Header() -> Element {
     let sign_out = {
         let ctx = ctx.clone();
         move |_| {
-            let result = ctx.ws().sign_out();
+            let ws = ctx.ws.clone();
+            spawn(async move {
+            let result = crate::workspace::sign_out(&ws).await;
             match result {
                 Ok(Ok(())) => {
                     ui.go(Screen::SignIn);
@@ -345,6 +345,7 @@ fn Header() -> Element {
                 }
                 Err(e) => ui.error(e.to_string()),
             }
+            });
         }
     };
     rsx! {
@@ -371,6 +372,7 @@ fn SignIn() -> Element {
     let ui = use_context::<Ui>();
     let mut busy = use_signal(|| false);
     let default_server = ctx.default_server.clone();
+    let server_fixed = ctx.server_fixed;
     let submit = move |evt: FormEvent| {
         evt.prevent_default();
         let field = |name: &str| form_text(&evt, name);
@@ -378,22 +380,18 @@ fn SignIn() -> Element {
         let ctx = ctx.clone();
         busy.set(true);
         spawn(async move {
-            let ws = ctx.ws.clone();
-            let result = tokio::task::spawn_blocking(move || {
-                let api = ServerApi::at(url.trim(), None);
-                let device = format!("Accredit tablet ({})", std::env::consts::OS);
-                crate::lock(&ws).sign_in(&api, &url, &user, &password, &device)
-            })
-            .await;
+            let api = ServerApi::at(url.trim(), None);
+            let device = crate::platform::device_name();
+            let result =
+                crate::workspace::sign_in(&ctx.ws, &api, &url, &user, &password, &device).await;
             busy.set(false);
             match result {
-                Ok(Ok(_)) => {
+                Ok(_) => {
                     ctx.sync.request();
                     ui.go(Screen::Caseload);
                     ui.changed();
                 }
-                Ok(Err(e)) => ui.error(e.to_string()),
-                Err(e) => ui.error(format!("sign-in stopped: {e}")),
+                Err(e) => ui.error(e.to_string()),
             }
         });
     };
@@ -401,14 +399,18 @@ fn SignIn() -> Element {
         h1 { "Sign in" }
         p { "Sign in once while you have a connection. After that, Accredit works without one." }
         form { onsubmit: submit, style: "max-width: 640px",
-            div { class: "field",
-                label { r#for: "server", "Server address" }
-                div { class: "hint", "Your council's Accredit address, for example https://accredit.example.gov.uk" }
-                input { r#type: "url", id: "server", name: "server", initial_value: "{default_server}", autofocus: true, autocomplete: "url" }
+            if server_fixed {
+                input { r#type: "hidden", id: "server", name: "server", value: "{default_server}" }
+            } else {
+                div { class: "field",
+                    label { r#for: "server", "Server address" }
+                    div { class: "hint", "Your council's Accredit address, for example https://accredit.example.gov.uk" }
+                    input { r#type: "url", id: "server", name: "server", initial_value: "{default_server}", autofocus: true, autocomplete: "url" }
+                }
             }
             div { class: "field",
                 label { r#for: "username", "Username" }
-                input { r#type: "text", id: "username", name: "username", autocomplete: "username", spellcheck: "false", autocapitalize: "none" }
+                input { r#type: "text", id: "username", name: "username", autocomplete: "username", spellcheck: "false", autocapitalize: "none", autofocus: server_fixed }
             }
             div { class: "field",
                 label { r#for: "password", "Password" }

@@ -23,7 +23,7 @@ pub fn use_probe(file: Option<PathBuf>) {
         async move {
             let Some(file) = file else { return };
             loop {
-                tokio::time::sleep(Duration::from_millis(300)).await;
+                crate::platform::ui_sleep(Duration::from_millis(300)).await;
                 if let Ok(v) = document::eval(SCRIPT).await {
                     let tmp = file.with_extension("tmp");
                     if std::fs::write(&tmp, v.to_string()).is_ok() {

@@ -104,9 +104,7 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
         }) {
             domain.set(i);
             let target = format!("criterion-{}", cid.replace('.', "-"));
-            document::eval(&format!(
-                "setTimeout(() => document.getElementById('{target}')?.scrollIntoView({{block: 'start'}}), 80)"
-            ));
+            crate::platform::show_element(&target, "start", false, 80);
         }
     }
     let d_index = domain().min(pack.domains.len().saturating_sub(1));
@@ -131,7 +129,7 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
                     key: "{target}",
                     class: "button secondary",
                     id: "jump-{target}",
-                    onclick: move |_| { document::eval(&format!("document.getElementById('{target}').scrollIntoView({{block: 'start'}})")); },
+                    onclick: move |_| crate::platform::show_element(target, "start", false, 0),
                     "{label}"
                 }
             }
@@ -159,7 +157,7 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
                                         move |_| {
                                             domain.set(i);
                                             // After the domain's criteria have been drawn.
-                                            document::eval(&format!("setTimeout(() => document.getElementById('{target}')?.scrollIntoView({{block: 'center'}}), 60)"));
+                                            crate::platform::show_element(&target, "center", false, 60);
                                         }
                                     },
                                     {conflict_title(&pack, c)}
@@ -172,7 +170,7 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
                 }
             }
         }
-        div { class: "editor",
+        div { class: "editor", id: "editor",
             // On a portrait tablet the summary panel falls below the visit: this line keeps the
             // running score in sight while scoring (hidden where the panel sits beside it).
             div { class: "running-score", id: "running-score", aria_hidden: "true",
@@ -188,7 +186,7 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
                         onclick: move |_| {
                             domain.set(i);
                             // A domain opens at its first criterion, below the header.
-                            document::eval("setTimeout(() => document.querySelector('.editor')?.scrollIntoView({block: 'start'}), 0)");
+                            crate::platform::show_element("editor", "start", false, 0);
                         },
                         "{d.title}"
                         span { class: "pct",
@@ -453,10 +451,10 @@ fn Photos(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_only
             let (mut busy, mut caption) = (busy, caption);
             busy.set(true);
             spawn(async move {
-                let processed = tokio::task::spawn_blocking(move || photo::process(&bytes)).await;
+                let processed = crate::platform::off_thread(move || photo::process(&bytes)).await;
                 busy.set(false);
                 match processed {
-                    Ok(Ok(p)) => {
+                    Ok(p) => {
                         if ui
                             .act(&ctx, |w| {
                                 w.add_photo(visit, &p, &cap, crit.as_deref(), chrono::Utc::now())
@@ -467,8 +465,7 @@ fn Photos(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_only
                             ui.notice("Photo added. Its location data was removed.");
                         }
                     }
-                    Ok(Err(e)) => ui.error(e.to_string()),
-                    Err(e) => ui.error(format!("photo processing stopped: {e}")),
+                    Err(e) => ui.error(e.to_string()),
                 }
             });
         }

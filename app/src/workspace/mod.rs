@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
+use std::sync::Mutex;
 
 use accredit_shared::determination::{IndicativeTier, indicative_tier};
 use accredit_shared::records::{Answer, Priority, VisitType};
@@ -22,6 +23,7 @@ mod synced;
 
 use crate::caseload::{CaseloadEntry, CaseloadLocation, PastVisit, matches, order_by_risk};
 use crate::error::{AppError, AppResult};
+use crate::lock;
 use crate::photo::ProcessedPhoto;
 use crate::server_api::{ServerApi, Session};
 use crate::store::{
@@ -214,16 +216,9 @@ impl Workspace {
         &self.store
     }
 
-    /// Signs in with `api` (which carries no token yet) and fetches the caseload. Refused while
-    /// another monitor's work on this device has not reached the server.
-    pub fn sign_in(
-        &mut self,
-        api: &ServerApi,
-        server_url: &str,
-        username: &str,
-        password: &str,
-        device_name: &str,
-    ) -> AppResult<Session> {
+    /// Checks a sign-in form before anything is sent. Refused while someone is signed in (their
+    /// work may not have reached the server).
+    pub fn check_sign_in(&self, server_url: &str, username: &str, password: &str) -> AppResult<()> {
         if self.session.is_some() {
             return Err(AppError::Invalid(
                 "someone is already signed in on this device; sign out first".to_owned(),
@@ -241,29 +236,28 @@ impl Workspace {
                 "Enter your username and password".to_owned(),
             ));
         }
-        let session = api.sign_in(server_url, username.trim(), password, device_name)?;
+        Ok(())
+    }
+
+    /// Keeps a session the server granted, if its role records visits.
+    pub fn adopt_session(&mut self, session: &Session) -> AppResult<()> {
+        if self.session.is_some() {
+            return Err(AppError::Invalid(
+                "someone is already signed in on this device; sign out first".to_owned(),
+            ));
+        }
         if !session.role.records_visits() {
             return Err(AppError::Auth(format!(
                 "the field app is for monitors and leads; this account is a {}",
                 session.role.as_str()
             )));
         }
-        let text = serde_json::to_string(&session).map_err(|e| AppError::Corrupt(e.to_string()))?;
+        let text = serde_json::to_string(session).map_err(|e| AppError::Corrupt(e.to_string()))?;
         self.store.set_setting(SESSION_KEY, Some(&text))?;
-        self.replica = Some(Replica::new(author_of(&session)));
+        self.replica = Some(Replica::new(author_of(session)));
         self.loaded.clear();
         self.session = Some(session.clone());
-        let authed = ServerApi::at(server_url, Some(session.token.clone()));
-        self.refresh_reference(&authed)?;
-        Ok(session)
-    }
-
-    /// Fetches the caseload, rule sets and each location's visit history, and caches them. This
-    /// holds the workspace for the whole fetch: the sync client, which runs beside the screens,
-    /// uses [`fetch_reference`] off the lock and [`Workspace::store_reference`] instead.
-    pub fn refresh_reference(&mut self, api: &ServerApi) -> AppResult<()> {
-        let fetched = fetch_reference(api, &mut |id| self.history(id))?;
-        self.store_reference(fetched)
+        Ok(())
     }
 
     /// Caches what [`fetch_reference`] brought: a local step, quick under the lock.
@@ -886,18 +880,16 @@ impl Workspace {
             .collect())
     }
 
-    /// Signs out, refused while anything has not reached the server. On success the device
-    /// keeps nothing of the monitor's: visits, photos and cached data are removed, because a
-    /// tablet may be handed to someone else.
-    pub fn sign_out(&mut self) -> AppResult<Result<(), SignOutRefused>> {
+    /// Signs out on this device, refused while anything has not reached the server. On success
+    /// the device keeps nothing of the monitor's: visits, photos and cached data are removed,
+    /// because a tablet may be handed to someone else. Returns the API of the old session, so
+    /// the caller can end it at the server too ([`sign_out`] does both).
+    pub fn sign_out_here(&mut self) -> AppResult<Result<Option<ServerApi>, SignOutRefused>> {
         let pending = self.unacknowledged()?;
         if !pending.is_empty() {
             return Ok(Err(SignOutRefused(pending)));
         }
-        if let Ok(api) = self.api() {
-            // Best effort: the token dies with the device's copy either way.
-            let _ = api.sign_out();
-        }
+        let api = self.api().ok();
         self.store.atomically(|c| {
             c.execute_batch(
                 "DELETE FROM doc_chunks; DELETE FROM sync_states; DELETE FROM docs; DELETE FROM blobs;",
@@ -910,7 +902,42 @@ impl Workspace {
         self.replica = None;
         self.loaded.clear();
         self.chunks.clear();
-        Ok(Ok(()))
+        Ok(Ok(api))
+    }
+}
+
+/// Signs in: the form is checked, the server asked (off the lock), the session kept and the
+/// caseload fetched (off the lock) and cached.
+pub async fn sign_in(
+    ws: &Mutex<Workspace>,
+    api: &ServerApi,
+    server_url: &str,
+    username: &str,
+    password: &str,
+    device_name: &str,
+) -> AppResult<Session> {
+    lock(ws).check_sign_in(server_url, username, password)?;
+    let session = api
+        .sign_in(server_url, username.trim(), password, device_name)
+        .await?;
+    lock(ws).adopt_session(&session)?;
+    let authed = ServerApi::new(api.transport(), Some(session.token.clone()));
+    let fetched = fetch_reference(&authed, &mut |id| lock(ws).cached_history(id)).await?;
+    lock(ws).store_reference(fetched)?;
+    Ok(session)
+}
+
+/// Signs out (see [`Workspace::sign_out_here`]), then ends the session at the server, as far
+/// as it can be reached: the token dies with the device's copy either way.
+pub async fn sign_out(ws: &Mutex<Workspace>) -> AppResult<Result<(), SignOutRefused>> {
+    let outcome = lock(ws).sign_out_here()?;
+    match outcome {
+        Ok(Some(api)) => {
+            let _ = api.sign_out().await;
+            Ok(Ok(()))
+        }
+        Ok(None) => Ok(Ok(())),
+        Err(refused) => Ok(Err(refused)),
     }
 }
 
@@ -953,17 +980,18 @@ pub struct Reference {
 /// parsing: `cached_history` is asked for what is cached already (so unchanged visits are not
 /// fetched again), and the caller stores the result with [`Workspace::store_reference`]. Nothing
 /// here needs the workspace held across a request.
-pub fn fetch_reference(
+pub async fn fetch_reference(
     api: &ServerApi,
     cached_history: &mut dyn FnMut(Uuid) -> AppResult<Vec<PastVisit>>,
 ) -> AppResult<Reference> {
     let locations: Vec<CaseloadLocation> = api
-        .locations()?
+        .locations()
+        .await?
         .locations
         .into_iter()
         .map(CaseloadLocation::from)
         .collect();
-    let sources = api.rule_set_sources()?;
+    let sources = api.rule_set_sources().await?;
     let book = if sources.is_empty() {
         None
     } else {
@@ -972,7 +1000,7 @@ pub fn fetch_reference(
     let mut histories = Vec::new();
     for loc in &locations {
         let cached = cached_history(loc.id)?;
-        histories.push((loc.id, fetch_history(api, loc.id, cached)?));
+        histories.push((loc.id, fetch_history(api, loc.id, cached).await?));
     }
     Ok(Reference {
         locations,
@@ -991,13 +1019,13 @@ pub fn visit_label(location: &str, at: DateTime<Utc>) -> String {
 /// A location's visit history from the server. The list is one request; a visit's record is
 /// fetched only when it is new or its revision or status changed since `cached`, because this
 /// runs after every sync.
-fn fetch_history(
+async fn fetch_history(
     api: &ServerApi,
     location: Uuid,
     cached: Vec<PastVisit>,
 ) -> AppResult<Vec<PastVisit>> {
     let mut known: HashMap<Uuid, PastVisit> = cached.into_iter().map(|v| (v.id, v)).collect();
-    let list = api.visits_at(location)?;
+    let list = api.visits_at(location).await?;
     let mut out = Vec::new();
     for v in list.visits {
         let id = v.visit.id;
@@ -1010,7 +1038,7 @@ fn fetch_history(
             out.push(past);
             continue;
         }
-        let record: VisitSnapshot = api.visit(id)?.record;
+        let record: VisitSnapshot = api.visit(id).await?.record;
         out.push(PastVisit {
             id,
             visited_on: record.visited_on(),

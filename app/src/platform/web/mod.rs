@@ -1,0 +1,212 @@
+//! The browser edges: `fetch` for HTTP, SQLite in the origin-private file system (see
+//! [`opfs`]), timers from the page's event loop, and page actions through `web-sys`.
+
+pub mod opfs;
+
+use std::path::Path;
+use std::time::Duration;
+
+use js_sys::{Promise, Uint8Array};
+use rusqlite::{Connection, OpenFlags};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Request, RequestInit, RequestMode, Response};
+
+use crate::error::{AppError, AppResult};
+use crate::server_api::{BoxFuture, HttpReply, HttpRequest, Transport};
+
+/// HTTP through the browser's `fetch`. The app and the API share an origin, so no CORS.
+pub struct FetchTransport {
+    base: String,
+}
+
+/// The browser's transport.
+pub type HttpTransport = FetchTransport;
+
+impl FetchTransport {
+    /// A transport to the server at `base`.
+    pub fn new(base: &str) -> FetchTransport {
+        FetchTransport {
+            base: base.trim_end_matches('/').to_owned(),
+        }
+    }
+}
+
+impl Transport for FetchTransport {
+    fn call(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpReply, String>> {
+        Box::pin(async move { fetch(&self.base, request).await.map_err(describe) })
+    }
+}
+
+async fn fetch(base: &str, request: HttpRequest) -> Result<HttpReply, JsValue> {
+    let init = RequestInit::new();
+    init.set_method(request.method);
+    init.set_mode(RequestMode::SameOrigin);
+    init.set_cache(web_sys::RequestCache::NoStore);
+    let headers = Headers::new()?;
+    if let Some(t) = &request.token {
+        headers.set("authorization", &format!("Bearer {t}"))?;
+    }
+    for (k, v) in &request.headers {
+        headers.set(k, v)?;
+    }
+    if let Some((media, bytes)) = &request.body {
+        headers.set("content-type", media)?;
+        let body = Uint8Array::from(bytes.as_slice());
+        init.set_body(&body);
+    }
+    init.set_headers(&headers);
+    // A request the network never answers is given up after a minute, as on the desktop.
+    let abort = web_sys::AbortController::new()?;
+    init.set_signal(Some(&abort.signal()));
+    let timer = {
+        let abort = abort.clone();
+        gloo_timeout(60_000, move || abort.abort())
+    };
+    let req = Request::new_with_str_and_init(&format!("{base}{}", request.path), &init)?;
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    let result = async {
+        let resp: Response = JsFuture::from(window.fetch_with_request(&req))
+            .await?
+            .dyn_into()?;
+        let status = resp.status();
+        let buf = JsFuture::from(resp.array_buffer()?).await?;
+        Ok::<_, JsValue>(HttpReply {
+            status,
+            body: Uint8Array::new(&buf).to_vec(),
+        })
+    }
+    .await;
+    window.clear_timeout_with_handle(timer);
+    result
+}
+
+/// Calls `f` after `ms` milliseconds; returns the timer's handle.
+fn gloo_timeout(ms: i32, f: impl FnOnce() + 'static) -> i32 {
+    let cb = wasm_bindgen::closure::Closure::once_into_js(f);
+    web_sys::window()
+        .and_then(|w| {
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), ms)
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+/// A failed `fetch` in words: the browser says only "Failed to fetch" when offline.
+fn describe(e: JsValue) -> String {
+    let name = js_sys::Reflect::get(&e, &"name".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
+    match name.as_str() {
+        "AbortError" => "the connection timed out".to_owned(),
+        "TypeError" => "no connection to the server".to_owned(),
+        _ => e
+            .as_string()
+            .or_else(|| {
+                js_sys::Reflect::get(&e, &"message".into())
+                    .ok()
+                    .and_then(|v| v.as_string())
+            })
+            .unwrap_or_else(|| "the request failed".to_owned()),
+    }
+}
+
+/// Opens the database `path` (a plain name) in the origin-private file system. The rollback
+/// journal is truncated, not deleted, at each commit; the file system is this tab's alone, so
+/// the connection keeps its lock.
+pub fn connect(path: &Path) -> AppResult<Connection> {
+    let name = path
+        .to_str()
+        .ok_or_else(|| AppError::Corrupt("the database name is not text".to_owned()))?;
+    let conn = Connection::open_with_flags_and_vfs(
+        name,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        opfs::VFS_NAME,
+    )?;
+    conn.pragma_update(None, "journal_mode", "TRUNCATE")?;
+    conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(conn)
+}
+
+/// Waits `d` on the page's event loop.
+pub async fn sleep(d: Duration) {
+    let ms = d.as_millis().min(i32::MAX as u128) as i32;
+    let promise = Promise::new(&mut |resolve, _reject| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Runs the background loop on the page's event loop.
+pub fn spawn_background<F: std::future::Future<Output = ()> + 'static>(
+    make: impl FnOnce() -> F + 'static,
+) {
+    wasm_bindgen_futures::spawn_local(make());
+}
+
+/// Scrolls the page to its top, after the current render.
+pub fn scroll_to_top() {
+    wasm_bindgen_futures::spawn_local(async {
+        sleep(Duration::ZERO).await;
+        if let Some(w) = web_sys::window() {
+            w.scroll_to_with_x_and_y(0.0, 0.0);
+        }
+    });
+}
+
+/// After `delay_ms`, scrolls the element `id` into view at `block` (`start` or `center`) and,
+/// with `focus`, moves keyboard focus to it.
+pub fn show_element(id: &str, block: &str, focus: bool, delay_ms: u32) {
+    let (id, block) = (id.to_owned(), block.to_owned());
+    wasm_bindgen_futures::spawn_local(async move {
+        sleep(Duration::from_millis(delay_ms.into())).await;
+        let Some(e) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(&id))
+        else {
+            return;
+        };
+        if focus && let Some(h) = e.dyn_ref::<web_sys::HtmlElement>() {
+            let _ = h.focus();
+        }
+        let options = web_sys::ScrollIntoViewOptions::new();
+        options.set_block(if block == "center" {
+            web_sys::ScrollLogicalPosition::Center
+        } else {
+            web_sys::ScrollLogicalPosition::Start
+        });
+        e.scroll_into_view_with_scroll_into_view_options(&options);
+    });
+}
+
+/// How this device names itself to the server.
+pub fn device_name() -> String {
+    let agent = web_sys::window()
+        .and_then(|w| w.navigator().user_agent().ok())
+        .unwrap_or_default();
+    let kind = if agent.contains("iPad") || agent.contains("Macintosh") && agent.contains("Safari")
+    {
+        "iPad or Mac"
+    } else if agent.contains("Android") {
+        "Android"
+    } else {
+        "browser"
+    };
+    format!("Accredit web app ({kind})")
+}
+
+/// Runs heavy work (a photo through its pipeline) after the current frame is drawn, so the
+/// "Processing" message shows first. The page has no threads to spare.
+pub async fn off_thread<T>(work: impl FnOnce() -> T) -> T {
+    sleep(Duration::from_millis(16)).await;
+    work()
+}
+
+/// Waits `d` inside the page's event loop (the same as [`sleep`] in the browser).
+pub async fn ui_sleep(d: Duration) {
+    sleep(d).await;
+}

@@ -1,0 +1,172 @@
+// The field web app in Debian's Chromium as a tablet (touch, device scale factor 2), against the
+// real server: sign in online; offline from then on, the app starts from its service worker and
+// a visit is recorded by tapping, typing and a camera photo (with GPS); the browser is killed
+// hard and relaunched on the same profile, and everything is there; back online it syncs.
+// Writes what it recorded to $ACCREDIT_RESULT for the Rust side to check at the server.
+import { chromium } from 'playwright-core';
+import { execSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { checkA11yFrame } from './webapp-lib.mjs';
+
+const BASE = process.env.ACCREDIT_URL;
+const PHOTO = process.env.ACCREDIT_PHOTO;
+const RESULT = process.env.ACCREDIT_RESULT;
+const SHOTS = process.env.ACCREDIT_SCREENSHOTS || 'screenshots';
+const ORIENTATION = process.env.ACCREDIT_ORIENTATION || 'landscape';
+if (!BASE || !PHOTO || !RESULT) throw new Error('ACCREDIT_URL, ACCREDIT_PHOTO and ACCREDIT_RESULT are needed');
+const viewport = ORIENTATION === 'portrait' ? { width: 800, height: 1280 } : { width: 1280, height: 800 };
+const profile = mkdtempSync(join(tmpdir(), 'accredit-tablet-'));
+
+async function open() {
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+    viewport, deviceScaleFactor: 2, hasTouch: true, isMobile: false,
+  });
+  const page = context.pages()[0] || await context.newPage();
+  page.on('pageerror', (e) => console.log('page error:', e.message));
+  page.on('console', (m) => { if (m.type() === 'error') console.log('console error:', m.text()); });
+  return { context, page };
+}
+
+/** Kills every process of this profile's browser at once, as a flat battery would. */
+function killHard() {
+  const mine = execSync('ps -eo pid=,args=').toString().split('\n')
+    .filter((line) => line.includes(`--user-data-dir=${profile}`))
+    .map((line) => Number(line.trim().split(/\s+/)[0]));
+  assert.ok(mine.length > 0, 'the browser processes were found');
+  for (const pid of mine) {
+    try { process.kill(pid, 'SIGKILL'); } catch (e) { /* already gone */ }
+  }
+}
+
+const shot = async (page, name) => {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: `${SHOTS}/web-${name}-${ORIENTATION}.png` });
+};
+
+let { context, page } = await open();
+await page.goto(`${BASE}/app/`);
+await page.locator('#username').waitFor();
+await checkA11yFrame(page, 'the sign-in screen');
+await shot(page, 'sign-in');
+await page.locator('#username').fill('monitor1');
+await page.locator('#password').fill('accredit-demo');
+await page.locator('#sign-in').tap();
+await page.locator('#caseload').waitFor({ timeout: 30000 });
+// The service worker has the app's files before the signal goes.
+await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+await page.waitForFunction(() => navigator.serviceWorker.controller !== null || true);
+
+// Out of signal from here on.
+await context.setOffline(true);
+await page.reload();
+await page.locator('#caseload').waitFor({ timeout: 30000 });
+await checkA11yFrame(page, 'the caseload');
+await shot(page, 'caseload');
+const first = page.locator('[id^="location-"]').first();
+const locationId = (await first.getAttribute('id')).slice('location-'.length);
+await first.tap();
+await page.locator('#start-visit').waitFor();
+await checkA11yFrame(page, 'a location');
+// Drafts already here (another run's, synced down): the new visit is the one not among them.
+const before = await page.locator('[id^="continue-"]').evaluateAll((els) => els.map((e) => e.id));
+await page.locator('#start-visit').tap();
+await page.locator('#editor').waitFor();
+
+// Score the first domain's criteria by tapping: Good, then Outstanding, then Requires improvement...
+const groups = page.locator('.scores');
+const n = Math.min(await groups.count(), 6);
+const scored = {};
+for (let i = 0; i < n; i++) {
+  const buttons = groups.nth(i).locator('button');
+  const choice = buttons.nth(i % 4);
+  await choice.tap();
+  await assert.doesNotReject(() => page.waitForFunction(
+    ([g, c]) => document.querySelectorAll('.scores')[g].querySelectorAll('button')[c].getAttribute('aria-pressed') === 'true',
+    [i, i % 4]));
+  const id = await choice.getAttribute('id');
+  scored[id] = true;
+}
+// Notes typed fast, as monitors do.
+const firstToggle = page.locator('[id^="notes-toggle-"]').first();
+await firstToggle.tap();
+const notes = page.locator('details.notes textarea').first();
+const typed = 'Residents said staff knock and wait; call bells answered within two minutes on the day.';
+await notes.pressSequentially(typed, { delay: 5 });
+await page.waitForTimeout(300);
+await checkA11yFrame(page, 'the visit editor');
+await shot(page, 'visit');
+
+// A photo from the camera, carrying GPS.
+await page.locator('#photo-caption').fill('Lounge call bell');
+await page.locator('#photo-file').setInputFiles(PHOTO);
+await page.locator('#photos img').first().waitFor({ timeout: 30000 });
+
+// An action with a due date.
+await page.locator('#action-description').fill('Review night staffing rota');
+await page.locator('#action-due-day').fill('15');
+await page.locator('#action-due-month').fill('1');
+await page.locator('#action-due-year').fill('2027');
+await page.locator('#add-action').tap();
+await page.locator('#actions li, #actions tr').first().waitFor();
+const visitUrlState = await page.evaluate(() => document.body.innerText.includes('Review night staffing rota'));
+assert.ok(visitUrlState, 'the action shows');
+
+// The browser dies without warning; it comes back, still offline.
+killHard();
+await context.close().catch(() => {});
+({ context, page } = await open());
+await context.setOffline(true);
+await page.goto(`${BASE}/app/`);
+await page.locator('#caseload').waitFor({ timeout: 30000 });
+await page.locator(`#location-${locationId}`).tap();
+await page.locator('[id^="continue-"]').first().waitFor();
+const drafts = await page.locator('[id^="continue-"]').evaluateAll((els) => els.map((e) => e.id));
+const fresh = drafts.filter((id) => !before.includes(id));
+assert.equal(fresh.length, 1, `one new draft after the kill: ${drafts}`);
+const cont = page.locator(`#${fresh[0]}`);
+const visitId = fresh[0].slice('continue-'.length);
+assert.match(await cont.innerText(), new RegExp(`\\(${n} of \\d+ answered\\)`));
+await cont.tap();
+await page.locator('#editor').waitFor();
+for (const id of Object.keys(scored)) {
+  assert.equal(await page.locator(`#${id}`).getAttribute('aria-pressed'), 'true', `${id} survived the kill`);
+}
+assert.equal(await page.locator('details.notes textarea').first().inputValue(), typed);
+assert.equal(await page.locator('#photos img').count(), 1, 'the photo survived the kill');
+assert.ok(await page.evaluate(() => document.body.innerText.includes('Review night staffing rota')), 'the action survived the kill');
+
+// Signed off on the tablet, still offline: the criteria not looked at are marked so.
+await page.locator('#to-signoff').tap();
+await page.locator('#mark-rest').tap();
+await page.locator('#mark-rest-yes').tap();
+await checkA11yFrame(page, 'the sign-off');
+await page.locator('#sign-off').tap();
+await page.locator('#read-only').waitFor().catch(async (e) => {
+  console.log(await page.evaluate(() => document.body.innerText));
+  throw e;
+});
+await shot(page, 'signed-off');
+
+// Back in signal: the app syncs on its own (the online event), or at once on request.
+await context.setOffline(false);
+await page.locator('#nav-sync').tap();
+await page.locator('#sync-now').tap();
+await page.waitForFunction(() => {
+  const t = document.body.innerText;
+  return /Synced at/.test(t) && document.querySelector('#pending-count')?.textContent.startsWith('Everything on this device');
+}, null, { timeout: 60000 }).catch(async (e) => {
+  console.log(await page.evaluate(() => document.body.innerText));
+  throw e;
+});
+await checkA11yFrame(page, 'the sync centre');
+await shot(page, 'sync-centre');
+
+writeFileSync(RESULT, JSON.stringify({ visit: visitId, location: locationId, scored: Object.keys(scored), notes: typed }));
+await context.close();
+console.log('web app flow passed');
