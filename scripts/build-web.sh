@@ -10,7 +10,7 @@ out="${1:-target/web-app}"
 target_dir="${CARGO_TARGET_DIR:-target}"
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-command -v clang >/dev/null || scripts/deps.sh
+{ command -v clang && command -v brotli; } >/dev/null || scripts/deps.sh
 want=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$have" != "$want" ]; then
@@ -24,12 +24,18 @@ cargo build -q -p accredit-app --bin accredit --target wasm32-unknown-unknown \
   --no-default-features --features web --profile web
 pkg="$target_dir/web-pkg"
 rm -rf "$pkg"
-wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name accredit \
+wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+  --out-dir "$pkg" --out-name accredit \
   "$target_dir/wasm32-unknown-unknown/web/accredit.wasm"
-if command -v wasm-opt >/dev/null && wasm-opt --version | grep -qE 'version 1[2-9][0-9]'; then
-  wasm-opt -Os --enable-bulk-memory --enable-nontrapping-float-to-int \
-    "$pkg/accredit_bg.wasm" -o "$pkg/accredit_bg.opt.wasm" && mv "$pkg/accredit_bg.opt.wasm" "$pkg/accredit_bg.wasm"
+# binaryen's wasm-opt from npm (Debian's is too old to read this module), pinned.
+tools="$target_dir/tools"
+if [ ! -x "$tools/node_modules/.bin/wasm-opt" ]; then
+  mkdir -p "$tools"
+  (cd "$tools" && npm install --no-audit --no-fund --loglevel=error binaryen@132.0.0 >/dev/null)
 fi
+"$tools/node_modules/.bin/wasm-opt" -Oz --strip-debug --strip-producers \
+  "$pkg/accredit_bg.wasm" -o "$pkg/accredit_bg.opt.wasm"
+mv "$pkg/accredit_bg.opt.wasm" "$pkg/accredit_bg.wasm"
 
 stage=$(mktemp -d "${out%/*}/web-app.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
@@ -63,10 +69,14 @@ version=$(cd "$stage" && sha256sum $files | sha256sum | cut -c1-12)
 list=$(printf '"./"'; for f in $files; do [ "$f" = index.html ] || printf ', "./%s"' "$f"; done)
 sed -e "s|__VERSION__|$version|" -e "s|__FILES__|[$list]|" "$web/sw.js" > "$stage/sw.js"
 
+# Compressed copies beside each file (brotli, and gzip for browsers without it): the server
+# sends what the browser accepts, so a tablet on mobile data downloads a fraction of the bytes.
+find "$stage" -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.html' -o -name '*.css' -o -name '*.webmanifest' \) \
+  -exec gzip -9 -k -n {} \; -exec brotli -q 11 -k {} \;
 chmod -R a+rX "$stage"
 rm -rf "$out.old"
 [ -d "$out" ] && mv "$out" "$out.old"
 mv "$stage" "$out"
 rm -rf "$out.old"
 trap - EXIT
-echo "== web app $version in $out: $(du -sh "$out" | cut -f1), wasm $(stat -c %s "$out/$wasm") bytes, gzip $(gzip -9 -c "$out/$wasm" | wc -c) bytes"
+echo "== web app $version in $out: wasm $(stat -c %s "$out/$wasm") bytes ($(stat -c %s "$out/$wasm.br") brotli, $(stat -c %s "$out/$wasm.gz") gzip)"

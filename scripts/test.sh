@@ -2,7 +2,8 @@
 # Runs every check and test of the workspace on a fresh Debian machine with Rust.
 # Installs what such a machine lacks first: the rustfmt and clippy components, and the Debian
 # packages the field app builds against and its window tests run under, and Chromium for the
-# portal's browser tests (scripts/deps.sh); then the browser tests' npm packages.
+# portal's browser tests (scripts/deps.sh); then the browser tests' npm packages, and the web
+# app's bundle (scripts/build-web.sh: the wasm32 target and wasm-bindgen-cli if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,10 +18,14 @@ echo "== npm packages for the browser tests and the JS Automerge client test"
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 (cd tests/clients && npm ci --no-audit --no-fund --loglevel=error)
 
+echo "== the field web app (wasm32)"
+./scripts/build-web.sh
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p accredit-app --target wasm32-unknown-unknown --no-default-features --features web --locked -- -D warnings
 echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

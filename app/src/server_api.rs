@@ -98,7 +98,11 @@ impl ServerApi {
     async fn call(&self, mut request: HttpRequest) -> AppResult<HttpReply> {
         request.token = self.token.clone();
         let path = request.path.clone();
-        let reply = self.transport.call(request).await.map_err(AppError::Network)?;
+        let reply = self
+            .transport
+            .call(request)
+            .await
+            .map_err(AppError::Network)?;
         match reply.status {
             200..=299 => Ok(reply),
             401 => Err(AppError::Auth(
@@ -222,7 +226,8 @@ impl ServerApi {
 
     /// `GET /api/v1/visits?location=`.
     pub async fn visits_at(&self, location: Uuid) -> AppResult<VisitsResponse> {
-        self.get_json(format!("/api/v1/visits?location={location}")).await
+        self.get_json(format!("/api/v1/visits?location={location}"))
+            .await
     }
 
     /// `GET /api/v1/visits/{id}`.
@@ -232,7 +237,9 @@ impl ServerApi {
 
     /// `GET /api/v1/rule-sets/sources`: every rule set's TOML.
     pub async fn rule_set_sources(&self) -> AppResult<Vec<String>> {
-        let v: RuleSetSourcesResponse = self.get_json("/api/v1/rule-sets/sources".to_owned()).await?;
+        let v: RuleSetSourcesResponse = self
+            .get_json("/api/v1/rule-sets/sources".to_owned())
+            .await?;
         Ok(v.rule_sets.into_iter().map(|s| s.source).collect())
     }
 
@@ -260,7 +267,9 @@ impl ServerApi {
 
     /// How much of a blob's upload the server holds.
     pub async fn upload_progress(&self, hash: &str, size: u64) -> AppResult<UploadProgress> {
-        let v = self.get_json(format!("/api/v1/blobs/{hash}/upload?size={size}")).await?;
+        let v = self
+            .get_json(format!("/api/v1/blobs/{hash}/upload?size={size}"))
+            .await?;
         serde_json::from_value(v).map_err(|e| {
             AppError::Refused(format!("the server's upload progress is malformed: {e}"))
         })
@@ -274,14 +283,15 @@ impl ServerApi {
         offset: u64,
         chunk: Vec<u8>,
     ) -> AppResult<UploadProgress> {
-        let reply = self.call(HttpRequest {
-            method: "PATCH",
-            path: format!("/api/v1/blobs/{hash}/upload?size={size}"),
-            token: None,
-            headers: vec![("upload-offset", offset.to_string())],
-            body: Some(("application/octet-stream", chunk)),
-        })
-        .await?;
+        let reply = self
+            .call(HttpRequest {
+                method: "PATCH",
+                path: format!("/api/v1/blobs/{hash}/upload?size={size}"),
+                token: None,
+                headers: vec![("upload-offset", offset.to_string())],
+                body: Some(("application/octet-stream", chunk)),
+            })
+            .await?;
         serde_json::from_slice(&reply.body).map_err(|e| {
             AppError::Refused(format!("the server's upload progress is malformed: {e}"))
         })

@@ -177,7 +177,10 @@ async fn upload_photos(
             let start = at.received as usize;
             let end = (start + CHUNK_BYTES).min(bytes.len());
             let chunk = bytes[start..end].to_vec();
-            match api.upload_chunk(&entry.item, size, at.received, chunk).await {
+            match api
+                .upload_chunk(&entry.item, size, at.received, chunk)
+                .await
+            {
                 Ok(next) => {
                     summary.photo_bytes_sent += (end - start) as u64;
                     at = next;

@@ -7,16 +7,20 @@
 onmessage = async (event) => {
   const { buffer, files } = event.data;
   const handles = [];
+  let step = 'opening the private file system';
   try {
     const root = await navigator.storage.getDirectory();
+    step = 'opening the app\'s folder';
     const dir = await root.getDirectoryHandle('accredit', { create: true });
     for (const name of files) {
+      step = `opening ${name}`;
       const file = await dir.getFileHandle(name, { create: true });
+      step = `taking ${name} for writing`;
       handles.push(await file.createSyncAccessHandle());
     }
   } catch (err) {
     for (const h of handles) { try { h.close(); } catch (e) { /* closing anyway */ } }
-    postMessage({ error: String((err && err.message) || err), name: err && err.name });
+    postMessage({ error: `${step}: ${String((err && err.message) || err)}`, name: err && err.name });
     return;
   }
   postMessage({ ready: true });

@@ -32,12 +32,36 @@ pub fn routes() -> Router<AppState> {
         .route("/app/{*path}", get(file))
 }
 
-async fn index(State(state): State<AppState>) -> Response {
-    serve(&state.config.web_app_dir, "index.html").await
+async fn index(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    serve(&state.config.web_app_dir, "index.html", encodings(&headers)).await
 }
 
-async fn file(State(state): State<AppState>, UrlPath(path): UrlPath<String>) -> Response {
-    serve(&state.config.web_app_dir, &path).await
+async fn file(
+    State(state): State<AppState>,
+    UrlPath(path): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    serve(&state.config.web_app_dir, &path, encodings(&headers)).await
+}
+
+/// The precompressed copies the browser takes, best first: brotli, then gzip.
+fn encodings(headers: &HeaderMap) -> Vec<(&'static str, &'static str)> {
+    let accepts = |name: &str| {
+        headers
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|e| {
+                let mut parts = e.trim().split(';');
+                parts.next().map(str::trim) == Some(name)
+                    && !parts.any(|p| p.trim().replace(' ', "") == "q=0")
+            })
+    };
+    [("br", ".br"), ("gzip", ".gz")]
+        .into_iter()
+        .filter(|(name, _)| accepts(name))
+        .collect()
 }
 
 /// A path inside the bundle: plain segments of safe characters, no `..`, no hidden files.
@@ -78,22 +102,42 @@ pub fn is_hashed(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or_default();
     let stem = name.split('.').next().unwrap_or_default();
     stem.rsplit_once('-').is_some_and(|(_, h)| {
-        h.len() == 10 && h.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        h.len() == 10
+            && h.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
     })
 }
 
-async fn serve(dir: &Path, path: &str) -> Response {
+async fn serve(dir: &Path, path: &str, encodings: Vec<(&'static str, &'static str)>) -> Response {
     let Some(file) = safe_path(dir, path) else {
         return not_found();
     };
-    let bytes = match tokio::fs::read(&file).await {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && path == "index.html" => {
-            return not_built(dir);
+    // The build writes compressed copies beside each text and wasm file.
+    let mut packed = None;
+    for (name, suffix) in encodings {
+        let mut copy = file.clone().into_os_string();
+        copy.push(suffix);
+        if let Ok(b) = tokio::fs::read(PathBuf::from(copy)).await {
+            packed = Some((name, b));
+            break;
         }
-        Err(_) => return not_found(),
+    }
+    let encoding = packed.as_ref().map(|(name, _)| *name);
+    let bytes = match packed {
+        Some((_, b)) => b,
+        None => match tokio::fs::read(&file).await {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && path == "index.html" => {
+                return not_built(dir);
+            }
+            Err(_) => return not_found(),
+        },
     };
     let mut headers = app_headers();
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(name) = encoding {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
+    }
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(media_type(path)),
@@ -162,9 +206,34 @@ mod tests {
             safe_path(dir, "snippets/dioxus-web-1/inline0.js"),
             Some(PathBuf::from("/srv/app/snippets/dioxus-web-1/inline0.js"))
         );
-        for bad in ["../secret", "a/../../b", ".env", "a//b", "a/%2e%2e", "x\\y", ""] {
+        for bad in [
+            "../secret",
+            "a/../../b",
+            ".env",
+            "a//b",
+            "a/%2e%2e",
+            "x\\y",
+            "",
+        ] {
             assert_eq!(safe_path(dir, bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn compressed_copies_go_only_to_browsers_that_take_them() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            encodings(&h)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(with("gzip, deflate, br, zstd"), ["br", "gzip"]);
+        assert_eq!(with("gzip;q=0.8"), ["gzip"]);
+        assert_eq!(with("br;q=0, gzip"), ["gzip"]);
+        assert!(with("identity").is_empty());
+        assert!(encodings(&HeaderMap::new()).is_empty());
     }
 
     #[test]

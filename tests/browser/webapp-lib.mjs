@@ -18,3 +18,87 @@ export async function checkA11yFrame(page, what) {
     `accessibility problems on ${what}`,
   );
 }
+
+import { chromium } from 'playwright-core';
+import { execSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const BASE = process.env.ACCREDIT_URL;
+export const SHOTS = process.env.ACCREDIT_SCREENSHOTS || 'screenshots';
+
+/** A fresh browser profile: the tablet's storage. */
+export function newProfile() {
+  return mkdtempSync(join(tmpdir(), 'accredit-tablet-'));
+}
+
+/** Debian's Chromium as a tablet (touch, device scale factor 2) on `profile`. */
+export async function openTablet(profile, viewport = { width: 1280, height: 800 }) {
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+    viewport, deviceScaleFactor: 2, hasTouch: true, isMobile: false,
+  });
+  const page = context.pages()[0] || await context.newPage();
+  watch(page);
+  return { context, page };
+}
+
+/** Prints the page's errors, so a failure says what the app said. */
+export function watch(page) {
+  page.on('pageerror', (e) => console.log('page error:', e.message));
+  page.on('console', (m) => { if (m.type() === 'error') console.log('console error:', m.text()); });
+}
+
+/** Kills every process of the browser on `profile` at once, as a flat battery would. */
+export function killHard(profile) {
+  const mine = execSync('ps -eo pid=,args=').toString().split('\n')
+    .filter((line) => line.includes(`--user-data-dir=${profile}`))
+    .map((line) => Number(line.trim().split(/\s+/)[0]));
+  assert.ok(mine.length > 0, 'the browser processes were found');
+  for (const pid of mine) {
+    try { process.kill(pid, 'SIGKILL'); } catch (e) { /* already gone */ }
+  }
+}
+
+/** A screenshot for docs/screenshots, named `web-…`. */
+export async function shot(page, name) {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: `${SHOTS}/web-${name}.png` });
+}
+
+/** Signs in on the app's own screen and waits for the caseload and the service worker. */
+export async function signIn(page, username) {
+  await page.goto(`${BASE}/app/`);
+  await page.locator('#username').waitFor();
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill('accredit-demo');
+  await page.locator('#sign-in').tap();
+  await page.locator('#caseload').waitFor({ timeout: 30000 });
+  await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+}
+
+/** Presses "Sync now" in the sync centre and waits until the server has everything. */
+export async function syncNow(page) {
+  await page.locator('#nav-sync').tap();
+  await page.locator('#sync-now').tap();
+  await page.waitForFunction(() => {
+    const t = document.body.innerText;
+    return /Synced at/.test(t)
+      && document.querySelector('#pending-count')?.textContent.startsWith('Everything on this device');
+  }, null, { timeout: 60000 }).catch(async (e) => {
+    console.log(await page.evaluate(() => document.body.innerText));
+    throw e;
+  });
+}
+
+/** Waits for a file another process writes (the Rust side of a two-device test). */
+export async function waitForFile(path, ms = 60000) {
+  const end = Date.now() + ms;
+  while (!existsSync(path)) {
+    if (Date.now() > end) throw new Error(`${path} never appeared`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

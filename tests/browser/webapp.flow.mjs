@@ -3,51 +3,20 @@
 // a visit is recorded by tapping, typing and a camera photo (with GPS); the browser is killed
 // hard and relaunched on the same profile, and everything is there; back online it syncs.
 // Writes what it recorded to $ACCREDIT_RESULT for the Rust side to check at the server.
-import { chromium } from 'playwright-core';
-import { execSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import { checkA11yFrame } from './webapp-lib.mjs';
+import {
+  BASE, checkA11yFrame, killHard, newProfile, openTablet, shot as shotAs, syncNow,
+} from './webapp-lib.mjs';
 
-const BASE = process.env.ACCREDIT_URL;
 const PHOTO = process.env.ACCREDIT_PHOTO;
 const RESULT = process.env.ACCREDIT_RESULT;
-const SHOTS = process.env.ACCREDIT_SCREENSHOTS || 'screenshots';
 const ORIENTATION = process.env.ACCREDIT_ORIENTATION || 'landscape';
 if (!BASE || !PHOTO || !RESULT) throw new Error('ACCREDIT_URL, ACCREDIT_PHOTO and ACCREDIT_RESULT are needed');
 const viewport = ORIENTATION === 'portrait' ? { width: 800, height: 1280 } : { width: 1280, height: 800 };
-const profile = mkdtempSync(join(tmpdir(), 'accredit-tablet-'));
-
-async function open() {
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-    viewport, deviceScaleFactor: 2, hasTouch: true, isMobile: false,
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.on('pageerror', (e) => console.log('page error:', e.message));
-  page.on('console', (m) => { if (m.type() === 'error') console.log('console error:', m.text()); });
-  return { context, page };
-}
-
-/** Kills every process of this profile's browser at once, as a flat battery would. */
-function killHard() {
-  const mine = execSync('ps -eo pid=,args=').toString().split('\n')
-    .filter((line) => line.includes(`--user-data-dir=${profile}`))
-    .map((line) => Number(line.trim().split(/\s+/)[0]));
-  assert.ok(mine.length > 0, 'the browser processes were found');
-  for (const pid of mine) {
-    try { process.kill(pid, 'SIGKILL'); } catch (e) { /* already gone */ }
-  }
-}
-
-const shot = async (page, name) => {
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: `${SHOTS}/web-${name}-${ORIENTATION}.png` });
-};
+const profile = newProfile();
+const open = () => openTablet(profile, viewport);
+const shot = (page, name) => shotAs(page, `${name}-${ORIENTATION}`);
 
 let { context, page } = await open();
 await page.goto(`${BASE}/app/`);
@@ -60,7 +29,12 @@ await page.locator('#sign-in').tap();
 await page.locator('#caseload').waitFor({ timeout: 30000 });
 // The service worker has the app's files before the signal goes.
 await page.evaluate(async () => { await navigator.serviceWorker.ready; });
-await page.waitForFunction(() => navigator.serviceWorker.controller !== null || true);
+
+// A second tab of the app is refused before it touches anything.
+const second = await context.newPage();
+await second.goto(`${BASE}/app/`);
+await second.getByText('already open in another tab').waitFor({ timeout: 20000 });
+await second.close();
 
 // Out of signal from here on.
 await context.setOffline(true);
@@ -118,7 +92,7 @@ const visitUrlState = await page.evaluate(() => document.body.innerText.includes
 assert.ok(visitUrlState, 'the action shows');
 
 // The browser dies without warning; it comes back, still offline.
-killHard();
+killHard(profile);
 await context.close().catch(() => {});
 ({ context, page } = await open());
 await context.setOffline(true);
@@ -155,15 +129,7 @@ await shot(page, 'signed-off');
 
 // Back in signal: the app syncs on its own (the online event), or at once on request.
 await context.setOffline(false);
-await page.locator('#nav-sync').tap();
-await page.locator('#sync-now').tap();
-await page.waitForFunction(() => {
-  const t = document.body.innerText;
-  return /Synced at/.test(t) && document.querySelector('#pending-count')?.textContent.startsWith('Everything on this device');
-}, null, { timeout: 60000 }).catch(async (e) => {
-  console.log(await page.evaluate(() => document.body.innerText));
-  throw e;
-});
+await syncNow(page);
 await checkA11yFrame(page, 'the sync centre');
 await shot(page, 'sync-centre');
 

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use accredit_shared::sync::{Replica, SYNC_MEDIA_TYPE, SyncReport, SyncRunError};
 use serde_json::{Value, json};
@@ -90,15 +90,31 @@ impl Server {
         Server::start(dir.join("data"), "debug", true, None)
     }
 
+    /// Starts `accredit-server demo` serving the web app from `web_app` (a copy a test may
+    /// change, as a deployment would).
+    pub fn demo_serving(dir: &Path, web_app: &Path) -> Server {
+        Server::start_with(dir.join("data"), "debug", true, None, web_app)
+    }
+
     /// Starts a server; `demo` seeds a new data directory first.
     pub fn start(data: PathBuf, profile: &str, demo: bool, addr: Option<&str>) -> Server {
+        Server::start_with(data, profile, demo, addr, &web_app_dir())
+    }
+
+    fn start_with(
+        data: PathBuf,
+        profile: &str,
+        demo: bool,
+        addr: Option<&str>,
+        web_app: &Path,
+    ) -> Server {
         let bin = server_binary(profile);
         let mut cmd = Command::new(bin);
         cmd.arg(if demo { "demo" } else { "serve" })
             .args(["--addr", addr.unwrap_or("127.0.0.1:0"), "--data"])
             .arg(&data)
             .env("ACCREDIT_ASSETS", workspace().join("assets"))
-            .env("ACCREDIT_WEB_APP", web_app_dir())
+            .env("ACCREDIT_WEB_APP", web_app)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("starting accredit-server");
@@ -477,4 +493,91 @@ pub fn status_for_announced_body(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0)
+}
+
+/// A virtual X display (Xvfb), stopped cleanly on drop.
+pub struct Xvfb {
+    child: Child,
+    /// The display, e.g. `:93`.
+    pub display: String,
+    /// Screen size, e.g. `1280x800`; the app's window is opened at this size.
+    pub size: &'static str,
+}
+
+impl Xvfb {
+    /// A tablet held in landscape.
+    pub fn landscape() -> Xvfb {
+        Xvfb::start("1280x800")
+    }
+
+    /// A tablet held in portrait.
+    pub fn portrait() -> Xvfb {
+        Xvfb::start("800x1280")
+    }
+
+    /// A display of `size` (e.g. `1280x800`) on the first free display number.
+    pub fn start(size: &'static str) -> Xvfb {
+        for n in 90..140 {
+            let lock = format!("/tmp/.X{n}-lock");
+            if Path::new(&lock).exists() {
+                // A lock whose server is gone (killed without cleaning up) frees its display.
+                let alive = std::fs::read_to_string(&lock)
+                    .ok()
+                    .and_then(|t| t.trim().parse::<u32>().ok())
+                    .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+                if alive {
+                    continue;
+                }
+                let _ = std::fs::remove_file(&lock);
+                let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{n}"));
+            }
+            let display = format!(":{n}");
+            let mut child = Command::new("Xvfb")
+                .args([
+                    display.as_str(),
+                    "-screen",
+                    "0",
+                    &format!("{size}x24"),
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("Xvfb is needed (apt package xvfb; ./scripts/test.sh installs it)");
+            let until = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < until {
+                if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                    return Xvfb {
+                        child,
+                        display,
+                        size,
+                    };
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            // This display did not come up (taken meanwhile?): stop it and try the next.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("no free X display");
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        // Asked to stop, Xvfb removes its lock file; killed, it leaves it behind.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let until = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < until {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

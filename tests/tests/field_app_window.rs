@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use accredit_app::Workspace;
-use accredit_e2e::{Client, Server, app_binary, workspace};
+use accredit_e2e::{Client, Server, Xvfb, app_binary, workspace};
 use accredit_shared::sync::Replica;
 use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage};
@@ -19,90 +19,6 @@ use serde_json::Value;
 
 /// Elements of the sticky header.
 const HEADER: [&str; 4] = ["product", "nav-caseload", "nav-sync", "sign-out"];
-
-struct Xvfb {
-    child: Child,
-    display: String,
-    /// Screen size, e.g. `1280x800`; the app's window is opened at this size.
-    size: &'static str,
-}
-
-impl Xvfb {
-    /// A tablet held in landscape.
-    fn landscape() -> Xvfb {
-        Xvfb::start("1280x800")
-    }
-
-    /// A tablet held in portrait.
-    fn portrait() -> Xvfb {
-        Xvfb::start("800x1280")
-    }
-
-    fn start(size: &'static str) -> Xvfb {
-        for n in 90..140 {
-            let lock = format!("/tmp/.X{n}-lock");
-            if Path::new(&lock).exists() {
-                // A lock whose server is gone (killed without cleaning up) frees its display.
-                let alive = std::fs::read_to_string(&lock)
-                    .ok()
-                    .and_then(|t| t.trim().parse::<u32>().ok())
-                    .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-                if alive {
-                    continue;
-                }
-                let _ = std::fs::remove_file(&lock);
-                let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{n}"));
-            }
-            let display = format!(":{n}");
-            let mut child = Command::new("Xvfb")
-                .args([
-                    display.as_str(),
-                    "-screen",
-                    "0",
-                    &format!("{size}x24"),
-                    "-nolisten",
-                    "tcp",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("Xvfb is needed (apt package xvfb; ./scripts/test.sh installs it)");
-            let until = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < until {
-                if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                    return Xvfb {
-                        child,
-                        display,
-                        size,
-                    };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            // This display did not come up (taken meanwhile?): stop it and try the next.
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("no free X display");
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        // Asked to stop, Xvfb removes its lock file; killed, it leaves it behind.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        let until = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < until {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 struct App {
     child: Child,

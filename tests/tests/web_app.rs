@@ -4,8 +4,13 @@
 //! metadata. The bundle is the one `scripts/build-web.sh` built (`./scripts/test.sh` runs it
 //! first).
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
+use accredit_app::Workspace;
+use accredit_app::server_api::ServerApi;
 use accredit_e2e::{Client, Server, web_app_dir, workspace};
 use accredit_shared::api::VisitDetail;
 use accredit_shared::records::Answer;
@@ -60,8 +65,19 @@ fn has_gps(jpeg: &[u8]) -> bool {
         .is_ok_and(|e| e.get_field(Tag::GPSLatitude, In::PRIMARY).is_some())
 }
 
-/// Runs one of the web app's browser scenarios against `server`; returns its result file.
-fn run_flow(server: &Server, dir: &std::path::Path, orientation: &str) -> serde_json::Value {
+/// One browser at a time: the machine has two cores, and each flow starts Chromium.
+static BROWSER: Mutex<()> = Mutex::new(());
+
+fn screenshots() -> std::path::PathBuf {
+    if std::env::var_os("ACCREDIT_UPDATE_SCREENSHOTS").is_some() {
+        workspace().join("docs/screenshots")
+    } else {
+        workspace().join("target/screenshots")
+    }
+}
+
+/// A `node` command for a flow in tests/browser, checked to be runnable.
+fn flow(script: &str, server: &Server) -> Command {
     let browser_dir = workspace().join("tests/browser");
     assert!(
         web_app_dir().join("index.html").exists(),
@@ -71,38 +87,45 @@ fn run_flow(server: &Server, dir: &std::path::Path, orientation: &str) -> serde_
         browser_dir.join("node_modules/playwright-core").exists(),
         "run `npm ci` in tests/browser (./scripts/test.sh does)"
     );
-    let photo = dir.join("camera.jpg");
-    let bytes = gps_jpeg(1600, 1200);
-    assert!(has_gps(&bytes), "the fixture must carry GPS");
-    std::fs::write(&photo, bytes).unwrap();
-    let result = dir.join(format!("result-{orientation}.json"));
-    let shots = if std::env::var_os("ACCREDIT_UPDATE_SCREENSHOTS").is_some() {
-        workspace().join("docs/screenshots")
-    } else {
-        workspace().join("target/screenshots")
-    };
-    let out = Command::new("node")
-        .arg("webapp.flow.mjs")
+    let mut cmd = Command::new("node");
+    cmd.arg(script)
         .current_dir(&browser_dir)
         .env("ACCREDIT_URL", &server.url)
-        .env("ACCREDIT_PHOTO", &photo)
-        .env("ACCREDIT_RESULT", &result)
-        .env("ACCREDIT_ORIENTATION", orientation)
-        .env("ACCREDIT_SCREENSHOTS", &shots)
-        .output()
-        .expect("node is needed to run the browser tests");
+        .env("ACCREDIT_SCREENSHOTS", screenshots());
+    cmd
+}
+
+/// Prints a finished flow's output and fails the test if it failed.
+fn check(what: &str, out: Output) {
     let report = format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     println!("{report}");
-    assert!(out.status.success(), "the web app flow failed:\n{report}");
+    assert!(out.status.success(), "{what} failed:\n{report}");
+}
+
+/// Runs the main flow against `server`; returns its result file.
+fn run_flow(server: &Server, dir: &Path, orientation: &str) -> serde_json::Value {
+    let photo = dir.join("camera.jpg");
+    let bytes = gps_jpeg(1600, 1200);
+    assert!(has_gps(&bytes), "the fixture must carry GPS");
+    std::fs::write(&photo, bytes).unwrap();
+    let result = dir.join(format!("result-{orientation}.json"));
+    let out = flow("webapp.flow.mjs", server)
+        .env("ACCREDIT_PHOTO", &photo)
+        .env("ACCREDIT_RESULT", &result)
+        .env("ACCREDIT_ORIENTATION", orientation)
+        .output()
+        .expect("node is needed to run the browser tests");
+    check("the web app flow", out);
     serde_json::from_slice(&std::fs::read(&result).unwrap()).unwrap()
 }
 
 #[test]
 fn a_visit_recorded_offline_in_the_web_app_survives_a_killed_browser_and_arrives_intact() {
+    let _one = BROWSER.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let server = Server::demo(dir.path());
     for orientation in ["landscape", "portrait"] {
@@ -124,12 +147,7 @@ fn a_visit_recorded_offline_in_the_web_app_survives_a_killed_browser_and_arrives
             .filter(|r| matches!(r.answer, Some(Answer::Score(_))))
             .count();
         assert_eq!(scores, result["scored"].as_array().unwrap().len());
-        assert!(
-            record
-                .results
-                .values()
-                .all(|r| r.answer.is_some())
-        );
+        assert!(record.results.values().all(|r| r.answer.is_some()));
         assert!(record.signoff.is_some(), "signed off on the tablet");
         assert!(
             record
@@ -147,11 +165,144 @@ fn a_visit_recorded_offline_in_the_web_app_survives_a_killed_browser_and_arrives
         assert_eq!(blob.status, 200);
         assert_eq!(blob.body.len() as u64, photo.size);
         assert_eq!(blake3::hash(&blob.body).to_hex().to_string(), photo.hash);
-        assert!(!has_gps(&blob.body), "the photo left the tablet without GPS");
+        assert!(
+            !has_gps(&blob.body),
+            "the photo left the tablet without GPS"
+        );
         assert!(
             !blob.body.windows(6).any(|w| w == b"Exif\0\0"),
             "no EXIF block at all"
         );
         assert!(!blob.body.windows(9).any(|w| w == b"TabletCam"));
     }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_deployed_update_is_offered_and_taken_without_losing_an_offline_draft() {
+    let _one = BROWSER.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let served = dir.path().join("web-app");
+    copy_dir(&web_app_dir(), &served);
+    let server = Server::demo_serving(dir.path(), &served);
+    let out = flow("webapp-update.flow.mjs", &server)
+        .env("ACCREDIT_WEB_APP_DIR", &served)
+        .output()
+        .expect("node is needed to run the browser tests");
+    check("the update flow", out);
+}
+
+fn wait_for(path: &Path, node: &mut std::process::Child) {
+    let end = Instant::now() + Duration::from_secs(120);
+    while !path.exists() {
+        if let Ok(Some(status)) = node.try_wait() {
+            panic!(
+                "the browser side stopped ({status}) before writing {}",
+                path.display()
+            );
+        }
+        assert!(Instant::now() < end, "{} never appeared", path.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_conflict_between_the_web_app_and_the_desktop_app_shows_on_both_and_blocks_sign_off() {
+    let _one = BROWSER.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::demo(dir.path());
+    let exchange = dir.path().join("exchange");
+    std::fs::create_dir_all(&exchange).unwrap();
+    let mut node = flow("webapp-conflict.flow.mjs", &server)
+        .env("ACCREDIT_EXCHANGE", &exchange)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("node is needed to run the browser tests");
+
+    // Sam's desktop app.
+    let desk = Mutex::new(Workspace::open(&dir.path().join("sam/accredit.db")).unwrap());
+    let sync = |ws: &Mutex<Workspace>| {
+        let api = ws.lock().unwrap().api().unwrap();
+        pollster::block_on(accredit_app::sync_client::sync(ws, &api, &mut |_| true)).unwrap()
+    };
+    pollster::block_on(accredit_app::workspace::sign_in(
+        &desk,
+        &ServerApi::at(&server.url, None),
+        &server.url,
+        "monitor2",
+        "accredit-demo",
+        "Sam's tablet",
+    ))
+    .unwrap();
+    wait_for(&exchange.join("visit"), &mut node);
+    let visit: uuid::Uuid = std::fs::read_to_string(exchange.join("visit"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    sync(&desk);
+    let criterion = {
+        let mut w = desk.lock().unwrap();
+        let view = w.visit(visit).expect("Sam's tablet has Mo's visit");
+        let (key, _) = view
+            .snapshot
+            .results
+            .iter()
+            .find(|(_, r)| r.answer == Some(Answer::Score(3)))
+            .expect("Mo's score of 3 arrived");
+        let criterion = key.clone();
+        w.set_answer(visit, &criterion, Some(Answer::Score(2)))
+            .unwrap();
+        criterion
+    };
+    sync(&desk);
+    std::fs::write(exchange.join("desktop-edited"), "").unwrap();
+
+    wait_for(&exchange.join("web-synced"), &mut node);
+    sync(&desk);
+    {
+        let mut w = desk.lock().unwrap();
+        let view = w.visit(visit).unwrap();
+        let conflict = view
+            .conflicts
+            .iter()
+            .find(|c| c.criterion.as_deref() == Some(criterion.as_str()))
+            .expect("the desktop shows the conflict too");
+        let authors: Vec<String> = conflict
+            .values
+            .iter()
+            .filter_map(|v| v.author.as_ref().map(|a| a.name.clone()))
+            .collect();
+        assert!(authors.iter().any(|n| n == "Mo Patel"), "{authors:?}");
+        assert!(authors.iter().any(|n| n.starts_with("Sam")), "{authors:?}");
+        assert!(!w.sign_off_check(visit).unwrap().ready());
+    }
+    std::fs::write(exchange.join("desktop-saw"), "").unwrap();
+
+    let out = node.wait_with_output().unwrap();
+    check("the conflict flow", out);
+    sync(&desk);
+    let mut w = desk.lock().unwrap();
+    let view = w.visit(visit).unwrap();
+    assert!(
+        view.conflicts.is_empty(),
+        "resolved on the web, resolved here"
+    );
+    assert_eq!(
+        view.snapshot.results[&criterion].answer,
+        Some(Answer::Score(4))
+    );
+    assert!(view.snapshot.signoff.is_some());
 }

@@ -85,7 +85,6 @@ fn describe_ureq(e: ureq::Error) -> String {
     }
 }
 
-
 impl Transport for UreqTransport {
     fn call(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpReply, String>> {
         let this = self.clone();

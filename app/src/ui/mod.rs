@@ -318,33 +318,33 @@ fn Header() -> Element {
         move |_| {
             let ws = ctx.ws.clone();
             spawn(async move {
-            let result = crate::workspace::sign_out(&ws).await;
-            match result {
-                Ok(Ok(())) => {
-                    ui.go(Screen::SignIn);
-                    ui.notice("Signed out. Nothing of yours is left on this device.");
+                let result = crate::workspace::sign_out(&ws).await;
+                match result {
+                    Ok(Ok(())) => {
+                        ui.go(Screen::SignIn);
+                        ui.notice("Signed out. Nothing of yours is left on this device.");
+                    }
+                    Ok(Err(refused)) => {
+                        let n = refused.0.len();
+                        let mut lines = vec![format!(
+                            "You cannot sign out yet: {} not reached the server. Sync when you have a connection, then sign out.",
+                            accredit_shared::labels::count(n, "item has", "items have")
+                        )];
+                        lines.extend(
+                            refused
+                                .0
+                                .iter()
+                                .map(|e| format!("{} ({})", e.label, e.state.label())),
+                        );
+                        let mut flash = ui.flash;
+                        flash.set(Some(Flash {
+                            error: true,
+                            lines,
+                            field: None,
+                        }));
+                    }
+                    Err(e) => ui.error(e.to_string()),
                 }
-                Ok(Err(refused)) => {
-                    let n = refused.0.len();
-                    let mut lines = vec![format!(
-                        "You cannot sign out yet: {} not reached the server. Sync when you have a connection, then sign out.",
-                        accredit_shared::labels::count(n, "item has", "items have")
-                    )];
-                    lines.extend(
-                        refused
-                            .0
-                            .iter()
-                            .map(|e| format!("{} ({})", e.label, e.state.label())),
-                    );
-                    let mut flash = ui.flash;
-                    flash.set(Some(Flash {
-                        error: true,
-                        lines,
-                        field: None,
-                    }));
-                }
-                Err(e) => ui.error(e.to_string()),
-            }
             });
         }
     };

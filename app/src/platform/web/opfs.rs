@@ -26,8 +26,8 @@ use std::cell::RefCell;
 use js_sys::{Atomics, Float64Array, Int32Array, SharedArrayBuffer, Uint8Array};
 use sqlite_wasm_rs::vfs::{
     AccessMode, LockLevel, MemChunksFile, OpenAccess, OpenOptions, OpenRequest, OpenedFile,
-    SQLiteIoMethods, SQLiteVfs, SyncMode, SyncOptions, VfsError, VfsErrorCode, VfsFile, VfsResult, VfsStore,
-    register_vfs,
+    SQLiteIoMethods, SQLiteVfs, SyncMode, SyncOptions, VfsError, VfsErrorCode, VfsFile, VfsResult,
+    VfsStore, register_vfs,
 };
 
 /// The VFS's name, as [`super::connect`] opens it.
@@ -74,8 +74,8 @@ pub fn install(buffer: &SharedArrayBuffer, files: Vec<String>) -> Result<(), Str
     CHANNEL.with(|c| *c.borrow_mut() = Some(channel));
     // SAFETY: registered once, on the only thread SQLite runs on, before any connection is
     // opened; the registration lives as long as the page.
-    let registration =
-        unsafe { register_vfs::<OpfsIo, OpfsVfs>(VFS_NAME, (), false) }.map_err(|e| e.to_string())?;
+    let registration = unsafe { register_vfs::<OpfsIo, OpfsVfs>(VFS_NAME, (), false) }
+        .map_err(|e| e.to_string())?;
     let _ = registration.into_raw();
     Ok(())
 }
@@ -167,7 +167,10 @@ impl VfsFile for OpfsFile {
                 (offset + done as u64) as f64,
                 n,
                 |_| {},
-                |data, got| data.subarray(0, got.min(n) as u32).copy_to(&mut target[..got.min(n)]),
+                |data, got| {
+                    data.subarray(0, got.min(n) as u32)
+                        .copy_to(&mut target[..got.min(n)])
+                },
                 VfsErrorCode::IoRead,
             )? as usize;
             done += got.min(n);
@@ -220,8 +223,16 @@ impl VfsFile for OpfsFile {
 
     fn sync(&mut self, _options: SyncOptions) -> VfsResult<()> {
         match self {
-            OpfsFile::Slot(s) => call(OP_FLUSH, *s, 0.0, 0, |_| {}, |_, _| {}, VfsErrorCode::IoSync)
-                .map(|_| ()),
+            OpfsFile::Slot(s) => call(
+                OP_FLUSH,
+                *s,
+                0.0,
+                0,
+                |_| {},
+                |_, _| {},
+                VfsErrorCode::IoSync,
+            )
+            .map(|_| ()),
             OpfsFile::Memory(_) => Ok(()),
         }
     }
@@ -248,7 +259,16 @@ impl VfsFile for OpfsFile {
 }
 
 fn slot_size(slot: usize) -> VfsResult<u64> {
-    call(OP_SIZE, slot, 0.0, 0, |_| {}, |_, _| {}, VfsErrorCode::IoStat).map(|n| n as u64)
+    call(
+        OP_SIZE,
+        slot,
+        0.0,
+        0,
+        |_| {},
+        |_, _| {},
+        VfsErrorCode::IoStat,
+    )
+    .map(|n| n as u64)
 }
 
 fn slot_of(name: &str) -> Option<usize> {
