@@ -48,7 +48,7 @@ hashed() { # FILE STEM EXT -> copies FILE into the stage as STEM-<hash>.EXT and 
 wasm=$(hashed "$pkg/accredit_bg.wasm" accredit_bg wasm)
 cp -r "$pkg/snippets" "$stage/snippets" 2>/dev/null || true
 glue=$(hashed "$pkg/accredit.js" accredit js)
-worker=$(hashed "$web/opfs-worker.js" opfs-worker js)
+worker=$(hashed "$web/storage-worker.js" storage-worker js)
 icon192=$(hashed "$web/icon-192.png" icon-192 png)
 icon512=$(hashed "$web/icon-512.png" icon-512 png)
 shell=$(hashed "$web/shell.css" shell css)

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use accredit_app::Workspace;
-use accredit_app::platform::web::opfs;
+use accredit_app::platform::web::worker_vfs;
 use accredit_app::sync_worker::SyncWorker;
 use accredit_app::ui::{App, AppContext};
 use wasm_bindgen::prelude::*;
@@ -35,7 +35,7 @@ fn boot() -> Result<(), String> {
     .filter_map(|f| f.as_string())
     .collect();
     let database = files.first().cloned().ok_or("no database file")?;
-    opfs::install(&buffer, files)?;
+    worker_vfs::install(&buffer, files)?;
     let ws = Workspace::open(std::path::Path::new(&database))
         .map_err(|e| format!("the local store cannot be opened: {e}"))?;
     let ws = Arc::new(Mutex::new(ws));

@@ -1,7 +1,7 @@
 // Starts Accredit in the browser, in this order:
 // 1. the service worker, which keeps the app available offline and brings updates;
 // 2. the storage worker, which holds the database's files in the origin-private file system
-//    (only a worker may write them durably; see app/src/platform/web/opfs.rs);
+//    (only a worker may write them durably; see app/src/platform/web/worker_vfs.rs);
 // 3. the app itself (WebAssembly), which opens the database through that worker.
 // Anything that stops the start is said on the page in plain words.
 
@@ -69,7 +69,7 @@ async function startStorage() {
     throw new Error('this browser did not isolate the page, so the app cannot keep its data safely. Open Accredit from its https:// address in a current browser');
   }
   if (!navigator.storage || !navigator.storage.getDirectory) {
-    throw new Error('this browser has no private storage for web apps. Use a current Safari, Chrome or Edge');
+    throw new Error('this browser offers no private file storage to web apps (is it in private browsing?), so Accredit cannot keep your work safely. Use a current Safari, Chrome or Edge, not in private browsing');
   }
   const buffer = new SharedArrayBuffer(CHANNEL_BYTES);
   let worker;
@@ -94,13 +94,15 @@ async function startStorage() {
       e.plain = true;
       throw e;
     }
-    throw new Error('the browser refused its storage: ' + answer.error);
+    throw new Error('the browser refused its private file storage (' + answer.error + '). In private browsing there is none: open Accredit in a normal window');
   }
   // Ask that the browser never evict the app's data to free space; the sync centre says if
   // it refused.
   let persisted = false;
   try {
-    persisted = await navigator.storage.persisted() || await navigator.storage.persist();
+    if (navigator.storage && navigator.storage.persist) {
+      persisted = await navigator.storage.persisted() || await navigator.storage.persist();
+    }
   } catch (e) { /* reported as not persisted */ }
   window.accreditStorage = { buffer, files: FILES, worker, persisted };
 }

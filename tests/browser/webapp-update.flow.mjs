@@ -2,7 +2,7 @@
 // tablet is back in signal the app offers the update, restarts into it on request, and the
 // draft is intact. The deployment is a changed service worker in the served directory
 // ($ACCREDIT_WEB_APP_DIR, the test's own copy of the bundle), which is how browsers see one.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { newProfile, openTablet, shot, signIn } from './webapp-lib.mjs';
@@ -29,6 +29,9 @@ const old = readFileSync(swPath, 'utf8');
 const oldVersion = old.match(/const VERSION = '([^']+)'/)[1];
 const newVersion = `${oldVersion}-next`;
 writeFileSync(swPath, old.replace(`const VERSION = '${oldVersion}'`, `const VERSION = '${newVersion}'`));
+// The build writes compressed copies too; this deployment changed only the plain file.
+rmSync(`${swPath}.gz`, { force: true });
+rmSync(`${swPath}.br`, { force: true });
 
 // Back in signal; the app's periodic check (or the next start) finds it.
 await context.setOffline(false);

@@ -1,7 +1,14 @@
 //! The web app in WebKit, Safari's engine (what every iPad browser runs): Debian's WebKitGTK
-//! MiniBrowser driven through its WebDriver (`WebKitWebDriver`) under Xvfb. The app loads, a
-//! monitor signs in, the server goes away (no signal), a score is recorded, and it survives a
-//! reload served by the service worker.
+//! MiniBrowser driven through its WebDriver (`WebKitWebDriver`) under Xvfb.
+//!
+//! What WebKitGTK's automation allows here: the page, its module scripts, the service worker and
+//! cross-origin isolation all work, but an automation session is always ephemeral (no data
+//! directory), and WebKit gives an ephemeral session no origin-private file system. So the test
+//! checks that WebKit starts the app's boot path, isolated, with its service worker, and that
+//! without durable storage the app refuses plainly, instead of hanging or pretending to save.
+//! Signing in and recording offline are covered in Chromium (`web_app.rs`); on an iPad, Safari
+//! has the private file system (and shared memory, which WebKitGTK enables here through
+//! `JSC_useSharedArrayBuffer`).
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -110,33 +117,6 @@ impl WebKit {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
-
-    fn element(&self, css: &str) -> String {
-        let v = self.call(
-            "POST",
-            &self.s("/element"),
-            json!({"using": "css selector", "value": css}),
-        );
-        v.as_object()
-            .and_then(|o| o.values().next())
-            .and_then(|id| id.as_str())
-            .expect("an element id")
-            .to_owned()
-    }
-
-    fn click(&self, css: &str) {
-        let id = self.element(css);
-        self.call("POST", &self.s(&format!("/element/{id}/click")), json!({}));
-    }
-
-    fn type_into(&self, css: &str, text: &str) {
-        let id = self.element(css);
-        self.call(
-            "POST",
-            &self.s(&format!("/element/{id}/value")),
-            json!({ "text": text }),
-        );
-    }
 }
 
 impl Drop for WebKit {
@@ -152,79 +132,43 @@ impl Drop for WebKit {
 }
 
 #[test]
-fn in_webkit_the_app_signs_in_and_keeps_a_score_recorded_offline_across_a_reload() {
+fn in_webkit_the_app_boots_isolated_with_its_service_worker_and_refuses_plainly_without_storage() {
     assert!(
         web_app_dir().join("index.html").exists(),
         "the web app is not built: run scripts/build-web.sh (./scripts/test.sh does)"
     );
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::demo(dir.path());
+    let server = Server::demo(dir.path());
     let x = Xvfb::landscape();
     let wk = WebKit::start(&x);
     wk.go(&format!("{}/app/", server.url));
-    println!("probe: {}", wk.run("return [String(window.crossOriginIsolated), typeof SharedArrayBuffer, String(window.isSecureContext), String(!!(navigator.storage && navigator.storage.getDirectory)), navigator.userAgent]", json!([])));
-    wk.wait(
-        "the sign-in screen",
-        "return document.getElementById('username') !== null",
+    let message = wk.wait(
+        "the app's start to finish",
+        "const e = document.querySelector('.boot-error, #username'); return e && (e.id || e.textContent);",
     );
-    wk.type_into("#username", "monitor1");
-    wk.type_into("#password", "accredit-demo");
-    wk.click("#sign-in");
-    wk.wait(
-        "the caseload",
-        "return document.getElementById('caseload') !== null",
+    let message = message.as_str().unwrap_or_default().to_owned();
+    assert!(
+        message.contains("refused its private file storage")
+            && message.contains("open Accredit in a normal window"),
+        "WebKit's ephemeral automation session has no private file system; the app must say so: {message}"
     );
-    wk.wait(
-        "the service worker",
-        "return navigator.serviceWorker && navigator.serviceWorker.controller !== null",
+    let isolated = wk.run(
+        "return [window.crossOriginIsolated, typeof SharedArrayBuffer, window.isSecureContext]",
+        json!([]),
     );
-
-    // No signal from here on: the server is gone.
-    server.kill();
-    wk.click("[id^='location-']");
+    assert_eq!(isolated, json!([true, "function", true]));
+    // The service worker installed and keeps the app for offline starts.
     wk.wait(
-        "the location",
-        "return document.getElementById('start-visit') !== null",
+        "the service worker to be active",
+        "return navigator.serviceWorker && navigator.serviceWorker.controller === null ? (window.__swReady || (navigator.serviceWorker.ready.then(() => window.__swReady = true), false)) : true",
     );
-    wk.click("#start-visit");
-    wk.wait(
-        "the editor",
-        "return document.getElementById('editor') !== null",
+    let cached = wk.call(
+        "POST",
+        &wk.s("/execute/async"),
+        json!({"script": "const done = arguments[0]; caches.keys().then(async (keys) => { const c = await caches.open(keys[0]); done((await c.keys()).length); }, (e) => done(String(e)));", "args": []}),
     );
-    let score: String = wk
-        .run(
-            "const b = document.querySelectorAll('.scores')[0].querySelectorAll('button')[2]; b.click(); return b.id;",
-            json!([]),
-        )
-        .as_str()
-        .unwrap()
-        .to_owned();
-    wk.wait(
-        "the score to be shown as chosen",
-        &format!(
-            "return document.getElementById('{score}').getAttribute('aria-pressed') === 'true'"
-        ),
-    );
-
-    wk.call("POST", &wk.s("/refresh"), json!({}));
-    wk.wait(
-        "the caseload after the reload",
-        "return document.getElementById('caseload') !== null",
-    );
-    wk.click("[id^='location-']");
-    wk.wait(
-        "the draft",
-        "return document.querySelector(\"[id^='continue-']\") !== null",
-    );
-    wk.click("[id^='continue-']");
-    wk.wait(
-        "the editor",
-        "return document.getElementById('editor') !== null",
-    );
-    wk.wait(
-        "the score, kept across the reload",
-        &format!(
-            "return document.getElementById('{score}').getAttribute('aria-pressed') === 'true'"
-        ),
+    assert!(
+        cached.as_u64().is_some_and(|n| n >= 8),
+        "the app's files are cached for offline starts: {cached}"
     );
 }

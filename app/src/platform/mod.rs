@@ -5,7 +5,19 @@
 //! - `HttpTransport`: the [`crate::server_api::Transport`] over the network;
 //! - `open_store`: where the SQLite database lives and how it is opened;
 //! - `scroll_to_top`, `focus_and_show`: small page actions the screens ask for;
-//! - `sleep`: a timer the background loop and the screens await.
+//! - `sleep`, `ui_sleep`: timers the background loop and the screens await;
+//! - `storage_report`: what the browser says of the app's storage (nothing on the desktop).
+
+/// The web app's storage as the browser reports it, for the sync centre.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StorageReport {
+    /// Whether the browser agreed to keep the data (never evicting it to free space).
+    pub persisted: bool,
+    /// Bytes this site uses.
+    pub used: u64,
+    /// Bytes it may use.
+    pub quota: u64,
+}
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;

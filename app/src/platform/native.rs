@@ -167,3 +167,8 @@ pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'st
 pub async fn ui_sleep(d: Duration) {
     tokio::time::sleep(d).await;
 }
+
+/// Nothing to report: the desktop keeps its files where the user's files are.
+pub async fn storage_report() -> Option<super::StorageReport> {
+    None
+}

@@ -430,6 +430,7 @@ fn SyncScreen() -> Element {
     let entries = ctx.ws().outbox().unwrap_or_default();
     let sync = ctx.sync.clone();
     let pending = entries.iter().any(|e| e.state != OutboxState::Acknowledged);
+    let storage = use_resource(crate::platform::storage_report);
     rsx! {
         h1 { "Sync centre" }
         p { class: "caption",
@@ -442,5 +443,8 @@ fn SyncScreen() -> Element {
             }
         }
         SyncCentreView { entries, progress: status.progress, last_result: status.last_result, last_synced: status.last_synced }
+        if let Some(Some(report)) = storage() {
+            views::StorageView { report }
+        }
     }
 }

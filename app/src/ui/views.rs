@@ -294,3 +294,35 @@ pub fn ChecklistView(
         }
     }
 }
+
+/// Bytes as a monitor reads them: "12.4 MB".
+fn megabytes(bytes: u64) -> String {
+    if bytes >= 1_000_000_000 {
+        format!("{:.1} GB", bytes as f64 / 1e9)
+    } else {
+        format!("{:.1} MB", bytes as f64 / 1e6)
+    }
+}
+
+/// The web app's storage: whether the browser will keep it, and how full it is.
+#[component]
+pub fn StorageView(report: crate::platform::StorageReport) -> Element {
+    rsx! {
+        section { aria_label: "Storage on this device", id: "storage",
+            h2 { "Storage on this device" }
+            dl { class: "summary-list",
+                div { dt { "Kept in" } dd { "This browser's private files for Accredit" } }
+                div { dt { "Used" } dd { {format!("{} of {} this browser allows", megabytes(report.used), megabytes(report.quota))} } }
+                div { dt { "Kept permanently" }
+                    dd { id: "storage-persisted",
+                        if report.persisted {
+                            "Yes: the browser will not remove Accredit's data to free space."
+                        } else {
+                            "No: the browser may remove Accredit's data if the device runs short of space. Sync whenever you can, and add Accredit to the home screen, which makes browsers keep it."
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

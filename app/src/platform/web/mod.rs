@@ -1,7 +1,7 @@
-//! The browser edges: `fetch` for HTTP, SQLite in the origin-private file system (see
-//! [`opfs`]), timers from the page's event loop, and page actions through `web-sys`.
+//! The browser edges: `fetch` for HTTP, SQLite's files in a storage worker (see
+//! [`worker_vfs`]), timers from the page's event loop, and page actions through `web-sys`.
 
-pub mod opfs;
+pub mod worker_vfs;
 
 use std::path::Path;
 use std::time::Duration;
@@ -112,9 +112,9 @@ fn describe(e: JsValue) -> String {
     }
 }
 
-/// Opens the database `path` (a plain name) in the origin-private file system. The rollback
-/// journal is truncated, not deleted, at each commit; the file system is this tab's alone, so
-/// the connection keeps its lock.
+/// Opens the database `path` (a plain name) through the storage worker. The rollback journal is
+/// truncated, not deleted, at each commit; the files are this tab's alone, so the connection
+/// keeps its lock.
 pub fn connect(path: &Path) -> AppResult<Connection> {
     let name = path
         .to_str()
@@ -122,7 +122,7 @@ pub fn connect(path: &Path) -> AppResult<Connection> {
     let conn = Connection::open_with_flags_and_vfs(
         name,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-        opfs::VFS_NAME,
+        worker_vfs::VFS_NAME,
     )?;
     conn.pragma_update(None, "journal_mode", "TRUNCATE")?;
     conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
@@ -209,4 +209,28 @@ pub async fn off_thread<T>(work: impl FnOnce() -> T) -> T {
 /// Waits `d` inside the page's event loop (the same as [`sleep`] in the browser).
 pub async fn ui_sleep(d: Duration) {
     sleep(d).await;
+}
+
+/// What the browser says of the app's storage: whether it will keep it, and how full it is.
+pub async fn storage_report() -> Option<super::StorageReport> {
+    let window = web_sys::window()?;
+    let prepared = js_sys::Reflect::get(&window, &"accreditStorage".into()).ok()?;
+    let persisted = js_sys::Reflect::get(&prepared, &"persisted".into())
+        .ok()?
+        .as_bool()
+        .unwrap_or(false);
+    let estimate = JsFuture::from(window.navigator().storage().estimate().ok()?)
+        .await
+        .ok()?;
+    let number = |name: &str| {
+        js_sys::Reflect::get(&estimate, &name.into())
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0) as u64
+    };
+    Some(super::StorageReport {
+        persisted,
+        used: number("usage"),
+        quota: number("quota"),
+    })
 }

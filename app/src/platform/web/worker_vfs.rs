@@ -1,17 +1,18 @@
-//! SQLite's files in the browser's origin-private file system (OPFS), durably.
+//! SQLite's files in the browser, durably, through a storage worker (`storage-worker.js`).
 //!
-//! OPFS files can be written synchronously and flushed to disk only from a dedicated worker
-//! (`FileSystemSyncAccessHandle`), while the screens, the workspace and SQLite run on the page.
-//! So SQLite here runs on the page as everywhere else, and this VFS hands each file operation
-//! (read, write, size, truncate, flush) to `opfs-worker.js` through a `SharedArrayBuffer`,
-//! waiting for the answer. The wait is a spin on the page (browsers forbid `Atomics.wait`
-//! there); an operation takes microseconds, a flush a few milliseconds.
+//! The one durable store a page can write synchronously lives in a dedicated worker: the
+//! origin-private file system's access handles (`FileSystemSyncAccessHandle`, written in place
+//! and flushed to disk). The screens, the
+//! workspace and SQLite run on the page as on every other platform, so this VFS hands each
+//! file operation (read, write, size, truncate, flush) to the worker through a
+//! `SharedArrayBuffer` and waits for the answer. The wait is a spin on the page (browsers forbid
+//! `Atomics.wait` there); an operation takes microseconds, a flush a few milliseconds.
 //!
 //! Why not the alternatives: running the workspace in the worker would make every screen
 //! asynchronous and fork the code from the desktop's; a VFS that loads the whole database into
-//! memory would make start-up grow with the photos a tablet holds.
+//! the page's memory would make start-up grow with the photos a tablet holds.
 //!
-//! The worker opens every file's access handle before the app starts. An access handle is
+//! The worker opens every file's access handle before the app starts. The handles are
 //! exclusive, so a second tab of the app cannot open the database at all: it is told so before
 //! anything is read (see `boot.js`).
 //!
@@ -31,7 +32,7 @@ use sqlite_wasm_rs::vfs::{
 };
 
 /// The VFS's name, as [`super::connect`] opens it.
-pub const VFS_NAME: &str = "accredit-opfs";
+pub const VFS_NAME: &str = "accredit-worker";
 
 /// Where the data area starts.
 const DATA_AT: u32 = 64;
@@ -113,7 +114,7 @@ fn call(
         let mut spins: u32 = 0;
         while Atomics::load(&c.ctl, 0).map_err(failed)? != 2 {
             spins = spins.wrapping_add(1);
-            if spins % 100_000 == 0 && js_sys::Date::now() - started > GIVE_UP_MS {
+            if spins.is_multiple_of(100_000) && js_sys::Date::now() - started > GIVE_UP_MS {
                 return Err(io_error(
                     code,
                     "the browser's storage stopped answering; reload the page".to_owned(),
