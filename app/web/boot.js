@@ -76,8 +76,8 @@ async function startStorage() {
   let answer;
   // Just after a reload the previous page may still hold the files for a moment: try again a
   // few times before concluding that another tab has them.
-  for (let attempt = 0; attempt < 8; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 400));
+  for (let attempt = 0; attempt < 40; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 100));
     worker = new Worker(new URL('__WORKER__', import.meta.url));
     answer = await new Promise((resolve) => {
       worker.onmessage = (e) => resolve(e.data);

@@ -130,8 +130,16 @@ await shot(page, 'signed-off');
 // Back in signal: the app syncs on its own (the online event), or at once on request.
 await context.setOffline(false);
 await syncNow(page);
+await page.locator('#storage-persisted').waitFor();
 await checkA11yFrame(page, 'the sync centre');
 await shot(page, 'sync-centre');
+
+// Everything has reached the server: sign-out is allowed and leaves nothing of the monitor's.
+await page.locator('#sign-out').tap();
+await page.getByText('Nothing of yours is left on this device').waitFor();
+await page.reload();
+await page.locator('#username').waitFor();
+assert.equal(await page.locator('#caseload').count(), 0);
 
 writeFileSync(RESULT, JSON.stringify({ visit: visitId, location: locationId, scored: Object.keys(scored), notes: typed }));
 await context.close();

@@ -898,6 +898,9 @@ impl Workspace {
             reference::clear(c)?;
             store::set_setting(c, SESSION_KEY, None)
         })?;
+        // Deleted rows stay in free pages until the file is rewritten: rewrite it, so nothing of
+        // the monitor's can be read from the file after sign-out.
+        self.store.conn().execute_batch("VACUUM")?;
         self.session = None;
         self.replica = None;
         self.loaded.clear();
