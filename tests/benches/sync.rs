@@ -12,7 +12,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use accredit_e2e::{Client, Server};
+use accredit_e2e::{Client, Server, prose};
 use accredit_shared::FrameworkPack;
 use accredit_shared::records::{Answer, Priority};
 use accredit_shared::sync::Replica;
@@ -28,113 +28,6 @@ fn pack() -> FrameworkPack {
         .unwrap(),
     )
     .unwrap()
-}
-
-/// Notes as monitors write them: varied sentences, not one line repeated (which gzip would flatter).
-fn prose(seed: &mut u64, words: usize) -> String {
-    const VOCAB: &[&str] = &[
-        "staff",
-        "resident",
-        "records",
-        "care",
-        "plan",
-        "reviewed",
-        "medicines",
-        "MAR",
-        "chart",
-        "night",
-        "checks",
-        "falls",
-        "risk",
-        "assessment",
-        "manager",
-        "agency",
-        "training",
-        "safeguarding",
-        "lead",
-        "kitchen",
-        "menu",
-        "choice",
-        "dignity",
-        "privacy",
-        "call",
-        "bell",
-        "response",
-        "times",
-        "activities",
-        "garden",
-        "family",
-        "visit",
-        "complaint",
-        "log",
-        "audit",
-        "infection",
-        "control",
-        "PPE",
-        "hand",
-        "hygiene",
-        "fire",
-        "door",
-        "propped",
-        "open",
-        "bedroom",
-        "clean",
-        "tidy",
-        "personal",
-        "belongings",
-        "consent",
-        "capacity",
-        "DoLS",
-        "application",
-        "pending",
-        "recruitment",
-        "DBS",
-        "reference",
-        "missing",
-        "supervision",
-        "overdue",
-        "handover",
-        "notes",
-        "clear",
-        "weight",
-        "MUST",
-        "score",
-        "fluid",
-        "intake",
-        "chart",
-        "gaps",
-        "pressure",
-        "care",
-        "repositioning",
-        "every",
-        "four",
-        "hours",
-        "observed",
-        "kind",
-        "patient",
-        "rushed",
-        "lunch",
-        "quiet",
-        "lounge",
-        "television",
-        "loud",
-        "hoist",
-        "sling",
-        "labelled",
-        "GP",
-        "review",
-        "weekly",
-    ];
-    let mut out = Vec::with_capacity(words);
-    for _ in 0..words {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        out.push(VOCAB[(*seed >> 33) as usize % VOCAB.len()]);
-    }
-    let mut s = out.join(" ");
-    s.push('.');
-    s
 }
 
 fn month_of_work(server: &Server, pack: &FrameworkPack) {

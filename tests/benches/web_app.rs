@@ -20,53 +20,12 @@ use std::sync::Mutex;
 
 use accredit_app::Workspace;
 use accredit_app::server_api::ServerApi;
-use accredit_e2e::{Server, web_app_dir, workspace};
+use accredit_e2e::{Server, prose, web_app_dir, workspace};
 use accredit_shared::records::{Answer, Priority};
 use accredit_shared::visit::{ActionDraft, EvidenceDraft, EvidenceKind};
 use chrono::Utc;
 use image::codecs::jpeg::JpegEncoder;
 use image::{ImageEncoder, Rgb, RgbImage};
-
-const WORDS: &[&str] = &[
-    "staff",
-    "resident",
-    "records",
-    "care",
-    "plan",
-    "reviewed",
-    "medicines",
-    "chart",
-    "night",
-    "checks",
-    "falls",
-    "risk",
-    "assessment",
-    "manager",
-    "training",
-    "safeguarding",
-    "kitchen",
-    "choice",
-    "dignity",
-    "privacy",
-    "call",
-    "bell",
-    "audit",
-    "observed",
-    "family",
-    "activities",
-];
-
-fn prose(seed: &mut u64, words: usize) -> String {
-    (0..words)
-        .map(|_| {
-            *seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            WORDS[(*seed >> 33) as usize % WORDS.len()]
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// A camera-like JPEG of `w`×`h` with some texture (`grain` 0–48), so it compresses about as
 /// photos of a room do.

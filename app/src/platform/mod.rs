@@ -6,6 +6,7 @@
 //! - `open_store`: where the SQLite database lives and how it is opened;
 //! - `scroll_to_top`, `focus_and_show`: small page actions the screens ask for;
 //! - `sleep`, `ui_sleep`: timers the background loop and the screens await;
+//! - `CAMERA_INPUT`: whether the photo field opens a camera (the browser on a tablet);
 //! - `storage_report`: what the browser says of the app's storage (nothing on the desktop).
 
 /// The web app's storage as the browser reports it, for the sync centre.

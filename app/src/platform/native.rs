@@ -15,6 +15,9 @@ pub struct UreqTransport {
     base: String,
 }
 
+/// Whether the photo field is a tablet's camera (then the gallery needs a field of its own).
+pub const CAMERA_INPUT: bool = false;
+
 /// The desktop's transport.
 pub type HttpTransport = UreqTransport;
 

@@ -502,9 +502,24 @@ fn Photos(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_only
                         label { r#for: "photo-caption", "Caption for the next photo" }
                         input { r#type: "text", id: "photo-caption", oninput: move |e| caption.set(e.value()) }
                     }
-                    div { class: "field",
-                        label { r#for: "photo-file", "Take or choose a photo" }
-                        input { r#type: "file", id: "photo-file", accept: "image/jpeg,image/png", capture: "environment", onchange: from_picker }
+                    if crate::platform::CAMERA_INPUT {
+                        // On a tablet `capture` opens the camera straight away, which leaves no
+                        // way to the gallery: so the gallery has a field of its own.
+                        div { class: "row",
+                            div { class: "field",
+                                label { r#for: "photo-file", "Take a photo" }
+                                input { r#type: "file", id: "photo-file", accept: "image/jpeg,image/png", capture: "environment", onchange: from_picker.clone() }
+                            }
+                            div { class: "field",
+                                label { r#for: "photo-gallery", "Or choose one from the gallery" }
+                                input { r#type: "file", id: "photo-gallery", accept: "image/jpeg,image/png", multiple: true, onchange: from_picker }
+                            }
+                        }
+                    } else {
+                        div { class: "field",
+                            label { r#for: "photo-file", "Take or choose a photo" }
+                            input { r#type: "file", id: "photo-file", accept: "image/jpeg,image/png", capture: "environment", onchange: from_picker }
+                        }
                     }
                     if busy() { p { role: "status", "Processing the photo…" } }
                     if !recent.is_empty() {

@@ -20,6 +20,9 @@ pub struct FetchTransport {
     base: String,
 }
 
+/// Whether the photo field is a tablet's camera: in the browser it is (`capture`).
+pub const CAMERA_INPUT: bool = true;
+
 /// The browser's transport.
 pub type HttpTransport = FetchTransport;
 
