@@ -57,8 +57,24 @@ fn photo_err(e: impl std::fmt::Display) -> AppError {
     AppError::Photo(e.to_string())
 }
 
-/// Processes an image file's bytes (JPEG or PNG).
-pub fn process(input: &[u8]) -> AppResult<ProcessedPhoto> {
+/// What a photo file says of itself, read from its headers without decoding its pixels.
+#[derive(Clone, Debug)]
+pub struct PhotoHeader {
+    /// Width as stored, in pixels.
+    pub width: u32,
+    /// Height as stored, in pixels.
+    pub height: u32,
+    /// When it was taken, from the camera's EXIF date (read as London time), if it had one.
+    pub taken_at: Option<DateTime<Utc>>,
+}
+
+/// Checks a photo file (size, format, dimensions) and reads its header, without decoding it.
+pub fn inspect(input: &[u8]) -> AppResult<PhotoHeader> {
+    open(input).map(|(_, header, _)| header)
+}
+
+/// Checks a photo file and opens its decoder, with its EXIF orientation.
+fn open(input: &[u8]) -> AppResult<(Box<dyn ImageDecoder + '_>, PhotoHeader, Orientation)> {
     if input.len() > MAX_INPUT_BYTES {
         return Err(AppError::Photo(format!(
             "the file is {} MB; photos of up to {} MB are accepted",
@@ -92,7 +108,17 @@ pub fn process(input: &[u8]) -> AppResult<ProcessedPhoto> {
         .as_deref()
         .and_then(Orientation::from_exif_chunk)
         .unwrap_or(Orientation::NoTransforms);
-    let taken_at = exif.and_then(exif_taken_at);
+    let header = PhotoHeader {
+        width: w,
+        height: h,
+        taken_at: exif.and_then(exif_taken_at),
+    };
+    Ok((Box::new(decoder), header, orientation))
+}
+
+/// Processes an image file's bytes (JPEG or PNG).
+pub fn process(input: &[u8]) -> AppResult<ProcessedPhoto> {
+    let (decoder, header, orientation) = open(input)?;
     let decoded = DynamicImage::from_decoder(decoder)
         .map_err(|e| AppError::Photo(format!("the image cannot be decoded: {e}")))?;
     // Everything downstream is 8-bit RGB: JPEG has no alpha, and a PNG's transparency would
@@ -104,7 +130,14 @@ pub fn process(input: &[u8]) -> AppResult<ProcessedPhoto> {
     // Resize first and rotate the small image: the same result, a sixth of the pixels to move.
     let mut upright = DynamicImage::ImageRgb8(resize_long_edge(&rgb, LONG_EDGE)?);
     upright.apply_orientation(orientation);
-    let upright = upright.into_rgb8();
+    finish(upright.into_rgb8(), header.taken_at)
+}
+
+/// The last steps, the same for a photo decoded here and one the browser decoded: an upright
+/// image (resized here if its long edge is over [`LONG_EDGE`]) becomes the stored JPEG, with
+/// no metadata, its thumbnail and its hash.
+pub fn finish(upright: RgbImage, taken_at: Option<DateTime<Utc>>) -> AppResult<ProcessedPhoto> {
+    let upright = resize_long_edge(&upright, LONG_EDGE)?;
     let thumb = resize_long_edge(&upright, THUMB_EDGE)?;
     let bytes = encode(&upright, QUALITY)?;
     let thumbnail = encode(&thumb, THUMB_QUALITY)?;
@@ -118,17 +151,25 @@ pub fn process(input: &[u8]) -> AppResult<ProcessedPhoto> {
     })
 }
 
-/// Scales so the long edge is at most `edge`; a smaller image is kept as it is.
-fn resize_long_edge(img: &RgbImage, edge: u32) -> AppResult<RgbImage> {
-    let (w, h) = img.dimensions();
+/// The size an image of `w`×`h` is stored at: its long edge at most `edge`.
+pub fn fit_long_edge(w: u32, h: u32, edge: u32) -> (u32, u32) {
     let long = w.max(h);
     if long <= edge {
-        return Ok(img.clone());
+        return (w, h);
     }
     let scale = |x: u32| {
         ((u64::from(x) * u64::from(edge) + u64::from(long) / 2) / u64::from(long)).max(1) as u32
     };
-    let (nw, nh) = (scale(w), scale(h));
+    (scale(w), scale(h))
+}
+
+/// Scales so the long edge is at most `edge`; a smaller image is kept as it is.
+fn resize_long_edge(img: &RgbImage, edge: u32) -> AppResult<RgbImage> {
+    let (w, h) = img.dimensions();
+    if w.max(h) <= edge {
+        return Ok(img.clone());
+    }
+    let (nw, nh) = fit_long_edge(w, h, edge);
     let src = ImageRef::new(w, h, img.as_raw(), PixelType::U8x3).map_err(photo_err)?;
     let mut dst = Image::new(nw, nh, PixelType::U8x3);
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom));

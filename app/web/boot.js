@@ -105,6 +105,15 @@ async function startStorage() {
     }
   } catch (e) { /* reported as not persisted */ }
   window.accreditStorage = { buffer, files: FILES, worker, persisted };
+  // Leaving the page lets go of the files at once (the worker closes them), even if the browser
+  // keeps the page in its back/forward cache. No file operation is half done at that moment:
+  // each is a round trip the page waits for. A page brought back from that cache starts again.
+  window.addEventListener('pagehide', () => {
+    const ctl = new Int32Array(buffer, 0, 8);
+    Atomics.store(ctl, 7, 1);
+    Atomics.notify(ctl, 0);
+  });
+  window.addEventListener('pageshow', (e) => { if (e.persisted) location.reload(); });
 }
 
 async function start() {

@@ -75,6 +75,11 @@ async function openOpfs(files) {
     size: (slot) => handles[slot].getSize(),
     truncate: (slot, size) => { handles[slot].truncate(size); },
     flush: (slot) => { handles[slot].flush(); },
+    close: () => {
+      for (const h of handles) {
+        try { h.flush(); h.close(); } catch (e) { /* closing anyway */ }
+      }
+    },
   };
 }
 
@@ -123,13 +128,21 @@ function handle(ch, store) {
   }
 }
 
-// Every operation is synchronous, so the worker simply blocks between requests.
+// Every operation is synchronous, so the worker blocks between requests. It wakes now and then
+// to see whether the page is going away (word 7 of the channel): then it closes the files at
+// once, so the next start of the app finds them free even if the browser keeps this page (and
+// this worker) alive in its back/forward cache.
 function serve(buffer, store) {
   const ch = channel(buffer);
   for (;;) {
+    if (Atomics.load(ch.ctl, 7) === 1) {
+      store.close();
+      self.close();
+      return;
+    }
     const state = Atomics.load(ch.ctl, 0);
     if (state !== 1) {
-      Atomics.wait(ch.ctl, 0, state);
+      Atomics.wait(ch.ctl, 0, state, 250);
       continue;
     }
     handle(ch, store);

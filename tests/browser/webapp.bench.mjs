@@ -24,7 +24,7 @@ async function install(page, file) {
       try {
         return await (await dir.getFileHandle(name, { create: true })).createWritable();
       } catch (e) {
-        if (i > 40) throw e;
+        if (i > 240) throw e;
         await new Promise((r) => setTimeout(r, 250));
       }
     }
@@ -46,23 +46,23 @@ async function install(page, file) {
   await journal.evaluate(async (w) => { await w.truncate(0); await w.close(); });
 }
 
-/** Waits until the closed app's storage worker has let go of the database (a cold start has
- * no previous page holding it). */
+/** Waits, on a page of the app's origin that does not start it, until the closed app's storage
+ * worker has let go of the database: a cold start has nothing else running. */
 async function released(page) {
+  await page.goto(`${BASE}/app/manifest.webmanifest`);
   await page.evaluate(async () => {
     const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('accredit');
     const file = await dir.getFileHandle('accredit.db');
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 500; i++) {
       try {
-        const h = await file.createSyncAccessHandle?.();
-        if (h) { h.close(); return; }
-        const w = await file.createWritable();
+        const w = await file.createWritable({ keepExistingData: true });
         await w.abort();
         return;
       } catch (e) {
         await new Promise((r) => setTimeout(r, 20));
       }
     }
+    throw new Error('the database was never released');
   });
 }
 
@@ -98,15 +98,25 @@ async function throttled(page) {
   await context.close();
 }
 
+/** Closes the app's page for good (a page only navigated away from may be kept alive by the
+ * back/forward cache, its storage worker still holding the files) and opens a fresh one. */
+async function reopen(context, page) {
+  await page.close();
+  return context.newPage();
+}
+
 // 2-4. A tablet holding 200 visits and 500 photos.
 {
-  const { context, page } = await openTablet(newProfile());
-  await signIn(page, 'monitor1');
+  const { context, page: first } = await openTablet(newProfile());
+  await signIn(first, 'monitor1');
+  let page = await reopen(context, first);
   await install(page, BIG);
-  const cdp = await throttled(page);
   await context.setOffline(true);
   const starts = [];
   for (let i = 0; i < 3; i++) {
+    page = await reopen(context, page);
+    await released(page);
+    const cdp = await throttled(page);
     await page.goto(`${BASE}/app/`);
     starts.push(await page.waitForFunction(() => document.getElementById('caseload') && performance.now(), null, { timeout: 60000 })
       .then((h) => h.jsonValue())
@@ -114,13 +124,14 @@ async function throttled(page) {
         console.log(await page.evaluate(() => document.body.innerText));
         throw e;
       }));
-    await page.goto(`${BASE}/app/manifest.webmanifest`);
-    await released(page);
+    await cdp.detach();
   }
   starts.sort((a, b) => a - b);
   say(`cold start offline to the caseload, 200 visits + 500 photos (CPU ${THROTTLE}x)`,
     `${starts.map((s) => Math.round(s)).join(', ')} ms (median ${Math.round(starts[1])} ms)`);
 
+  page = await reopen(context, page);
+  const cdp = await throttled(page);
   await page.goto(`${BASE}/app/`);
   await page.locator('#caseload').waitFor({ timeout: 60000 });
   await page.locator('[id^="location-"]').first().click();
@@ -164,9 +175,11 @@ async function throttled(page) {
 
 // 5. A month of offline work synced from the web app.
 {
-  const { context, page } = await openTablet(newProfile());
-  await signIn(page, 'monitor1');
+  const { context, page: first } = await openTablet(newProfile());
+  await signIn(first, 'monitor1');
+  let page = await reopen(context, first);
   await install(page, MONTH);
+  page = await reopen(context, page);
   await throttled(page);
   await page.goto(`${BASE}/app/`);
   await page.locator('#caseload').waitFor({ timeout: 60000 });

@@ -19,12 +19,18 @@ use exif::{Field, In, Rational, Tag, Value};
 use image::codecs::jpeg::JpegEncoder;
 use image::{ImageEncoder, Rgb, RgbImage};
 
-/// A camera JPEG carrying where it was taken (GPS) and the camera's make.
+/// A camera JPEG carrying where it was taken (GPS), the camera's make, and "rotate 90°
+/// clockwise to view" (orientation 6), as a tablet held upright writes it.
 fn gps_jpeg(w: u32, h: u32) -> Vec<u8> {
     let img = RgbImage::from_fn(w, h, |x, y| {
         Rgb([(x % 251) as u8, (y % 241) as u8, ((x + y) % 239) as u8])
     });
     let fields = [
+        Field {
+            tag: Tag::Orientation,
+            ifd_num: In::PRIMARY,
+            value: Value::Short(vec![6]),
+        },
         Field {
             tag: Tag::Make,
             ifd_num: In::PRIMARY,
@@ -165,6 +171,10 @@ fn a_visit_recorded_offline_in_the_web_app_survives_a_killed_browser_and_arrives
         assert_eq!(blob.status, 200);
         assert_eq!(blob.body.len() as u64, photo.size);
         assert_eq!(blake3::hash(&blob.body).to_hex().to_string(), photo.hash);
+        // Stored 1600×1200 with orientation 6: upright it is 1200 wide and 1600 high.
+        let stored = image::load_from_memory(&blob.body).unwrap();
+        assert_eq!((stored.width(), stored.height()), (1200, 1600));
+        assert_eq!((photo.width, photo.height), (1200, 1600));
         assert!(
             !has_gps(&blob.body),
             "the photo left the tablet without GPS"

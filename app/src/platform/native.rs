@@ -175,3 +175,8 @@ pub async fn ui_sleep(d: Duration) {
 pub async fn storage_report() -> Option<super::StorageReport> {
     None
 }
+
+/// A photo file through the pipeline, on a helper thread.
+pub async fn process_photo(bytes: Vec<u8>) -> AppResult<crate::photo::ProcessedPhoto> {
+    off_thread(move || crate::photo::process(&bytes)).await
+}

@@ -15,7 +15,6 @@ use super::caseload::day;
 use super::views::{ConflictView, SummaryPanel, display_value};
 use super::{AppContext, Screen, Ui, form_text};
 use crate::caseload::priority_label;
-use crate::photo;
 use crate::workspace::VisitView;
 
 fn answer_text(a: Option<Answer>) -> String {
@@ -451,7 +450,7 @@ fn Photos(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_only
             let (mut busy, mut caption) = (busy, caption);
             busy.set(true);
             spawn(async move {
-                let processed = crate::platform::off_thread(move || photo::process(&bytes)).await;
+                let processed = crate::platform::process_photo(bytes).await;
                 busy.set(false);
                 match processed {
                     Ok(p) => {

@@ -237,3 +237,59 @@ pub async fn storage_report() -> Option<super::StorageReport> {
         quota: number("quota"),
     })
 }
+
+/// A photo file through the pipeline. The browser decodes it (in native code, with the camera's
+/// orientation applied) and scales it to the stored size; the shared Rust steps then re-encode
+/// it without metadata, make the thumbnail and hash it (`photo::finish`). Decoding a 12 MP JPEG
+/// in WebAssembly takes several seconds on a tablet; the browser takes a fraction of that. If
+/// the browser cannot (an old one), the whole pipeline runs in WebAssembly as on the desktop.
+pub async fn process_photo(bytes: Vec<u8>) -> AppResult<crate::photo::ProcessedPhoto> {
+    // The checks (size, format, pixel count) and the capture time come from the file itself.
+    let header = crate::photo::inspect(&bytes)?;
+    match browser_decode(&bytes).await {
+        Ok(upright) => crate::photo::finish(upright, header.taken_at),
+        Err(_) => off_thread(move || crate::photo::process(&bytes)).await,
+    }
+}
+
+/// Decodes and scales an image with the browser's own decoder: upright, long edge at most
+/// [`crate::photo::LONG_EDGE`], as RGB.
+async fn browser_decode(bytes: &[u8]) -> Result<image::RgbImage, JsValue> {
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    let parts = js_sys::Array::of1(&Uint8Array::from(bytes));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts)?;
+    let options = web_sys::ImageBitmapOptions::new();
+    options.set_image_orientation(web_sys::ImageOrientation::FromImage);
+    let bitmap: web_sys::ImageBitmap = JsFuture::from(
+        window.create_image_bitmap_with_blob_and_image_bitmap_options(&blob, &options)?,
+    )
+    .await?
+    .dyn_into()?;
+    let (w, h) =
+        crate::photo::fit_long_edge(bitmap.width(), bitmap.height(), crate::photo::LONG_EDGE);
+    // Scaled by the browser from the upright bitmap, so the camera's orientation is settled
+    // before the size is chosen.
+    let scale = web_sys::ImageBitmapOptions::new();
+    scale.set_resize_width(w);
+    scale.set_resize_height(h);
+    scale.set_resize_quality(web_sys::ResizeQuality::High);
+    let scaled: web_sys::ImageBitmap = JsFuture::from(
+        window.create_image_bitmap_with_image_bitmap_and_image_bitmap_options(&bitmap, &scale)?,
+    )
+    .await?
+    .dyn_into()?;
+    bitmap.close();
+    let canvas = web_sys::OffscreenCanvas::new(w, h)?;
+    let ctx: web_sys::OffscreenCanvasRenderingContext2d = canvas
+        .get_context("2d")?
+        .ok_or_else(|| JsValue::from_str("no 2d context"))?
+        .dyn_into()?;
+    ctx.draw_image_with_image_bitmap(&scaled, 0.0, 0.0)?;
+    scaled.close();
+    let rgba = ctx.get_image_data(0.0, 0.0, w.into(), h.into())?.data();
+    let rgb: Vec<u8> = rgba
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    image::RgbImage::from_raw(w, h, rgb).ok_or_else(|| JsValue::from_str("wrong pixel count"))
+}

@@ -17,8 +17,9 @@
 //! anything is read (see `boot.js`).
 //!
 //! The channel's layout (little-endian, as wasm and every browser are):
-//! - bytes 0..32, `Int32Array`: `[state, op, slot, length, failed, message length, 0, 0]`,
-//!   where `state` is 0 idle, 1 request waiting, 2 answered;
+//! - bytes 0..32, `Int32Array`: `[state, op, slot, length, failed, message length, 0, closing]`,
+//!   where `state` is 0 idle, 1 request waiting, 2 answered, and `closing` is set by the page
+//!   as it goes away (`boot.js`);
 //! - bytes 32..48, `Float64Array`: `[offset or size, result]`;
 //! - bytes 64.., the data of a read or write, or the message of a failure.
 
@@ -101,6 +102,11 @@ fn call(
         let c = c
             .as_ref()
             .ok_or_else(|| io_error(code, "the storage worker is not running".to_owned()))?;
+        // The page is going away and the worker has closed the files (see `boot.js`): say so at
+        // once rather than wait for an answer that will not come.
+        if c.ctl.get_index(7) != 0 {
+            return Err(io_error(code, "the app is closing".to_owned()));
+        }
         fill(&c.data);
         c.ctl.set_index(1, op);
         c.ctl.set_index(2, slot as i32);
