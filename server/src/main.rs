@@ -170,6 +170,15 @@ async fn listen_and_serve(
     println!(
         "Accredit server listening on http://{bound}  (portal: http://{bound}/, public register: http://{bound}/register, API: http://{bound}/api/v1)"
     );
+    let web_app = &state.config.web_app_dir;
+    if web_app.join("index.html").exists() {
+        println!("Field web app: http://{bound}/app/");
+    } else {
+        println!(
+            "Field web app: not built in {} (run scripts/build-web.sh, or pass --web-app)",
+            web_app.display()
+        );
+    }
     serve(listener, state).await
 }
 
