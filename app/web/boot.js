@@ -94,7 +94,10 @@ async function startStorage() {
       e.plain = true;
       throw e;
     }
-    throw new Error('the browser refused its private file storage (' + answer.error + '). In private browsing there is none: open Accredit in a normal window');
+    if (String(answer.error).startsWith('opening the private file system')) {
+      throw new Error('the browser refused its private file storage (' + answer.error + '). In private browsing there is none: open Accredit in a normal window');
+    }
+    throw new Error('this browser cannot give Accredit the file access it needs to keep your work safely (' + answer.error + '). Use Safari 17 or later, Chrome or Edge');
   }
   // Ask that the browser never evict the app's data to free space; the sync centre says if
   // it refused.
