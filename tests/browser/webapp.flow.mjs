@@ -115,6 +115,15 @@ assert.equal(await page.locator('details.notes textarea').first().inputValue(), 
 assert.equal(await page.locator('#photos img').count(), 1, 'the photo survived the kill');
 assert.ok(await page.evaluate(() => document.body.innerText.includes('Review night staffing rota')), 'the action survived the kill');
 
+// Signing out now would lose the visit: refused, saying what has not reached the server.
+await page.locator('#sign-out').tap();
+await page.getByText('You cannot sign out yet').waitFor();
+assert.ok(await page.evaluate(() => document.body.innerText.includes('not reached the server')));
+await page.locator('#nav-caseload').tap();
+await page.locator(`#location-${locationId}`).tap();
+await page.locator(`#continue-${visitId}`).tap();
+await page.locator('#editor').waitFor();
+
 // Signed off on the tablet, still offline: the criteria not looked at are marked so.
 await page.locator('#to-signoff').tap();
 await page.locator('#mark-rest').tap();
