@@ -1,6 +1,10 @@
 // Helpers for the web app's browser tests.
-import { readFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 
 const require = createRequire(import.meta.url);
@@ -19,11 +23,6 @@ export async function checkA11yFrame(page, what) {
   );
 }
 
-import { chromium } from 'playwright-core';
-import { execSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 export const BASE = process.env.ACCREDIT_URL;
 export const SHOTS = process.env.ACCREDIT_SCREENSHOTS || 'screenshots';
