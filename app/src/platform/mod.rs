@@ -3,9 +3,11 @@
 //!
 //! Each platform module offers the same names:
 //! - `HttpTransport`: the [`crate::server_api::Transport`] over the network;
-//! - `open_store`: where the SQLite database lives and how it is opened;
-//! - `scroll_to_top`, `focus_and_show`: small page actions the screens ask for;
-//! - `sleep`, `ui_sleep`: timers the background loop and the screens await;
+//! - `connect`: where the SQLite database lives and how it is opened;
+//! - `scroll_to_top`, `show_element`: small page actions the screens ask for;
+//! - `sleep`, `ui_sleep`, `spawn_background`: timers and the background loop's home;
+//! - `off_thread`, `process_photo`: heavy work kept off the screen's way (the photo pipeline);
+//! - `device_name`: how the device names itself to the server;
 //! - `CAMERA_INPUT`: whether the photo field opens a camera (the browser on a tablet);
 //! - `storage_report`: what the browser says of the app's storage (nothing on the desktop).
 
