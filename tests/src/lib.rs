@@ -2,6 +2,10 @@
 //! 127.0.0.1 with a temporary data directory, and a small blocking HTTP client that speaks its API
 //! and sync protocol, as a device would.
 
+pub mod camera;
+
+pub use camera::camera_jpeg;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

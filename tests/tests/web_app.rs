@@ -11,59 +11,10 @@ use std::time::{Duration, Instant};
 
 use accredit_app::Workspace;
 use accredit_app::server_api::ServerApi;
-use accredit_e2e::{Client, Server, web_app_dir, workspace};
+use accredit_e2e::{Client, Server, camera_jpeg, web_app_dir, workspace};
 use accredit_shared::api::VisitDetail;
 use accredit_shared::records::Answer;
-use exif::experimental::Writer;
-use exif::{Field, In, Rational, Tag, Value};
-use image::codecs::jpeg::JpegEncoder;
-use image::{ImageEncoder, Rgb, RgbImage};
-
-/// A camera JPEG carrying where it was taken (GPS), the camera's make, and "rotate 90°
-/// clockwise to view" (orientation 6), as a tablet held upright writes it.
-fn gps_jpeg(w: u32, h: u32) -> Vec<u8> {
-    let img = RgbImage::from_fn(w, h, |x, y| {
-        Rgb([(x % 251) as u8, (y % 241) as u8, ((x + y) % 239) as u8])
-    });
-    let fields = [
-        Field {
-            tag: Tag::Orientation,
-            ifd_num: In::PRIMARY,
-            value: Value::Short(vec![6]),
-        },
-        Field {
-            tag: Tag::Make,
-            ifd_num: In::PRIMARY,
-            value: Value::Ascii(vec![b"TabletCam".to_vec()]),
-        },
-        Field {
-            tag: Tag::GPSLatitudeRef,
-            ifd_num: In::PRIMARY,
-            value: Value::Ascii(vec![b"N".to_vec()]),
-        },
-        Field {
-            tag: Tag::GPSLatitude,
-            ifd_num: In::PRIMARY,
-            value: Value::Rational(vec![
-                Rational { num: 53, denom: 1 },
-                Rational { num: 49, denom: 1 },
-                Rational { num: 12, denom: 1 },
-            ]),
-        },
-    ];
-    let mut writer = Writer::new();
-    for f in &fields {
-        writer.push_field(f);
-    }
-    let mut exif = std::io::Cursor::new(Vec::new());
-    writer.write(&mut exif, false).unwrap();
-    let mut out = Vec::new();
-    let mut enc = JpegEncoder::new_with_quality(&mut out, 90);
-    enc.set_exif_metadata(exif.into_inner()).unwrap();
-    enc.write_image(img.as_raw(), w, h, image::ExtendedColorType::Rgb8)
-        .unwrap();
-    out
-}
+use exif::{In, Tag};
 
 fn has_gps(jpeg: &[u8]) -> bool {
     exif::Reader::new()
@@ -115,7 +66,8 @@ fn check(what: &str, out: Output) {
 /// Runs the main flow against `server`; returns its result file.
 fn run_flow(server: &Server, dir: &Path, orientation: &str) -> serde_json::Value {
     let photo = dir.join("camera.jpg");
-    let bytes = gps_jpeg(1600, 1200);
+    // Held upright: stored 1600×1200 with orientation 6, and GPS.
+    let bytes = camera_jpeg(1600, 1200, 6);
     assert!(has_gps(&bytes), "the fixture must carry GPS");
     std::fs::write(&photo, bytes).unwrap();
     let result = dir.join(format!("result-{orientation}.json"));
