@@ -49,6 +49,17 @@ fn two_devices() -> (VisitDoc, VisitDoc) {
     (a, b)
 }
 
+/// Two devices with the visit, offline: Ann scores safe.c2 as 2, Bob as 4 (not yet merged).
+fn scored_apart() -> (VisitDoc, VisitDoc) {
+    let pack = test_pack();
+    let (mut a, mut b) = two_devices();
+    a.set_answer(&pack, "safe.c2", Some(Answer::Score(2)))
+        .unwrap();
+    b.set_answer(&pack, "safe.c2", Some(Answer::Score(4)))
+        .unwrap();
+    (a, b)
+}
+
 fn merge_both(a: &mut VisitDoc, b: &mut VisitDoc) {
     a.automerge().merge(b.automerge()).unwrap();
     b.automerge().merge(a.automerge()).unwrap();
@@ -172,11 +183,7 @@ fn bad_edits_are_refused_and_change_nothing() {
 #[test]
 fn different_scores_offline_are_both_kept_with_their_authors_until_resolved() {
     let pack = test_pack();
-    let (mut a, mut b) = two_devices();
-    a.set_answer(&pack, "safe.c2", Some(Answer::Score(2)))
-        .unwrap();
-    b.set_answer(&pack, "safe.c2", Some(Answer::Score(4)))
-        .unwrap();
+    let (mut a, mut b) = scored_apart();
     // The same value on both devices is not a conflict.
     a.set_answer(&pack, "safe.c3", Some(Answer::Score(3)))
         .unwrap();
@@ -842,13 +849,8 @@ proptest! {
 #[test]
 fn the_server_check_refuses_a_third_score_over_a_conflict_unless_one_is_kept_with_a_reason() {
     use automerge::transaction::Transactable;
-    let pack = test_pack();
     let packs = library();
-    let (mut a, mut b) = two_devices();
-    a.set_answer(&pack, "safe.c2", Some(Answer::Score(2)))
-        .unwrap();
-    b.set_answer(&pack, "safe.c2", Some(Answer::Score(4)))
-        .unwrap();
+    let (mut a, mut b) = scored_apart();
     merge_both(&mut a, &mut b);
     let before = a.heads();
     let check = |doc: &mut VisitDoc| {
@@ -880,11 +882,7 @@ fn a_device_that_only_knew_its_own_score_may_change_it_while_the_conflict_stands
     let pack = test_pack();
     let packs = library();
     // Ann scores 2 and Bob 4, offline; the server receives both: a conflict.
-    let (mut a, mut b) = two_devices();
-    a.set_answer(&pack, "safe.c2", Some(Answer::Score(2)))
-        .unwrap();
-    b.set_answer(&pack, "safe.c2", Some(Answer::Score(4)))
-        .unwrap();
+    let (mut a, mut b) = scored_apart();
     let mut server = VisitDoc::from_automerge(a.automerge().clone(), ann());
     server.automerge().merge(b.automerge()).unwrap();
     let before = server.heads();
