@@ -428,15 +428,87 @@ proptest! {
 
 #[test]
 fn result_keys_are_the_same_on_every_device_and_differ_by_pack_version() {
+    use accredit_shared::visit::schema::{self, Layout};
+    let v1 = Layout::UuidKeys;
+    assert_eq!(v1.result_key("p", "1", "c"), v1.result_key("p", "1", "c"));
+    assert_ne!(v1.result_key("p", "1", "c"), v1.result_key("p", "2", "c"));
     assert_eq!(
-        schema::result_key("p", "1", "c"),
-        schema::result_key("p", "1", "c")
+        v1.result_key("p", "1", "c"),
+        schema::result_uuid("p", "1", "c").to_string()
     );
-    assert_ne!(
-        schema::result_key("p", "1", "c"),
-        schema::result_key("p", "2", "c")
+    assert_ne!(Uuid::nil(), schema::result_uuid("p", "1", "c"));
+    // New visits key a result by its criterion: the pack and its version are the visit's own.
+    assert_eq!(Layout::CURRENT.result_key("p", "1", "c"), "c");
+    assert_eq!(Layout::of_version(2), Some(Layout::CURRENT));
+    assert_eq!(Layout::of_version(3), None);
+}
+
+/// A visit saved by the version before layout 2 (UUID result keys), with a note, two concurrent
+/// scores and two authors (`tests/fixtures/visit-layout-1.automerge`, written by that version).
+fn layout_1_visit(author: Author) -> VisitDoc {
+    let bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/visit-layout-1.automerge"),
+    )
+    .unwrap();
+    VisitDoc::load(&bytes, author).unwrap()
+}
+
+#[test]
+fn a_visit_in_the_first_layout_still_opens_edits_validates_and_names_its_conflicts() {
+    let pack = test_pack();
+    let mut doc = layout_1_visit(ann());
+    let snap = doc.snapshot().unwrap();
+    assert_eq!(snap.header.visit_id, id(501));
+    assert_eq!(snap.results.len(), pack.criterion_count());
+    assert_eq!(snap.results["safe.c1"].answer, Some(Answer::Score(3)));
+    assert_eq!(
+        snap.results["safe.c1"].notes,
+        "Care plans reviewed with the manager."
     );
-    assert_ne!(Uuid::nil(), schema::result_key("p", "1", "c"));
+    let conflicts = doc.conflicts().unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].criterion.as_deref(), Some("safe.c2"));
+    let uuid_key =
+        accredit_shared::visit::schema::result_uuid(&pack.id, &pack.version, "safe.c2").to_string();
+    assert_eq!(conflicts[0].path, ["results", uuid_key.as_str(), "answer"]);
+
+    // Edited by this version, it keeps its layout: the edit lands in the existing result.
+    let before = doc.heads();
+    doc.set_answer(&pack, "caring.c3", Some(Answer::Score(4)))
+        .unwrap();
+    doc.set_notes(
+        &pack,
+        "safe.c1",
+        "Care plans reviewed with the manager twice.",
+    )
+    .unwrap();
+    let snap = doc.snapshot().unwrap();
+    assert_eq!(snap.results.len(), pack.criterion_count());
+    assert_eq!(snap.results["caring.c3"].answer, Some(Answer::Score(4)));
+    assert!(snap.results["safe.c1"].notes.ends_with("twice."));
+    VisitDoc::validate_automerge(doc.automerge(), &library()).unwrap();
+    VisitDoc::check_automerge_changes(doc.automerge(), &before, &library()).unwrap();
+
+    // A new visit is written in layout 2 and reads the same way.
+    let mut new = VisitDoc::create(&header(), &pack, ann()).unwrap();
+    new.set_answer(&pack, "safe.c2", Some(Answer::Score(2)))
+        .unwrap();
+    let am = new.automerge();
+    let (_, results) = automerge::ReadDoc::get(am, automerge::ROOT, "results")
+        .unwrap()
+        .unwrap();
+    assert!(
+        automerge::ReadDoc::get(am, &results, "safe.c2")
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        automerge::ReadDoc::get(am, &results, uuid_key.as_str())
+            .unwrap()
+            .is_none()
+    );
+    VisitDoc::validate_automerge(new.automerge(), &library()).unwrap();
 }
 
 /// One edit for the incremental-check property: a valid edit through the API, or a raw write that
@@ -495,7 +567,8 @@ fn apply_edit(doc: &mut VisitDoc, edit: &Edit) {
     let criteria: Vec<String> = pack.criteria().map(|c| c.id.clone()).collect();
     let criterion = |i: usize| criteria[i % criteria.len()].clone();
     let result_key = |i: usize| {
-        accredit_shared::visit::schema::result_key(&pack.id, &pack.version, &criterion(i))
+        accredit_shared::visit::schema::Layout::CURRENT
+            .result_key(&pack.id, &pack.version, &criterion(i))
             .to_string()
     };
     let section = |am: &mut automerge::AutoCommit, name: &str| match am.get(ROOT, name).unwrap() {
@@ -601,9 +674,9 @@ fn apply_edit(doc: &mut VisitDoc, edit: &Edit) {
         Edit::ExtraResult => {
             let am = doc.automerge();
             let results = section(am, "results");
-            let key =
-                accredit_shared::visit::schema::result_key(&pack.id, &pack.version, "NOT-IN-PACK")
-                    .to_string();
+            let key = accredit_shared::visit::schema::Layout::CURRENT
+                .result_key(&pack.id, &pack.version, "NOT-IN-PACK")
+                .to_string();
             let item = am.put_object(&results, key, ObjType::Map).unwrap();
             am.put(&item, "criterion", "NOT-IN-PACK").unwrap();
         }
@@ -661,7 +734,11 @@ fn whole_verdict(
 fn raw_result(doc: &mut VisitDoc, criterion: &str) -> automerge::ObjId {
     use automerge::ReadDoc;
     let pack = test_pack();
-    let key = accredit_shared::visit::schema::result_key(&pack.id, &pack.version, criterion);
+    let key = accredit_shared::visit::schema::Layout::CURRENT.result_key(
+        &pack.id,
+        &pack.version,
+        criterion,
+    );
     let am = doc.automerge();
     let (_, results) = am.get(automerge::ROOT, "results").unwrap().unwrap();
     let (_, item) = am.get(&results, key.to_string()).unwrap().unwrap();
@@ -755,13 +832,39 @@ fn the_server_check_refuses_every_value_a_device_would_never_write() {
     let (_, results) = automerge::ReadDoc::get(doc.automerge(), automerge::ROOT, "results")
         .unwrap()
         .unwrap();
-    let key = accredit_shared::visit::schema::result_key(&pack.id, &pack.version, &first);
+    let key =
+        accredit_shared::visit::schema::Layout::CURRENT.result_key(&pack.id, &pack.version, &first);
     doc.automerge().delete(&results, key.to_string()).unwrap();
     let (whole, partial) = check(&mut doc, &[]);
     assert!(whole.unwrap_err().contains("has no result"));
     assert!(partial.is_err());
 
     let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
+    let before = doc.heads();
+    let (_, results) = automerge::ReadDoc::get(doc.automerge(), automerge::ROOT, "results")
+        .unwrap()
+        .unwrap();
+    let item = doc
+        .automerge()
+        .put_object(
+            &results,
+            Uuid::new_v4().to_string(),
+            automerge::ObjType::Map,
+        )
+        .unwrap();
+    doc.automerge()
+        .put(&item, "criterion", first.as_str())
+        .unwrap();
+    let (whole, partial) = check(&mut doc, &before);
+    assert!(
+        whole.unwrap_err().contains("is not in framework pack"),
+        "a result under a key that is not a criterion of the pack"
+    );
+    assert!(partial.is_err());
+
+    // In the first layout a result names its criterion, so a second one under another key
+    // would score a criterion twice.
+    let mut doc = layout_1_visit(ann());
     let before = doc.heads();
     let (_, results) = automerge::ReadDoc::get(doc.automerge(), automerge::ROOT, "results")
         .unwrap()

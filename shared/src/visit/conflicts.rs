@@ -13,7 +13,7 @@ use super::schema::*;
 /// A field with more than one current value: concurrent edits that Automerge keeps side by side.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conflict {
-    /// Path from the document root, e.g. `["results", "<uuid>", "answer"]`.
+    /// Path from the document root, e.g. `["results", "S1", "answer"]`.
     pub path: Vec<String>,
     /// The criterion the field belongs to, when it is part of a criterion's result.
     pub criterion: Option<String>,
@@ -145,8 +145,12 @@ fn criterion_of(view: View<'_>, path: &[String]) -> Result<Option<String>, Visit
     let Some(item) = view.opt_map(&results, key, &[RESULTS])? else {
         return Ok(None);
     };
-    Ok(match view.get(&item, CRITERION)? {
-        Some((Value::Scalar(s), _)) => s.as_str().map(str::to_owned),
-        _ => None,
+    let layout = super::read::read_layout(&view.fields(&ROOT))?;
+    Ok(match layout {
+        Layout::CriterionKeys => Some(key.clone()),
+        Layout::UuidKeys => match view.get(&item, CRITERION)? {
+            Some((Value::Scalar(s), _)) => s.as_str().map(str::to_owned),
+            _ => None,
+        },
     })
 }

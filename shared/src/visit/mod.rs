@@ -1,9 +1,10 @@
 //! One Automerge document per visit: the unit two monitors edit offline and sync.
 //!
 //! Layout (root map): header scalars, `created_by`, `officers`, `authors` (Automerge actor →
-//! user, so every value can be traced to a person), and maps keyed by UUID: `results` (keyed by
-//! [`schema::result_key`], created for every criterion when the document is created so that two
-//! devices never create the same map twice), `evidence`, `photos`, `actions`, `resolutions`, and
+//! user, so every value can be traced to a person), `results` (keyed by
+//! [`schema::Layout::result_key`], created for every criterion when the document is created so
+//! that two devices never create the same map twice), maps keyed by UUID: `evidence`, `photos`,
+//! `actions`, `resolutions`, and
 //! `signoff`. Free text is an Automerge text object, so concurrent typing merges; a scalar set
 //! differently on two devices keeps both values, listed by [`VisitDoc::conflicts`].
 
@@ -26,7 +27,7 @@ pub use read::{ChangeCheck, is_blob_hash};
 
 use crate::framework::{FrameworkPack, PackLibrary};
 use crate::records::{Answer, Priority};
-use read::{View, check_changes, read_snapshot, read_snapshot_checked};
+use read::{View, check_changes, read_layout, read_snapshot, read_snapshot_checked};
 use schema::*;
 
 /// A new evidence item.
@@ -89,7 +90,8 @@ impl VisitDoc {
         let mut this = VisitDoc::empty(author);
         let author = this.author.clone();
         let d = &mut this.doc;
-        d.put(ROOT, SCHEMA, SCHEMA_VERSION)?;
+        let layout = Layout::CURRENT;
+        d.put(ROOT, SCHEMA, layout.version())?;
         d.put(ROOT, VISIT_ID, header.visit_id.to_string())?;
         d.put(ROOT, LOCATION_ID, header.location_id.to_string())?;
         d.put(ROOT, PACK_ID, header.pack_id.as_str())?;
@@ -104,9 +106,8 @@ impl VisitDoc {
         d.put_object(ROOT, AUTHORS, ObjType::Map)?;
         let results = d.put_object(ROOT, RESULTS, ObjType::Map)?;
         for criterion in pack.criteria() {
-            let key = result_key(&pack.id, &pack.version, &criterion.id);
-            let item = d.put_object(&results, key.to_string(), ObjType::Map)?;
-            d.put(&item, CRITERION, criterion.id.as_str())?;
+            let key = layout.result_key(&pack.id, &pack.version, &criterion.id);
+            let item = d.put_object(&results, key, ObjType::Map)?;
             d.put_object(&item, NOTES, ObjType::Text)?;
         }
         for key in [EVIDENCE, PHOTOS, ACTIONS, RESOLUTIONS] {
@@ -188,7 +189,7 @@ impl VisitDoc {
 
     /// Reads any Automerge document as a visit, as [`VisitDoc::read_automerge`] does, and checks
     /// it against its framework pack (which must be in `packs`): a result for exactly each of the
-    /// pack's criteria, keyed by [`schema::result_key`]; every score, concurrent ones included,
+    /// pack's criteria, keyed by [`schema::Layout::result_key`]; every score, concurrent ones included,
     /// on its criterion's scale; references to criteria of the pack; actions with a description
     /// and resolutions with a reason.
     pub fn validate_automerge(
@@ -534,7 +535,7 @@ impl VisitDoc {
             return Err(VisitDocError::UnknownCriterion(criterion.to_owned()));
         }
         let results = self.root_map(RESULTS)?;
-        let key = result_key(&pack.id, &pack.version, criterion).to_string();
+        let key = read_layout(&view.fields(&ROOT))?.result_key(&pack.id, &pack.version, criterion);
         view.opt_map(&results, &key, &[RESULTS])?
             .ok_or_else(|| VisitDocError::UnknownCriterion(criterion.to_owned()))
     }

@@ -481,13 +481,7 @@ fn read_header(root: &Fields<'_>) -> Result<VisitHeader, VisitDocError> {
     for key in [SCHEMA, VISIT_ID, LOCATION_ID, PACK_ID, PACK_VERSION] {
         root.unchanging(key, &[])?;
     }
-    let schema = root.req_uint(SCHEMA, &[])?;
-    if schema as i64 != SCHEMA_VERSION {
-        return Err(malformed(
-            &[SCHEMA],
-            format!("unsupported layout version {schema}"),
-        ));
-    }
+    read_layout(root)?;
     Ok(VisitHeader {
         visit_id: root.req_parsed(VISIT_ID, &[], parse_uuid)?,
         location_id: root.req_parsed(LOCATION_ID, &[], parse_uuid)?,
@@ -499,35 +493,58 @@ fn read_header(root: &Fields<'_>) -> Result<VisitHeader, VisitDocError> {
     })
 }
 
+/// The document's layout version, which must be one this version reads.
+pub(crate) fn read_layout(root: &Fields<'_>) -> Result<Layout, VisitDocError> {
+    let version = root.req_uint(SCHEMA, &[])?;
+    Layout::of_version(version).ok_or_else(|| {
+        malformed(
+            &[SCHEMA],
+            format!("unsupported layout version {version}: this version of Accredit reads 1 and 2"),
+        )
+    })
+}
+
 fn read_officer(officers: &Fields<'_>, key: &str) -> Result<Option<(Uuid, String)>, VisitDocError> {
     let id = parse_uuid(key).ok_or_else(|| malformed(&[OFFICERS, key], "key is not a UUID"))?;
     Ok(officers.opt_str(key, &[OFFICERS])?.map(|name| (id, name)))
 }
 
 /// A criterion's result. With the visit's pack, also what only the pack can say: the item is
-/// keyed as the criterion's [`result_key`], the criterion is the pack's, and every concurrent
-/// score is on the criterion's scale.
+/// keyed as the layout keys the criterion ([`Layout::result_key`]), the criterion is the pack's,
+/// and every concurrent score is on the criterion's scale.
 fn read_result(
     f: &Fields<'_>,
     path: &[&str],
+    layout: Layout,
     pack: Option<&FrameworkPack>,
 ) -> Result<(String, CriterionResult), VisitDocError> {
-    f.unchanging(CRITERION, path)?;
-    let criterion = f.req_str(CRITERION, path)?;
+    let criterion = match layout {
+        Layout::UuidKeys => {
+            f.unchanging(CRITERION, path)?;
+            f.req_str(CRITERION, path)?
+        }
+        Layout::CriterionKeys => match path.last() {
+            Some(key) => (*key).to_owned(),
+            None => return Err(malformed(path, "a result needs a key")),
+        },
+    };
     let answers = f.all_parsed(ANSWER, path, decode_answer)?;
     let answer = f.opt_parsed(ANSWER, path, decode_answer)?;
     let notes = f.opt_str(NOTES, path)?.unwrap_or_default();
     if let Some(pack) = pack {
         let Some((_, c)) = pack.criterion(&criterion) else {
             return Err(malformed(
-                &with(path, CRITERION),
+                &match layout {
+                    Layout::UuidKeys => with(path, CRITERION),
+                    Layout::CriterionKeys => path.to_vec(),
+                },
                 format!(
                     "criterion {criterion:?} is not in framework pack {}@{}",
                     pack.id, pack.version
                 ),
             ));
         };
-        let key = result_key(&pack.id, &pack.version, &criterion).to_string();
+        let key = layout.result_key(&pack.id, &pack.version, &criterion);
         if path.last() != Some(&key.as_str()) {
             return Err(malformed(
                 path,
@@ -692,6 +709,7 @@ fn read_snapshot_with(
 ) -> Result<VisitSnapshot, VisitDocError> {
     let root = view.fields(&ROOT);
     let header = read_header(&root)?;
+    let layout = read_layout(&root)?;
     let pack = packs.map(|p| pack_of(&header, p)).transpose()?;
     let created_by = root.author(CREATED_BY, &[])?;
     let ended_at = root.opt_parsed(ENDED_AT, &[], parse_instant)?;
@@ -713,10 +731,10 @@ fn read_snapshot_with(
             let path = [RESULTS, key.as_str()];
             let items = fields.all_maps(key, &[RESULTS])?;
             for item in items.iter().skip(1) {
-                read_result(&view.fields(item), &path, pack)?;
+                read_result(&view.fields(item), &path, layout, pack)?;
             }
             if let Some(item) = items.first() {
-                let (criterion, result) = read_result(&view.fields(item), &path, pack)?;
+                let (criterion, result) = read_result(&view.fields(item), &path, layout, pack)?;
                 results.insert(criterion, result);
             }
         }
@@ -916,6 +934,7 @@ pub(crate) fn check_changes(
     };
     let root = view.fields(&ROOT);
     let header = read_header(&root)?;
+    let layout = read_layout(&root)?;
     let pack = Some(pack_of(&header, packs)?);
     for (section, key) in &items {
         let Some(map) = root.opt_map(section, &[])? else {
@@ -949,7 +968,7 @@ pub(crate) fn check_changes(
             let f = view.fields(item);
             match section.as_str() {
                 RESULTS => {
-                    read_result(&f, &path, pack)?;
+                    read_result(&f, &path, layout, pack)?;
                 }
                 other => check_item(other, &f, &path, pack)?,
             }
