@@ -323,10 +323,14 @@ fn CriterionRow(
                     }
                 }
             }
-            if answer.is_some() && !read_only && !score_in_conflict {
+            // Always laid out, hidden when there is nothing to clear: a link appearing under the
+            // scores after a tap would move every criterion below it under the monitor's finger.
+            if !read_only && !score_in_conflict {
                 button {
-                    class: "link-button",
+                    class: if answer.is_some() { "link-button" } else { "link-button reserved" },
                     id: "clear-{c.id.replace('.', \"-\")}",
+                    disabled: answer.is_none(),
+                    aria_hidden: if answer.is_none() { "true" } else { "false" },
                     onclick: {
                         let ctx = ctx.clone();
                         let cid = cid.clone();
