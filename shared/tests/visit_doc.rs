@@ -839,53 +839,31 @@ fn the_server_check_refuses_every_value_a_device_would_never_write() {
     assert!(whole.unwrap_err().contains("has no result"));
     assert!(partial.is_err());
 
-    let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();
-    let before = doc.heads();
-    let (_, results) = automerge::ReadDoc::get(doc.automerge(), automerge::ROOT, "results")
-        .unwrap()
-        .unwrap();
-    let item = doc
-        .automerge()
-        .put_object(
-            &results,
-            Uuid::new_v4().to_string(),
-            automerge::ObjType::Map,
-        )
-        .unwrap();
-    doc.automerge()
-        .put(&item, "criterion", first.as_str())
-        .unwrap();
-    let (whole, partial) = check(&mut doc, &before);
-    assert!(
-        whole.unwrap_err().contains("is not in framework pack"),
-        "a result under a key that is not a criterion of the pack"
-    );
-    assert!(partial.is_err());
-
-    // In the first layout a result names its criterion, so a second one under another key
-    // would score a criterion twice.
-    let mut doc = layout_1_visit(ann());
-    let before = doc.heads();
-    let (_, results) = automerge::ReadDoc::get(doc.automerge(), automerge::ROOT, "results")
-        .unwrap()
-        .unwrap();
-    let item = doc
-        .automerge()
-        .put_object(
-            &results,
-            Uuid::new_v4().to_string(),
-            automerge::ObjType::Map,
-        )
-        .unwrap();
-    doc.automerge()
-        .put(&item, "criterion", first.as_str())
-        .unwrap();
-    let (whole, partial) = check(&mut doc, &before);
-    assert!(
-        whole.unwrap_err().contains("must be keyed"),
-        "a second result for a criterion"
-    );
-    assert!(partial.is_err());
+    // A second result for the first criterion, under a fresh key, as the first layout had it.
+    let extra_result = |mut doc: VisitDoc| {
+        let before = doc.heads();
+        let (_, results) = automerge::ReadDoc::get(doc.automerge(), automerge::ROOT, "results")
+            .unwrap()
+            .unwrap();
+        let am = doc.automerge();
+        let item = am
+            .put_object(
+                &results,
+                Uuid::new_v4().to_string(),
+                automerge::ObjType::Map,
+            )
+            .unwrap();
+        am.put(&item, "criterion", first.as_str()).unwrap();
+        let (whole, partial) = check(&mut doc, &before);
+        assert!(partial.is_err());
+        whole.unwrap_err()
+    };
+    // In layout 2 the key is the criterion, so another key is not a criterion of the pack.
+    let err = extra_result(VisitDoc::create(&header(), &pack, ann()).unwrap());
+    assert!(err.contains("is not in framework pack"), "{err}");
+    // In the first layout a result names its criterion, so a second one would score it twice.
+    let err = extra_result(layout_1_visit(ann()));
+    assert!(err.contains("must be keyed"), "{err}");
 
     // Criterion references, descriptions and reasons are the pack's and the device's rules too.
     let mut doc = VisitDoc::create(&header(), &pack, ann()).unwrap();

@@ -158,7 +158,13 @@ impl App {
             // The header stays on screen; everything else must be below it.
             let top = if HEADER.contains(&id) { 0.0 } else { 64.0 };
             if aim >= top && aim <= height - 4.0 {
-                return s;
+                // Only a position that holds is worth a tap: under load the page may still be
+                // scrolling or re-laying out, and the probe may be a frame behind.
+                std::thread::sleep(Duration::from_millis(250));
+                match self.seen(id) {
+                    Some(again) if again.x == s.x && again.y == s.y => return s,
+                    _ => continue,
+                }
             }
             let product = self.seen("product").expect("the header");
             let (px, py) = ((product.x + 5.0) as i64, (product.y + 5.0) as i64);
