@@ -3,10 +3,10 @@
 //! Layout (root map): header scalars, `created_by`, `officers`, `authors` (Automerge actor →
 //! user, so every value can be traced to a person), `results` (keyed by
 //! [`schema::Layout::result_key`], created for every criterion when the document is created so
-//! that two devices never create the same map twice), maps keyed by UUID: `evidence`, `photos`,
-//! `actions`, `resolutions`, and
-//! `signoff`. Free text is an Automerge text object, so concurrent typing merges; a scalar set
-//! differently on two devices keeps both values, listed by [`VisitDoc::conflicts`].
+//! that two devices never create the same map twice), maps keyed by UUID (`evidence`, `photos`,
+//! `actions`, `resolutions`), and `signoff`. Free text is an Automerge text object, so concurrent
+//! typing merges; a scalar set differently on two devices keeps both values, listed by
+//! [`VisitDoc::conflicts`].
 
 mod conflicts;
 mod error;
@@ -189,9 +189,9 @@ impl VisitDoc {
 
     /// Reads any Automerge document as a visit, as [`VisitDoc::read_automerge`] does, and checks
     /// it against its framework pack (which must be in `packs`): a result for exactly each of the
-    /// pack's criteria, keyed by [`schema::Layout::result_key`]; every score, concurrent ones included,
-    /// on its criterion's scale; references to criteria of the pack; actions with a description
-    /// and resolutions with a reason.
+    /// pack's criteria, keyed by [`schema::Layout::result_key`]; every score, concurrent ones
+    /// included, on its criterion's scale; references to criteria of the pack; actions with a
+    /// description and resolutions with a reason.
     pub fn validate_automerge(
         doc: &AutoCommit,
         packs: &PackLibrary,
