@@ -2,11 +2,30 @@
 //! body, and the headers every response carries. Neither adapter imports the other; both use this.
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::error::ServiceError;
+
+/// Whether the client's `Accept-Encoding` takes `name` (and does not refuse it with `q=0`).
+pub fn accepts_encoding(headers: &HeaderMap, name: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|e| {
+            let mut parts = e.trim().split(';');
+            parts
+                .next()
+                .is_some_and(|n| n.trim().eq_ignore_ascii_case(name))
+                && !parts.any(|p| {
+                    let p = p.trim().replace(' ', "");
+                    p == "q=0" || p == "q=0.0" || p == "q=0.00" || p == "q=0.000"
+                })
+        })
+}
 
 /// The HTTP status of a service error: the one place the domain meets HTTP.
 pub fn status_of(e: &ServiceError) -> StatusCode {

@@ -8,6 +8,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::error::ServiceError;
@@ -19,7 +20,11 @@ use crate::{api, portal, web_app};
 pub fn router(state: AppState) -> Router {
     let sync_limit = state.config.max_sync_bytes;
     let blob_limit = state.config.max_blob_bytes;
+    // JSON answers compressed as the client takes them (tablets on metered mobile data fetch
+    // their caseload, rules and visits on every sync): zstd or gzip, fast levels. Sync answers
+    // are compressed by their own route; photos are JPEG already.
     let api = limited(api::routes(), 1024 * 1024)
+        .layer(CompressionLayer::new())
         .merge(limited(api::sync_routes(), sync_limit))
         .merge(limited(api::blob_routes(), blob_limit))
         .layer(middleware::from_fn(api_errors_as_json));

@@ -352,10 +352,7 @@ fn compute(
     }
     // A document the server does not have yet and got no changes for is not stored, but its sync
     // state is, so the next round can ask for the changes.
-    let message_out = doc
-        .sync()
-        .generate_sync_message(&mut sync_state)
-        .map(Message::encode);
+    let message_out = accredit_shared::sync::message::next_message(&mut doc, &mut sync_state);
     let heads: Vec<[u8; 32]> = doc.get_heads().iter().map(|h| h.0).collect();
     Ok(Step::Exchange(Box::new(Exchange {
         id,

@@ -46,21 +46,9 @@ async fn file(
 
 /// The precompressed copies the browser takes, best first: brotli, then gzip.
 fn encodings(headers: &HeaderMap) -> Vec<(&'static str, &'static str)> {
-    let accepts = |name: &str| {
-        headers
-            .get_all(header::ACCEPT_ENCODING)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|e| {
-                let mut parts = e.trim().split(';');
-                parts.next().map(str::trim) == Some(name)
-                    && !parts.any(|p| p.trim().replace(' ', "") == "q=0")
-            })
-    };
     [("br", ".br"), ("gzip", ".gz")]
         .into_iter()
-        .filter(|(name, _)| accepts(name))
+        .filter(|(name, _)| crate::http::accepts_encoding(headers, name))
         .collect()
 }
 

@@ -84,11 +84,15 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
     };
     let de = toml::Deserializer::parse(text)
         .map_err(|e| fail(String::new(), one_line(&e.to_string())))?;
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    #[cfg(feature = "error-paths")]
+    let parsed = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
         fail(path, one_line(e.into_inner().message()))
-    })
+    });
+    #[cfg(not(feature = "error-paths"))]
+    let parsed = T::deserialize(de).map_err(|e| fail(String::new(), one_line(e.message())));
+    parsed
 }
 
 /// TOML errors carry a multi-line source excerpt; a one-line message suits logs and the UI.

@@ -142,7 +142,7 @@ fn month_of_work(server: &Server, pack: &FrameworkPack) {
     );
     let on_wire = on_wire_sent + on_wire_received;
     println!(
-        "  on the wire (bodies gzipped both ways): {} bytes sent, {} received, {} total; / gzipped JSON = {:.2}; sent alone / gzipped JSON = {:.2}",
+        "  on the wire (zstd both ways, as the field app sends them): {} bytes sent, {} received, {} total; / gzipped JSON = {:.2}; sent alone / gzipped JSON = {:.2}",
         on_wire_sent,
         on_wire_received,
         on_wire,

@@ -56,7 +56,7 @@ fn tablet(
     evidence: usize,
     actions: usize,
     photos: usize,
-) {
+) -> usize {
     let ws = Mutex::new(Workspace::open(db).unwrap());
     pollster::block_on(accredit_app::workspace::sign_in(
         &ws,
@@ -136,10 +136,19 @@ fn tablet(
         w.add_photo(ids[p % ids.len()], &photo, "Lounge", None, Utc::now())
             .unwrap();
     }
+    // The same visits as gzipped JSON: what the wire bytes are measured against.
+    let snapshots: Vec<_> = ids
+        .iter()
+        .map(|id| w.visit(*id).unwrap().snapshot)
+        .collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &serde_json::to_vec(&snapshots).unwrap()).unwrap();
+    let gzipped_json = gz.finish().unwrap().len();
     drop(w);
     // The browser's store keeps a rollback journal, not a write-ahead log.
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    gzipped_json
 }
 
 fn main() {
@@ -156,7 +165,7 @@ fn main() {
     let big = dir.path().join("big/accredit.db");
     tablet(&server, &big, 200, 6, 0, 0, 500);
     let month = dir.path().join("month/accredit.db");
-    tablet(&server, &month, 20, 22, 10, 5, 0);
+    let month_gzipped_json = tablet(&server, &month, 20, 22, 10, 5, 0);
     let twelve = dir.path().join("camera-12mp.jpg");
     std::fs::write(&twelve, camera_jpeg(4000, 3000, 99, 48)).unwrap();
     eprintln!(
@@ -171,6 +180,10 @@ fn main() {
         .env("ACCREDIT_URL", &server.url)
         .env("ACCREDIT_BIG_DB", &big)
         .env("ACCREDIT_MONTH_DB", &month)
+        .env(
+            "ACCREDIT_MONTH_GZIPPED_JSON",
+            month_gzipped_json.to_string(),
+        )
         .env("ACCREDIT_PHOTO", &twelve)
         .status()
         .expect("node runs the browser side");

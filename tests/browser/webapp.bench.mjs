@@ -184,6 +184,7 @@ async function reopen(context, page) {
   await page.goto(`${BASE}/app/`);
   await page.locator('#caseload').waitFor({ timeout: 60000 });
   let sent = 0, received = 0, requests = 0;
+  const parts = new Map();
   let counting = false;
   page.on('requestfinished', async (r) => {
     if (!counting || !r.url().includes('/api/')) return;
@@ -191,6 +192,13 @@ async function reopen(context, page) {
     sent += s.requestHeadersSize + s.requestBodySize;
     received += s.responseHeadersSize + s.responseBodySize;
     requests += 1;
+    const path = new URL(r.url()).pathname;
+    const part = parts.get(path) || { requests: 0, sent: 0, received: 0, bodies: 0 };
+    part.requests += 1;
+    part.sent += s.requestHeadersSize + s.requestBodySize;
+    part.received += s.responseHeadersSize + s.responseBodySize;
+    part.bodies += s.requestBodySize + s.responseBodySize;
+    parts.set(path, part);
   });
   await page.locator('#nav-sync').click();
   counting = true;
@@ -202,5 +210,11 @@ async function reopen(context, page) {
   counting = false;
   say(`a month (20 visits) synced from the web app (CPU ${THROTTLE}x)`, `${took} ms, ${requests} requests`);
   say('  bytes on the wire, headers included: sent / received', `${sent} / ${received} (${sent + received} total)`);
+  const gz = Number(process.env.ACCREDIT_MONTH_GZIPPED_JSON);
+  const sync = parts.get('/api/v1/sync');
+  say('  against the same 20 visits as gzipped JSON', `${gz} B: all requests ${((sent + received) / gz).toFixed(2)}x, sync alone ${((sync.sent + sync.received) / gz).toFixed(2)}x`);
+  for (const [path, p] of [...parts].sort()) {
+    say(`    ${path}: ${p.requests} requests, sent / received (headers included)`, `${p.sent} / ${p.received} (bodies alone ${p.bodies})`);
+  }
   await context.close();
 }

@@ -428,14 +428,21 @@ impl Client {
         use accredit_shared::sync::compress;
         use std::sync::atomic::Ordering;
         // Compressed both ways, as the field app sends it.
-        let packed = compress::gzip(&body).map_err(|e| SyncHttpError(e.to_string()))?;
+        if std::env::var("PROBE").is_ok() {
+            let n = std::fs::read_dir("/tmp/probe").unwrap().count();
+            std::fs::write(format!("/tmp/probe/body{n}"), &body).unwrap();
+        }
+        let packed = compress::zstd(&body).map_err(|e| SyncHttpError(e.to_string()))?;
         self.wire[0].fetch_add(packed.len(), Ordering::Relaxed);
         let r = request_with(
             &self.agent,
             "POST",
             &format!("{}/api/v1/sync", self.url),
             Some(&self.token),
-            &[("content-encoding", compress::GZIP)],
+            &[
+                ("content-encoding", compress::ZSTD),
+                ("accept-encoding", compress::ZSTD),
+            ],
             Some((SYNC_MEDIA_TYPE, packed)),
         )
         .map_err(|e| SyncHttpError(e.to_string()))?;
@@ -443,12 +450,14 @@ impl Client {
             return Err(SyncHttpError(format!("HTTP {}: {}", r.status, r.text())));
         }
         self.wire[1].fetch_add(r.body.len(), Ordering::Relaxed);
-        if r.header("content-encoding") != Some(compress::GZIP) {
+        if r.header("content-encoding") != Some(compress::ZSTD) {
             return Err(SyncHttpError(
-                "the answer to a gzip body is not gzip".into(),
+                "the answer to a client that takes zstd is not zstd".into(),
             ));
         }
-        compress::gunzip(&r.body, 256 * 1024 * 1024).map_err(|e| SyncHttpError(e.to_string()))
+        compress::Encoding::Zstd
+            .decode(&r.body, 256 * 1024 * 1024)
+            .map_err(|e| SyncHttpError(e.to_string()))
     }
 
     /// Syncs a replica until it settles.

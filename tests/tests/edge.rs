@@ -107,8 +107,8 @@ fn the_api_answers_json_with_no_store_and_refuses_lenient_dates() {
     assert_eq!(issue("2026-%2B3").status, 400);
     assert_eq!(issue("2026-03").status, 409);
 
-    // Sync bodies may be gzipped; anything else that claims an encoding, or a damaged or
-    // oversized gzip stream, is refused with JSON.
+    // Sync bodies may be sent with zstd or gzip; anything else that claims an encoding, or a
+    // damaged or oversized stream, is refused with JSON.
     let mo = Client::sign_in(&server.url, "monitor1");
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -116,12 +116,16 @@ fn the_api_answers_json_with_no_store_and_refuses_lenient_dates() {
         .into();
     let sync_url = format!("{}/api/v1/sync", server.url);
     let empty = accredit_shared::sync::SyncRequest::default().encode();
-    let bomb = accredit_shared::sync::compress::gzip(&vec![0u8; 40 * 1024 * 1024]).unwrap();
-    assert!(bomb.len() < 1024 * 1024, "a small body that claims 40 MB");
+    let zeros = vec![0u8; 40 * 1024 * 1024];
+    let gzip_bomb = accredit_shared::sync::compress::gzip(&zeros).unwrap();
+    let zstd_bomb = accredit_shared::sync::compress::zstd(&zeros).unwrap();
+    assert!(gzip_bomb.len() < 1024 * 1024 && zstd_bomb.len() < 1024 * 1024);
     for (encoding, body, status) in [
-        ("br", empty.clone(), 400),
+        ("deflate", empty.clone(), 400),
         ("gzip", b"\x1f\x8bdamaged".to_vec(), 400),
-        ("gzip", bomb, 413),
+        ("gzip", gzip_bomb, 413),
+        ("zstd", b"\x28\xb5\x2f\xfddamaged".to_vec(), 400),
+        ("zstd", zstd_bomb, 413),
     ] {
         let r = request_with(
             &agent,
@@ -135,7 +139,103 @@ fn the_api_answers_json_with_no_store_and_refuses_lenient_dates() {
         assert_eq!(r.status, status, "{encoding}: {}", r.text());
         assert!(r.content_type.starts_with("application/json"));
     }
-    // A gzipped exchange is answered in gzip and syncs as an uncompressed one does.
+    // The answer comes in what the client takes: zstd (Accredit's clients, Chromium), brotli
+    // for the large answers that carry visits (Safari), gzip; a client that names no encodings
+    // (earlier field apps) gets its request's own back. Each way syncs the monitor's visits.
+    for (sent, accept, answered) in [
+        (None, Some("gzip, deflate, br, zstd"), vec!["zstd"]),
+        (None, Some("gzip, deflate, br"), vec!["br", "gzip"]),
+        (None, Some("gzip"), vec!["gzip"]),
+        (Some("gzip"), None, vec!["gzip"]),
+        (None, None, vec![]),
+    ] {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut replica = accredit_shared::sync::Replica::new(mo.author());
+        let report = replica
+            .sync_with(
+                |body: Vec<u8>| {
+                    let mut headers = Vec::new();
+                    let body = match sent {
+                        Some(e) => {
+                            headers.push(("content-encoding", e));
+                            accredit_shared::sync::compress::gzip(&body).unwrap()
+                        }
+                        None => body,
+                    };
+                    if let Some(a) = accept {
+                        headers.push(("accept-encoding", a));
+                    }
+                    let r = request_with(
+                        &agent,
+                        "POST",
+                        &sync_url,
+                        Some(&mo.token),
+                        &headers,
+                        Some((accredit_shared::sync::SYNC_MEDIA_TYPE, body)),
+                    )
+                    .unwrap();
+                    assert_eq!(r.status, 200, "{sent:?} {accept:?}: {}", r.text());
+                    let encoding = r.header("content-encoding");
+                    if let Some(e) = encoding {
+                        seen.insert(e.to_owned());
+                    }
+                    Ok::<_, std::io::Error>(
+                        accredit_shared::sync::compress::Encoding::from_header(encoding)
+                            .unwrap()
+                            .decode(&r.body, 1 << 24)
+                            .unwrap(),
+                    )
+                },
+                10,
+            )
+            .unwrap();
+        assert!(
+            report.new_documents.len() > 1,
+            "{accept:?}: visits came down"
+        );
+        assert_eq!(
+            seen.into_iter().collect::<Vec<_>>(),
+            answered,
+            "{sent:?} {accept:?}"
+        );
+    }
+    // JSON answers are compressed as the client takes them; a client that names nothing gets
+    // them as they are.
+    for (accept, answered) in [
+        (Some("gzip, deflate, br, zstd"), Some("zstd")),
+        (Some("gzip"), Some("gzip")),
+        (None, None),
+    ] {
+        let headers: Vec<(&str, &str)> =
+            accept.map(|a| ("accept-encoding", a)).into_iter().collect();
+        let r = request_with(
+            &agent,
+            "GET",
+            &format!("{}/api/v1/rule-sets/sources", server.url),
+            Some(&mo.token),
+            &headers,
+            None,
+        )
+        .unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("content-encoding"), answered, "{accept:?}");
+        let body = accredit_shared::sync::compress::Encoding::from_header(answered)
+            .unwrap()
+            .decode(&r.body, 1 << 24)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(
+            v["rule_sets"][0]["source"]
+                .as_str()
+                .unwrap()
+                .contains("[[tiers]]")
+        );
+        if answered.is_some() {
+            assert!(r.body.len() * 2 < body.len(), "{answered:?} compresses");
+        }
+    }
+    // The field app's exchange (zstd both ways) syncs as an uncompressed one does, in fewer
+    // bytes.
     let mut replica = accredit_shared::sync::Replica::new(mo.author());
     let report = mo.sync(&mut replica).unwrap();
     assert!(report.new_documents.len() > 1);

@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use accredit_shared::sync::compress::{self, Encoding};
+
 use crate::error::AppResult;
 use crate::server_api::{BoxFuture, HttpReply, HttpRequest, Transport};
 use rusqlite::Connection;
@@ -46,6 +48,8 @@ impl UreqTransport {
         if let Some(t) = &request.token {
             b = b.header("authorization", format!("Bearer {t}"));
         }
+        // Answers come compressed, as a browser takes them (sync answers are large).
+        b = b.header("accept-encoding", compress::ZSTD);
         for (k, v) in &request.headers {
             b = b.header(*k, v);
         }
@@ -64,12 +68,23 @@ impl UreqTransport {
         };
         let mut response = result.map_err(describe_ureq)?;
         let status = response.status().as_u16();
+        let encoding = Encoding::from_header(
+            response
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap_or("?")),
+        )
+        .map_err(|e| format!("the server's answer: {e}"))?;
         let body = response
             .body_mut()
             .with_config()
             .limit(64 * 1024 * 1024)
             .read_to_vec()
             .map_err(describe_ureq)?;
+        // Decoded here as a browser's fetch decodes it; a compression bomb stops at the limit.
+        let body = encoding
+            .decode(&body, 256 * 1024 * 1024)
+            .map_err(|e| format!("the server's answer: {e}"))?;
         Ok(HttpReply { status, body })
     }
 }

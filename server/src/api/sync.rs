@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use accredit_shared::sync::WireError;
-use accredit_shared::sync::compress;
+use accredit_shared::sync::compress::{self, Encoding};
 
 use super::no_store;
 use crate::auth::Caller;
@@ -37,19 +37,12 @@ async fn sync(
             accredit_shared::sync::SYNC_MEDIA_TYPE
         )));
     }
-    // A gzip body gets a gzip answer: clients on mobile data send and receive a third as much.
-    let gzipped = match headers
-        .get(header::CONTENT_ENCODING)
-        .map(|v| v.to_str().unwrap_or(""))
-    {
-        None => false,
-        Some(v) if v.eq_ignore_ascii_case(compress::GZIP) => true,
-        Some(other) => {
-            return Err(ServiceError::bad_request(format!(
-                "a sync body is sent as it is or with Content-Encoding: gzip, not {other:?}"
-            )));
-        }
-    };
+    let encoding = Encoding::from_header(
+        headers
+            .get(header::CONTENT_ENCODING)
+            .map(|v| v.to_str().unwrap_or("?")),
+    )
+    .map_err(|e| ServiceError::bad_request(e.to_string()))?;
     let limit = state.config.max_sync_bytes;
     // Sync is CPU work: past a few at a time per core, more in parallel only adds switching and
     // memory, so the rest wait their turn here without holding a thread.
@@ -58,22 +51,15 @@ async fn sync(
         .acquire()
         .await
         .map_err(|_| ServiceError::internal("the server is shutting down"))?;
-    let reply = state
+    let (answer, reply) = state
         .blocking(move |s| {
-            let body = if gzipped {
-                compress::gunzip(&body, limit).map_err(|e| match e {
-                    WireError::TooLarge(_) => ServiceError::too_large(e.to_string()),
-                    _ => ServiceError::bad_request(e.to_string()),
-                })?
-            } else {
-                body.to_vec()
-            };
+            let body = encoding.decode(&body, limit).map_err(|e| match e {
+                WireError::TooLarge(_) => ServiceError::too_large(e.to_string()),
+                _ => ServiceError::bad_request(e.to_string()),
+            })?;
             let reply = sync_server::handle(s, &caller, &body)?;
-            if gzipped {
-                compress::gzip(&reply).map_err(ServiceError::internal)
-            } else {
-                Ok(reply)
-            }
+            let answer = answer_encoding(&headers, encoding, reply.len());
+            Ok::<_, ServiceError>((answer, encode_answer(answer, reply)?))
         })
         .await?;
     let mut r = reply.into_response();
@@ -83,11 +69,51 @@ async fn sync(
         header::CONTENT_TYPE,
         HeaderValue::from_static(accredit_shared::sync::SYNC_MEDIA_TYPE),
     );
-    if gzipped {
-        h.insert(
-            header::CONTENT_ENCODING,
-            HeaderValue::from_static(compress::GZIP),
-        );
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(name) = answer.header() {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
     }
     Ok(r)
+}
+
+/// How the answer goes back (tablets sync over metered mobile data), from what the client takes:
+/// zstd (Accredit's own clients, Chromium and Firefox), else brotli for a large answer (Safari),
+/// else gzip. brotli is kept for large answers because its encoder here costs milliseconds even
+/// for a few hundred bytes. A client that names no encodings gets its request's own (what
+/// earlier field apps expect).
+fn answer_encoding(headers: &HeaderMap, request: Encoding, length: usize) -> Encoding {
+    let takes = |name| crate::http::accepts_encoding(headers, name);
+    if takes(compress::ZSTD) {
+        Encoding::Zstd
+    } else if takes(compress::BROTLI) && length >= 16 * 1024 {
+        Encoding::Brotli
+    } else if takes(compress::GZIP)
+        || (headers.get(header::ACCEPT_ENCODING).is_none() && request == Encoding::Gzip)
+    {
+        Encoding::Gzip
+    } else {
+        Encoding::Identity
+    }
+}
+
+fn encode_answer(encoding: Encoding, reply: Vec<u8>) -> ServiceResult<Vec<u8>> {
+    match encoding {
+        Encoding::Identity => Ok(reply),
+        Encoding::Gzip => compress::gzip(&reply).map_err(ServiceError::internal),
+        Encoding::Zstd => compress::zstd(&reply).map_err(ServiceError::internal),
+        Encoding::Brotli => {
+            // A window no larger than the answer: it needs no 4 MB tables.
+            let lgwin = (usize::BITS - reply.len().max(1).leading_zeros()).clamp(16, 22);
+            let params = brotli::enc::BrotliEncoderParams {
+                quality: 9,
+                lgwin: lgwin as i32,
+                size_hint: reply.len(),
+                ..Default::default()
+            };
+            let mut out = Vec::with_capacity(reply.len() / 3);
+            brotli::BrotliCompress(&mut &reply[..], &mut out, &params)
+                .map_err(ServiceError::internal)?;
+            Ok(out)
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! device-side driver. The server side lives in `accredit-server`.
 
 pub mod compress;
+pub mod message;
 pub mod replica;
 pub mod wire;
 

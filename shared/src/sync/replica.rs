@@ -137,11 +137,10 @@ impl Replica {
         let mut docs = Vec::new();
         for (id, doc) in &mut self.docs {
             let state = self.states.entry(*id).or_default();
-            let message = doc
-                .automerge()
-                .sync()
-                .generate_sync_message(state)
-                .map(|m| m.encode());
+            if self.receipts.get(id).is_none_or(Vec::is_empty) {
+                super::message::presume_peer_lacks(state);
+            }
+            let message = super::message::next_message(doc.automerge(), state);
             if message.is_some() || include_all {
                 // Only claim server heads this copy really holds: a run cut short can leave a
                 // receipt for changes that never arrived.

@@ -46,6 +46,9 @@ pub enum WireError {
     /// A compressed body that does not decompress.
     #[error("the compressed sync body is damaged: {0}")]
     Compression(String),
+    /// A `Content-Encoding` the server does not read.
+    #[error("a sync body is sent as it is or with Content-Encoding zstd, br or gzip, not {0:?}")]
+    UnknownEncoding(String),
     /// A compressed body that decompresses past the limit.
     #[error("the sync body decompresses to more than {0} bytes")]
     TooLarge(usize),
