@@ -1,7 +1,8 @@
 // Starts Accredit in the browser, in this order:
 // 1. the service worker, which keeps the app available offline and brings updates;
 // 2. the storage worker, which holds the database's files in the origin-private file system
-//    (only a worker may write them durably; see app/src/platform/web/worker_vfs.rs);
+//    (only a worker may write them durably; see app/src/platform/web/worker_vfs.rs), or in
+//    IndexedDB where the browser offers no such files;
 // 3. the app itself (WebAssembly), which opens the database through that worker.
 // Anything that stops the start is said on the page in plain words.
 
@@ -64,12 +65,82 @@ async function startServiceWorker() {
   setInterval(() => registration.update().catch(() => {}), 30 * 60 * 1000);
 }
 
+// The IndexedDB store, for browsers without the private file system's access handles (see
+// storage-worker.js): one tab at a time (a Web Lock held while this page lives), the files read
+// from IndexedDB and handed to the worker, and each flush's changes written back, in order.
+const IDB_NAME = 'accredit-files';
+const IDB_STORE = 'chunks';
+
+function idbRequest(r) {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+
+async function keepInIndexedDb(worker, buffer) {
+  if (!self.indexedDB) throw new Error('this browser has no IndexedDB');
+  if (navigator.locks) {
+    const held = await new Promise((resolve) => {
+      navigator.locks.request('accredit-storage', { ifAvailable: true }, (lock) => {
+        resolve(lock !== null);
+        return lock === null ? undefined : new Promise(() => {});
+      });
+    });
+    if (!held) {
+      const e = new Error('another tab holds the app\'s files');
+      e.name = 'NoModificationAllowedError';
+      throw e;
+    }
+  }
+  const open = indexedDB.open(IDB_NAME, 1);
+  open.onupgradeneeded = () => open.result.createObjectStore(IDB_STORE);
+  const db = await idbRequest(open);
+  // Keys: [slot, chunk index] for a chunk's bytes, [slot, -1] for the file's size.
+  const images = FILES.map(() => ({ size: 0, chunks: [] }));
+  const transfer = [];
+  {
+    const os = db.transaction(IDB_STORE, 'readonly').objectStore(IDB_STORE);
+    const [keys, values] = await Promise.all([idbRequest(os.getAllKeys()), idbRequest(os.getAll())]);
+    keys.forEach(([slot, index], n) => {
+      if (!images[slot]) return;
+      if (index === -1) images[slot].size = values[n];
+      else { images[slot].chunks.push([index, values[n]]); transfer.push(values[n]); }
+    });
+  }
+  const ready = new Promise((resolve) => {
+    worker.onmessage = (e) => {
+      if (e.data.persist) persist(e.data.persist);
+      else resolve(e.data);
+    };
+  });
+  // [flushes sent by the worker, flushes stored here]: see storage-worker.js.
+  const generations = new Int32Array(buffer, 48, 2);
+  // Each flush's changes in one transaction; IndexedDB runs them in the order they were made.
+  let failed = null;
+  function persist({ n, changes, sizes }) {
+    try {
+      const tx = db.transaction(IDB_STORE, 'readwrite');
+      const os = tx.objectStore(IDB_STORE);
+      for (const [slot, index, bytes] of changes) {
+        if (bytes) os.put(bytes, [slot, index]);
+        else os.delete([slot, index]);
+      }
+      sizes.forEach((size, slot) => os.put(size, [slot, -1]));
+      tx.oncomplete = () => { if (!failed) Atomics.store(generations, 1, n); };
+      tx.onabort = tx.onerror = () => { failed = tx.error || new Error('IndexedDB refused a write'); };
+    } catch (e) {
+      // The app keeps showing "Saving…": nothing claims this change is stored.
+      failed = e;
+    }
+  }
+  worker.postMessage({ load: images }, transfer);
+  return ready;
+}
+
 async function startStorage() {
   if (!window.crossOriginIsolated || typeof SharedArrayBuffer === 'undefined') {
     throw new Error('this browser did not isolate the page, so the app cannot keep its data safely. Open Accredit from its https:// address in a current browser');
-  }
-  if (!navigator.storage || !navigator.storage.getDirectory) {
-    throw new Error('this browser offers no private file storage to web apps (is it in private browsing?), so Accredit cannot keep your work safely. Use a current Safari, Chrome or Edge, not in private browsing');
   }
   const buffer = new SharedArrayBuffer(CHANNEL_BYTES);
   let worker;
@@ -84,6 +155,15 @@ async function startStorage() {
       worker.onerror = (e) => resolve({ error: e.message || 'the storage worker did not start' });
       worker.postMessage({ buffer, files: FILES });
     });
+    if (answer.needsMemory) {
+      const reason = answer.reason;
+      try {
+        answer = await keepInIndexedDb(worker, buffer);
+        answer.fallbackReason = reason;
+      } catch (e) {
+        answer = { error: reason + '; and IndexedDB: ' + (e.message || e), name: e.name };
+      }
+    }
     if (!answer.error) break;
     worker.terminate();
     if (answer.name !== 'NoModificationAllowedError') break;
@@ -94,10 +174,7 @@ async function startStorage() {
       e.plain = true;
       throw e;
     }
-    if (String(answer.error).startsWith('opening the private file system')) {
-      throw new Error('the browser refused its private file storage (' + answer.error + '). In private browsing there is none: open Accredit in a normal window');
-    }
-    throw new Error('this browser cannot give Accredit the file access it needs to keep your work safely (' + answer.error + '). Use Safari 17 or later, Chrome or Edge');
+    throw new Error('this browser offers neither private file storage nor IndexedDB to web apps (' + answer.error + '), so Accredit cannot keep your work safely. In private browsing there may be none: open Accredit in a normal window of a current Safari, Chrome or Edge');
   }
   // Ask that the browser never evict the app's data to free space; the sync centre says if
   // it refused.
@@ -107,7 +184,9 @@ async function startStorage() {
       persisted = await navigator.storage.persisted() || await navigator.storage.persist();
     }
   } catch (e) { /* reported as not persisted */ }
-  window.accreditStorage = { buffer, files: FILES, worker, persisted };
+  // `mode` is 'opfs' (every flush on disk before the app goes on) or 'indexeddb' (written just
+  // after; the app shows "Saving…" until it is, see storage-worker.js).
+  window.accreditStorage = { buffer, files: FILES, worker, persisted, mode: answer.mode, fallbackReason: answer.fallbackReason };
   // Leaving the page lets go of the files at once (the worker closes them), even if the browser
   // keeps the page in its back/forward cache. No file operation is half done at that moment:
   // each is a round trip the page waits for. A page brought back from that cache starts again.

@@ -1,26 +1,48 @@
 // The storage worker: holds the app's database files and serves the page's file operations
 // over shared memory (see app/src/platform/web/worker_vfs.rs for the channel's layout).
 //
-// The files live in the origin-private file system (OPFS): synchronous access handles, written
-// in place and flushed to disk, which only a dedicated worker may use. The handles are
-// exclusive, so a second tab of the app cannot open the files, and is told so.
-//
-// There is deliberately no fallback to IndexedDB: in WebKit a worker's IndexedDB requests pass
-// through the page's thread, which is waiting for the answer, so a flush would never finish;
-// and a store that cannot flush cannot promise that what the screen shows is saved.
+// Where the files live:
+// - In the origin-private file system (OPFS), through synchronous access handles, written in
+//   place and flushed to disk; only a dedicated worker may use them. The handles are exclusive,
+//   so a second tab of the app cannot open the files, and is told so. Every current browser
+//   (Safari 17+, Chrome, Edge, Firefox) offers this in a normal window.
+// - Where it does not (WebKitGTK, some private windows), in IndexedDB, through the page: the
+//   page reads the files from IndexedDB at start and hands them to this worker, which answers
+//   every operation from memory and, at each flush, posts what changed back to the page, which
+//   writes it to IndexedDB in one transaction. Neither side can wait for IndexedDB while SQLite
+//   runs (in WebKit even a worker's IndexedDB requests pass through the page's thread, which is
+//   waiting), so the channel says whether anything is not yet stored (word 6: changed since the
+//   last flush; bytes 48..56: flushes sent and flushes stored), and the app shows "Saving…"
+//   until everything is. A Web Lock held by the page keeps a second tab out.
 
 const CHUNK = 64 * 1024;
 
+let memory = null;
+
 onmessage = async (event) => {
+  // The page's answer for the IndexedDB store: the files to start from.
+  if (event.data.load) {
+    memory.store.load(event.data.load);
+    postMessage({ ready: true, mode: 'indexeddb' });
+    serve(memory.buffer, memory.store);
+    return;
+  }
   const { buffer, files } = event.data;
   let store;
   try {
     store = await openOpfs(files);
   } catch (err) {
-    postMessage({ error: String(err.message || err), name: err && err.name });
+    // Another tab holds the files: say so, never open a second copy beside it.
+    if (err && err.name === 'NoModificationAllowedError') {
+      postMessage({ error: String(err.message || err), name: err.name });
+      return;
+    }
+    // No access handles here: serve the files from memory, kept in IndexedDB by the page.
+    memory = { buffer, store: memoryStore(files.length, channel(buffer)) };
+    postMessage({ needsMemory: true, reason: String((err && err.message) || err) });
     return;
   }
-  postMessage({ ready: true });
+  postMessage({ ready: true, mode: 'opfs' });
   serve(buffer, store);
 };
 
@@ -83,10 +105,103 @@ async function openOpfs(files) {
   };
 }
 
+// The files in memory, as 64 KiB chunks, with what changed since the last flush. At each flush
+// the changed chunks (copies) and sizes go to the page in one message, numbered; the page writes
+// each message in one IndexedDB transaction, in order, so IndexedDB always holds the files as
+// they were at a flush: a state SQLite recovers from as from a crash at that moment.
+function memoryStore(count, ch) {
+  const files = Array.from({ length: count }, () => ({ chunks: [], size: 0, dirty: new Set() }));
+  let changedSince = false;
+  const touch = (f, index) => {
+    f.dirty.add(index);
+    changedSince = true;
+    Atomics.store(ch.ctl, 6, 1);
+  };
+  return {
+    load(images) {
+      images.forEach((image, slot) => {
+        files[slot].size = image.size;
+        for (const [index, buffer] of image.chunks) files[slot].chunks[index] = new Uint8Array(buffer);
+      });
+    },
+    read(slot, data, at, length) {
+      const f = files[slot];
+      const end = Math.min(at + length, f.size);
+      let n = 0;
+      for (let pos = at; pos < end;) {
+        const index = Math.floor(pos / CHUNK);
+        const within = pos - index * CHUNK;
+        const take = Math.min(CHUNK - within, end - pos);
+        const chunk = f.chunks[index];
+        if (chunk) data.set(chunk.subarray(within, within + take), n);
+        else data.fill(0, n, n + take);
+        n += take;
+        pos += take;
+      }
+      return n;
+    },
+    write(slot, data, at, length) {
+      const f = files[slot];
+      for (let n = 0; n < length;) {
+        const pos = at + n;
+        const index = Math.floor(pos / CHUNK);
+        const within = pos - index * CHUNK;
+        const take = Math.min(CHUNK - within, length - n);
+        if (!f.chunks[index]) f.chunks[index] = new Uint8Array(CHUNK);
+        f.chunks[index].set(data.subarray(n, n + take), within);
+        touch(f, index);
+        n += take;
+      }
+      if (at + length > f.size) f.size = at + length;
+      return length;
+    },
+    size: (slot) => files[slot].size,
+    truncate(slot, size) {
+      const f = files[slot];
+      const keep = Math.ceil(size / CHUNK);
+      for (let i = keep; i < f.chunks.length; i++) {
+        if (f.chunks[i]) touch(f, i);
+        delete f.chunks[i];
+      }
+      f.chunks.length = Math.min(f.chunks.length, keep);
+      if (keep > 0 && size % CHUNK !== 0 && f.chunks[keep - 1]) {
+        f.chunks[keep - 1].fill(0, size % CHUNK);
+        touch(f, keep - 1);
+      }
+      f.size = size;
+      changedSince = true;
+      Atomics.store(ch.ctl, 6, 1);
+    },
+    // Answered at once: the page writes the changes to IndexedDB as soon as SQLite lets it run.
+    flush() {
+      if (!changedSince) return;
+      const changes = [];
+      const transfer = [];
+      files.forEach((f, slot) => {
+        for (const index of f.dirty) {
+          const chunk = f.chunks[index];
+          const copy = chunk && index * CHUNK < f.size ? chunk.slice().buffer : null;
+          if (copy) transfer.push(copy);
+          changes.push([slot, index, copy]);
+        }
+        f.dirty.clear();
+      });
+      const sizes = files.map((f) => f.size);
+      const n = Atomics.add(ch.generations, 0, 1) + 1;
+      changedSince = false;
+      Atomics.store(ch.ctl, 6, 0);
+      postMessage({ persist: { n, changes, sizes } }, transfer);
+    },
+    close() {},
+  };
+}
+
 function channel(buffer) {
   return {
     ctl: new Int32Array(buffer, 0, 8),
     nums: new Float64Array(buffer, 32, 2),
+    // The IndexedDB store's flushes: [sent to the page, stored by the page].
+    generations: new Int32Array(buffer, 48, 2),
     data: new Uint8Array(buffer, 64),
     encoder: new TextEncoder(),
   };

@@ -1,14 +1,12 @@
 //! The web app in WebKit, Safari's engine (what every iPad browser runs): Debian's WebKitGTK
 //! MiniBrowser driven through its WebDriver (`WebKitWebDriver`) under Xvfb.
 //!
-//! What WebKitGTK's automation allows here: the page, its module scripts, the service worker and
-//! cross-origin isolation all work, but an automation session is always ephemeral (no data
-//! directory), and WebKit gives an ephemeral session no origin-private file system. So the test
-//! checks that WebKit starts the app's boot path, isolated, with its service worker, and that
-//! without durable storage the app refuses plainly, instead of hanging or pretending to save.
-//! Signing in and recording offline are covered in Chromium (`web_app.rs`); on an iPad, Safari
-//! has the private file system (and shared memory, which WebKitGTK enables here through
-//! `JSC_useSharedArrayBuffer`).
+//! An automation session of WebKitGTK is always ephemeral, and WebKitGTK has no synchronous
+//! access handles in the origin-private file system even with a data directory, so here the app
+//! keeps its files in IndexedDB (the storage worker's second store; Safari on an iPad uses the
+//! private file system). The test signs in, goes offline (the server stops), records a score,
+//! waits until the app says it is saved, reloads from the service worker, and finds the score.
+//! Shared memory is enabled in WebKitGTK through `JSC_useSharedArrayBuffer`, as Safari has it.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -131,33 +129,72 @@ impl Drop for WebKit {
     }
 }
 
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl WebKit {
+    /// The element `css` matches, once it is there.
+    fn find(&self, css: &str) -> String {
+        self.wait(
+            css,
+            &format!("return document.querySelector({}) !== null", json!(css)),
+        );
+        let v = self.call(
+            "POST",
+            &self.s("/element"),
+            json!({"using": "css selector", "value": css}),
+        );
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("an element for {css}: {v}"))
+            .to_owned()
+    }
+
+    fn click(&self, css: &str) {
+        let e = self.find(css);
+        // Centred, clear of the sticky top bar, as a monitor would have it before tapping.
+        self.run(
+            "arguments[0].scrollIntoView({block: 'center'})",
+            json!([{ ELEMENT: e }]),
+        );
+        self.call("POST", &self.s(&format!("/element/{e}/click")), json!({}));
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css);
+        self.call(
+            "POST",
+            &self.s(&format!("/element/{e}/value")),
+            json!({ "text": text }),
+        );
+    }
+}
+
 #[test]
-fn in_webkit_the_app_boots_isolated_with_its_service_worker_and_refuses_plainly_without_storage() {
+fn in_webkit_a_score_recorded_offline_survives_a_reload() {
     assert!(
         web_app_dir().join("index.html").exists(),
         "the web app is not built: run scripts/build-web.sh (./scripts/test.sh does)"
     );
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::demo(dir.path());
+    let mut server = Server::demo(dir.path());
     let x = Xvfb::landscape();
     let wk = WebKit::start(&x);
     wk.go(&format!("{}/app/", server.url));
-    let message = wk.wait(
-        "the app's start to finish",
-        "const e = document.querySelector('.boot-error, #username'); return e && (e.id || e.textContent);",
-    );
-    let message = message.as_str().unwrap_or_default().to_owned();
-    assert!(
-        message.contains("refused its private file storage")
-            && message.contains("open Accredit in a normal window"),
-        "WebKit's ephemeral automation session has no private file system; the app must say so: {message}"
-    );
+    wk.find("#username");
     let isolated = wk.run(
-        "return [window.crossOriginIsolated, typeof SharedArrayBuffer, window.isSecureContext]",
+        "return [window.crossOriginIsolated, typeof SharedArrayBuffer, window.isSecureContext, window.accreditStorage.mode]",
         json!([]),
     );
-    assert_eq!(isolated, json!([true, "function", true]));
-    // The service worker installed and keeps the app for offline starts.
+    assert_eq!(
+        isolated,
+        json!([true, "function", true, "indexeddb"]),
+        "isolated, with the IndexedDB store (WebKitGTK has no access handles)"
+    );
+    wk.type_into("#username", "monitor1");
+    wk.type_into("#password", "accredit-demo");
+    wk.click("#sign-in");
+    wk.find("#caseload");
+    // The service worker keeps the app for offline starts.
     wk.wait(
         "the service worker to be active",
         "return navigator.serviceWorker && navigator.serviceWorker.controller === null ? (window.__swReady || (navigator.serviceWorker.ready.then(() => window.__swReady = true), false)) : true",
@@ -170,5 +207,95 @@ fn in_webkit_the_app_boots_isolated_with_its_service_worker_and_refuses_plainly_
     assert!(
         cached.as_u64().is_some_and(|n| n >= 8),
         "the app's files are cached for offline starts: {cached}"
+    );
+
+    // Offline: the server is gone.
+    let url = server.url.clone();
+    server.kill();
+    wk.click("[id^='location-']");
+    wk.click("#start-visit");
+    wk.find("#editor");
+    let score = wk
+        .run(
+            "return document.querySelectorAll('.scores')[0].querySelectorAll('button')[2].id",
+            json!([]),
+        )
+        .as_str()
+        .expect("a score button")
+        .to_owned();
+    wk.click(&format!("#{score}"));
+    wk.wait(
+        "the score to show as chosen",
+        &format!(
+            "return document.getElementById({}).getAttribute('aria-pressed') === 'true'",
+            json!(score)
+        ),
+    );
+    // Saved: the app says so only once IndexedDB holds the change.
+    wk.wait(
+        "the change to be saved",
+        "const s = document.getElementById('save-state'); return s && s.dataset.saving === 'false'",
+    );
+    assert!(
+        wk.run(
+            "return document.getElementById('save-state').textContent",
+            json!([])
+        )
+        .as_str()
+        .is_some_and(|t| t.contains("saved on this tablet")),
+    );
+
+    // A reload, still offline: the service worker starts the app, which reads IndexedDB.
+    wk.call("POST", &wk.s("/refresh"), json!({}));
+    wk.click("[id^='location-']");
+    wk.click("[id^='continue-']");
+    wk.find("#editor");
+    wk.wait(
+        "the score recorded before the reload",
+        &format!("const b = document.getElementById({}); return b && b.getAttribute('aria-pressed') === 'true'", json!(score)),
+    );
+    let shot = wk.call("GET", &wk.s("/screenshot"), Value::Null);
+    let png = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        shot.as_str().expect("a screenshot"),
+    )
+    .unwrap();
+    std::fs::write(
+        accredit_e2e::workspace().join("docs/screenshots/web-webkit-visit-after-reload.png"),
+        png,
+    )
+    .unwrap();
+
+    // A second tab of the app is refused while this one holds the files (a Web Lock here).
+    let first = wk.call("GET", &wk.s("/window"), Value::Null);
+    let second = wk.call("POST", &wk.s("/window/new"), json!({"type": "tab"}));
+    wk.call(
+        "POST",
+        &wk.s("/window"),
+        json!({ "handle": second["handle"] }),
+    );
+    wk.go(&format!("{}/app/", url));
+    let refusal = wk.wait(
+        "the second tab's refusal",
+        "const e = document.querySelector('.boot-error'); return e && e.textContent",
+    );
+    assert!(
+        refusal
+            .as_str()
+            .is_some_and(|t| t.contains("already open in another tab")),
+        "{refusal}"
+    );
+    wk.call("DELETE", &wk.s("/window"), Value::Null);
+    wk.call("POST", &wk.s("/window"), json!({ "handle": first }));
+    wk.find("#editor");
+    // The sync centre says where the work is kept, and what that means.
+    wk.click("#nav-sync");
+    let kind = wk.wait(
+        "the storage report",
+        "const e = document.getElementById('storage-kind'); return e && e.textContent",
+    );
+    assert!(
+        kind.as_str().is_some_and(|t| t.contains("IndexedDB")),
+        "{kind}"
     );
 }

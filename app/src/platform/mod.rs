@@ -9,7 +9,9 @@
 //! - `off_thread`, `process_photo`: heavy work kept off the screen's way (the photo pipeline);
 //! - `device_name`: how the device names itself to the server;
 //! - `CAMERA_INPUT`: whether the photo field opens a camera (the browser on a tablet);
-//! - `storage_report`: what the browser says of the app's storage (nothing on the desktop).
+//! - `storage_report`: what the browser says of the app's storage (nothing on the desktop);
+//! - `saves_in_background`, `saving`: whether edits reach storage a moment after they return
+//!   (the browser's IndexedDB store), and whether some have not yet.
 
 /// The web app's storage as the browser reports it, for the sync centre.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,6 +22,9 @@ pub struct StorageReport {
     pub used: u64,
     /// Bytes it may use.
     pub quota: u64,
+    /// Whether the data is in IndexedDB (the browser has no private files for web apps), where
+    /// each change is written a moment after it is made.
+    pub in_indexeddb: bool,
 }
 
 #[cfg(not(target_arch = "wasm32"))]

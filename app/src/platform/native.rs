@@ -191,6 +191,16 @@ pub async fn storage_report() -> Option<super::StorageReport> {
     None
 }
 
+/// Every edit is in the database file, synced, before it returns.
+pub fn saves_in_background() -> bool {
+    false
+}
+
+/// Nothing waits to be saved here.
+pub fn saving() -> bool {
+    false
+}
+
 /// A photo file through the pipeline, on a helper thread.
 pub async fn process_photo(bytes: Vec<u8>) -> AppResult<crate::photo::ProcessedPhoto> {
     off_thread(move || crate::photo::process(&bytes)).await

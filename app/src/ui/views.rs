@@ -311,7 +311,15 @@ pub fn StorageView(report: crate::platform::StorageReport) -> Element {
         section { aria_label: "Storage on this device", id: "storage",
             h2 { "Storage on this device" }
             dl { class: "summary-list",
-                div { dt { "Kept in" } dd { "This browser's private files for Accredit" } }
+                div { dt { "Kept in" }
+                    dd { id: "storage-kind",
+                        if report.in_indexeddb {
+                            "This browser's IndexedDB: it offers web apps no private files, so each change is written a moment after you make it (\"Saving…\" shows until it is). The whole store is read when Accredit starts, so starting takes longer as photos build up: sync them, or use Safari 17 or later, Chrome or Edge in a normal window."
+                        } else {
+                            "This browser's private files for Accredit"
+                        }
+                    }
+                }
                 div { dt { "Used" } dd { {format!("{} of {} this browser allows", megabytes(report.used), megabytes(report.quota))} } }
                 div { dt { "Kept permanently" }
                     dd { id: "storage-persisted",

@@ -36,6 +36,34 @@ fn conflict_title(pack: &FrameworkPack, conflict: &Conflict) -> String {
 }
 
 /// A conflict with its values and authors, and the choice of one with a reason.
+/// Says that every change is saved on this device, or, where changes reach the browser's storage
+/// a moment after they are made (IndexedDB), "Saving…" until they have.
+#[component]
+fn SaveState() -> Element {
+    let mut saving = use_signal(|| false);
+    use_future(move || async move {
+        if !crate::platform::saves_in_background() {
+            return;
+        }
+        loop {
+            let now = crate::platform::saving();
+            if now != *saving.peek() {
+                saving.set(now);
+            }
+            crate::platform::ui_sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
+    rsx! {
+        span { id: "save-state", role: "status", "data-saving": if saving() { "true" } else { "false" },
+            if saving() {
+                "Saving on this tablet…"
+            } else {
+                "Every change is saved on this tablet as you make it."
+            }
+        }
+    }
+}
+
 #[component]
 fn ConflictResolver(visit: Uuid, conflict: Conflict, title: String) -> Element {
     let ctx = use_context::<AppContext>();
@@ -135,7 +163,7 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
         }
         p { class: "caption",
             {format!("{:?} visit, {}, started {}. ", snap.header.visit_type, if snap.header.announced { "announced" } else { "unannounced" }, snap.visited_on().format("%-d %b %Y"))}
-            "Every change is saved on this tablet as you make it."
+            SaveState {}
         }
         if ro {
             div { class: "readonly", id: "read-only", "Signed off by {snap.signoff.as_ref().map(|s| s.by.name.clone()).unwrap_or_default()}. This visit is read-only on this tablet." }

@@ -235,7 +235,23 @@ pub async fn storage_report() -> Option<super::StorageReport> {
         persisted,
         used: number("usage"),
         quota: number("quota"),
+        in_indexeddb: saves_in_background(),
     })
+}
+
+/// Whether the storage worker keeps the files in IndexedDB (written just after each change)
+/// rather than in the private file system (on disk before each change returns).
+pub fn saves_in_background() -> bool {
+    web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w, &"accreditStorage".into()).ok())
+        .and_then(|s| js_sys::Reflect::get(&s, &"mode".into()).ok())
+        .and_then(|m| m.as_string())
+        .is_some_and(|m| m == "indexeddb")
+}
+
+/// Whether changes made are not yet all in the browser's storage.
+pub fn saving() -> bool {
+    worker_vfs::unsaved()
 }
 
 /// A photo file through the pipeline. The browser decodes it (in native code, with the camera's

@@ -14,13 +14,18 @@
 //!
 //! The worker opens every file's access handle before the app starts. The handles are
 //! exclusive, so a second tab of the app cannot open the database at all: it is told so before
-//! anything is read (see `boot.js`).
+//! anything is read (see `boot.js`). Where the browser has no access handles (WebKitGTK, some
+//! private windows) the worker keeps the files in IndexedDB instead, through the same channel;
+//! see `storage-worker.js` and [`unsaved`].
 //!
 //! The channel's layout (little-endian, as wasm and every browser are):
-//! - bytes 0..32, `Int32Array`: `[state, op, slot, length, failed, message length, 0, closing]`,
-//!   where `state` is 0 idle, 1 request waiting, 2 answered, and `closing` is set by the page
-//!   as it goes away (`boot.js`);
+//! - bytes 0..32, `Int32Array`: `[state, op, slot, length, failed, message length, changed,
+//!   closing]`, where `state` is 0 idle, 1 request waiting, 2 answered, `changed` is set by the
+//!   worker's IndexedDB store from a write to the next flush (see [`unsaved`]), and `closing` is
+//!   set by the page as it goes away (`boot.js`);
 //! - bytes 32..48, `Float64Array`: `[offset or size, result]`;
+//! - bytes 48..56, `Int32Array`: the IndexedDB store's flushes, `[sent to the page, stored by
+//!   the page]`;
 //! - bytes 64.., the data of a read or write, or the message of a failure.
 
 use std::cell::RefCell;
@@ -48,6 +53,8 @@ const OP_FLUSH: i32 = 5;
 
 struct Channel {
     ctl: Int32Array,
+    /// The IndexedDB store's flushes: `[sent to the page, stored by the page]`.
+    generations: Int32Array,
     nums: Float64Array,
     data: Uint8Array,
     capacity: usize,
@@ -68,6 +75,7 @@ pub fn install(buffer: &SharedArrayBuffer, files: Vec<String>) -> Result<(), Str
     }
     let channel = Channel {
         ctl: Int32Array::new_with_byte_offset_and_length(buffer, 0, 8),
+        generations: Int32Array::new_with_byte_offset_and_length(buffer, 48, 2),
         nums: Float64Array::new_with_byte_offset_and_length(buffer, 32, 2),
         data: Uint8Array::new_with_byte_offset_and_length(buffer, DATA_AT, total - DATA_AT),
         capacity: (total - DATA_AT) as usize,
@@ -142,6 +150,20 @@ fn call(
         };
         Atomics::store(&c.ctl, 0, 0).map_err(failed)?;
         outcome
+    })
+}
+
+/// Whether the storage worker holds changes not yet written to the browser's storage. Always
+/// false on the private file system, where each flush is on disk before it returns; with the
+/// IndexedDB store, true from a write until the background write after the flush is done.
+pub fn unsaved() -> bool {
+    CHANNEL.with(|c| {
+        c.borrow().as_ref().is_some_and(|c| {
+            let changed = Atomics::load(&c.ctl, 6).is_ok_and(|v| v != 0);
+            let sent = Atomics::load(&c.generations, 0).unwrap_or(0);
+            let stored = Atomics::load(&c.generations, 1).unwrap_or(0);
+            changed || sent != stored
+        })
     })
 }
 
