@@ -27,19 +27,27 @@ onmessage = async (event) => {
     serve(memory.buffer, memory.store);
     return;
   }
-  const { buffer, files } = event.data;
+  const { buffer, files, keptInIndexedDb } = event.data;
+  // Serves the files from memory, kept in IndexedDB by the page.
+  const inMemory = (reason) => {
+    memory = { buffer, store: memoryStore(files.length, channel(buffer)) };
+    postMessage({ needsMemory: true, reason });
+  };
+  // A device whose work is in IndexedDB stays there, even if the browser has since gained
+  // access handles: the work must never be split between two stores.
+  if (keptInIndexedDb) {
+    inMemory('the work on this device is kept in IndexedDB');
+    return;
+  }
   let store;
   try {
     store = await openOpfs(files);
   } catch (err) {
-    // Another tab holds the files: say so, never open a second copy beside it.
-    if (err && err.name === 'NoModificationAllowedError') {
-      postMessage({ error: String(err.message || err), name: err.name });
-      return;
-    }
-    // No access handles here: serve the files from memory, kept in IndexedDB by the page.
-    memory = { buffer, store: memoryStore(files.length, channel(buffer)) };
-    postMessage({ needsMemory: true, reason: String((err && err.message) || err) });
+    // Only a browser that cannot give access handles at all moves to IndexedDB. Anything else
+    // (another tab holding the files, a passing failure) is said as it is: starting on an empty
+    // second store would hide the monitor's work.
+    if (err && err.lacking) inMemory(String(err.message || err));
+    else postMessage({ error: String((err && err.message) || err), name: err && err.name });
     return;
   }
   postMessage({ ready: true, mode: 'opfs' });
@@ -50,6 +58,7 @@ async function openOpfs(files) {
   const handles = [];
   let step = 'opening the private file system';
   try {
+    if (!navigator.storage || !navigator.storage.getDirectory) throw new Error('this browser has none');
     const root = await navigator.storage.getDirectory();
     step = 'opening the app\'s folder';
     const dir = await root.getDirectoryHandle('accredit', { create: true });
@@ -63,6 +72,12 @@ async function openOpfs(files) {
     for (const h of handles) { try { h.close(); } catch (e) { /* closing anyway */ } }
     const e = new Error(`${step}: ${String((err && err.message) || err)}`);
     e.name = err && err.name;
+    // What the browser cannot do at all: no private file system here (WebKit's ephemeral and
+    // private sessions refuse it), or no synchronous access handles (WebKitGTK).
+    e.lacking = step === 'opening the private file system'
+      || typeof FileSystemFileHandle === 'undefined'
+      || typeof FileSystemFileHandle.prototype.createSyncAccessHandle !== 'function'
+      || (e.name === 'NotSupportedError' && step.startsWith('taking '));
     throw e;
   }
   let scratch = new Uint8Array(CHUNK);
@@ -97,9 +112,12 @@ async function openOpfs(files) {
     size: (slot) => handles[slot].getSize(),
     truncate: (slot, size) => { handles[slot].truncate(size); },
     flush: (slot) => { handles[slot].flush(); },
+    // Each handle is let go even if another, or its own flush, fails: a handle left open keeps
+    // the next start of the app out of its files.
     close: () => {
       for (const h of handles) {
-        try { h.flush(); h.close(); } catch (e) { /* closing anyway */ }
+        try { h.flush(); } catch (e) { /* closing anyway */ }
+        try { h.close(); } catch (e) { /* closed already */ }
       }
     },
   };
