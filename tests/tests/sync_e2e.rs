@@ -496,3 +496,62 @@ fn payments_csv_totals_match_the_json_schedule() {
         .text();
     assert!(csv.lines().any(|l| l.starts_with("adjustment,")));
 }
+
+#[test]
+fn a_device_with_many_unsynced_visits_sends_them_in_bounded_bodies() {
+    use accredit_shared::sync::replica::REQUEST_BUDGET;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::demo(dir.path());
+    let pack = pack();
+    let mo = Client::sign_in(&server.url, "monitor1");
+    let location = location_named(&mo, "Stanley Park Lodge");
+    let mut replica = Replica::new(author(&mo));
+    let mut seed = 11u64;
+    let mut ids = Vec::new();
+    let mut largest = 0;
+    for _ in 0..30 {
+        let header = accredit_e2e::annual_visit(location, &pack);
+        let mut doc = VisitDoc::create(&header, &pack, author(&mo)).unwrap();
+        for c in pack.criteria() {
+            doc.set_notes(&pack, &c.id, &accredit_e2e::prose(&mut seed, 40))
+                .unwrap();
+        }
+        largest = largest.max(doc.automerge().save_nocompress().len());
+        ids.push(header.visit_id);
+        replica.insert(header.visit_id, doc, None);
+    }
+    let mut bodies = Vec::new();
+    replica
+        .sync_with(
+            |body| {
+                bodies.push(body.len());
+                mo.sync_body(body)
+            },
+            30,
+        )
+        .unwrap();
+    assert!(replica.unacknowledged().is_empty(), "every visit stored");
+    // More than a budget's worth of visits: they went whole, in two bodies or more, none much
+    // past the budget.
+    let carrying = bodies.iter().filter(|b| **b > largest).count();
+    assert!(
+        carrying >= 2
+            && bodies
+                .iter()
+                .all(|b| *b < REQUEST_BUDGET + largest + 64 * 1024),
+        "{} visits of up to {largest} bytes went in bounded bodies: {bodies:?}",
+        ids.len()
+    );
+    // The server has them all: a second tablet of the same monitor receives every one, whole.
+    let mut other = Replica::new(author(&mo));
+    mo.sync(&mut other).unwrap();
+    for id in &ids {
+        let theirs = other
+            .doc(id)
+            .expect("the visit came down")
+            .snapshot()
+            .unwrap();
+        let mine = replica.doc(id).unwrap().snapshot().unwrap();
+        assert_eq!(theirs, mine, "{id} arrived intact");
+    }
+}

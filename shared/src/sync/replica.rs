@@ -49,6 +49,9 @@ pub struct SyncReport {
     pub refused: Vec<(Uuid, DocOutcome, String)>,
 }
 
+/// About how many bytes of sync messages one request carries (see [`Replica::request_within`]).
+pub const REQUEST_BUDGET: usize = 1024 * 1024;
+
 /// A device's documents and their sync states with the server.
 pub struct Replica {
     author: Author,
@@ -134,25 +137,41 @@ impl Replica {
     /// of a run (`include_all`) names every document, with the server heads last seen, so the
     /// server can tell which have changed on its side and which the device lacks.
     pub fn request(&mut self, include_all: bool) -> SyncRequest {
+        self.request_within(include_all, REQUEST_BUDGET)
+    }
+
+    /// [`Replica::request`], with at most about `budget` bytes of messages: once they reach it,
+    /// the other documents wait for the next round (a document whose message alone is larger
+    /// goes alone). A device with months of unsynced visits so never sends a body past the
+    /// server's limit, nor compresses megabytes at once on a tablet's only thread.
+    pub fn request_within(&mut self, include_all: bool, budget: usize) -> SyncRequest {
         let mut docs = Vec::new();
+        let mut used = 0;
         for (id, doc) in &mut self.docs {
-            let state = self.states.entry(*id).or_default();
-            if self.receipts.get(id).is_none_or(Vec::is_empty) {
-                super::message::presume_peer_lacks(state);
-            }
-            let message = super::message::next_message(doc.automerge(), state);
+            // Only claim server heads this copy really holds: a run cut short can leave a
+            // receipt for changes that never arrived.
+            let receipt = self.receipts.get(id).map(Vec::as_slice).unwrap_or_default();
+            let holds_all = receipt
+                .iter()
+                .all(|h| doc.automerge().get_change_by_hash(h).is_some());
+            let known_heads = if holds_all {
+                receipt.iter().map(|c| c.0).collect()
+            } else {
+                Vec::new()
+            };
+            // Past the budget no message is made (making one marks its changes as sent): the
+            // document waits for the next round.
+            let message = if used < budget {
+                let state = self.states.entry(*id).or_default();
+                if receipt.is_empty() {
+                    super::message::presume_peer_lacks(state);
+                }
+                super::message::next_message(doc.automerge(), state)
+            } else {
+                None
+            };
+            used += message.as_ref().map_or(0, Vec::len);
             if message.is_some() || include_all {
-                // Only claim server heads this copy really holds: a run cut short can leave a
-                // receipt for changes that never arrived.
-                let receipt = self.receipts.get(id).map(Vec::as_slice).unwrap_or_default();
-                let holds_all = receipt
-                    .iter()
-                    .all(|h| doc.automerge().get_change_by_hash(h).is_some());
-                let known_heads = if holds_all {
-                    receipt.iter().map(|c| c.0).collect()
-                } else {
-                    Vec::new()
-                };
                 docs.push(DocMessage {
                     doc_id: *id,
                     known_heads,
