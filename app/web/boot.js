@@ -6,7 +6,7 @@
 // 3. the app itself (WebAssembly), which opens the database through that worker.
 // Anything that stops the start is said on the page in plain words.
 
-const FILES = ['accredit.db', 'accredit.db-journal'];
+const FILES = ['accredit.db', 'accredit.db-journal', 'accredit.db-wal'];
 const CHANNEL_BYTES = 64 + 1024 * 1024;
 
 function say(text, error) {

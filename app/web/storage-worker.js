@@ -11,9 +11,10 @@
 //   every operation from memory and, at each flush, posts what changed back to the page, which
 //   writes it to IndexedDB in one transaction. Neither side can wait for IndexedDB while SQLite
 //   runs (in WebKit even a worker's IndexedDB requests pass through the page's thread, which is
-//   waiting), so the channel says whether anything is not yet stored (word 6: changed since the
-//   last flush; bytes 48..56: flushes sent and flushes stored), and the app shows "Saving…"
-//   until everything is. A Web Lock held by the page keeps a second tab out.
+//   waiting), so the channel says whether a flush is not yet stored (bytes 48..56: flushes sent
+//   and flushes stored), and the app shows "Saving…" until every one is. SQLite promises
+//   nothing before a flush (each commit ends with one), so writes not yet flushed do not count.
+//   A Web Lock held by the page keeps a second tab out.
 
 const CHUNK = 64 * 1024;
 
@@ -133,7 +134,6 @@ function memoryStore(count, ch) {
   const touch = (f, index) => {
     f.dirty.add(index);
     changedSince = true;
-    Atomics.store(ch.ctl, 6, 1);
   };
   return {
     load(images) {
@@ -188,7 +188,6 @@ function memoryStore(count, ch) {
       }
       f.size = size;
       changedSince = true;
-      Atomics.store(ch.ctl, 6, 1);
     },
     // Answered at once: the page writes the changes to IndexedDB as soon as SQLite lets it run.
     flush() {
@@ -207,7 +206,6 @@ function memoryStore(count, ch) {
       const sizes = files.map((f) => f.size);
       const n = Atomics.add(ch.generations, 0, 1) + 1;
       changedSince = false;
-      Atomics.store(ch.ctl, 6, 0);
       postMessage({ persist: { n, changes, sizes } }, transfer);
     },
     close() {},

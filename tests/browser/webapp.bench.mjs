@@ -42,8 +42,10 @@ async function install(page, file) {
     }, part);
   }
   await db.evaluate((w) => w.close());
-  const journal = await open('accredit.db-journal');
-  await journal.evaluate(async (w) => { await w.truncate(0); await w.close(); });
+  for (const name of ['accredit.db-journal', 'accredit.db-wal']) {
+    const other = await open(name);
+    await other.evaluate(async (w) => { await w.truncate(0); await w.close(); });
+  }
 }
 
 /** Waits, on a page of the app's origin that does not start it, until the closed app's storage

@@ -115,9 +115,10 @@ fn describe(e: JsValue) -> String {
     }
 }
 
-/// Opens the database `path` (a plain name) through the storage worker. The rollback journal is
-/// truncated, not deleted, at each commit; the files are this tab's alone, so the connection
-/// keeps its lock.
+/// Opens the database `path` (a plain name) through the storage worker, in write-ahead-log mode
+/// without shared memory: exclusive locking (the files are this tab's alone) set first keeps
+/// the WAL index in memory, and each commit costs one flush of the log instead of a rollback
+/// journal's three.
 pub fn connect(path: &Path) -> AppResult<Connection> {
     let name = path
         .to_str()
@@ -127,8 +128,8 @@ pub fn connect(path: &Path) -> AppResult<Connection> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
         worker_vfs::VFS_NAME,
     )?;
-    conn.pragma_update(None, "journal_mode", "TRUNCATE")?;
     conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(conn)
 }

@@ -19,10 +19,9 @@
 //! see `storage-worker.js` and [`unsaved`].
 //!
 //! The channel's layout (little-endian, as wasm and every browser are):
-//! - bytes 0..32, `Int32Array`: `[state, op, slot, length, failed, message length, changed,
-//!   closing]`, where `state` is 0 idle, 1 request waiting, 2 answered, `changed` is set by the
-//!   worker's IndexedDB store from a write to the next flush (see [`unsaved`]), and `closing` is
-//!   set by the page as it goes away (`boot.js`);
+//! - bytes 0..32, `Int32Array`: `[state, op, slot, length, failed, message length, 0,
+//!   closing]`, where `state` is 0 idle, 1 request waiting, 2 answered, and `closing` is set by
+//!   the page as it goes away (`boot.js`);
 //! - bytes 32..48, `Float64Array`: `[offset or size, result]`;
 //! - bytes 48..56, `Int32Array`: the IndexedDB store's flushes, `[sent to the page, stored by
 //!   the page]`;
@@ -153,16 +152,15 @@ fn call(
     })
 }
 
-/// Whether the storage worker holds changes not yet written to the browser's storage. Always
-/// false on the private file system, where each flush is on disk before it returns; with the
-/// IndexedDB store, true from a write until the background write after the flush is done.
+/// Whether a flush (the end of every commit) is not yet in the browser's storage. Always false
+/// on the private file system, where each flush is on disk before it returns; with the
+/// IndexedDB store, true from a flush until the page has written it.
 pub fn unsaved() -> bool {
     CHANNEL.with(|c| {
         c.borrow().as_ref().is_some_and(|c| {
-            let changed = Atomics::load(&c.ctl, 6).is_ok_and(|v| v != 0);
             let sent = Atomics::load(&c.generations, 0).unwrap_or(0);
             let stored = Atomics::load(&c.generations, 1).unwrap_or(0);
-            changed || sent != stored
+            sent != stored
         })
     })
 }
