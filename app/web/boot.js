@@ -78,6 +78,13 @@ function idbRequest(r) {
   });
 }
 
+// Whether another page of the app is open (it holds a page lock; see startStorage).
+async function anotherPageAlive(mine) {
+  if (!navigator.locks || !navigator.locks.query) return true;
+  const { held } = await navigator.locks.query();
+  return held.some((l) => l.name.startsWith('accredit-page-') && l.name !== mine);
+}
+
 // Whether this device's work is already in IndexedDB (an earlier start took that store).
 async function idbHoldsFiles() {
   if (!self.indexedDB) return false;
@@ -160,18 +167,32 @@ async function startStorage() {
     throw new Error('this browser did not isolate the page, so the app cannot keep its data safely. Open Accredit from its https:// address in a current browser');
   }
   const buffer = new SharedArrayBuffer(CHANNEL_BYTES);
+  // Held while this page lives: the storage worker learns from it that the page is gone even if
+  // `pagehide` never runs, and lets go of the files (see storage-worker.js).
+  const pageLock = navigator.locks ? 'accredit-page-' + crypto.randomUUID() : null;
+  if (pageLock) {
+    await new Promise((held) => navigator.locks.request(pageLock, () => { held(); return new Promise(() => {}); }));
+  }
   const keptInIndexedDb = await idbHoldsFiles();
   let worker;
   let answer;
-  // Just after a reload the previous page may still hold the files for a moment: try again a
-  // few times before concluding that another tab has them.
-  for (let attempt = 0; attempt < 40; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 100));
+  // Just after a reload the previous page may still hold the files for a moment: try again
+  // for a few seconds before concluding that another tab has them. If no other page of the app
+  // is alive (no other page lock), the files are held by a closed page's worker that the
+  // browser has not yet stopped (Chromium sometimes takes half a minute): wait for it, saying so.
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    if (attempt > 0) {
+      const waited = Date.now() - started;
+      if (waited > 4000 && (await anotherPageAlive(pageLock) || waited > 90000)) break;
+      if (waited > 2000) say('Accredit is waiting for its previous window to finish closing. This can take up to a minute; your work is safe.', false);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     worker = new Worker(new URL('__WORKER__', import.meta.url));
     answer = await new Promise((resolve) => {
       worker.onmessage = (e) => resolve(e.data);
       worker.onerror = (e) => resolve({ error: e.message || 'the storage worker did not start' });
-      worker.postMessage({ buffer, files: FILES, keptInIndexedDb });
+      worker.postMessage({ buffer, files: FILES, keptInIndexedDb, pageLock });
     });
     if (answer.needsMemory) {
       const reason = answer.reason;
@@ -186,6 +207,7 @@ async function startStorage() {
     worker.terminate();
     if (answer.name !== 'NoModificationAllowedError') break;
   }
+  if (Date.now() - started > 2000) say('Starting Accredit…', false);
   if (answer.error) {
     if (answer.name === 'NoModificationAllowedError') {
       const e = new Error('Accredit is already open in another tab or window of this browser. Use that one, or close it and reload this page.');

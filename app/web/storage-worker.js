@@ -28,7 +28,8 @@ onmessage = async (event) => {
     serve(memory.buffer, memory.store);
     return;
   }
-  const { buffer, files, keptInIndexedDb } = event.data;
+  const { buffer, files, keptInIndexedDb, pageLock } = event.data;
+  watchPage(pageLock);
   // Serves the files from memory, kept in IndexedDB by the page.
   const inMemory = (reason) => {
     memory = { buffer, store: memoryStore(files.length, channel(buffer)) };
@@ -263,19 +264,34 @@ function handle(ch, store) {
 // to see whether the page is going away (word 7 of the channel): then it closes the files at
 // once, so the next start of the app finds them free even if the browser keeps this page (and
 // this worker) alive in its back/forward cache.
-function serve(buffer, store) {
+//
+// The page may also go without its `pagehide` ever running (a tab closed while busy): then the
+// page's Web Lock (see `watchPage`) is released by the browser, and the worker, which looks at
+// its event loop whenever a wait times out, lets go of the files at once instead of holding them
+// until it is collected.
+let pageGone = false;
+
+async function serve(buffer, store) {
   const ch = channel(buffer);
   for (;;) {
-    if (Atomics.load(ch.ctl, 7) === 1) {
+    if (Atomics.load(ch.ctl, 7) === 1 || pageGone) {
       store.close();
       self.close();
       return;
     }
     const state = Atomics.load(ch.ctl, 0);
     if (state !== 1) {
-      Atomics.wait(ch.ctl, 0, state, 250);
+      if (Atomics.wait(ch.ctl, 0, state, 250) === 'timed-out') {
+        await new Promise((r) => setTimeout(r, 0));
+      }
       continue;
     }
     handle(ch, store);
   }
+}
+
+// Waits for the page's lock: granted to this worker only once the page that holds it is gone.
+function watchPage(lock) {
+  if (!lock || !navigator.locks) return;
+  navigator.locks.request(lock, () => { pageGone = true; });
 }

@@ -55,7 +55,8 @@ async function released(page) {
   await page.evaluate(async () => {
     const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('accredit');
     const file = await dir.getFileHandle('accredit.db');
-    for (let i = 0; i < 500; i++) {
+    // Chromium sometimes takes half a minute to stop a closed page's worker.
+    for (let i = 0; i < 3000; i++) {
       try {
         const w = await file.createWritable({ keepExistingData: true });
         await w.abort();

@@ -231,9 +231,14 @@ fn in_webkit_a_score_recorded_offline_survives_a_reload() {
             json!(score)
         ),
     );
-    // Saved: the app says so only once IndexedDB holds the change.
+    // Saved: the page has written every flush to IndexedDB (the channel's count of flushes sent
+    // and stored), and the editor says so.
     wk.wait(
-        "the change to be saved",
+        "every flush to be stored",
+        "const g = new Int32Array(window.accreditStorage.buffer, 48, 2); return g[0] > 0 && g[0] === g[1]",
+    );
+    wk.wait(
+        "the editor to say the change is saved",
         "const s = document.getElementById('save-state'); return s && s.dataset.saving === 'false'",
     );
     assert!(
