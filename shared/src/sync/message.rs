@@ -76,20 +76,29 @@ mod tests {
     /// Runs sync between two documents until neither has anything to say; returns the bytes
     /// each message carried.
     fn sync(a: &mut AutoCommit, b: &mut AutoCommit) -> Vec<Vec<u8>> {
-        let (mut sa, mut sb) = (State::new(), State::new());
+        sync_from(a, b, &mut State::new(), &mut State::new())
+    }
+
+    /// [`sync`] from the given states.
+    fn sync_from(
+        a: &mut AutoCommit,
+        b: &mut AutoCommit,
+        sa: &mut State,
+        sb: &mut State,
+    ) -> Vec<Vec<u8>> {
         let mut sent = Vec::new();
         for _ in 0..10 {
-            let m1 = next_message(a, &mut sa);
+            let m1 = next_message(a, sa);
             if let Some(m) = &m1 {
                 b.sync()
-                    .receive_sync_message(&mut sb, Message::decode(m).unwrap())
+                    .receive_sync_message(sb, Message::decode(m).unwrap())
                     .unwrap();
                 sent.push(m.clone());
             }
-            let m2 = next_message(b, &mut sb);
+            let m2 = next_message(b, sb);
             if let Some(m) = &m2 {
                 a.sync()
-                    .receive_sync_message(&mut sa, Message::decode(m).unwrap())
+                    .receive_sync_message(sa, Message::decode(m).unwrap())
                     .unwrap();
                 sent.push(m.clone());
             }
@@ -143,23 +152,7 @@ mod tests {
         c.commit();
         let (mut sa, mut sc) = (State::new(), State::new());
         presume_peer_lacks(&mut sc);
-        for _ in 0..10 {
-            let m1 = next_message(&mut c, &mut sc);
-            if let Some(m) = &m1 {
-                a.sync()
-                    .receive_sync_message(&mut sa, Message::decode(m).unwrap())
-                    .unwrap();
-            }
-            let m2 = next_message(&mut a, &mut sa);
-            if let Some(m) = &m2 {
-                c.sync()
-                    .receive_sync_message(&mut sc, Message::decode(m).unwrap())
-                    .unwrap();
-            }
-            if m1.is_none() && m2.is_none() {
-                break;
-            }
-        }
+        sync_from(&mut c, &mut a, &mut sc, &mut sa);
         assert_eq!(a.get_heads(), c.get_heads());
 
         // A state that has met the other side is not touched.
