@@ -41,8 +41,11 @@ pub const VFS_NAME: &str = "accredit-worker";
 
 /// Where the data area starts.
 const DATA_AT: u32 = 64;
-/// How long an operation may take before the storage is declared gone (the worker died).
-const GIVE_UP_MS: f64 = 30_000.0;
+/// How long an operation may take before the storage is declared gone (an operation takes
+/// microseconds, a flush milliseconds). Chromium pauses the worker first when a tab is closed
+/// mid-operation, so the page spins until this runs out before it can close and let go of the
+/// files (seen here: 1 close in about 20, soon after sign-in); 10 s keeps that wait short.
+const GIVE_UP_MS: f64 = 10_000.0;
 
 const OP_READ: i32 = 1;
 const OP_WRITE: i32 = 2;
