@@ -159,6 +159,23 @@ impl WebKit {
         self.call("POST", &self.s(&format!("/element/{e}/click")), json!({}));
     }
 
+    /// Saves what the window shows in `docs/screenshots/`.
+    fn screenshot(&self, name: &str) {
+        let shot = self.call("GET", &self.s("/screenshot"), Value::Null);
+        let png = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            shot.as_str().expect("a screenshot"),
+        )
+        .unwrap();
+        std::fs::write(
+            accredit_e2e::workspace()
+                .join("docs/screenshots")
+                .join(name),
+            png,
+        )
+        .unwrap();
+    }
+
     fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css);
         self.call(
@@ -259,17 +276,7 @@ fn in_webkit_a_score_recorded_offline_survives_a_reload() {
         "the score recorded before the reload",
         &format!("const b = document.getElementById({}); return b && b.getAttribute('aria-pressed') === 'true'", json!(score)),
     );
-    let shot = wk.call("GET", &wk.s("/screenshot"), Value::Null);
-    let png = base64::Engine::decode(
-        &base64::engine::general_purpose::STANDARD,
-        shot.as_str().expect("a screenshot"),
-    )
-    .unwrap();
-    std::fs::write(
-        accredit_e2e::workspace().join("docs/screenshots/web-webkit-visit-after-reload.png"),
-        png,
-    )
-    .unwrap();
+    wk.screenshot("web-webkit-visit-after-reload.png");
 
     // A second tab of the app is refused while this one holds the files (a Web Lock here).
     let first = wk.call("GET", &wk.s("/window"), Value::Null);
@@ -303,4 +310,9 @@ fn in_webkit_a_score_recorded_offline_survives_a_reload() {
         kind.as_str().is_some_and(|t| t.contains("IndexedDB")),
         "{kind}"
     );
+    wk.run(
+        "document.getElementById('storage').scrollIntoView({block: 'center'})",
+        json!([]),
+    );
+    wk.screenshot("web-webkit-sync-centre-indexeddb.png");
 }

@@ -314,7 +314,7 @@ pub fn StorageView(report: crate::platform::StorageReport) -> Element {
                 div { dt { "Kept in" }
                     dd { id: "storage-kind",
                         if report.in_indexeddb {
-                            "This browser's IndexedDB: it offers web apps no private files, so each change is written a moment after you make it (\"Saving…\" shows until it is). The whole store is read when Accredit starts, so starting takes longer as photos build up: sync them, or use Safari 17 or later, Chrome or Edge in a normal window."
+                            "This browser's IndexedDB: it offers web apps no private files, so each change is written a moment after you make it (\"Saving…\" shows until it is). The whole store is read when Accredit starts, so starting takes longer as photos build up. Safari 17 or later, Chrome and Edge, in a normal window, keep Accredit's data in private files instead."
                         } else {
                             "This browser's private files for Accredit"
                         }
