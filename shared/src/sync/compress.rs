@@ -105,11 +105,6 @@ fn unzstd(bytes: &[u8], limit: usize) -> Result<Vec<u8>, WireError> {
     read_limited(decoder, limit)
 }
 
-/// Whether `bytes` start like a gzip stream (sync bodies themselves start with `ACQ1`/`ACR1`).
-pub fn is_gzip(bytes: &[u8]) -> bool {
-    bytes.starts_with(&[0x1f, 0x8b])
-}
-
 /// Compresses a body with gzip.
 pub fn gzip(bytes: &[u8]) -> Result<Vec<u8>, WireError> {
     let mut out = GzEncoder::new(Vec::with_capacity(bytes.len() / 3), Compression::new(6));
@@ -144,7 +139,7 @@ mod tests {
     fn gzip_round_trips_and_refuses_bombs_and_garbage() {
         let body = b"ACQ1".repeat(1000);
         let packed = gzip(&body).unwrap();
-        assert!(is_gzip(&packed) && packed.len() < body.len() / 10);
+        assert!(packed.starts_with(&[0x1f, 0x8b]) && packed.len() < body.len() / 10);
         assert_eq!(gunzip(&packed, body.len()).unwrap(), body);
         assert_eq!(
             gunzip(&packed, body.len() - 1),
