@@ -26,6 +26,9 @@ pub struct Caller {
     pub provider_id: Option<Uuid>,
     /// The device the token was issued to.
     pub device_id: Uuid,
+    /// Signed in with a one-time password: nothing but choosing their own password (and signing
+    /// out) is allowed until they do.
+    pub password_change_due: bool,
 }
 
 impl Caller {
@@ -118,15 +121,15 @@ pub fn token_row(tx: &Connection, token: &str) -> Result<Option<TokenRow>, Servi
     let Some((user, device, kind, created_at, last_used_at)) = row else {
         return Ok(None);
     };
-    let user_row: Option<(String, String, String, Option<String>)> = tx
+    let user_row: Option<(String, String, String, Option<String>, bool)> = tx
         .prepare_cached(
-            "SELECT id, display_name, role, provider_id FROM users WHERE id = ?1 AND disabled = 0",
+            "SELECT id, display_name, role, provider_id, must_change_password FROM users WHERE id = ?1 AND disabled = 0",
         )?
         .query_row([&user], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .optional()?;
-    let Some((id, name, role, provider)) = user_row else {
+    let Some((id, name, role, provider, change_due)) = user_row else {
         return Ok(None);
     };
     Ok(Some(TokenRow {
@@ -137,6 +140,7 @@ pub fn token_row(tx: &Connection, token: &str) -> Result<Option<TokenRow>, Servi
                 .ok_or_else(|| ServiceError::internal("unknown role in database"))?,
             provider_id: provider.as_deref().map(parse_id).transpose()?,
             device_id: parse_id(&device)?,
+            password_change_due: change_due,
         },
         kind,
         created_at,
@@ -144,13 +148,18 @@ pub fn token_row(tx: &Connection, token: &str) -> Result<Option<TokenRow>, Servi
     }))
 }
 
-impl FromRequestParts<AppState> for Caller {
+/// The caller behind a request's bearer token, whether or not they still have a one-time
+/// password to replace. Only the routes that let them replace it (or sign out) take this.
+#[derive(Clone, Debug)]
+pub struct AnyCaller(pub Caller);
+
+impl FromRequestParts<AppState> for AnyCaller {
     type Rejection = ServiceError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
-    ) -> Result<Caller, ServiceError> {
+    ) -> Result<AnyCaller, ServiceError> {
         let header = parts
             .headers
             .get(AUTHORIZATION)
@@ -168,6 +177,24 @@ impl FromRequestParts<AppState> for Caller {
         state
             .blocking(move |s| crate::service::sessions::caller_for_token(s, &token))
             .await?
+            .map(AnyCaller)
             .ok_or_else(|| ServiceError::unauthorized("the token is not valid or has been revoked"))
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ServiceError;
+
+    /// A caller who has chosen their own password; one still holding a one-time password is
+    /// refused with `password_change_required`.
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Caller, ServiceError> {
+        let AnyCaller(caller) = AnyCaller::from_request_parts(parts, state).await?;
+        if caller.password_change_due {
+            return Err(ServiceError::PasswordChangeRequired);
+        }
+        Ok(caller)
     }
 }

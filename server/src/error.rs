@@ -35,6 +35,9 @@ pub enum ServiceError {
         /// Seconds until another attempt is considered.
         retry_after_secs: u64,
     },
+    /// Signed in with a one-time password that must be replaced before anything else.
+    #[error("choose your own password first: the one you were given works only once")]
+    PasswordChangeRequired,
     /// Our fault. The detail was logged (without personal data) and is never shown.
     #[error("the server could not complete the request")]
     Internal,
@@ -86,6 +89,7 @@ impl ServiceError {
             ServiceError::TooLarge(_) => "too_large",
             ServiceError::Invalid(_) => "invalid",
             ServiceError::TooManyAttempts { .. } => "too_many_attempts",
+            ServiceError::PasswordChangeRequired => "password_change_required",
             ServiceError::Internal => "internal",
         }
     }

@@ -11,6 +11,7 @@ pub mod docstore;
 pub mod error;
 pub mod http;
 pub mod import;
+pub mod passwords;
 pub mod portal;
 pub mod router;
 pub mod seed;

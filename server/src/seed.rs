@@ -164,6 +164,7 @@ fn record_visit(
         role: Role::Monitor,
         provider_id: None,
         device_id: Uuid::new_v4(),
+        password_change_due: false,
     };
     let snapshot = doc.snapshot().map_err(err)?;
     docstore::insert(
@@ -291,7 +292,7 @@ pub fn seed(state: &AppState) -> Result<Vec<Login>, ServiceError> {
                 },
             )?);
         }
-        let commissioner = users::add_user(
+        let commissioner = users::insert_user(
             tx,
             "commissioner",
             "Chris Hall (Commissioning)",
@@ -300,7 +301,7 @@ pub fn seed(state: &AppState) -> Result<Vec<Login>, ServiceError> {
             DEMO_PASSWORD,
         )?;
         let _ = commissioner;
-        users::add_user(
+        users::insert_user(
             tx,
             "lead",
             "Lena Shaw (Lead Officer)",
@@ -308,7 +309,7 @@ pub fn seed(state: &AppState) -> Result<Vec<Login>, ServiceError> {
             None,
             DEMO_PASSWORD,
         )?;
-        let m1 = users::add_user(
+        let m1 = users::insert_user(
             tx,
             "monitor1",
             "Mo Patel",
@@ -316,7 +317,7 @@ pub fn seed(state: &AppState) -> Result<Vec<Login>, ServiceError> {
             None,
             DEMO_PASSWORD,
         )?;
-        let m2 = users::add_user(
+        let m2 = users::insert_user(
             tx,
             "monitor2",
             "Sam Okafor",
@@ -324,7 +325,7 @@ pub fn seed(state: &AppState) -> Result<Vec<Login>, ServiceError> {
             None,
             DEMO_PASSWORD,
         )?;
-        users::add_user(
+        users::insert_user(
             tx,
             "coastal",
             "Jo Barnes (Coastal Care)",
@@ -332,13 +333,18 @@ pub fn seed(state: &AppState) -> Result<Vec<Login>, ServiceError> {
             Some(coastal),
             DEMO_PASSWORD,
         )?;
-        users::add_user(
+        users::insert_user(
             tx,
             "fylde",
             "Priya Singh (Fylde Homes)",
             Role::Provider,
             Some(fylde),
             DEMO_PASSWORD,
+        )?;
+        // Demo addresses on reserved example domains: a test SMTP server catches them.
+        tx.execute(
+            "UPDATE users SET email = username || CASE role WHEN 'provider' THEN '@provider.example' ELSE '@council.example' END",
+            [],
         )?;
         for l in [loc[0], loc[1], loc[2]] {
             users::assign(tx, m1, l)?;

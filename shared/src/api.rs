@@ -112,6 +112,21 @@ pub struct SessionResponse {
     pub role: Role,
     /// For providers, their organisation.
     pub provider_id: Option<Uuid>,
+    /// Signed in with a one-time password: every other call is refused with
+    /// `password_change_required` until `POST /api/v1/password` sets the user's own.
+    #[serde(default)]
+    pub password_change_required: bool,
+}
+
+/// `POST /api/v1/password`: replace the caller's password (a one-time one included). Every
+/// other session of the user ends; this one stays.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    /// The password signed in with.
+    pub current_password: String,
+    /// The new one: at least 12 characters and not a common password.
+    pub new_password: String,
 }
 
 /// `GET /api/v1/me`.

@@ -15,6 +15,14 @@ pub fn long_date(day: NaiveDate) -> String {
     day.format("%-d %B %Y").to_string()
 }
 
+/// An instant as GOV.UK writes a time, on the clock in London: `3 December 2026 at 2:05pm`.
+pub fn london_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    let local = at.with_timezone(&chrono_tz::Europe::London);
+    let time = local.format("%-I:%M%P").to_string();
+    let time = time.replace(":00", "");
+    format!("{} at {time}", long_date(local.date_naive()))
+}
+
 /// A count with its noun, singular or plural: `1 overdue action`, `2 overdue actions`.
 pub fn count(n: usize, singular: &str, plural: &str) -> String {
     format!("{n} {}", if n == 1 { singular } else { plural })
@@ -174,5 +182,19 @@ mod tests {
             "Section 42 safeguarding enquiry"
         );
         assert_eq!(KeyQuestion::WellLed.label(), "Well-led");
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn times_read_on_the_london_clock() {
+        let summer = Utc.with_ymd_and_hms(2026, 7, 1, 13, 5, 0).single();
+        assert_eq!(summer.map(london_time).as_deref(), Some("1 July 2026 at 2:05pm"));
+        let winter = Utc.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).single();
+        assert_eq!(winter.map(london_time).as_deref(), Some("3 December 2026 at 9am"));
     }
 }

@@ -1,6 +1,6 @@
 //! Sessions and devices over JSON, and the health check.
 
-use accredit_shared::api::{MeResponse, SessionRequest};
+use accredit_shared::api::{ChangePasswordRequest, MeResponse, SessionRequest};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -9,9 +9,10 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use super::{JsonBody, created, json_ok, path_id};
-use crate::auth::Caller;
-use crate::error::ServiceResult;
+use crate::auth::{AnyCaller, Caller};
+use crate::error::{ServiceError, ServiceResult};
 use crate::http::ClientAddr;
+use crate::service::people::{self, PasswordField};
 use crate::service::sessions::{self, Attempt, SessionKind};
 use crate::state::AppState;
 
@@ -21,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/api/v1/session", post(create_session).delete(end_session))
         .route("/api/v1/me", get(me))
+        .route("/api/v1/password", post(change_password))
         .route("/api/v1/devices/{id}/revoke", post(revoke_device))
 }
 
@@ -55,7 +57,11 @@ async fn create_session(
     Ok(created(&session))
 }
 
-async fn end_session(State(state): State<AppState>, caller: Caller) -> ServiceResult<StatusCode> {
+/// Signing out is allowed before a one-time password is replaced.
+async fn end_session(
+    State(state): State<AppState>,
+    AnyCaller(caller): AnyCaller,
+) -> ServiceResult<StatusCode> {
     state
         .blocking(move |s| sessions::revoke(s, &caller, caller.device_id))
         .await?;
@@ -71,6 +77,24 @@ async fn revoke_device(
     state
         .blocking(move |s| sessions::revoke(s, &caller, device))
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's own password, a one-time one included; every other session of theirs ends.
+async fn change_password(
+    State(state): State<AppState>,
+    AnyCaller(caller): AnyCaller,
+    JsonBody(req): JsonBody<ChangePasswordRequest>,
+) -> ServiceResult<StatusCode> {
+    state
+        .blocking(move |s| {
+            people::change_password(s, &caller, &req.current_password, &req.new_password)
+        })
+        .await?
+        .map_err(|(field, why)| match field {
+            PasswordField::Current => ServiceError::unauthorized(why),
+            PasswordField::New => ServiceError::invalid(why),
+        })?;
     Ok(StatusCode::NO_CONTENT)
 }
 

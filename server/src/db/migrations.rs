@@ -197,4 +197,13 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE tokens ADD COLUMN last_used_at TEXT;
     CREATE INDEX blobs_by_uploader ON blobs(uploaded_by);
     "#,
+    // 6: people managed from the portal: an email address for notices, one-time passwords that
+    // must be changed at the next sign-in, and devices listed per user.
+    r#"
+    ALTER TABLE users ADD COLUMN email TEXT;
+    ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN password_changed_at TEXT;
+    CREATE INDEX tokens_by_user ON tokens(user_id, revoked_at);
+    CREATE INDEX caseload_by_location ON caseload(location_id);
+    "#,
 ];

@@ -31,6 +31,8 @@ pub enum Section {
     Payments,
     /// The audit log.
     Audit,
+    /// People, their devices and caseloads.
+    People,
     /// The public register.
     Register,
     /// Sign-in and other pages outside the sections.
@@ -44,6 +46,9 @@ fn nav_items(role: Role) -> Vec<(&'static str, &'static str, Section)> {
         items.push(("Payments", "/payments", Section::Payments));
         items.push(("Rules", "/rules", Section::Rules));
         items.push(("Audit log", "/audit", Section::Audit));
+    }
+    if role == Role::Commissioner {
+        items.push(("People", "/people", Section::People));
     }
     items
 }
@@ -87,7 +92,7 @@ fn frame(viewer: Option<&Viewer>, section: Section, body: Element) -> Element {
                         }
                     }
                     div { class: "account",
-                        span { "{name}" }
+                        a { href: "/account", id: "your-account", "{name}" }
                         form { method: "post", action: "/sign-out",
                             input { r#type: "hidden", name: "form_key", value: "{key}" }
                             button { class: "link-button", r#type: "submit", "Sign out" }
@@ -195,6 +200,17 @@ pub fn money(p: i64) -> String {
         grouped.push(c);
     }
     format!("{}£{grouped}.{pence}", if p < 0 { "-" } else { "" })
+}
+
+/// A stored instant (RFC 3339) as a London time, or a dash when there is none. A stored time
+/// that does not read is shown as it is rather than hidden.
+pub fn when(at: Option<&str>) -> String {
+    match at {
+        None => "—".to_owned(),
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .map(|d| accredit_shared::labels::london_time(d.with_timezone(&chrono::Utc)))
+            .unwrap_or_else(|_| t.to_owned()),
+    }
 }
 
 /// A day, or a dash.

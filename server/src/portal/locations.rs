@@ -407,7 +407,7 @@ pub async fn status(
         h1 { "{st.name}" }
         p { class: "hint", "{st.service} · {st.address} · CQC location {st.cqc_id}" }
         if commissioner {
-            p { a { href: "/locations/{id}/records", id: "records-link", "CQC ratings, gates and records" } }
+            p { a { href: "/locations/{id}/records", id: "records-link", "CQC ratings, gates and records" } " · " a { href: "/locations/{id}/monitors", id: "monitors-link", "Monitors" } }
         }
         div { class: "status-panel",
             dl { class: "summary-list",

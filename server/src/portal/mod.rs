@@ -3,11 +3,14 @@
 //! without JavaScript, as GOV.UK services do. Access is checked here on every request with the
 //! same rules as the API: a page someone may not see is a 404, never the data.
 
+mod account;
 mod audit_log;
 mod chart;
+mod fields;
 mod layout;
 mod locations;
 mod payments;
+mod people;
 mod records;
 mod register;
 mod report;
@@ -64,6 +67,47 @@ pub fn routes() -> Router<AppState> {
         .route("/payments.csv", get(payments::csv))
         .route("/payments/issue", post(payments::issue))
         .route("/audit", get(audit_log::page_handler))
+        .route("/people", get(people::list).post(people::add))
+        .route("/people/new", get(people::new_form))
+        .route("/people/{id}", get(people::show).post(people::edit))
+        .route(
+            "/people/{id}/reset-password",
+            get(people::reset_question).post(people::reset),
+        )
+        .route(
+            "/people/{id}/disable",
+            get(people::disable_question).post(people::disable),
+        )
+        .route("/people/{id}/enable", post(people::enable))
+        .route(
+            "/people/{id}/devices/{device}/sign-out",
+            post(people::sign_out_device),
+        )
+        .route(
+            "/people/{id}/sign-out-everywhere",
+            post(people::sign_out_everywhere),
+        )
+        .route(
+            "/people/{id}/caseload",
+            get(people::caseload).post(people::save_caseload),
+        )
+        .route(
+            "/locations/{id}/monitors",
+            get(people::location_monitors).post(people::save_location_monitors),
+        )
+        .route("/account", get(account::page_handler))
+        .route(
+            "/account/password",
+            get(account::password_form).post(account::change_password),
+        )
+        .route(
+            "/account/devices/{device}/sign-out",
+            post(account::sign_out_device),
+        )
+        .route(
+            "/account/sign-out-everywhere",
+            post(account::sign_out_everywhere),
+        )
         .route("/visits/{id}", get(report::page_handler))
         .route("/visits/{id}/comments", post(report::comment))
         .route("/visits/{id}/confirm", post(report::confirm))

@@ -58,8 +58,10 @@ pub fn see_other(to: &str) -> Response {
 }
 
 /// The first path segments of the portal's own pages: a sign-in may return only to these.
-const PORTAL_PAGES: [&str; 8] = [
+const PORTAL_PAGES: [&str; 10] = [
     "locations",
+    "people",
+    "account",
     "visits",
     "review",
     "rules",
@@ -108,10 +110,33 @@ async fn viewer_of(parts: &Parts, state: &AppState) -> Result<Option<Viewer>, Se
 impl FromRequestParts<AppState> for Viewer {
     type Rejection = Response;
 
-    /// Not signed in: to the sign-in page, coming back here afterwards.
+    /// Not signed in: to the sign-in page, coming back here afterwards. Signed in with a
+    /// one-time password: to the page that replaces it, whatever was asked for.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Viewer, Response> {
+        let PendingViewer(v) = PendingViewer::from_request_parts(parts, state).await?;
+        if v.caller.password_change_due {
+            return Err(see_other(CHANGE_PASSWORD));
+        }
+        Ok(v)
+    }
+}
+
+/// Where someone signed in with a one-time password must go first.
+pub const CHANGE_PASSWORD: &str = "/account/password";
+
+/// A signed-in person who may still hold a one-time password: only the pages that replace it,
+/// and signing out, take this.
+pub struct PendingViewer(pub Viewer);
+
+impl FromRequestParts<AppState> for PendingViewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<PendingViewer, Response> {
         match viewer_of(parts, state).await {
-            Ok(Some(v)) => Ok(v),
+            Ok(Some(v)) => Ok(PendingViewer(v)),
             Err(e) => Err(super::PageError(e).into_response()),
             Ok(None) => {
                 let here = parts

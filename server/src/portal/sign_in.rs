@@ -173,6 +173,11 @@ pub async fn submit(
         .await;
     match result {
         Ok(session) => {
+            let next = if session.password_change_required {
+                session::CHANGE_PASSWORD.to_owned()
+            } else {
+                next
+            };
             let mut r = session::see_other(&next);
             if let Ok(v) = HeaderValue::from_str(&session::session_cookie(&session.token, secure)) {
                 r.headers_mut().insert(SET_COOKIE, v);
@@ -214,7 +219,7 @@ pub fn check_key(viewer: &Viewer, key: &str) -> Result<(), PageError> {
 /// Ends the session: its token is revoked, the cookie cleared.
 pub async fn sign_out(
     State(state): State<AppState>,
-    viewer: Viewer,
+    session::PendingViewer(viewer): session::PendingViewer,
     Form(f): Form<super::KeyForm>,
 ) -> PageResult {
     check_key(&viewer, &f.form_key)?;

@@ -4,6 +4,7 @@
 
 pub mod locations;
 pub mod payments;
+pub mod people;
 pub mod records;
 pub mod sessions;
 pub mod visits;

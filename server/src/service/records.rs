@@ -32,7 +32,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(field: &'static str, message: impl Into<String>) -> Refusal {
+    pub(crate) fn new(field: &'static str, message: impl Into<String>) -> Refusal {
         Refusal {
             field,
             message: message.into(),

@@ -123,7 +123,7 @@ impl Throttle {
 
     /// Refuses an attempt while the account or the address must wait; otherwise the delay to
     /// add before answering (slowing guessing without refusing a person who mistyped twice).
-    fn admit(&self, account: &str, address: Option<IpAddr>) -> ServiceResult<Duration> {
+    pub(crate) fn admit(&self, account: &str, address: Option<IpAddr>) -> ServiceResult<Duration> {
         let acc = Throttle::current(&self.accounts, &account.to_owned());
         let addr = address.map(|a| Throttle::current(&self.addresses, &a));
         let waits = [
@@ -154,7 +154,7 @@ impl Throttle {
         })
     }
 
-    fn failed(&self, account: &str, address: Option<IpAddr>) {
+    pub(crate) fn failed(&self, account: &str, address: Option<IpAddr>) {
         Throttle::bump(&self.accounts, account.to_owned());
         if let Some(a) = address {
             Throttle::bump(&self.addresses, a);
@@ -185,16 +185,18 @@ pub struct Account {
     provider_id: Option<Uuid>,
     hash: String,
     disabled: bool,
+    must_change_password: bool,
 }
 
 fn account(tx: &Connection, username: &str) -> ServiceResult<Option<Account>> {
-    let row: Option<(String, String, String, String, Option<String>, bool)> = tx
-        .prepare_cached("SELECT id, display_name, role, password_hash, provider_id, disabled FROM users WHERE username = ?1")?
+    type Row = (String, String, String, String, Option<String>, bool, bool);
+    let row: Option<Row> = tx
+        .prepare_cached("SELECT id, display_name, role, password_hash, provider_id, disabled, must_change_password FROM users WHERE username = ?1")?
         .query_row([username], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
         })
         .optional()?;
-    let Some((id, name, role, hash, provider, disabled)) = row else {
+    let Some((id, name, role, hash, provider, disabled, must_change_password)) = row else {
         return Ok(None);
     };
     Ok(Some(Account {
@@ -205,6 +207,7 @@ fn account(tx: &Connection, username: &str) -> ServiceResult<Option<Account>> {
         provider_id: provider.as_deref().map(stored_id).transpose()?,
         hash,
         disabled,
+        must_change_password,
     }))
 }
 
@@ -318,6 +321,7 @@ pub fn sign_in(s: &AppState, attempt: Attempt<'_>) -> ServiceResult<SessionRespo
         name: account.name,
         role: account.role,
         provider_id: account.provider_id,
+        password_change_required: account.must_change_password,
     };
     s.db.write(|tx| {
         let now = now_text();
@@ -348,6 +352,7 @@ fn caller_of(session: &SessionResponse) -> Caller {
         role: session.role,
         provider_id: session.provider_id,
         device_id: session.device_id,
+        password_change_due: session.password_change_required,
     }
 }
 
