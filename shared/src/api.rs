@@ -449,3 +449,83 @@ pub struct VisitDetail {
     /// Comments on it.
     pub comments: Vec<CommentView>,
 }
+
+/// An account, as `GET /api/v1/users` lists it (commissioners only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    /// The user.
+    pub id: Uuid,
+    /// Sign-in name.
+    pub username: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// For provider users, their provider.
+    pub provider_id: Option<Uuid>,
+    /// Where notices go.
+    pub email: Option<String>,
+    /// Disabled accounts cannot sign in.
+    pub disabled: bool,
+    /// Still holding a one-time password.
+    pub must_change_password: bool,
+    /// The latest use of any of their sessions (RFC 3339).
+    pub last_seen: Option<String>,
+}
+
+/// `POST /api/v1/users` (add, with a one-time password) and `PUT /api/v1/users/{id}` (edit; the
+/// username is ignored there, as it cannot change).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserRequest {
+    /// Sign-in name (letters, digits, `.`, `_`, `-`, `@`).
+    #[serde(default)]
+    pub username: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// For provider users, their provider.
+    #[serde(default)]
+    pub provider_id: Option<Uuid>,
+    /// Where notices go.
+    pub email: String,
+}
+
+/// The answer to adding a user or resetting a password: the one-time password, shown once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OneTimePasswordResponse {
+    /// The user.
+    pub user_id: Uuid,
+    /// Works once; the user must choose their own at first sign-in.
+    pub one_time_password: String,
+}
+
+/// One signed-in device of a user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceSummary {
+    /// The device.
+    pub device_id: Uuid,
+    /// The name it gave at sign-in.
+    pub name: String,
+    /// `portal` (a browser) or `device` (a field app).
+    pub kind: String,
+    /// When it signed in (RFC 3339).
+    pub signed_in_at: String,
+    /// When it was last used (RFC 3339).
+    pub last_seen: Option<String>,
+    /// When it was signed out, if it was.
+    pub revoked_at: Option<String>,
+}
+
+/// `POST /api/v1/users/{id}/caseload`: locations to add to and remove from a monitor's caseload.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseloadChange {
+    /// Locations to add.
+    #[serde(default)]
+    pub add: Vec<Uuid>,
+    /// Locations to remove.
+    #[serde(default)]
+    pub remove: Vec<Uuid>,
+}

@@ -5,6 +5,7 @@
 
 mod blobs;
 mod locations;
+mod people;
 mod records;
 mod sessions;
 mod sync;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .merge(locations::routes())
         .merge(visits::routes())
         .merge(records::routes())
+        .merge(people::routes())
         .merge(blobs::routes())
 }
 
