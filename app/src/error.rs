@@ -38,6 +38,9 @@ pub enum AppError {
     /// The run was stopped before it finished (the app is closing, or the monitor cancelled).
     #[error("stopped before it finished")]
     Cancelled,
+    /// The account holds a one-time password: the monitor must choose their own to go on.
+    #[error("you signed in with a one-time password: choose your own password to go on")]
+    PasswordChangeRequired,
     /// Unknown item.
     #[error("{0} not found")]
     NotFound(String),

@@ -149,14 +149,15 @@ impl ServerApi {
             .is_ok_and(|r| r.status == 200)
     }
 
-    /// Signs in and returns the new session (the API keeps using the token it was made with).
+    /// Signs in and returns the new session (the API keeps using the token it was made with),
+    /// and whether the password was a one-time one that must be replaced before anything else.
     pub async fn sign_in(
         &self,
         server_url: &str,
         username: &str,
         password: &str,
         device_name: &str,
-    ) -> AppResult<Session> {
+    ) -> AppResult<(Session, bool)> {
         let body = serde_json::to_vec(&SessionRequest {
             username: username.to_owned(),
             password: password.to_owned(),
@@ -193,14 +194,49 @@ impl ServerApi {
         let v: SessionResponse = serde_json::from_slice(&reply.body).map_err(|e| {
             AppError::Refused(format!("the server's session answer is malformed: {e}"))
         })?;
-        Ok(Session {
+        let change_required = v.password_change_required;
+        let session = Session {
             server_url: server_url.trim_end_matches('/').to_owned(),
             token: v.token,
             device_id: v.device_id,
             user_id: v.user_id,
             name: v.name,
             role: v.role,
+        };
+        Ok((session, change_required))
+    }
+
+    /// Replaces the signed-in user's password (`POST /api/v1/password`); the policy's refusal
+    /// comes back as `Invalid` with the server's words, a wrong current password as `Auth`.
+    pub async fn change_password(&self, current: &str, new: &str) -> AppResult<()> {
+        let body = serde_json::to_vec(&accredit_shared::api::ChangePasswordRequest {
+            current_password: current.to_owned(),
+            new_password: new.to_owned(),
         })
+        .map_err(|e| AppError::Corrupt(e.to_string()))?;
+        let reply = self
+            .transport
+            .call(HttpRequest {
+                method: "POST",
+                path: "/api/v1/password".to_owned(),
+                token: self.token.clone(),
+                headers: Vec::new(),
+                body: Some(("application/json", body)),
+            })
+            .await
+            .map_err(AppError::Network)?;
+        let reason = || {
+            serde_json::from_slice::<ErrorBody>(&reply.body)
+                .map(|e| e.message)
+                .unwrap_or_else(|_| "no reason given".to_owned())
+        };
+        match reply.status {
+            200..=299 => Ok(()),
+            401 => Err(AppError::Auth(reason())),
+            422 => Err(AppError::Invalid(reason())),
+            429 => Err(AppError::Auth(reason())),
+            s => Err(AppError::Refused(format!("{} ({s})", reason()))),
+        }
     }
 
     /// Ends this device's session at the server.

@@ -32,9 +32,7 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
     match e {
         ServiceError::BadRequest(_) => StatusCode::BAD_REQUEST,
         ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-        ServiceError::Forbidden(_) | ServiceError::PasswordChangeRequired => {
-            StatusCode::FORBIDDEN
-        }
+        ServiceError::Forbidden(_) | ServiceError::PasswordChangeRequired => StatusCode::FORBIDDEN,
         ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
         ServiceError::Conflict(_) => StatusCode::CONFLICT,
         ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

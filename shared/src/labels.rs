@@ -193,8 +193,14 @@ mod time_tests {
     #[test]
     fn times_read_on_the_london_clock() {
         let summer = Utc.with_ymd_and_hms(2026, 7, 1, 13, 5, 0).single();
-        assert_eq!(summer.map(london_time).as_deref(), Some("1 July 2026 at 2:05pm"));
+        assert_eq!(
+            summer.map(london_time).as_deref(),
+            Some("1 July 2026 at 2:05pm")
+        );
         let winter = Utc.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).single();
-        assert_eq!(winter.map(london_time).as_deref(), Some("3 December 2026 at 9am"));
+        assert_eq!(
+            winter.map(london_time).as_deref(),
+            Some("3 December 2026 at 9am")
+        );
     }
 }

@@ -601,3 +601,80 @@ fn wait_for<T>(mut f: impl FnMut() -> Option<T>) -> T {
     }
     panic!("gave up waiting");
 }
+
+#[test]
+fn a_monitor_given_a_one_time_password_chooses_their_own_on_the_tablet() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::demo(dir.path());
+    let chris = Client::sign_in(&server.url, "commissioner");
+    let added = chris.post(
+        "/api/v1/users",
+        serde_json::json!({ "username": "nadia.k", "display_name": "Nadia Khan", "role": "monitor", "email": "nadia@council.example" }),
+    );
+    assert_eq!(added.status, 201, "{}", added.text());
+    let v = added.json();
+    let (id, one_time) = (
+        v["user_id"].as_str().unwrap_or_default().to_owned(),
+        v["one_time_password"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    );
+    let first = chris.get("/api/v1/locations").json()["locations"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    chris.post(
+        &format!("/api/v1/users/{id}/caseload"),
+        serde_json::json!({ "add": [first] }),
+    );
+
+    let ws = Mutex::new(Workspace::open(&dir.path().join("tablet.db")).expect("open store"));
+    let api = ServerApi::at(&server.url, None);
+    let attempt = |new: Option<&str>| {
+        pollster::block_on(accredit_app::workspace::sign_in_choosing(
+            &ws,
+            &api,
+            &server.url,
+            "nadia.k",
+            &one_time,
+            new,
+            "Nadia's tablet",
+        ))
+    };
+    assert!(matches!(
+        attempt(None),
+        Err(AppError::PasswordChangeRequired)
+    ));
+    assert!(ws.lock().unwrap().session().is_none(), "nothing kept yet");
+    match attempt(Some("qwertyuiopasdfgh")) {
+        Err(AppError::Invalid(why)) => assert!(why.contains("too common"), "{why}"),
+        other => panic!("a common password was not refused: {other:?}"),
+    }
+    attempt(Some("harbour lantern biscuit")).expect("signed in with a new password");
+    let today = Utc::now().date_naive();
+    assert_eq!(
+        ws.lock()
+            .unwrap()
+            .caseload("", today)
+            .expect("caseload")
+            .len(),
+        1
+    );
+    // The one-time password is spent; the new one signs in anywhere.
+    let spent = accredit_e2e::request(
+        &accredit_e2e::agent(),
+        "POST",
+        &format!("{}/api/v1/session", server.url),
+        None,
+        Some((
+            "application/json",
+            serde_json::json!({ "username": "nadia.k", "password": one_time, "device_name": "x" })
+                .to_string()
+                .into_bytes(),
+        )),
+    )
+    .expect("sign-in request");
+    assert_eq!(spent.status, 401);
+    Client::sign_in_with(&server.url, "nadia.k", "harbour lantern biscuit");
+}

@@ -22,7 +22,13 @@ fn sign_in_raw(url: &str, username: &str, password: &str) -> accredit_e2e::Reply
     .expect("sign-in request")
 }
 
-fn call(url: &str, method: &str, path: &str, token: &str, body: Option<Value>) -> accredit_e2e::Reply {
+fn call(
+    url: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> accredit_e2e::Reply {
     request(
         &agent(),
         method,
@@ -42,7 +48,10 @@ fn add_monitor(chris: &Client, username: &str) -> (String, String) {
     let v = r.json();
     (
         v["user_id"].as_str().unwrap_or_default().to_owned(),
-        v["one_time_password"].as_str().unwrap_or_default().to_owned(),
+        v["one_time_password"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     )
 }
 
@@ -94,7 +103,11 @@ fn a_one_time_password_must_be_replaced_and_a_disabled_account_stops_at_once() {
     );
     assert_eq!(r.status, 204, "{}", r.text());
     assert_eq!(call(url, "GET", "/api/v1/me", &token, None).status, 200);
-    assert_eq!(sign_in_raw(url, "nadia.k", &one_time).status, 401, "the one-time password works once");
+    assert_eq!(
+        sign_in_raw(url, "nadia.k", &one_time).status,
+        401,
+        "the one-time password works once"
+    );
     let nadia = Client::sign_in_with(url, "nadia.k", "harbour lantern biscuit");
     assert_eq!(nadia.session["password_change_required"], false);
 
@@ -111,24 +124,46 @@ fn a_one_time_password_must_be_replaced_and_a_disabled_account_stops_at_once() {
     assert_eq!(r.status, 204, "{}", r.text());
     assert_eq!(call(url, "GET", "/api/v1/me", &token, None).status, 401);
     assert_eq!(nadia.get("/api/v1/me").status, 401);
-    assert_eq!(sign_in_raw(url, "nadia.k", "harbour lantern biscuit").status, 401);
+    assert_eq!(
+        sign_in_raw(url, "nadia.k", "harbour lantern biscuit").status,
+        401
+    );
     let r = chris.post(&format!("/api/v1/users/{id}/enable"), json!({}));
     assert_eq!(r.status, 204);
-    assert_eq!(nadia.get("/api/v1/me").status, 401, "enabling does not revive ended sessions");
+    assert_eq!(
+        nadia.get("/api/v1/me").status,
+        401,
+        "enabling does not revive ended sessions"
+    );
     let back = Client::sign_in_with(url, "nadia.k", "harbour lantern biscuit");
 
     // A reset: a new one-time password, and every session ends.
     let r = chris.post(&format!("/api/v1/users/{id}/reset-password"), json!({}));
     assert_eq!(r.status, 200, "{}", r.text());
-    let again = r.json()["one_time_password"].as_str().unwrap_or_default().to_owned();
+    let again = r.json()["one_time_password"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert_ne!(again, one_time);
     assert_eq!(back.get("/api/v1/me").status, 401);
-    assert_eq!(sign_in_raw(url, "nadia.k", "harbour lantern biscuit").status, 401);
-    assert_eq!(sign_in_raw(url, "nadia.k", &again).json()["password_change_required"], true);
+    assert_eq!(
+        sign_in_raw(url, "nadia.k", "harbour lantern biscuit").status,
+        401
+    );
+    assert_eq!(
+        sign_in_raw(url, "nadia.k", &again).json()["password_change_required"],
+        true
+    );
 
     // The audit log says what happened, and holds no email address.
     let audit = chris.get("/api/v1/audit?limit=1000").text();
-    for action in ["user.created", "user.disabled", "user.enabled", "user.password_changed", "user.password_reset"] {
+    for action in [
+        "user.created",
+        "user.disabled",
+        "user.enabled",
+        "user.password_changed",
+        "user.password_reset",
+    ] {
         assert!(audit.contains(action), "{action} audited");
     }
     assert!(!audit.contains("nadia.k@council.example"));
@@ -151,15 +186,28 @@ fn caseloads_change_what_a_monitor_syncs_and_only_commissioners_manage_people() 
         Some(json!({ "current_password": one_time, "new_password": "copper kettle meadow" })),
     );
     let sam = Client::sign_in_with(url, "sam.w", "copper kettle meadow");
-    let visible = |c: &Client| c.get("/api/v1/locations").json()["locations"].as_array().map_or(0, Vec::len);
+    let visible = |c: &Client| {
+        c.get("/api/v1/locations").json()["locations"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
     assert_eq!(visible(&sam), 0, "a new monitor covers nothing");
 
     let all = chris.get("/api/v1/locations").json();
-    let first = all["locations"][0]["id"].as_str().unwrap_or_default().to_owned();
-    let r = chris.post(&format!("/api/v1/users/{id}/caseload"), json!({ "add": [first] }));
+    let first = all["locations"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let r = chris.post(
+        &format!("/api/v1/users/{id}/caseload"),
+        json!({ "add": [first] }),
+    );
     assert_eq!(r.json()["added"], 1, "{}", r.text());
     assert_eq!(visible(&sam), 1);
-    let r = chris.post(&format!("/api/v1/users/{id}/caseload"), json!({ "remove": [first] }));
+    let r = chris.post(
+        &format!("/api/v1/users/{id}/caseload"),
+        json!({ "remove": [first] }),
+    );
     assert_eq!(r.json()["removed"], 1);
     assert_eq!(visible(&sam), 0);
     let r = chris.post(
@@ -185,11 +233,25 @@ fn caseloads_change_what_a_monitor_syncs_and_only_commissioners_manage_people() 
             ("POST", format!("/api/v1/users/{id}/caseload")),
         ] {
             let body = json!({ "username": "x.y", "display_name": "X", "role": "commissioner", "email": "x@council.example" });
-            let r = call(url, method, &path, &c.token, (method != "GET").then_some(body));
-            assert!(matches!(r.status, 403 | 404 | 400), "{who} {method} {path}: {}", r.status);
+            let r = call(
+                url,
+                method,
+                &path,
+                &c.token,
+                (method != "GET").then_some(body),
+            );
+            assert!(
+                matches!(r.status, 403 | 404 | 400),
+                "{who} {method} {path}: {}",
+                r.status
+            );
         }
     }
-    assert_eq!(sam.get("/api/v1/me").status, 200, "nothing a refused caller sent took effect");
+    assert_eq!(
+        sam.get("/api/v1/me").status,
+        200,
+        "nothing a refused caller sent took effect"
+    );
 
     // The only commissioner can neither be disabled nor lose the role.
     let me = chris.user_id();
@@ -200,13 +262,18 @@ fn caseloads_change_what_a_monitor_syncs_and_only_commissioners_manage_people() 
         "PUT",
         &format!("/api/v1/users/{me}"),
         &chris.token,
-        Some(json!({ "display_name": "Chris Hall", "role": "lead", "email": "chris@council.example" })),
+        Some(
+            json!({ "display_name": "Chris Hall", "role": "lead", "email": "chris@council.example" }),
+        ),
     );
     assert_eq!(r.status, 422, "{}", r.text());
     assert_eq!(chris.get("/api/v1/users").status, 200);
 
     // A monitor who becomes a lead loses the caseload, and the role applies at once.
-    chris.post(&format!("/api/v1/users/{id}/caseload"), json!({ "add": [first] }));
+    chris.post(
+        &format!("/api/v1/users/{id}/caseload"),
+        json!({ "add": [first] }),
+    );
     let r = call(
         url,
         "PUT",

@@ -371,19 +371,36 @@ fn SignIn() -> Element {
     let ctx = use_context::<AppContext>();
     let ui = use_context::<Ui>();
     let mut busy = use_signal(|| false);
+    // Set when the server says the password typed was a one-time one: the form then asks for
+    // the monitor's own password too, and sends both.
+    let mut choosing = use_signal(|| false);
     let default_server = ctx.default_server.clone();
     let server_fixed = ctx.server_fixed;
     let submit = move |evt: FormEvent| {
         evt.prevent_default();
         let field = |name: &str| form_text(&evt, name);
         let (url, user, password) = (field("server"), field("username"), field("password"));
+        let (new, again) = (field("new-password"), field("new-password-again"));
+        if choosing() && new != again {
+            ui.error("The new passwords do not match: type your new password again".to_owned());
+            return;
+        }
         let ctx = ctx.clone();
         busy.set(true);
         spawn(async move {
             let api = ServerApi::at(url.trim(), None);
             let device = crate::platform::device_name();
-            let result =
-                crate::workspace::sign_in(&ctx.ws, &api, &url, &user, &password, &device).await;
+            let new = choosing().then_some(new);
+            let result = crate::workspace::sign_in_choosing(
+                &ctx.ws,
+                &api,
+                &url,
+                &user,
+                &password,
+                new.as_deref(),
+                &device,
+            )
+            .await;
             busy.set(false);
             match result {
                 Ok(_) => {
@@ -391,12 +408,16 @@ fn SignIn() -> Element {
                     ui.go(Screen::Caseload);
                     ui.changed();
                 }
+                Err(crate::error::AppError::PasswordChangeRequired) => {
+                    choosing.set(true);
+                    ui.error("You signed in with a one-time password. Choose your own password below, then sign in again.".to_owned());
+                }
                 Err(e) => ui.error(e.to_string()),
             }
         });
     };
     rsx! {
-        h1 { "Sign in" }
+        h1 { if choosing() { "Choose your own password" } else { "Sign in" } }
         p { "Sign in once while you have a connection. After that, Accredit works without one." }
         form { onsubmit: submit, style: "max-width: 640px",
             if server_fixed {
@@ -413,10 +434,23 @@ fn SignIn() -> Element {
                 input { r#type: "text", id: "username", name: "username", autocomplete: "username", spellcheck: "false", autocapitalize: "none", autofocus: server_fixed }
             }
             div { class: "field",
-                label { r#for: "password", "Password" }
+                label { r#for: "password", if choosing() { "One-time password" } else { "Password" } }
                 input { r#type: "password", id: "password", name: "password", autocomplete: "current-password" }
             }
-            button { class: "button", r#type: "submit", id: "sign-in", disabled: busy(), if busy() { "Signing in…" } else { "Sign in" } }
+            if choosing() {
+                div { class: "field",
+                    label { r#for: "new-password", "Your new password" }
+                    div { class: "hint", id: "new-password-hint", "At least 12 characters. Three random words make a strong password that is easy to remember." }
+                    input { r#type: "password", id: "new-password", name: "new-password", autocomplete: "new-password", aria_describedby: "new-password-hint" }
+                }
+                div { class: "field",
+                    label { r#for: "new-password-again", "Type your new password again" }
+                    input { r#type: "password", id: "new-password-again", name: "new-password-again", autocomplete: "new-password" }
+                }
+            }
+            button { class: "button", r#type: "submit", id: "sign-in", disabled: busy(),
+                if busy() { "Signing in…" } else if choosing() { "Save password and sign in" } else { "Sign in" }
+            }
         }
     }
 }

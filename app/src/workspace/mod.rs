@@ -919,12 +919,38 @@ pub async fn sign_in(
     password: &str,
     device_name: &str,
 ) -> AppResult<Session> {
+    sign_in_choosing(ws, api, server_url, username, password, None, device_name).await
+}
+
+/// Signs in as [`sign_in`] does; if the password was a one-time one, replaces it with
+/// `new_password` first (without one, the sign-in is undone and `PasswordChangeRequired`
+/// returned, so the form can ask for one). Nothing is kept on the device until it succeeds.
+pub async fn sign_in_choosing(
+    ws: &Mutex<Workspace>,
+    api: &ServerApi,
+    server_url: &str,
+    username: &str,
+    password: &str,
+    new_password: Option<&str>,
+    device_name: &str,
+) -> AppResult<Session> {
     lock(ws).check_sign_in(server_url, username, password)?;
-    let session = api
+    let (session, change_required) = api
         .sign_in(server_url, username.trim(), password, device_name)
         .await?;
-    lock(ws).adopt_session(&session)?;
     let authed = ServerApi::new(api.transport(), Some(session.token.clone()));
+    if change_required {
+        let Some(new) = new_password else {
+            // The token is useless until the password changes: end it rather than leave it.
+            let _ = authed.sign_out().await;
+            return Err(AppError::PasswordChangeRequired);
+        };
+        if let Err(e) = authed.change_password(password, new).await {
+            let _ = authed.sign_out().await;
+            return Err(e);
+        }
+    }
+    lock(ws).adopt_session(&session)?;
     let fetched = fetch_reference(&authed, &mut |id| lock(ws).cached_history(id)).await?;
     lock(ws).store_reference(fetched)?;
     Ok(session)

@@ -72,7 +72,9 @@ async fn one(
     Path(id): Path<String>,
 ) -> ServiceResult<Response> {
     let id = path_id(&id, "user id")?;
-    let p = state.blocking(move |s| people::person(s, &caller, id)).await?;
+    let p = state
+        .blocking(move |s| people::person(s, &caller, id))
+        .await?;
     Ok(json_ok(&summary(p)))
 }
 

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Query, State};
+use axum::http::HeaderValue;
 use axum::http::StatusCode;
 use axum::http::header::SET_COOKIE;
-use axum::http::HeaderValue;
 use dioxus::prelude::*;
 use uuid::Uuid;
 
@@ -170,7 +170,10 @@ pub async fn change_password(
     if new.is_empty() {
         errors.push(FieldError::new("new", "Enter a new password"));
     } else if new != confirm {
-        errors.push(FieldError::new("confirm", "The passwords do not match: type the new password again"));
+        errors.push(FieldError::new(
+            "confirm",
+            "The passwords do not match: type the new password again",
+        ));
     }
     if errors.is_empty() {
         let caller = viewer.caller.clone();
@@ -194,5 +197,8 @@ pub async fn change_password(
             Err(e) => return Err(PageError(e)),
         }
     }
-    Ok(html(StatusCode::BAD_REQUEST, password_page(&viewer, &errors)))
+    Ok(html(
+        StatusCode::BAD_REQUEST,
+        password_page(&viewer, &errors),
+    ))
 }

@@ -33,7 +33,12 @@ pub fn role_label(role: Role) -> &'static str {
     }
 }
 
-const ROLES: [Role; 4] = [Role::Monitor, Role::Lead, Role::Commissioner, Role::Provider];
+const ROLES: [Role; 4] = [
+    Role::Monitor,
+    Role::Lead,
+    Role::Commissioner,
+    Role::Provider,
+];
 
 /// The `done` query a page is sent back with after an action, to say what happened.
 #[derive(Deserialize, Default)]
@@ -236,12 +241,7 @@ fn one_time_page(viewer: &Viewer, id: Uuid, name: &str, password: &str, heading:
             p { a { href: "/people", "Back to people" } }
         }
     };
-    page(
-        "One-time password",
-        Some(viewer),
-        Section::People,
-        body,
-    )
+    page("One-time password", Some(viewer), Section::People, body)
 }
 
 /// Adds a person.
@@ -326,7 +326,9 @@ async fn person_page(
     let notice = match done {
         "saved" => Some("Changes saved.".to_owned()),
         "unchanged" => Some("Nothing was changed.".to_owned()),
-        "enabled" => Some("The account was enabled. They can sign in with their password.".to_owned()),
+        "enabled" => {
+            Some("The account was enabled. They can sign in with their password.".to_owned())
+        }
         "signed-out" => Some("That device was signed out.".to_owned()),
         d if d.starts_with("everywhere-") => Some(format!(
             "Signed out everywhere: {} ended.",
@@ -347,7 +349,11 @@ async fn person_page(
         _ => None,
     };
     let active: Vec<_> = devices.iter().filter(|d| d.revoked_at.is_none()).collect();
-    let ended: Vec<_> = devices.iter().filter(|d| d.revoked_at.is_some()).take(10).collect();
+    let ended: Vec<_> = devices
+        .iter()
+        .filter(|d| d.revoked_at.is_some())
+        .take(10)
+        .collect();
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -782,9 +788,10 @@ pub async fn location_monitors(
     let (name, monitors) = state
         .blocking(move |s| {
             let monitors = people::monitors_for(s, &caller, id)?;
-            let name = s.db.read(|tx| crate::tiers::location(tx, id))?
-                .map(|(l, _)| l.name)
-                .ok_or_else(|| ServiceError::not_found("location"))?;
+            let name =
+                s.db.read(|tx| crate::tiers::location(tx, id))?
+                    .map(|(l, _)| l.name)
+                    .ok_or_else(|| ServiceError::not_found("location"))?;
             Ok((name, monitors))
         })
         .await?;

@@ -180,8 +180,20 @@ fn person_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<PersonRow> {
 }
 
 fn to_person(row: PersonRow) -> ServiceResult<Person> {
-    let (id, username, display_name, role, provider, email, disabled, must, created, seen, pname, n) =
-        row;
+    let (
+        id,
+        username,
+        display_name,
+        role,
+        provider,
+        email,
+        disabled,
+        must,
+        created,
+        seen,
+        pname,
+        n,
+    ) = row;
     let provider = match (provider, pname) {
         (Some(p), Some(name)) => Some((stored_id(&p)?, name)),
         _ => None,
@@ -244,7 +256,9 @@ pub fn add_person(
 ) -> ServiceResult<(Uuid, String)> {
     caller.require(&[Role::Commissioner])?;
     refused(check_person(input, true))?;
-    let role = input.role.ok_or_else(|| ServiceError::invalid("choose a role"))?;
+    let role = input
+        .role
+        .ok_or_else(|| ServiceError::invalid("choose a role"))?;
     let one_time = passwords::one_time()?;
     let hash =
         auth::hash_password(&one_time).map_err(|e| ServiceError::internal(format!("{e:#}")))?;
@@ -340,7 +354,9 @@ pub fn edit_person(
 ) -> ServiceResult<Edited> {
     caller.require(&[Role::Commissioner])?;
     refused(check_person(input, false))?;
-    let role = input.role.ok_or_else(|| ServiceError::invalid("choose a role"))?;
+    let role = input
+        .role
+        .ok_or_else(|| ServiceError::invalid("choose a role"))?;
     s.db.write(|tx| {
         let before = person_in(tx, id)?;
         check_provider(tx, input.provider_id)?;
@@ -697,7 +713,11 @@ fn caseload_in(tx: &Connection, monitor: Uuid) -> ServiceResult<Vec<CaseloadLoca
 }
 
 /// A monitor's caseload, by name.
-pub fn caseload(s: &AppState, caller: &Caller, monitor: Uuid) -> ServiceResult<Vec<CaseloadLocation>> {
+pub fn caseload(
+    s: &AppState,
+    caller: &Caller,
+    monitor: Uuid,
+) -> ServiceResult<Vec<CaseloadLocation>> {
     caller.require(&[Role::Commissioner])?;
     s.db.read(|tx| {
         require_monitor(tx, monitor)?;
@@ -720,7 +740,9 @@ pub fn find_locations(
     }
     let pattern = format!(
         "%{}%",
-        q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+        q.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
     );
     s.db.read(|tx| {
         let mut stmt = tx.prepare(
