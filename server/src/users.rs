@@ -51,10 +51,11 @@ pub struct NewLocation<'a> {
 
 /// Adds a location, or updates the one with the same CQC location id; returns its id.
 pub fn upsert_location(tx: &Connection, l: &NewLocation<'_>) -> Result<Uuid, ServiceError> {
-    if l.name.trim().is_empty() || l.cqc_location_id.trim().is_empty() {
-        return Err(ServiceError::invalid(
-            "a location needs a name and a CQC location id",
-        ));
+    if l.name.trim().is_empty() {
+        return Err(ServiceError::invalid("a location needs a name"));
+    }
+    if let Some(why) = crate::service::places::cqc_id_refusal(l.cqc_location_id) {
+        return Err(ServiceError::invalid(why));
     }
     let service = crate::tiers::service_text(l.service_type);
     let found: Option<(String, String)> = tx

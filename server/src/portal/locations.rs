@@ -124,6 +124,9 @@ pub async fn list(
             "{rows.len()} locations: {counts[0]} red, {counts[1]} amber, {counts[2]} green. "
             "Premiums shown are per placement per week; together {money(total_weekly)}."
         }
+        if viewer.caller.role == Role::Commissioner {
+            a { class: "button secondary", href: "/locations/new", id: "add-location", "Add a location" }
+        }
         form { class: "filters", method: "get", action: "/locations", role: "search", aria_label: "Filter locations",
             div { class: "form-group",
                 label { class: "label", r#for: "q", "Name or provider" }
@@ -384,6 +387,11 @@ pub async fn status(
         "gate-closed" => Some("Gate closed."),
         "qualification" => Some("Certificate recorded."),
         "published" => Some("Visit published."),
+        "location" => Some("Location added."),
+        "location-saved" => Some("Details saved."),
+        d if d.starts_with("ownership-") => Some(
+            "Change of ownership recorded: this is the location under its new owner, with its monitors; the previous location's registration has ended.",
+        ),
         _ => None,
     };
     let now = tier_text(det.tier.as_ref().map(|t| t.name.as_str()));
@@ -407,7 +415,12 @@ pub async fn status(
         h1 { "{st.name}" }
         p { class: "hint", "{st.service} · {st.address} · CQC location {st.cqc_id}" }
         if commissioner {
-            p { a { href: "/locations/{id}/records", id: "records-link", "CQC ratings, gates and records" } " · " a { href: "/locations/{id}/monitors", id: "monitors-link", "Monitors" } }
+            ul { class: "inline-links",
+                li { a { href: "/locations/{id}/records", id: "records-link", "CQC ratings, gates and records" } }
+                li { a { href: "/locations/{id}/placements", id: "placements-link", "Placements" } }
+                li { a { href: "/locations/{id}/monitors", id: "monitors-link", "Monitors" } }
+                li { a { href: "/locations/{id}/edit", id: "edit-link", "Details and change of ownership" } }
+            }
         }
         div { class: "status-panel",
             dl { class: "summary-list",

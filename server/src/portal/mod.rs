@@ -11,6 +11,7 @@ mod layout;
 mod locations;
 mod payments;
 mod people;
+mod places;
 mod records;
 mod register;
 mod report;
@@ -41,7 +42,22 @@ pub fn routes() -> Router<AppState> {
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/register", get(register::page_handler))
-        .route("/locations", get(locations::list))
+        .route("/locations", get(locations::list).post(places::add))
+        .route("/locations/new", get(places::new_form))
+        .route(
+            "/locations/{id}/edit",
+            get(places::edit_form).post(places::edit),
+        )
+        .route(
+            "/locations/{id}/change-of-ownership",
+            get(places::ownership_page).post(places::change_ownership),
+        )
+        .route(
+            "/locations/{id}/placements",
+            get(places::placements).post(places::add_placement),
+        )
+        .route("/placements/{id}", get(places::placement))
+        .route("/placements/{id}/{what}", post(places::change_placement))
         .route("/locations/{id}", get(locations::status))
         .route("/locations/{id}/records", get(records::page_handler))
         .route("/locations/{id}/cqc-ratings", post(records::add_cqc))

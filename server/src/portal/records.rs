@@ -55,14 +55,14 @@ const GATES: [GateKind; 4] = [
     GateKind::ContractDefault,
 ];
 
-fn key_of<T: serde::Serialize>(v: T) -> String {
+pub(crate) fn key_of<T: serde::Serialize>(v: T) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
 }
 
-fn from_key<T: serde::de::DeserializeOwned>(k: &str) -> Option<T> {
+pub(crate) fn from_key<T: serde::de::DeserializeOwned>(k: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(k.to_owned())).ok()
 }
 
@@ -652,7 +652,7 @@ pub async fn add_qualification(
 }
 
 /// Reads an optional GOV.UK date input: nothing typed is `None`, part of a date is an error.
-fn read_optional_date(
+pub(crate) fn read_optional_date(
     f: &HashMap<String, String>,
     id: &str,
     what: &str,

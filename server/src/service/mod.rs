@@ -5,6 +5,7 @@
 pub mod locations;
 pub mod payments;
 pub mod people;
+pub mod places;
 pub mod records;
 pub mod sessions;
 pub mod visits;

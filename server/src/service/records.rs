@@ -382,6 +382,30 @@ pub fn check_placement(p: &Placement) -> Vec<Refusal> {
             "the weekly rate must be at least 0",
         ));
     }
+    let mut stays: Vec<_> = p.hospital_stays.iter().collect();
+    stays.sort_by_key(|h| h.from);
+    for (i, h) in stays.iter().enumerate() {
+        if h.from < p.start || p.last_day().is_some_and(|l| h.from > l) {
+            out.push(Refusal::new(
+                "hospital_stays",
+                "a hospital stay must start while the placement runs",
+            ));
+        }
+        if h.to.is_some_and(|t| t < h.from) {
+            out.push(Refusal::new(
+                "hospital_stays",
+                "a hospital stay cannot end before it starts",
+            ));
+        }
+        if let Some(next) = stays.get(i + 1) {
+            if h.to.is_none_or(|t| t >= next.from) {
+                out.push(Refusal::new(
+                    "hospital_stays",
+                    "hospital stays cannot overlap: record the return from one before the next",
+                ));
+            }
+        }
+    }
     out
 }
 
@@ -399,6 +423,20 @@ pub fn record_placement(
     s.db.write(|tx| {
         require_location_exists(tx, p.location_id)?;
         let loc = p.location_id;
+        // A placement stays at its location: a move is an end here and a start there, so each
+        // location's payments keep their own history.
+        let stored: Option<String> = tx
+            .query_row(
+                "SELECT location_id FROM placements WHERE id = ?1",
+                [p.id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if stored.is_some_and(|l| l != loc.to_string()) {
+            return Err(ServiceError::invalid(
+                "a placement cannot move to another location: end it and add one there",
+            ));
+        }
         save(
             s,
             tx,
