@@ -94,6 +94,7 @@ pub fn open(config: Config, assets: &Path) -> anyhow::Result<AppState> {
         config,
         doc_cache: Default::default(),
         throttle: Default::default(),
+        imports: Default::default(),
         sync_permits: tokio::sync::Semaphore::new(
             std::thread::available_parallelism()
                 .map(|n| n.get() * 2)

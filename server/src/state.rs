@@ -86,6 +86,8 @@ pub struct Inner {
     pub doc_cache: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, automerge::AutoCommit>>,
     /// Recent failed sign-ins per account and per address.
     pub throttle: crate::service::sessions::Throttle,
+    /// CSV imports running in the background, with their progress.
+    pub imports: crate::service::imports::Jobs,
 }
 
 /// Cheap to clone; every route gets one.

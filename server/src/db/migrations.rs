@@ -206,4 +206,19 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX tokens_by_user ON tokens(user_id, revoked_at);
     CREATE INDEX caseload_by_location ON caseload(location_id);
     "#,
+    // 7: CSV files uploaded in the portal, kept from preview to import (the text is cleared once
+    // imported or abandoned: placements files hold resident references).
+    r#"
+    CREATE TABLE import_drafts (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        text TEXT NOT NULL,
+        rows INTEGER NOT NULL,
+        created_by TEXT NOT NULL REFERENCES users(id),
+        created_at TEXT NOT NULL,
+        finished_at TEXT,
+        outcome TEXT
+    );
+    "#,
 ];

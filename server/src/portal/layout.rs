@@ -33,6 +33,8 @@ pub enum Section {
     Audit,
     /// People, their devices and caseloads.
     People,
+    /// CSV imports.
+    Imports,
     /// The public register.
     Register,
     /// Sign-in and other pages outside the sections.
@@ -49,16 +51,31 @@ fn nav_items(role: Role) -> Vec<(&'static str, &'static str, Section)> {
     }
     if role == Role::Commissioner {
         items.push(("People", "/people", Section::People));
+        items.push(("Imports", "/imports", Section::Imports));
     }
     items
 }
 
 /// A whole HTML document around `body`.
 pub fn page(title: &str, viewer: Option<&Viewer>, section: Section, body: Element) -> String {
+    page_refreshing(title, viewer, section, body, None)
+}
+
+/// A page that reloads itself every `refresh` seconds (an import in progress), with no script.
+pub fn page_refreshing(
+    title: &str,
+    viewer: Option<&Viewer>,
+    section: Section,
+    body: Element,
+    refresh: Option<u32>,
+) -> String {
     let frame = frame(viewer, section, body);
     let rendered = dioxus_ssr::render_element(frame);
+    let refresh = refresh
+        .map(|s| format!("<meta http-equiv=\"refresh\" content=\"{s}\">"))
+        .unwrap_or_default();
     format!(
-        "<!DOCTYPE html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} – Accredit</title><link rel=\"stylesheet\" href=\"/assets/portal.css\"></head><body>{rendered}</body></html>",
+        "<!DOCTYPE html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{refresh}<title>{} – Accredit</title><link rel=\"stylesheet\" href=\"/assets/portal.css\"></head><body>{rendered}</body></html>",
         escape(title)
     )
 }
@@ -211,6 +228,19 @@ pub fn when(at: Option<&str>) -> String {
             .map(|d| accredit_shared::labels::london_time(d.with_timezone(&chrono::Utc)))
             .unwrap_or_else(|_| t.to_owned()),
     }
+}
+
+/// A whole number with thousands separated: `10,000`.
+pub fn number(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A day, or a dash.

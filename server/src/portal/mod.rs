@@ -7,6 +7,7 @@ mod account;
 mod audit_log;
 mod chart;
 mod fields;
+mod imports;
 mod layout;
 mod locations;
 mod payments;
@@ -111,6 +112,9 @@ pub fn routes() -> Router<AppState> {
             "/locations/{id}/monitors",
             get(people::location_monitors).post(people::save_location_monitors),
         )
+        .route("/imports", get(imports::page_handler))
+        .route("/imports/{id}", get(imports::show))
+        .route("/imports/{id}/import", post(imports::start))
         .route("/account", get(account::page_handler))
         .route(
             "/account/password",
@@ -146,10 +150,12 @@ async fn stylesheet() -> Response {
 
 /// Routes that take files: they get a larger body limit than the rest.
 pub fn upload_routes() -> Router<AppState> {
-    Router::new().route(
-        "/visits/{id}/actions/{action}/responses",
-        post(report::respond),
-    )
+    Router::new()
+        .route(
+            "/visits/{id}/actions/{action}/responses",
+            post(report::respond),
+        )
+        .route("/imports", post(imports::upload))
 }
 
 /// A rendered page with the headers every page carries: no caching of personal pages, no
