@@ -11,6 +11,7 @@ pub mod docstore;
 pub mod error;
 pub mod http;
 pub mod import;
+pub mod mail;
 pub mod passwords;
 pub mod portal;
 pub mod router;
@@ -105,6 +106,7 @@ pub fn open(config: Config, assets: &Path) -> anyhow::Result<AppState> {
 
 /// Serves the API on `listener` until ctrl-c or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
+    mail::start(&state)?;
     let sweeper = tokio::spawn(sweep_partial_uploads(state.clone()));
     let app = router::router(state);
     let served = axum::serve(

@@ -46,6 +46,8 @@ enum Command {
         secure_cookies: bool,
         #[command(flatten)]
         limits: Limits,
+        #[command(flatten)]
+        mail: Mail,
     },
     /// Serve with a fresh data directory seeded with demo data, and print the logins.
     Demo {
@@ -63,6 +65,8 @@ enum Command {
         today: Option<NaiveDate>,
         #[command(flatten)]
         limits: Limits,
+        #[command(flatten)]
+        mail: Mail,
     },
     /// Add a user. The password is read from ACCREDIT_PASSWORD or, failing that, standard input.
     AddUser {
@@ -121,6 +125,34 @@ struct Limits {
     web_app: PathBuf,
 }
 
+/// Email notices (NOTICES in README.md).
+#[derive(clap::Args)]
+struct Mail {
+    /// The SMTP server for notices: smtp://host:port (STARTTLS when offered),
+    /// smtps://host:465, or with ?tls=required; credentials as smtp://user:password@host.
+    /// Without it, notices wait in the outbox and the portal says email is not set up.
+    #[arg(long, env = "ACCREDIT_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The sender of notices, e.g. "Accredit <accredit@council.gov.uk>".
+    #[arg(
+        long,
+        env = "ACCREDIT_MAIL_FROM",
+        default_value = "Accredit <accredit@localhost>"
+    )]
+    mail_from: String,
+    /// The portal's public address, for links in notices (default: this server's address).
+    #[arg(long, env = "ACCREDIT_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+impl Mail {
+    fn apply(self, c: &mut Config, addr: SocketAddr) {
+        c.smtp_url = self.smtp_url;
+        c.mail_from = self.mail_from;
+        c.public_url = self.public_url.unwrap_or_else(|| format!("http://{addr}"));
+    }
+}
+
 impl Limits {
     fn apply(&self, c: &mut Config) {
         let minutes = |m: u64| std::time::Duration::from_secs(m * 60);
@@ -159,14 +191,19 @@ fn config(data: PathBuf, today: Option<NaiveDate>) -> Config {
     c
 }
 
-async fn listen_and_serve(
-    addr: SocketAddr,
-    state: accredit_server::state::AppState,
-) -> anyhow::Result<()> {
+/// Binds the address first, so a port chosen by the system (`:0`) is known to links in notices.
+async fn bind(addr: SocketAddr) -> anyhow::Result<(tokio::net::TcpListener, SocketAddr)> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
     let bound = listener.local_addr()?;
+    Ok((listener, bound))
+}
+
+async fn listen_and_serve(
+    (listener, bound): (tokio::net::TcpListener, SocketAddr),
+    state: accredit_server::state::AppState,
+) -> anyhow::Result<()> {
     println!(
         "Accredit server listening on http://{bound}  (portal: http://{bound}/, public register: http://{bound}/register, API: http://{bound}/api/v1)"
     );
@@ -193,14 +230,17 @@ async fn main() -> anyhow::Result<()> {
             today,
             secure_cookies,
             limits,
+            mail,
         } => {
             let assets = assets.unwrap_or_else(default_assets_dir);
             let mut config = config(data.clone(), today);
             config.secure_cookies = secure_cookies;
             limits.apply(&mut config);
+            let bound = bind(addr).await?;
+            mail.apply(&mut config, bound.1);
             let state =
                 open(config, &assets).with_context(|| format!("opening {}", data.display()))?;
-            listen_and_serve(addr, state).await
+            listen_and_serve(bound, state).await
         }
         Command::Demo {
             addr,
@@ -208,6 +248,7 @@ async fn main() -> anyhow::Result<()> {
             assets,
             today,
             limits,
+            mail,
         } => {
             let assets = assets.unwrap_or_else(default_assets_dir);
             let data = match data {
@@ -224,6 +265,8 @@ async fn main() -> anyhow::Result<()> {
             };
             let mut config = config(data.clone(), today);
             limits.apply(&mut config);
+            let bound = bind(addr).await?;
+            mail.apply(&mut config, bound.1);
             let state = open(config, &assets)?;
             let logins = tokio::task::spawn_blocking({
                 let state = state.clone();
@@ -236,7 +279,7 @@ async fn main() -> anyhow::Result<()> {
             for l in &logins {
                 println!("  {:<13} {}", l.username, l.description);
             }
-            listen_and_serve(addr, state).await
+            listen_and_serve(bound, state).await
         }
         Command::AddUser {
             data,

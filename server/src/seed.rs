@@ -87,6 +87,7 @@ fn record_visit(
         },
         announced: seed % 3 != 2,
         started_at: started,
+        plan_id: None,
     };
     let mut doc = VisitDoc::create(&header, pack, monitor.clone()).map_err(err)?;
     for (criterion, answer) in demo_answers(pack, base, seed) {

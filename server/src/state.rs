@@ -41,6 +41,13 @@ pub struct Config {
     pub partial_upload_max_age: Duration,
     /// The built web app (`scripts/build-web.sh`), served at `/app/`.
     pub web_app_dir: PathBuf,
+    /// Where notices are sent (`smtp://host:port`, `smtps://…`, with credentials if needed);
+    /// `None` keeps them queued, unsent, and the portal says so.
+    pub smtp_url: Option<String>,
+    /// The sender address of notices.
+    pub mail_from: String,
+    /// The portal's public address, for links in notices (`https://accredit.example.gov.uk`).
+    pub public_url: String,
 }
 
 impl Config {
@@ -58,6 +65,9 @@ impl Config {
             device_idle: Duration::from_secs(30 * 24 * 3600),
             device_lifetime: Duration::from_secs(180 * 24 * 3600),
             upload_quota_bytes: 4 * 1024 * 1024 * 1024,
+            smtp_url: None,
+            mail_from: "Accredit <accredit@localhost>".to_owned(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
             partial_upload_max_age: Duration::from_secs(7 * 24 * 3600),
             web_app_dir: PathBuf::from("target/web-app"),
         }

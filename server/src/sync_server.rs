@@ -141,6 +141,8 @@ impl Seen {
 
 /// A checked change to a visit.
 struct Change {
+    /// The planned visit the document says it was started from.
+    plan_id: Option<Uuid>,
     location_id: Uuid,
     /// The whole record, read when the visit is new, signed off or its photos changed: the
     /// lifecycle and the photo index need it. Otherwise neither has anything to do.
@@ -345,6 +347,7 @@ fn compute(
             None => docstore::encode_new(&mut doc),
         };
         changed = Some(Change {
+            plan_id: check.header.plan_id,
             location_id: check.header.location_id,
             record,
             encoded,
@@ -445,6 +448,9 @@ fn persist(
                 docstore::append(tx, id, change.encoded)?;
             } else {
                 docstore::insert(tx, id, change.location_id, caller.user_id, change.encoded)?;
+                if let Some(plan) = change.plan_id {
+                    crate::service::planning::link_visit(tx, plan, id, change.location_id)?;
+                }
             }
             if let Some(record) = &change.record {
                 if let Some(reason) = visits::after_change(tx, caller, id, &mut doc, record)? {

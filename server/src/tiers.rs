@@ -8,7 +8,7 @@ use accredit_shared::records::{
 use accredit_shared::visit::{ActionStatus, VisitSnapshot};
 use accredit_shared::{Determination, Engine, PremiumStatus, RuleBook};
 use chrono::NaiveDate;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
@@ -176,6 +176,19 @@ pub fn redetermine(
             continue;
         };
         let det = engine.determine(&records, day);
+        // The provider hears of a change of tier, never of a first determination.
+        let before: Option<Option<String>> = tx
+            .prepare_cached(
+                "SELECT tier FROM determinations WHERE location_id = ?1 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?;
+        let after = det.tier.as_ref().map(|t| t.name.clone());
+        if let Some(before) = before
+            && before != after
+        {
+            crate::service::notices::tier_changed(tx, *id, before.as_deref(), after.as_deref())?;
+        }
         tx.execute(
             "INSERT INTO determinations (location_id, day, trigger, tier, weekly_pence, status, explanation, computed_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

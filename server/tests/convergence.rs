@@ -87,7 +87,7 @@ fn world(devices: usize) -> (World, Uuid) {
                     params![user.to_string(), format!("m{i}"), format!("Monitor {i}")],
                 )?;
                 tx.execute("INSERT INTO caseload (monitor_id, location_id) VALUES (?1, ?2)", [user.to_string(), location.to_string()])?;
-                callers.push(Caller { user_id: user, name: format!("Monitor {i}"), role: Role::Monitor, provider_id: None, device_id: Uuid::new_v4() });
+                callers.push(Caller { user_id: user, name: format!("Monitor {i}"), role: Role::Monitor, provider_id: None, device_id: Uuid::new_v4(), password_change_due: false });
             }
             Ok(())
         })
@@ -118,6 +118,7 @@ fn world(devices: usize) -> (World, Uuid) {
         visit_type: VisitType::Annual,
         announced: true,
         started_at: Utc::now(),
+        plan_id: None,
     };
     let author = Author {
         user_id: w.callers[0].user_id,

@@ -182,8 +182,12 @@ pub struct LocationSummary {
     pub in_effect_since: Option<NaiveDate>,
     /// The day of the last published visit.
     pub last_visit_on: Option<NaiveDate>,
-    /// When the next annual visit is due.
+    /// When the next visit is due (the earliest of the scheme's reasons: annual, follow-up,
+    /// concern).
     pub next_visit_due_on: Option<NaiveDate>,
+    /// Planned visits not yet published: a monitor's own, everyone's for leads.
+    #[serde(default)]
+    pub planned_visits: Vec<PlannedVisit>,
 }
 
 /// `GET /api/v1/locations`.
@@ -528,4 +532,100 @@ pub struct CaseloadChange {
     /// Locations to remove.
     #[serde(default)]
     pub remove: Vec<Uuid>,
+}
+
+/// Where a planned visit has got to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanStatus {
+    /// Planned, not started.
+    Planned,
+    /// A monitor started the visit from the plan (its document reached the server).
+    Started,
+    /// Signed off on the tablet.
+    SignedOff,
+    /// Published.
+    Published,
+    /// Cancelled.
+    Cancelled,
+}
+
+/// A planned visit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedVisit {
+    /// The plan.
+    pub id: Uuid,
+    /// Where.
+    pub location_id: Uuid,
+    /// The location's name.
+    pub location_name: String,
+    /// Kind of visit.
+    pub visit_type: crate::records::VisitType,
+    /// The day planned.
+    #[serde(with = "crate::calendar::strict_date")]
+    pub planned_on: NaiveDate,
+    /// Who goes: (user id, name).
+    pub monitors: Vec<(Uuid, String)>,
+    /// Where it has got to.
+    pub status: PlanStatus,
+    /// The visit started from it, once one is.
+    pub visit_id: Option<Uuid>,
+    /// Why it was planned, in words, when it was planned from the due list.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `POST /api/v1/plans` (leads and commissioners).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRequest {
+    /// Where.
+    pub location_id: Uuid,
+    /// Kind of visit.
+    pub visit_type: crate::records::VisitType,
+    /// The day.
+    #[serde(with = "crate::calendar::strict_date")]
+    pub planned_on: NaiveDate,
+    /// Who goes (monitors; put on the location's caseload if not already).
+    pub monitor_ids: Vec<Uuid>,
+    /// Why, in words (from the due list), if any.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `POST /api/v1/plans/{id}/reassign`: a new day or new monitors.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignRequest {
+    /// The day.
+    #[serde(with = "crate::calendar::strict_date")]
+    pub planned_on: NaiveDate,
+    /// Who goes.
+    pub monitor_ids: Vec<Uuid>,
+}
+
+/// `POST /api/v1/plans/{id}/cancel`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelPlanRequest {
+    /// Why, for the record.
+    pub reason: String,
+}
+
+/// One visit due and not yet planned, in `GET /api/v1/due-visits` (riskiest first).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueVisitRow {
+    /// What is due.
+    #[serde(flatten)]
+    pub due: crate::planning::DueVisit,
+    /// The location's name.
+    pub location_name: String,
+    /// Why, in words.
+    pub reason_text: String,
+    /// The location's early-warning colour.
+    pub traffic_light: crate::warning::Light,
+    /// Why it has that colour.
+    pub traffic_light_reasons: Vec<String>,
+    /// Monitors who cover it: (user id, name).
+    pub monitors: Vec<(Uuid, String)>,
 }

@@ -23,6 +23,7 @@ pub mod framework;
 pub mod labels;
 pub mod load_error;
 pub mod money;
+pub mod planning;
 pub mod premium;
 pub mod ratio;
 pub mod records;

@@ -179,6 +179,35 @@ pub struct EarlyWarningRules {
     pub tier_drop_lookback_days: u32,
 }
 
+/// When visits fall due beyond the annual visit (PAMMS practice), as data. A rule set without a
+/// `[planning]` section takes these defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlanningRules {
+    /// A follow-up visit is due this many months after a visit with a poor outcome.
+    pub follow_up_after_poor_months: u32,
+    /// An outcome is poor when the visit leaves no tier, or its overall score is below this.
+    pub poor_below_percent: u32,
+    /// Priorities whose overdue actions call for a follow-up visit.
+    pub follow_up_action_priorities: Vec<Priority>,
+    /// ... due this many days after such an action became overdue.
+    pub overdue_action_follow_up_days: u32,
+    /// A concern-led visit is due this many days after a gate opens.
+    pub concern_visit_days: u32,
+}
+
+impl Default for PlanningRules {
+    fn default() -> PlanningRules {
+        PlanningRules {
+            follow_up_after_poor_months: 6,
+            poor_below_percent: 50,
+            follow_up_action_priorities: vec![Priority::High],
+            overdue_action_follow_up_days: 14,
+            concern_visit_days: 14,
+        }
+    }
+}
+
 /// A validated rule set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -208,6 +237,9 @@ pub struct RuleSet {
     pub withhold_release: WithholdReleaseRules,
     /// Early warning.
     pub early_warning: EarlyWarningRules,
+    /// When visits fall due.
+    #[serde(default)]
+    pub planning: PlanningRules,
 }
 
 /// A tier by rank: 0 is no tier; the best tier has the highest rank.
@@ -336,6 +368,12 @@ impl RuleSet {
                     format!("unknown tier `{}`", c.cap),
                 );
             }
+        }
+        if self.planning.follow_up_after_poor_months == 0 {
+            p.add("planning.follow_up_after_poor_months", "must be at least 1");
+        }
+        if self.planning.poor_below_percent > 100 {
+            p.add("planning.poor_below_percent", "must be 100 or less");
         }
         if self.limiters.annual_visit_interval_months == 0 {
             p.add(

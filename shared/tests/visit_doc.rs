@@ -37,6 +37,7 @@ fn header() -> VisitHeader {
         visit_type: VisitType::Annual,
         announced: true,
         started_at: Utc.with_ymd_and_hms(2026, 11, 2, 9, 30, 0).unwrap(),
+        plan_id: None,
     }
 }
 

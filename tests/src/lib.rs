@@ -28,6 +28,7 @@ pub fn annual_visit(
         visit_type: accredit_shared::records::VisitType::Annual,
         announced: true,
         started_at: chrono::Utc::now(),
+        plan_id: None,
     }
 }
 

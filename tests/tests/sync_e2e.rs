@@ -70,6 +70,7 @@ fn run_scenario(a_first: bool) {
         visit_type: VisitType::Unannounced,
         announced: false,
         started_at: Utc::now(),
+        plan_id: None,
     };
     let mut a = Replica::new(author(&mo));
     a.insert(

@@ -451,6 +451,7 @@ impl Workspace {
             visit_type,
             announced,
             started_at: now,
+            plan_id: None,
         };
         let mut doc = VisitDoc::create(&header, &self.pack, author_of(&session))?;
         let snapshot = doc.save();

@@ -36,12 +36,25 @@ pub fn routes() -> Router<AppState> {
 
 async fn list_locations(State(state): State<AppState>, caller: Caller) -> ServiceResult<Response> {
     let on = state.today();
-    let rows = state
-        .blocking(move |s| s.db.read(|tx| locations::location_rows(s, tx, &caller)))
+    let (rows, mut plans) = state
+        .blocking(move |s| {
+            let rows = s.db.read(|tx| locations::location_rows(s, tx, &caller))?;
+            Ok((
+                rows,
+                crate::service::planning::active_by_location(s, &caller)?,
+            ))
+        })
         .await?;
     Ok(json_ok(&LocationsResponse {
         on,
-        locations: rows.iter().map(|r| r.summary()).collect(),
+        locations: rows
+            .iter()
+            .map(|r| {
+                let mut summary = r.summary();
+                summary.planned_visits = plans.remove(&r.id).unwrap_or_default();
+                summary
+            })
+            .collect(),
     }))
 }
 

@@ -6,6 +6,7 @@
 mod blobs;
 mod locations;
 mod people;
+mod planning;
 mod records;
 mod sessions;
 mod sync;
@@ -31,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .merge(visits::routes())
         .merge(records::routes())
         .merge(people::routes())
+        .merge(planning::routes())
         .merge(blobs::routes())
 }
 

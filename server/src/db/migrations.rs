@@ -221,4 +221,53 @@ pub const MIGRATIONS: &[&str] = &[
         outcome TEXT
     );
     "#,
+    // 8: visit planning: planned visits with their monitors, linked to the visit started from
+    // each (its status is read from that visit).
+    r#"
+    CREATE TABLE planned_visits (
+        id TEXT PRIMARY KEY,
+        location_id TEXT NOT NULL REFERENCES locations(id),
+        visit_type TEXT NOT NULL,
+        planned_on TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        visit_id TEXT,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        cancelled_at TEXT,
+        cancelled_by TEXT,
+        cancel_reason TEXT
+    );
+    CREATE INDEX planned_by_location ON planned_visits(location_id);
+    CREATE INDEX planned_by_day ON planned_visits(planned_on);
+    CREATE UNIQUE INDEX planned_by_visit ON planned_visits(visit_id) WHERE visit_id IS NOT NULL;
+    CREATE TABLE plan_monitors (
+        plan_id TEXT NOT NULL REFERENCES planned_visits(id),
+        monitor_id TEXT NOT NULL REFERENCES users(id),
+        PRIMARY KEY (plan_id, monitor_id)
+    );
+    CREATE INDEX plan_monitors_by_monitor ON plan_monitors(monitor_id);
+    "#,
+    // 9: email notices: an outbox written in the event's transaction, sent in the background,
+    // and each person's choice of notices (the kinds they turned off).
+    r#"
+    ALTER TABLE users ADD COLUMN notice_optout TEXT NOT NULL DEFAULT '';
+    CREATE TABLE notices (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        to_address TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        link TEXT NOT NULL,
+        once_key TEXT UNIQUE,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'failed', 'skipped')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT
+    );
+    CREATE INDEX notices_due ON notices(state, next_attempt_at);
+    CREATE INDEX notices_by_time ON notices(created_at);
+    "#,
 ];

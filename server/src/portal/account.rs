@@ -27,13 +27,20 @@ pub async fn page_handler(
     Query(q): Query<Done>,
 ) -> PageResult {
     let caller = viewer.caller.clone();
-    let devices = state
-        .blocking(move |s| people::devices(s, &caller, caller.user_id))
+    let (devices, email, prefs) = state
+        .blocking(move |s| {
+            Ok((
+                people::devices(s, &caller, caller.user_id)?,
+                people::own_email(s, &caller)?,
+                crate::service::notices::preferences(s, &caller)?,
+            ))
+        })
         .await?;
     let active: Vec<_> = devices.iter().filter(|d| d.revoked_at.is_none()).collect();
     let notice = match q.done.as_str() {
         "password" => Some("Your password was changed. Your other devices were signed out."),
         "signed-out" => Some("That device was signed out."),
+        "notices" => Some("Your notice choices are saved."),
         _ => None,
     };
     let me = viewer.caller.device_id;
@@ -71,6 +78,7 @@ pub async fn page_handler(
             {form_key(&viewer)}
             button { class: "button warning", r#type: "submit", "Sign out everywhere" }
         }
+        {super::notices::preferences_form(&viewer, email.as_deref(), &prefs)}
     };
     Ok(html(
         StatusCode::OK,

@@ -35,6 +35,8 @@ pub enum Section {
     People,
     /// CSV imports.
     Imports,
+    /// Visit planning.
+    Plan,
     /// The public register.
     Register,
     /// Sign-in and other pages outside the sections.
@@ -43,7 +45,11 @@ pub enum Section {
 
 fn nav_items(role: Role) -> Vec<(&'static str, &'static str, Section)> {
     let mut items = vec![("Locations", "/locations", Section::Locations)];
+    if role == Role::Monitor {
+        items.push(("Your visits", "/plan", Section::Plan));
+    }
     if matches!(role, Role::Lead | Role::Commissioner) {
+        items.push(("Plan", "/plan", Section::Plan));
         items.push(("Review", "/review", Section::Review));
         items.push(("Payments", "/payments", Section::Payments));
         items.push(("Rules", "/rules", Section::Rules));

@@ -3,7 +3,6 @@
 //! premium with the explanation, what would move it up a tier, its history and its visits.
 
 use accredit_shared::advice::next_tier;
-use accredit_shared::calendar::add_months;
 use accredit_shared::determination::{Determination, PremiumStatus};
 use accredit_shared::labels::long_date;
 use accredit_shared::ratio::percent_text;
@@ -302,15 +301,7 @@ fn load_status(
     let det = engine.determine(&records, today);
     let warning = early_warning(&engine, &records, today);
     let rules = book.in_force(today).cloned();
-    let interval = rules
-        .as_ref()
-        .map_or(12, |r| r.limiters.annual_visit_interval_months);
-    let next_due = records
-        .visits
-        .iter()
-        .map(|v| v.visited_on)
-        .max()
-        .map(|d| add_months(d, interval));
+    let next_due = accredit_shared::planning::next_due(&engine, &records, today);
     // The tier and scores as each published visit took effect.
     let history = records
         .visits
@@ -421,6 +412,9 @@ pub async fn status(
                 li { a { href: "/locations/{id}/monitors", id: "monitors-link", "Monitors" } }
                 li { a { href: "/locations/{id}/edit", id: "edit-link", "Details and change of ownership" } }
             }
+        }
+        if viewer.caller.sees_all() {
+            p { a { href: "/plan/new?location={id}", id: "plan-link", class: "button secondary", "Plan a visit" } }
         }
         div { class: "status-panel",
             dl { class: "summary-list",

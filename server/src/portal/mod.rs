@@ -10,9 +10,11 @@ mod fields;
 mod imports;
 mod layout;
 mod locations;
+mod notices;
 mod payments;
 mod people;
 mod places;
+mod plan;
 mod records;
 mod register;
 mod report;
@@ -112,9 +114,18 @@ pub fn routes() -> Router<AppState> {
             "/locations/{id}/monitors",
             get(people::location_monitors).post(people::save_location_monitors),
         )
+        .route("/plan", get(plan::page_handler).post(plan::add))
+        .route("/plan/due", get(plan::due))
+        .route("/plan/new", get(plan::new_form))
+        .route("/plan/{id}", get(plan::show))
+        .route("/plan/{id}/reassign", post(plan::reassign))
+        .route("/plan/{id}/cancel", post(plan::cancel))
         .route("/imports", get(imports::page_handler))
         .route("/imports/{id}", get(imports::show))
         .route("/imports/{id}/import", post(imports::start))
+        .route("/notices", get(notices::page_handler))
+        .route("/notices/{id}/retry", post(notices::retry))
+        .route("/account/notices", post(notices::save_preferences))
         .route("/account", get(account::page_handler))
         .route(
             "/account/password",

@@ -77,6 +77,7 @@ pub async fn list(
         h1 { "People" }
         p { "Everyone who signs in to Accredit: monitors, lead officers, commissioners and provider staff. Accounts are disabled, never deleted, so the audit log can always say who did what." }
         a { class: "button", href: "/people/new", id: "add-person", "Add a person" }
+        a { class: "button secondary", href: "/notices", id: "notices-link", "Email notices" }
         table { class: "table", id: "people",
             caption { class: "visually-hidden", "People" }
             thead { tr {

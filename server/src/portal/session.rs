@@ -58,8 +58,10 @@ pub fn see_other(to: &str) -> Response {
 }
 
 /// The first path segments of the portal's own pages: a sign-in may return only to these.
-const PORTAL_PAGES: [&str; 12] = [
+const PORTAL_PAGES: [&str; 14] = [
     "locations",
+    "notices",
+    "plan",
     "imports",
     "placements",
     "people",

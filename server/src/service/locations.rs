@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use accredit_shared::Engine;
 use accredit_shared::api::LocationSummary;
-use accredit_shared::calendar::add_months;
 use accredit_shared::determination::PremiumStatus;
 use accredit_shared::warning::{EarlyWarning, early_warning};
 use chrono::NaiveDate;
@@ -84,9 +83,6 @@ pub fn location_rows(
         let det = engine.determine(&records, day);
         let warning = early_warning(&engine, &records, day);
         let last_visit = records.visits.iter().map(|v| v.visited_on).max();
-        let interval = rules
-            .in_force(day)
-            .map_or(12, |r| r.limiters.annual_visit_interval_months);
         out.push(LocationRow {
             id,
             provider_id: records.location.provider_id,
@@ -104,7 +100,7 @@ pub fn location_rows(
             status: det.status,
             warning,
             last_visit,
-            next_due: last_visit.map(|d| add_months(d, interval)),
+            next_due: accredit_shared::planning::next_due(&engine, &records, day),
             in_effect_since: engine.in_effect_since(&records, day),
         });
     }
@@ -129,6 +125,7 @@ impl LocationRow {
             in_effect_since: Some(self.in_effect_since),
             last_visit_on: self.last_visit,
             next_visit_due_on: self.next_due,
+            planned_visits: Vec::new(),
         }
     }
 }

@@ -4,9 +4,11 @@
 
 pub mod imports;
 pub mod locations;
+pub mod notices;
 pub mod payments;
 pub mod people;
 pub mod places;
+pub mod planning;
 pub mod records;
 pub mod sessions;
 pub mod visits;

@@ -938,3 +938,16 @@ pub fn providers(s: &AppState, caller: &Caller) -> ServiceResult<Vec<(Uuid, Stri
         Ok(v)
     })
 }
+
+/// The caller's own email address, if they have one.
+pub fn own_email(s: &AppState, caller: &Caller) -> ServiceResult<Option<String>> {
+    s.db.read(|tx| {
+        Ok(tx
+            .query_row(
+                "SELECT email FROM users WHERE id = ?1",
+                [caller.user_id.to_string()],
+                |r| r.get::<_, Option<String>>(0),
+            )?
+            .filter(|e| !e.trim().is_empty()))
+    })
+}

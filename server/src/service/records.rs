@@ -192,6 +192,7 @@ pub fn record_gate_open(
             closed_on: None,
             outcome: None,
         };
+        crate::service::notices::gate_opened(tx, loc, gate.kind.label(), gate.opened_on)?;
         save(
             s,
             tx,

@@ -323,6 +323,7 @@ pub fn share(
         &v,
         json!({ "revision": v.current_revision, "window_closes_on": closes }),
     )?;
+    crate::service::notices::report_shared(tx, id, v.location_id, closes)?;
     visit_state(tx, id)?.ok_or_else(|| ServiceError::not_found("visit"))
 }
 
@@ -458,6 +459,7 @@ pub fn publish(
         &v,
         json!({ "revision": v.current_revision }),
     )?;
+    crate::service::notices::report_published(tx, id, v.location_id)?;
     // Publication is what feeds tiers: the location is re-determined in the same transaction.
     let determination = tiers::redetermine(
         state,

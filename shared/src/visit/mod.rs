@@ -99,6 +99,9 @@ impl VisitDoc {
         d.put(ROOT, VISIT_TYPE, enum_text(&header.visit_type))?;
         d.put(ROOT, ANNOUNCED, header.announced)?;
         d.put(ROOT, STARTED_AT, header.started_at.to_rfc3339())?;
+        if let Some(plan) = header.plan_id {
+            d.put(ROOT, PLAN_ID, plan.to_string())?;
+        }
         let created = d.put_object(ROOT, CREATED_BY, ObjType::Map)?;
         put_author(d, &created, &author)?;
         let officers = d.put_object(ROOT, OFFICERS, ObjType::Map)?;

@@ -36,6 +36,9 @@ pub struct VisitHeader {
     pub announced: bool,
     /// When the visit started.
     pub started_at: DateTime<Utc>,
+    /// The planned visit it was started from, if any (the server links the plan to it).
+    #[serde(default)]
+    pub plan_id: Option<Uuid>,
 }
 
 /// One criterion's result.

@@ -478,7 +478,14 @@ pub(crate) fn parse_enum<T: DeserializeOwned>(s: &str) -> Option<T> {
 /// The header, checking the layout version first. The fields that identify the visit are
 /// written once, when it is created: concurrent values there would make it two visits.
 fn read_header(root: &Fields<'_>) -> Result<VisitHeader, VisitDocError> {
-    for key in [SCHEMA, VISIT_ID, LOCATION_ID, PACK_ID, PACK_VERSION] {
+    for key in [
+        SCHEMA,
+        VISIT_ID,
+        LOCATION_ID,
+        PACK_ID,
+        PACK_VERSION,
+        PLAN_ID,
+    ] {
         root.unchanging(key, &[])?;
     }
     read_layout(root)?;
@@ -490,6 +497,7 @@ fn read_header(root: &Fields<'_>) -> Result<VisitHeader, VisitDocError> {
         visit_type: root.req_parsed(VISIT_TYPE, &[], parse_enum)?,
         announced: root.req_bool(ANNOUNCED, &[])?,
         started_at: root.req_parsed(STARTED_AT, &[], parse_instant)?,
+        plan_id: root.opt_parsed(PLAN_ID, &[], parse_uuid)?,
     })
 }
 
@@ -1099,6 +1107,11 @@ fn same_identity(was: &VisitHeader, now: &VisitHeader) -> Result<(), VisitDocErr
             PACK_VERSION,
             was.pack_version.clone(),
             now.pack_version.clone(),
+        ),
+        (
+            PLAN_ID,
+            format!("{:?}", was.plan_id),
+            format!("{:?}", now.plan_id),
         ),
     ];
     for (key, a, b) in fields {

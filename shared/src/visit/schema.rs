@@ -58,6 +58,7 @@ pub(crate) const VISIT_TYPE: &str = "visit_type";
 pub(crate) const ANNOUNCED: &str = "announced";
 pub(crate) const CREATED_BY: &str = "created_by";
 pub(crate) const STARTED_AT: &str = "started_at";
+pub(crate) const PLAN_ID: &str = "plan_id";
 pub(crate) const ENDED_AT: &str = "ended_at";
 pub(crate) const OFFICERS: &str = "officers";
 pub(crate) const AUTHORS: &str = "authors";
