@@ -12,6 +12,9 @@ pub mod error;
 pub mod http;
 pub mod import;
 pub mod passwords;
+pub mod logging;
+pub mod metrics;
+pub mod observe;
 pub mod portal;
 pub mod router;
 pub mod seed;
@@ -95,6 +98,7 @@ pub fn open(config: Config, assets: &Path) -> anyhow::Result<AppState> {
         doc_cache: Default::default(),
         throttle: Default::default(),
         imports: Default::default(),
+        metrics: Default::default(),
         sync_permits: tokio::sync::Semaphore::new(
             std::thread::available_parallelism()
                 .map(|n| n.get() * 2)
@@ -128,8 +132,8 @@ async fn sweep_partial_uploads(state: AppState) {
             .await;
         match result {
             Ok(0) => {}
-            Ok(n) => eprintln!("removed {n} abandoned partial uploads"),
-            Err(e) => eprintln!("sweeping partial uploads failed: {e}"),
+            Ok(n) => tracing::info!(removed = n, "removed abandoned partial uploads"),
+            Err(e) => tracing::error!(error = %e, "sweeping partial uploads failed"),
         }
     }
 }

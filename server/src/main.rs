@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use accredit_server::auth::Role;
 use accredit_server::import::Kind;
+use accredit_server::metrics::MetricsArgs;
 use accredit_server::state::Config;
-use accredit_server::{default_assets_dir, open, seed, serve, tiers, users};
+use accredit_server::{default_assets_dir, logging, open, seed, serve, tiers, users};
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -46,6 +47,8 @@ enum Command {
         secure_cookies: bool,
         #[command(flatten)]
         limits: Limits,
+        #[command(flatten)]
+        metrics: MetricsArgs,
     },
     /// Serve with a fresh data directory seeded with demo data, and print the logins.
     Demo {
@@ -63,6 +66,8 @@ enum Command {
         today: Option<NaiveDate>,
         #[command(flatten)]
         limits: Limits,
+        #[command(flatten)]
+        metrics: MetricsArgs,
     },
     /// Add a user. The password is read from ACCREDIT_PASSWORD or, failing that, standard input.
     AddUser {
@@ -185,6 +190,7 @@ async fn listen_and_serve(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    logging::init()?;
     match cli.command {
         Command::Serve {
             addr,
@@ -193,11 +199,13 @@ async fn main() -> anyhow::Result<()> {
             today,
             secure_cookies,
             limits,
+            metrics,
         } => {
             let assets = assets.unwrap_or_else(default_assets_dir);
             let mut config = config(data.clone(), today);
             config.secure_cookies = secure_cookies;
             limits.apply(&mut config);
+            metrics.apply(&mut config);
             let state =
                 open(config, &assets).with_context(|| format!("opening {}", data.display()))?;
             listen_and_serve(addr, state).await
@@ -208,6 +216,7 @@ async fn main() -> anyhow::Result<()> {
             assets,
             today,
             limits,
+            metrics,
         } => {
             let assets = assets.unwrap_or_else(default_assets_dir);
             let data = match data {
@@ -224,6 +233,7 @@ async fn main() -> anyhow::Result<()> {
             };
             let mut config = config(data.clone(), today);
             limits.apply(&mut config);
+            metrics.apply(&mut config);
             let state = open(config, &assets)?;
             let logins = tokio::task::spawn_blocking({
                 let state = state.clone();

@@ -41,6 +41,8 @@ pub struct Config {
     pub partial_upload_max_age: Duration,
     /// The built web app (`scripts/build-web.sh`), served at `/app/`.
     pub web_app_dir: PathBuf,
+    /// The token `/metrics` requires; without one it answers only direct local requests.
+    pub metrics_token: Option<crate::metrics::MetricsToken>,
 }
 
 impl Config {
@@ -60,6 +62,7 @@ impl Config {
             upload_quota_bytes: 4 * 1024 * 1024 * 1024,
             partial_upload_max_age: Duration::from_secs(7 * 24 * 3600),
             web_app_dir: PathBuf::from("target/web-app"),
+            metrics_token: None,
         }
     }
 
@@ -88,6 +91,8 @@ pub struct Inner {
     pub throttle: crate::service::sessions::Throttle,
     /// CSV imports running in the background, with their progress.
     pub imports: crate::service::imports::Jobs,
+    /// Counters for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Cheap to clone; every route gets one.
