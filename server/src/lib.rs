@@ -5,6 +5,7 @@ pub mod access;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod blobs;
 pub mod db;
 pub mod docstore;

@@ -8,7 +8,7 @@ use accredit_server::auth::Role;
 use accredit_server::import::Kind;
 use accredit_server::metrics::MetricsArgs;
 use accredit_server::state::Config;
-use accredit_server::{default_assets_dir, logging, open, seed, serve, tiers, users};
+use accredit_server::{backup, default_assets_dir, logging, open, seed, serve, tiers, users};
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -100,6 +100,24 @@ enum Command {
         kind: KindArg,
         /// The CSV file.
         file: PathBuf,
+    },
+    /// Back up a data directory into one file, while the server runs (README: Backups).
+    Backup {
+        /// Data directory.
+        #[arg(long, default_value = "accredit-data")]
+        data: PathBuf,
+        /// The backup file to write (replaced only once the new one is complete).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into an empty or new data directory (the server must not be using it).
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// Data directory to restore into: empty or not yet existing.
+        #[arg(long)]
+        data: PathBuf,
     },
 }
 
@@ -323,6 +341,43 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "imported {count} row(s); {} location(s) re-determined",
                 affected.len()
+            );
+            Ok(())
+        }
+        Command::Backup { data, to } => {
+            let taken = backup::take(&data, &to).with_context(|| {
+                format!(
+                    "backing up {} failed; nothing was written to {}",
+                    data.display(),
+                    to.display()
+                )
+            })?;
+            let m = &taken.manifest;
+            println!(
+                "backed up {} to {} ({} bytes): database of {} bytes, {} blob(s) of {} bytes",
+                data.display(),
+                taken.path.display(),
+                taken.bytes,
+                m.database.size,
+                m.blobs.len(),
+                m.blobs.iter().map(|b| b.size).sum::<u64>()
+            );
+            Ok(())
+        }
+        Command::Restore { from, data } => {
+            let restored = backup::restore(&from, &data).with_context(|| {
+                format!(
+                    "restoring {} failed; {} was left as it was",
+                    from.display(),
+                    data.display()
+                )
+            })?;
+            let m = &restored.manifest;
+            println!(
+                "restored the backup of {} into {}: database checked, {} blob(s) checked",
+                m.created_at,
+                data.display(),
+                m.blobs.len()
             );
             Ok(())
         }
