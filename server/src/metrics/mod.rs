@@ -21,8 +21,8 @@ pub const UNMATCHED: &str = "unmatched";
 /// Every counter the server keeps, one set per running server.
 pub struct Metrics {
     started: SystemTime,
-    /// Requests by (route pattern, status class).
-    requests: RwLock<BTreeMap<(String, &'static str), AtomicU64>>,
+    /// Requests by route pattern, then status class (`1xx` to `5xx`).
+    requests: RwLock<BTreeMap<String, [AtomicU64; 5]>>,
     latency: Histogram,
     sync_latency: Histogram,
     sync_ok: AtomicU64,
@@ -71,14 +71,12 @@ fn add(counter: &AtomicU64, n: u64) {
     counter.fetch_add(n, Ordering::Relaxed);
 }
 
-fn status_class(status: u16) -> &'static str {
-    match status {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
-    }
+/// The status classes, in the order of the counters kept for each route.
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// A status's place in [`CLASSES`].
+fn status_class(status: u16) -> usize {
+    usize::from(status / 100).clamp(1, 5) - 1
 }
 
 impl Metrics {
@@ -86,23 +84,21 @@ impl Metrics {
     pub fn record_request(&self, route: &str, status: u16, elapsed: Duration) {
         self.latency.observe(elapsed);
         let class = status_class(status);
-        // The route table is fixed, so after the first request of each kind only the read lock
-        // is taken.
+        // The route table is fixed, so after a route's first request only the read lock is taken.
         if let Ok(map) = self.requests.read()
-            && let Some(counter) = map.get(&(route.to_owned(), class))
+            && let Some(counters) = map.get(route)
         {
-            add(counter, 1);
+            add(&counters[class], 1);
             return;
         }
         let mut map = match self.requests.write() {
             Ok(m) => m,
             Err(poisoned) => poisoned.into_inner(),
         };
-        add(
-            map.entry((route.to_owned(), class))
-                .or_insert_with(|| AtomicU64::new(0)),
-            1,
-        );
+        let counters = map
+            .entry(route.to_owned())
+            .or_insert_with(|| std::array::from_fn(|_| AtomicU64::new(0)));
+        add(&counters[class], 1);
     }
 
     /// Counts one sync request: how it ended, its body's bytes on the wire each way and how long
@@ -149,12 +145,18 @@ impl Metrics {
             "HTTP requests answered, by route pattern and status class.",
         );
         if let Ok(map) = self.requests.read() {
-            for ((route, class), n) in map.iter() {
-                out.sample(
-                    "accredit_http_requests_total",
-                    &[("route", route), ("class", class)],
-                    n.load(Ordering::Relaxed) as f64,
-                );
+            for (route, counters) in map.iter() {
+                for (class, n) in CLASSES.iter().zip(counters) {
+                    // Only classes a route answered with: five per route would be mostly zeros.
+                    let n = n.load(Ordering::Relaxed);
+                    if n > 0 {
+                        out.sample(
+                            "accredit_http_requests_total",
+                            &[("route", route), ("class", class)],
+                            n as f64,
+                        );
+                    }
+                }
             }
         }
         self.latency.render(
@@ -340,6 +342,18 @@ mod tests {
         assert!(text.contains("accredit_http_request_duration_seconds_count 3\n"));
         assert!(text.contains("accredit_http_requests_total{route=\"/a\",class=\"2xx\"} 2\n"));
         assert!(text.contains("accredit_http_requests_total{route=\"/a\",class=\"5xx\"} 1\n"));
+    }
+
+    #[test]
+    fn statuses_fall_in_their_classes() {
+        let classes: Vec<&str> = [101, 200, 304, 404, 500, 599, 42, 700]
+            .into_iter()
+            .map(|s| CLASSES[status_class(s)])
+            .collect();
+        assert_eq!(
+            classes,
+            ["1xx", "2xx", "3xx", "4xx", "5xx", "5xx", "1xx", "5xx"]
+        );
     }
 
     #[test]
