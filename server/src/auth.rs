@@ -174,11 +174,14 @@ impl FromRequestParts<AppState> for AnyCaller {
                 ServiceError::unauthorized("the Authorization header is not a bearer token")
             })?
             .to_owned();
-        state
+        let caller = state
             .blocking(move |s| crate::service::sessions::caller_for_token(s, &token))
             .await?
-            .map(AnyCaller)
-            .ok_or_else(|| ServiceError::unauthorized("the token is not valid or has been revoked"))
+            .ok_or_else(|| {
+                ServiceError::unauthorized("the token is not valid or has been revoked")
+            })?;
+        crate::observe::note_user(parts, caller.user_id);
+        Ok(AnyCaller(caller))
     }
 }
 

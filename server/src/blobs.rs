@@ -97,13 +97,15 @@ fn publish(
     std::fs::rename(file, &path)?;
     // The rename is durable only once the directory is: an upload is acknowledged after this.
     std::fs::File::open(dir)?.sync_all()?;
-    state.db.write(|tx| {
-        tx.execute(
+    let inserted = state.db.write(|tx| {
+        Ok(tx.execute(
             "INSERT OR IGNORE INTO blobs (hash, size, uploaded_by, uploaded_at) VALUES (?1, ?2, ?3, ?4)",
             params![hash, size as i64, caller.user_id.to_string(), now_text()],
-        )?;
-        Ok(())
+        )?)
     })?;
+    if inserted > 0 {
+        state.metrics.record_blob_upload(size);
+    }
     Ok(())
 }
 
@@ -320,7 +322,7 @@ pub fn upload_chunk(
     hasher.update_reader(std::fs::File::open(&partial)?)?;
     if hasher.finalize().to_hex().as_str() != hash {
         if let Err(e) = std::fs::remove_file(&partial) {
-            eprintln!("removing a mismatched upload: {e}");
+            tracing::warn!(error = %e, "removing a mismatched upload failed");
         }
         return Err(ServiceError::invalid(
             "the uploaded bytes do not match the hash in the URL; the upload was discarded",

@@ -74,7 +74,7 @@ impl ServiceError {
     }
     /// Our fault: the detail is logged, never sent.
     pub fn internal(detail: impl std::fmt::Display) -> ServiceError {
-        eprintln!("internal error: {detail}");
+        tracing::error!(detail = %detail, "internal error");
         ServiceError::Internal
     }
 

@@ -5,12 +5,16 @@ pub mod access;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod blobs;
 pub mod db;
 pub mod docstore;
 pub mod error;
 pub mod http;
 pub mod import;
+pub mod logging;
+pub mod metrics;
+pub mod observe;
 pub mod mail;
 pub mod passwords;
 pub mod portal;
@@ -96,6 +100,7 @@ pub fn open(config: Config, assets: &Path) -> anyhow::Result<AppState> {
         doc_cache: Default::default(),
         throttle: Default::default(),
         imports: Default::default(),
+        metrics: Default::default(),
         sync_permits: tokio::sync::Semaphore::new(
             std::thread::available_parallelism()
                 .map(|n| n.get() * 2)
@@ -130,8 +135,8 @@ async fn sweep_partial_uploads(state: AppState) {
             .await;
         match result {
             Ok(0) => {}
-            Ok(n) => eprintln!("removed {n} abandoned partial uploads"),
-            Err(e) => eprintln!("sweeping partial uploads failed: {e}"),
+            Ok(n) => tracing::info!(removed = n, "removed abandoned partial uploads"),
+            Err(e) => tracing::error!(error = %e, "sweeping partial uploads failed"),
         }
     }
 }

@@ -83,7 +83,7 @@ pub fn send_due(s: &AppState, mailer: &Mailer) -> anyhow::Result<usize> {
 
 /// Logs a line about a notice: ids and the server's answer only, never addresses or text.
 fn log_line(line: &str) {
-    eprintln!("{line}");
+    tracing::warn!(target: "accredit::notices", "{line}");
 }
 
 /// Starts the background sender, if SMTP is configured, and the hourly scan either way (so the

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use accredit_server::auth::Role;
 use accredit_server::import::Kind;
+use accredit_server::metrics::MetricsArgs;
 use accredit_server::state::Config;
-use accredit_server::{default_assets_dir, open, seed, serve, tiers, users};
+use accredit_server::{backup, default_assets_dir, logging, open, seed, serve, tiers, users};
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -48,6 +49,8 @@ enum Command {
         limits: Limits,
         #[command(flatten)]
         mail: Mail,
+        #[command(flatten)]
+        metrics: MetricsArgs,
     },
     /// Serve with a fresh data directory seeded with demo data, and print the logins.
     Demo {
@@ -67,6 +70,8 @@ enum Command {
         limits: Limits,
         #[command(flatten)]
         mail: Mail,
+        #[command(flatten)]
+        metrics: MetricsArgs,
     },
     /// Add a user. The password is read from ACCREDIT_PASSWORD or, failing that, standard input.
     AddUser {
@@ -99,6 +104,24 @@ enum Command {
         kind: KindArg,
         /// The CSV file.
         file: PathBuf,
+    },
+    /// Back up a data directory into one file, while the server runs (README: Backups).
+    Backup {
+        /// Data directory.
+        #[arg(long, default_value = "accredit-data")]
+        data: PathBuf,
+        /// The backup file to write (replaced only once the new one is complete).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into an empty or new data directory (the server must not be using it).
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// Data directory to restore into: empty or not yet existing.
+        #[arg(long)]
+        data: PathBuf,
     },
 }
 
@@ -222,6 +245,7 @@ async fn listen_and_serve(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    logging::init()?;
     match cli.command {
         Command::Serve {
             addr,
@@ -231,6 +255,7 @@ async fn main() -> anyhow::Result<()> {
             secure_cookies,
             limits,
             mail,
+            metrics,
         } => {
             let assets = assets.unwrap_or_else(default_assets_dir);
             let mut config = config(data.clone(), today);
@@ -238,6 +263,7 @@ async fn main() -> anyhow::Result<()> {
             limits.apply(&mut config);
             let bound = bind(addr).await?;
             mail.apply(&mut config, bound.1);
+            metrics.apply(&mut config);
             let state =
                 open(config, &assets).with_context(|| format!("opening {}", data.display()))?;
             listen_and_serve(bound, state).await
@@ -249,6 +275,7 @@ async fn main() -> anyhow::Result<()> {
             today,
             limits,
             mail,
+            metrics,
         } => {
             let assets = assets.unwrap_or_else(default_assets_dir);
             let data = match data {
@@ -267,6 +294,7 @@ async fn main() -> anyhow::Result<()> {
             limits.apply(&mut config);
             let bound = bind(addr).await?;
             mail.apply(&mut config, bound.1);
+            metrics.apply(&mut config);
             let state = open(config, &assets)?;
             let logins = tokio::task::spawn_blocking({
                 let state = state.clone();
@@ -356,6 +384,43 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "imported {count} row(s); {} location(s) re-determined",
                 affected.len()
+            );
+            Ok(())
+        }
+        Command::Backup { data, to } => {
+            let taken = backup::take(&data, &to).with_context(|| {
+                format!(
+                    "backing up {} failed; nothing was written to {}",
+                    data.display(),
+                    to.display()
+                )
+            })?;
+            let m = &taken.manifest;
+            println!(
+                "backed up {} to {} ({} bytes): database of {} bytes, {} blob(s) of {} bytes",
+                data.display(),
+                taken.path.display(),
+                taken.bytes,
+                m.database.size,
+                m.blobs.len(),
+                m.blobs.iter().map(|b| b.size).sum::<u64>()
+            );
+            Ok(())
+        }
+        Command::Restore { from, data } => {
+            let restored = backup::restore(&from, &data).with_context(|| {
+                format!(
+                    "restoring {} failed; {} was left as it was",
+                    from.display(),
+                    data.display()
+                )
+            })?;
+            let m = &restored.manifest;
+            println!(
+                "restored the backup of {} into {}: database checked, {} blob(s) checked",
+                m.created_at,
+                data.display(),
+                m.blobs.len()
             );
             Ok(())
         }

@@ -14,7 +14,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use crate::error::ServiceError;
 use crate::http::json_error;
 use crate::state::AppState;
-use crate::{api, portal, web_app};
+use crate::{api, metrics, observe, portal, web_app};
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
@@ -33,7 +33,12 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(portal::same_origin_only));
     api.merge(portal)
         .merge(web_app::routes())
+        .merge(metrics::routes())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            observe::track,
+        ))
         .with_state(state)
 }
 

@@ -48,6 +48,8 @@ pub struct Config {
     pub mail_from: String,
     /// The portal's public address, for links in notices (`https://accredit.example.gov.uk`).
     pub public_url: String,
+    /// The token `/metrics` requires; without one it answers only direct local requests.
+    pub metrics_token: Option<crate::metrics::MetricsToken>,
 }
 
 impl Config {
@@ -70,6 +72,7 @@ impl Config {
             public_url: "http://127.0.0.1:8080".to_owned(),
             partial_upload_max_age: Duration::from_secs(7 * 24 * 3600),
             web_app_dir: PathBuf::from("target/web-app"),
+            metrics_token: None,
         }
     }
 
@@ -98,6 +101,8 @@ pub struct Inner {
     pub throttle: crate::service::sessions::Throttle,
     /// CSV imports running in the background, with their progress.
     pub imports: crate::service::imports::Jobs,
+    /// Counters for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Cheap to clone; every route gets one.

@@ -65,6 +65,7 @@ pub fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Vec<u8>,
         }
         Ok(steps)
     })?;
+    let (mut applied, mut refused) = (0, 0);
     let response = state.db.write(|tx| {
         let mut replies = Vec::with_capacity(prepared.len());
         let mut touched = Vec::new();
@@ -75,10 +76,21 @@ pub fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Vec<u8>,
                 }
                 other => other,
             };
-            replies.push(match step {
+            let reply = match step {
                 Step::Answer(reply) => reply,
-                Step::Exchange(ex) => persist(tx, caller, *ex, &mut touched)?,
-            });
+                Step::Exchange(ex) => {
+                    let changes = ex.changed.is_some();
+                    let reply = persist(tx, caller, *ex, &mut touched)?;
+                    if changes && reply.outcome == DocOutcome::Ok {
+                        applied += 1;
+                    }
+                    reply
+                }
+            };
+            if reply.outcome != DocOutcome::Ok {
+                refused += 1;
+            }
+            replies.push(reply);
         }
         // Updated under the writer, so the cache follows the order of the writes. A copy whose
         // transaction then fails to commit is harmless: it is used only while its heads are the
@@ -91,6 +103,8 @@ pub fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Vec<u8>,
         }
         Ok(SyncResponse { docs: replies })
     })?;
+    // Counted once committed: a request whose transaction failed applied nothing.
+    state.metrics.record_sync_documents(applied, refused);
     Ok(response.encode())
 }
 

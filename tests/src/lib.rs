@@ -122,6 +122,11 @@ impl Server {
             .env("ACCREDIT_WEB_APP", web_app)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        // One log line per request would bury the tests' own output: warnings and errors only,
+        // unless the run asks for more.
+        if std::env::var_os("ACCREDIT_LOG").is_none() {
+            cmd.env("ACCREDIT_LOG", "warn");
+        }
         let mut child = cmd.spawn().expect("starting accredit-server");
         let stdout = child.stdout.take().expect("server stdout");
         let mut lines = BufReader::new(stdout).lines();

@@ -13,6 +13,7 @@ use accredit_shared::sync::compress::{self, Encoding};
 use super::no_store;
 use crate::auth::Caller;
 use crate::error::{ServiceError, ServiceResult};
+use crate::metrics::SyncOutcome;
 use crate::state::AppState;
 use crate::sync_server;
 
@@ -27,6 +28,27 @@ async fn sync(
     headers: HeaderMap,
     body: Bytes,
 ) -> ServiceResult<Response> {
+    let started = std::time::Instant::now();
+    let received = body.len();
+    let answered = answer(&state, caller, headers, body).await;
+    let (outcome, sent) = match &answered {
+        Ok((_, sent)) => (SyncOutcome::Ok, *sent),
+        Err(e) if crate::http::status_of(e).is_server_error() => (SyncOutcome::Failed, 0),
+        Err(_) => (SyncOutcome::Refused, 0),
+    };
+    state
+        .metrics
+        .record_sync(outcome, received, sent, started.elapsed());
+    answered.map(|(response, _)| response)
+}
+
+/// The answer to a sync request and its body's size on the wire.
+async fn answer(
+    state: &AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ServiceResult<(Response, usize)> {
     let media = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -62,6 +84,7 @@ async fn sync(
             Ok::<_, ServiceError>((answer, encode_answer(answer, reply)?))
         })
         .await?;
+    let sent = reply.len();
     let mut r = reply.into_response();
     no_store(&mut r);
     let h = r.headers_mut();
@@ -73,7 +96,7 @@ async fn sync(
     if let Some(name) = answer.header() {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
     }
-    Ok(r)
+    Ok((r, sent))
 }
 
 /// How the answer goes back (tablets sync over metered mobile data), from what the client takes:

@@ -105,6 +105,9 @@ async fn viewer_of(parts: &Parts, state: &AppState) -> Result<Option<Viewer>, Se
     };
     let key = form_key(&token);
     let caller = state.blocking(move |s| caller_for_token(s, &token)).await?;
+    if let Some(c) = &caller {
+        crate::observe::note_user(parts, c.user_id);
+    }
     Ok(caller.map(|caller| Viewer {
         caller,
         form_key: key,
