@@ -77,12 +77,15 @@ struct CqcRow {
     well_led: Option<CqcRatingValue>,
 }
 
+/// A row of a file: its line, and the row or why it cannot be read.
+type ReadRow<T> = (u64, Result<T, String>);
+
 /// The rows of a file whose header must be exactly `columns`, each read or refused with its
 /// line's reason. A file with another header, or with no rows, is an error, never "0 rows".
 fn rows<T: DeserializeOwned>(
     text: &str,
     columns: &str,
-) -> Result<Vec<(u64, Result<T, String>)>, ServiceError> {
+) -> Result<Vec<ReadRow<T>>, ServiceError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -357,7 +360,7 @@ pub fn plan(
                                 }
                             }
                         };
-                        let op = (action != Action::Unchanged).then(|| Op::Location {
+                        let op = (action != Action::Unchanged).then_some(Op::Location {
                             provider: r.provider,
                             cqc: r.cqc_location_id,
                             name: r.name,
@@ -394,11 +397,8 @@ pub fn plan(
                             ),
                             line,
                         )?;
-                        if !stored.contains_key(&loc.id) {
-                            stored.insert(
-                                loc.id,
-                                tiers::placements(tx, loc.id).map_err(|e| e.message())?,
-                            );
+                        if let std::collections::hash_map::Entry::Vacant(e) = stored.entry(loc.id) {
+                            e.insert(tiers::placements(tx, loc.id).map_err(|e| e.message())?);
                         }
                         let existing = stored
                             .get(&loc.id)
@@ -479,9 +479,8 @@ pub fn plan(
                         if let Some(r) = check_cqc(&request, today).into_iter().next() {
                             return Err(r.message);
                         }
-                        if !stored.contains_key(&loc.id) {
-                            stored.insert(
-                                loc.id,
+                        if let std::collections::hash_map::Entry::Vacant(e) = stored.entry(loc.id) {
+                            e.insert(
                                 tiers::records(tx, loc.id)
                                     .map_err(|e| e.message())?
                                     .map(|r| r.cqc_ratings)

@@ -105,10 +105,10 @@ pub fn start(s: &AppState) -> anyhow::Result<()> {
                     }
                     last_scan = Some(std::time::Instant::now());
                 }
-                if let Some(m) = &mailer {
-                    if let Err(e) = send_due(&state, m) {
-                        log_line(&format!("sending notices failed: {e:#}"));
-                    }
+                if let Some(m) = &mailer
+                    && let Err(e) = send_due(&state, m)
+                {
+                    log_line(&format!("sending notices failed: {e:#}"));
                 }
                 std::thread::sleep(POLL);
             }

@@ -193,17 +193,16 @@ pub fn due_visits(engine: &Engine<'_>, records: &LocationRecords, day: NaiveDate
         .iter()
         .filter(|g| g.location_id == loc.id && crate::determination::gate_open_on(g, day))
         .min_by_key(|g| g.opened_on)
+        && !visited_since(g.opened_on)
     {
-        if !visited_since(g.opened_on) {
-            push(
-                DueReason::GateOpened {
-                    gate: g.kind,
-                    opened_on: g.opened_on,
-                },
-                add_days(g.opened_on, i64::from(rules.planning.concern_visit_days)),
-                g.opened_on,
-            );
-        }
+        push(
+            DueReason::GateOpened {
+                gate: g.kind,
+                opened_on: g.opened_on,
+            },
+            add_days(g.opened_on, i64::from(rules.planning.concern_visit_days)),
+            g.opened_on,
+        );
     }
     out.sort_by_key(|d| d.due_on);
     // One visit answers every reason at once: an annual visit due after a more pressing one

@@ -321,7 +321,7 @@ async fn ownership_form(
         .filter(|(p, _)| *p != loc.provider_id)
         .map(|(p, n)| (p.to_string(), n.clone()))
         .collect();
-    let moving = f.get("move_placements").is_some() || f.is_empty();
+    let moving = f.contains_key("move_placements") || f.is_empty();
     let body = rsx! {
         div { class: "narrow",
             {error_summary(&errors)}

@@ -535,12 +535,15 @@ pub fn set_preferences(s: &AppState, caller: &Caller, on: &[Kind]) -> ServiceRes
     })
 }
 
+/// A notice to send: id, address, subject, text, link and attempts so far.
+pub type DueNotice = (Uuid, String, String, String, String, i64);
+
 /// Notices due to be sent now: queued, and their next attempt due.
 pub fn due(
     s: &AppState,
     now: DateTime<Utc>,
     limit: usize,
-) -> ServiceResult<Vec<(Uuid, String, String, String, String, i64)>> {
+) -> ServiceResult<Vec<DueNotice>> {
     let now = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     s.db.read(|tx| {
         let mut stmt = tx.prepare_cached(

@@ -934,7 +934,7 @@ pub fn providers(s: &AppState, caller: &Caller) -> ServiceResult<Vec<(Uuid, Stri
         let mut v: Vec<(Uuid, String)> = crate::service::locations::provider_names(tx)?
             .into_iter()
             .collect();
-        v.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+        v.sort_by_key(|a| a.1.to_lowercase());
         Ok(v)
     })
 }

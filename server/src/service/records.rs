@@ -398,13 +398,13 @@ pub fn check_placement(p: &Placement) -> Vec<Refusal> {
                 "a hospital stay cannot end before it starts",
             ));
         }
-        if let Some(next) = stays.get(i + 1) {
-            if h.to.is_none_or(|t| t >= next.from) {
-                out.push(Refusal::new(
-                    "hospital_stays",
-                    "hospital stays cannot overlap: record the return from one before the next",
-                ));
-            }
+        if let Some(next) = stays.get(i + 1)
+            && h.to.is_none_or(|t| t >= next.from)
+        {
+            out.push(Refusal::new(
+                "hospital_stays",
+                "hospital stays cannot overlap: record the return from one before the next",
+            ));
         }
     }
     out
