@@ -4,6 +4,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
+use accredit_shared::api::{PlanStatus, PlannedVisit};
 use accredit_shared::records::{Answer, Priority};
 use accredit_shared::visit::{ActionStatus, VisitAction};
 use accredit_shared::warning::Light;
@@ -43,6 +44,9 @@ pub struct CaseloadLocation {
     pub last_visit_on: Option<NaiveDate>,
     /// When the next visit is due.
     pub next_visit_due_on: Option<NaiveDate>,
+    /// Visits planned for this monitor here, not yet published.
+    #[serde(default)]
+    pub planned_visits: Vec<PlannedVisit>,
 }
 
 /// A past visit at a location, reduced to what the field app shows.
@@ -92,6 +96,8 @@ pub struct CaseloadEntry {
     pub draft_started_on: Option<NaiveDate>,
     /// Whether the next visit is due before `today`.
     pub overdue: bool,
+    /// The next visit planned for this monitor here and not started yet.
+    pub next_planned: Option<PlannedVisit>,
 }
 
 impl CaseloadEntry {
@@ -102,15 +108,36 @@ impl CaseloadEntry {
     }
 }
 
-/// Orders a caseload by risk: overdue (visit or actions) and red first; then by colour (red,
-/// amber, green); then the visit due soonest; then by name.
+/// The next planned visit among `plans` that has not been started.
+pub fn next_planned(plans: &[PlannedVisit]) -> Option<PlannedVisit> {
+    plans
+        .iter()
+        .filter(|p| p.status == PlanStatus::Planned)
+        .min_by_key(|p| p.planned_on)
+        .cloned()
+}
+
+/// Orders a caseload: the visits planned for the monitor first, by planned day; then by risk:
+/// overdue (visit or actions) and red first; then by colour (red, amber, green); then the visit
+/// due soonest; then by name.
 pub fn order_by_risk(entries: &mut [CaseloadEntry]) {
     entries.sort_by(|a, b| {
-        a.risk()
-            .cmp(&b.risk())
+        let planned = |e: &CaseloadEntry| e.next_planned.as_ref().map(|p| p.planned_on);
+        planned_order(planned(a), planned(b))
+            .then_with(|| a.risk().cmp(&b.risk()))
             .then_with(|| due_order(a.location.next_visit_due_on, b.location.next_visit_due_on))
             .then_with(|| a.location.name.cmp(&b.location.name))
     });
+}
+
+fn planned_order(a: Option<NaiveDate>, b: Option<NaiveDate>) -> Ordering {
+    // A planned visit sorts before none; earlier planned days first.
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(x), Some(y)) => x.cmp(&y),
+    }
 }
 
 fn due_order(a: Option<NaiveDate>, b: Option<NaiveDate>) -> Ordering {
@@ -151,6 +178,7 @@ impl From<accredit_shared::api::LocationSummary> for CaseloadLocation {
             traffic_light_reasons: l.traffic_light_reasons,
             last_visit_on: l.last_visit_on,
             next_visit_due_on: l.next_visit_due_on,
+            planned_visits: l.planned_visits,
         }
     }
 }

@@ -51,6 +51,24 @@ pub fn insert(conn: &Connection, row: &DocRow, snapshot: &[u8]) -> AppResult<()>
     Ok(())
 }
 
+/// Records the planned visit a document was started from.
+pub fn set_plan(conn: &Connection, id: Uuid, plan: Uuid) -> AppResult<()> {
+    conn.execute(
+        "UPDATE docs SET plan_id = ?2 WHERE id = ?1",
+        params![id.to_string(), plan.to_string()],
+    )?;
+    Ok(())
+}
+
+/// The planned visits started on this device.
+pub fn started_plans(conn: &Connection) -> AppResult<Vec<Uuid>> {
+    let mut stmt = conn.prepare_cached("SELECT plan_id FROM docs WHERE plan_id IS NOT NULL")?;
+    let ids = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.into_iter().map(uuid).collect()
+}
+
 /// Appends an incremental save. An empty chunk (nothing changed) is not stored.
 pub fn append(conn: &Connection, id: Uuid, chunk: &[u8]) -> AppResult<()> {
     if chunk.is_empty() {

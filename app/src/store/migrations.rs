@@ -56,7 +56,12 @@ const MIGRATIONS: &[&str] = &[r#"
     );
     -- Cached reference data from the server (caseload, packs, rule sets, visit history).
     CREATE TABLE reference (key TEXT PRIMARY KEY, value TEXT NOT NULL, fetched_at TEXT NOT NULL);
-"#];
+"#,
+    // 2: the planned visit a visit was started from, so the caseload stops offering it at once.
+    r#"
+    ALTER TABLE docs ADD COLUMN plan_id TEXT;
+"#,
+];
 
 /// Brings the database to the current schema, one migration per transaction.
 pub fn migrate(conn: &mut Connection) -> AppResult<()> {

@@ -104,6 +104,9 @@ fn CaseloadCard(entry: CaseloadEntry) -> Element {
             h3 { "{loc.name}" }
             span { class: "tag {class}", "{words}" }
             if entry.overdue { " " span { class: "tag red", "Visit overdue" } }
+            if let Some(p) = &entry.next_planned {
+                p { class: "plan-line", {format!("Planned: {} on {}", p.visit_type.label(), day(Some(p.planned_on)))} }
+            }
             dl {
                 dt { "Tier" } dd { {loc.tier.clone().unwrap_or_else(|| "None".to_owned())} " · " {Pence(loc.weekly_premium_pence).to_string()} " a week" }
                 dt { "Last visit" } dd { {day(entry.last_visit_on)} }

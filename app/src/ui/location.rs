@@ -47,6 +47,22 @@ pub(super) fn LocationScreen(id: Uuid) -> Element {
         }
     };
     let latest = detail.history.first().map(|(v, _)| v.clone());
+    let planned = detail.entry.next_planned.clone();
+    let start_planned = {
+        let ctx = ctx.clone();
+        move |e: FormEvent| {
+            e.prevent_default();
+            let plan = form_text(&e, "plan");
+            let announced = form_text(&e, "announced") != "no";
+            let Ok(plan) = Uuid::parse_str(&plan) else {
+                ui.error("That planned visit is not on this tablet any more: sync, then try again.".to_owned());
+                return;
+            };
+            if let Some(visit) = ui.act(&ctx, |w| w.start_planned_visit(plan, announced, chrono::Utc::now())) {
+                ui.go(Screen::Visit(visit));
+            }
+        }
+    };
     rsx! {
         p { button { class: "button secondary", id: "back", onclick: move |_| ui.go(Screen::Caseload), "Back to caseload" } }
         h1 { "{loc.name}" }
@@ -76,7 +92,25 @@ pub(super) fn LocationScreen(id: Uuid) -> Element {
                 }
             }
         }
-        h2 { if detail.drafts.is_empty() { "Start a visit" } else { "Start another visit" } }
+        if let Some(p) = &planned {
+            h2 { "Planned visit" }
+            form { onsubmit: start_planned, class: "panel", style: "max-width: 900px",
+                p { strong { {format!("{} on {}", p.visit_type.label(), day(Some(p.planned_on)))} }
+                    if p.monitors.len() > 1 { {format!(" with {}", p.monitors.iter().map(|m| m.1.as_str()).collect::<Vec<_>>().join(", "))} }
+                }
+                if !p.reason.is_empty() { p { class: "caption", "{p.reason}" } }
+                input { r#type: "hidden", name: "plan", value: "{p.id}" }
+                div { class: "field",
+                    label { r#for: "planned-announced", "Was the provider told in advance?" }
+                    select { id: "planned-announced", name: "announced",
+                        option { value: "yes", "Yes, announced" }
+                        option { value: "no", "No, unannounced" }
+                    }
+                }
+                button { class: "button", r#type: "submit", id: "start-planned-visit", "Start the planned visit" }
+            }
+        }
+        h2 { if planned.is_some() { "Start an unplanned visit" } else if detail.drafts.is_empty() { "Start a visit" } else { "Start another visit" } }
         if !detail.drafts.is_empty() {
             p { class: "hint", "Only for a different visit: the visit above keeps everything recorded so far." }
         }

@@ -344,7 +344,17 @@ impl Workspace {
         let last_visit_on = location.last_visit_on.max(started(true)?);
         let draft_started_on = started(false)?;
         let overdue = location.next_visit_due_on.is_none_or(|d| d < today);
+        // A plan whose visit was started on this device is started, whatever the server says yet.
+        let started_here = docs::started_plans(self.store.conn())?;
+        let plans: Vec<_> = location
+            .planned_visits
+            .iter()
+            .filter(|p| !started_here.contains(&p.id))
+            .cloned()
+            .collect();
+        let next_planned = crate::caseload::next_planned(&plans);
         Ok(CaseloadEntry {
+            next_planned,
             location,
             open_actions: open,
             overdue_actions,
@@ -436,6 +446,40 @@ impl Workspace {
         announced: bool,
         now: DateTime<Utc>,
     ) -> AppResult<Uuid> {
+        self.start(location, visit_type, announced, now, None)
+    }
+
+    /// Starts the visit a lead planned for this monitor: its location and kind come from the
+    /// plan, and the document carries the plan's id, so the server links the two when it syncs.
+    pub fn start_planned_visit(
+        &mut self,
+        plan: Uuid,
+        announced: bool,
+        now: DateTime<Utc>,
+    ) -> AppResult<Uuid> {
+        let planned = self
+            .cached_locations()?
+            .into_iter()
+            .flat_map(|l| l.planned_visits)
+            .find(|p| p.id == plan)
+            .ok_or_else(|| AppError::NotFound(format!("planned visit {plan}")))?;
+        self.start(
+            planned.location_id,
+            planned.visit_type,
+            announced,
+            now,
+            Some(plan),
+        )
+    }
+
+    fn start(
+        &mut self,
+        location: Uuid,
+        visit_type: VisitType,
+        announced: bool,
+        now: DateTime<Utc>,
+        plan_id: Option<Uuid>,
+    ) -> AppResult<Uuid> {
         let session = self.session.clone().ok_or(AppError::NotSignedIn)?;
         let name = self
             .cached_locations()?
@@ -451,7 +495,7 @@ impl Workspace {
             visit_type,
             announced,
             started_at: now,
-            plan_id: None,
+            plan_id,
         };
         let mut doc = VisitDoc::create(&header, &self.pack, author_of(&session))?;
         let snapshot = doc.save();
@@ -465,6 +509,9 @@ impl Workspace {
         let label = visit_label(&name, now);
         self.store.atomically(|c| {
             docs::insert(c, &row, &snapshot)?;
+            if let Some(plan) = plan_id {
+                docs::set_plan(c, row.id, plan)?;
+            }
             outbox::set_state(
                 c,
                 ItemKind::Visit,
