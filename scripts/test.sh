@@ -3,7 +3,8 @@
 # Installs what such a machine lacks first: the rustfmt and clippy components, and the Debian
 # packages the field app builds against and its window tests run under, and Chromium for the
 # portal's browser tests (scripts/deps.sh); then the browser tests' npm packages, and the web
-# app's bundle (scripts/build-web.sh: the wasm32 target and wasm-bindgen-cli if missing).
+# app's bundle (scripts/build-web.sh: the wasm32 target and wasm-bindgen-cli if missing), and
+# Python's aiosmtpd for the email notice tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,12 @@ fi
 echo "== npm packages for the browser tests and the JS Automerge client test"
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 (cd tests/clients && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "== aiosmtpd (a real SMTP server on 127.0.0.1 for the notice tests), in a virtualenv"
+if ! target/smtp-venv/bin/python -c "import aiosmtpd" >/dev/null 2>&1; then
+  python3 -m venv target/smtp-venv
+  target/smtp-venv/bin/pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
+fi
 
 echo "== the field web app (wasm32)"
 ./scripts/build-web.sh

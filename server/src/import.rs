@@ -82,10 +82,7 @@ type ReadRow<T> = (u64, Result<T, String>);
 
 /// The rows of a file whose header must be exactly `columns`, each read or refused with its
 /// line's reason. A file with another header, or with no rows, is an error, never "0 rows".
-fn rows<T: DeserializeOwned>(
-    text: &str,
-    columns: &str,
-) -> Result<Vec<ReadRow<T>>, ServiceError> {
+fn rows<T: DeserializeOwned>(text: &str, columns: &str) -> Result<Vec<ReadRow<T>>, ServiceError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)

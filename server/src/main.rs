@@ -166,6 +166,9 @@ struct Mail {
     /// The portal's public address, for links in notices (default: this server's address).
     #[arg(long, env = "ACCREDIT_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Seconds before the first retry of a notice the mail server refused (doubling after).
+    #[arg(long, env = "ACCREDIT_NOTICE_RETRY_SECONDS", default_value_t = 30)]
+    notice_retry_seconds: u64,
 }
 
 impl Mail {
@@ -173,6 +176,7 @@ impl Mail {
         c.smtp_url = self.smtp_url;
         c.mail_from = self.mail_from;
         c.public_url = self.public_url.unwrap_or_else(|| format!("http://{addr}"));
+        c.notice_retry_base = std::time::Duration::from_secs(self.notice_retry_seconds.max(1));
     }
 }
 

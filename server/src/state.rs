@@ -46,6 +46,8 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender address of notices.
     pub mail_from: String,
+    /// The wait before the first retry of a refused notice; it doubles with each retry.
+    pub notice_retry_base: Duration,
     /// The portal's public address, for links in notices (`https://accredit.example.gov.uk`).
     pub public_url: String,
     /// The token `/metrics` requires; without one it answers only direct local requests.
@@ -69,6 +71,7 @@ impl Config {
             upload_quota_bytes: 4 * 1024 * 1024 * 1024,
             smtp_url: None,
             mail_from: "Accredit <accredit@localhost>".to_owned(),
+            notice_retry_base: Duration::from_secs(30),
             public_url: "http://127.0.0.1:8080".to_owned(),
             partial_upload_max_age: Duration::from_secs(7 * 24 * 3600),
             web_app_dir: PathBuf::from("target/web-app"),

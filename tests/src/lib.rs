@@ -87,9 +87,20 @@ pub struct Server {
     pub data: PathBuf,
     profile: String,
     demo: bool,
+    env: Vec<(String, String)>,
 }
 
 impl Server {
+    /// Starts `accredit-server demo` with extra environment settings (`ACCREDIT_SMTP_URL`, …),
+    /// kept across restarts.
+    pub fn demo_with_env(dir: &Path, env: &[(&str, &str)]) -> Server {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Server::start_env(dir.join("data"), "debug", true, None, &web_app_dir(), &env)
+    }
+
     /// Starts `accredit-server demo` on a free port with a fresh data directory under `dir`.
     pub fn demo(dir: &Path) -> Server {
         Server::start(dir.join("data"), "debug", true, None)
@@ -98,20 +109,21 @@ impl Server {
     /// Starts `accredit-server demo` serving the web app from `web_app` (a copy a test may
     /// change, as a deployment would).
     pub fn demo_serving(dir: &Path, web_app: &Path) -> Server {
-        Server::start_with(dir.join("data"), "debug", true, None, web_app)
+        Server::start_env(dir.join("data"), "debug", true, None, web_app, &[])
     }
 
     /// Starts a server; `demo` seeds a new data directory first.
     pub fn start(data: PathBuf, profile: &str, demo: bool, addr: Option<&str>) -> Server {
-        Server::start_with(data, profile, demo, addr, &web_app_dir())
+        Server::start_env(data, profile, demo, addr, &web_app_dir(), &[])
     }
 
-    fn start_with(
+    fn start_env(
         data: PathBuf,
         profile: &str,
         demo: bool,
         addr: Option<&str>,
         web_app: &Path,
+        env: &[(String, String)],
     ) -> Server {
         let bin = server_binary(profile);
         let mut cmd = Command::new(bin);
@@ -122,6 +134,9 @@ impl Server {
             .env("ACCREDIT_WEB_APP", web_app)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         // One log line per request would bury the tests' own output: warnings and errors only,
         // unless the run asks for more.
         if std::env::var_os("ACCREDIT_LOG").is_none() {
@@ -151,6 +166,7 @@ impl Server {
             data,
             profile: profile.to_owned(),
             demo,
+            env: env.to_vec(),
         }
     }
 
@@ -168,7 +184,14 @@ impl Server {
         for _ in 0..50 {
             // The port may take a moment to be free again.
             let attempt = std::panic::catch_unwind(|| {
-                Server::start(self.data.clone(), &self.profile, false, Some(&addr))
+                Server::start_env(
+                    self.data.clone(),
+                    &self.profile,
+                    false,
+                    Some(&addr),
+                    &web_app_dir(),
+                    &self.env,
+                )
             });
             if let Ok(s) = attempt {
                 again = Some(s);

@@ -52,8 +52,16 @@ fn a_planned_visit_reaches_the_tablet_and_the_plan_follows_the_visit() {
     let rows = due["due"].as_array().cloned().unwrap_or_default();
     assert!(!rows.is_empty(), "something is due in the demo data");
     for pair in rows.windows(2) {
-        let key = |v: &Value| (light_rank(v), v["due_on"].as_str().unwrap_or_default().to_owned());
-        assert!(key(&pair[0]) <= key(&pair[1]), "not riskiest first: {pair:?}");
+        let key = |v: &Value| {
+            (
+                light_rank(v),
+                v["due_on"].as_str().unwrap_or_default().to_owned(),
+            )
+        };
+        assert!(
+            key(&pair[0]) <= key(&pair[1]),
+            "not riskiest first: {pair:?}"
+        );
     }
 
     // monitor1's caseload: plan a visit at the one its risk order puts last.
@@ -74,7 +82,11 @@ fn a_planned_visit_reaches_the_tablet_and_the_plan_follows_the_visit() {
     assert_eq!(plan["status"], "planned");
     let again = lead.get("/api/v1/due-visits").json();
     assert!(
-        !again["due"].as_array().unwrap().iter().any(|d| d["location_id"] == json!(last.id)),
+        !again["due"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["location_id"] == json!(last.id)),
         "a planned location is no longer due and unplanned"
     );
 
@@ -82,7 +94,10 @@ fn a_planned_visit_reaches_the_tablet_and_the_plan_follows_the_visit() {
     sync(&mo);
     let after = mo.lock().unwrap().caseload("", today).unwrap();
     assert_eq!(after[0].location.id, last.id);
-    let planned = after[0].next_planned.clone().expect("the plan is on the tablet");
+    let planned = after[0]
+        .next_planned
+        .clone()
+        .expect("the plan is on the tablet");
     assert_eq!(planned.planned_on, day);
 
     // Starting it from the plan links the visit.
@@ -92,7 +107,9 @@ fn a_planned_visit_reaches_the_tablet_and_the_plan_follows_the_visit() {
         .start_planned_visit(planned.id, true, Utc::now())
         .expect("started from the plan");
     assert!(
-        mo.lock().unwrap().caseload("", today).unwrap()[0].next_planned.is_none(),
+        mo.lock().unwrap().caseload("", today).unwrap()[0]
+            .next_planned
+            .is_none(),
         "the plan is started on this tablet"
     );
     sync(&mo);
@@ -103,14 +120,21 @@ fn a_planned_visit_reaches_the_tablet_and_the_plan_follows_the_visit() {
 
     {
         let mut w = mo.lock().unwrap();
-        let criteria: Vec<(String, i32)> = w.pack().criteria().map(|c| (c.id.clone(), c.scale.max)).collect();
+        let criteria: Vec<(String, i32)> = w
+            .pack()
+            .criteria()
+            .map(|c| (c.id.clone(), c.scale.max))
+            .collect();
         for (c, max) in criteria {
             w.set_answer(visit, &c, Some(Answer::Score(max))).unwrap();
         }
         w.sign_off(visit, Utc::now()).unwrap();
     }
     sync(&mo);
-    assert_eq!(lead.get(&format!("/api/v1/plans/{plan_id}")).json()["status"], "signed_off");
+    assert_eq!(
+        lead.get(&format!("/api/v1/plans/{plan_id}")).json()["status"],
+        "signed_off"
+    );
 
     // Another plan, reassigned to monitor2: monitor1 no longer has it.
     let r = lead.post(
@@ -124,15 +148,51 @@ fn a_planned_visit_reaches_the_tablet_and_the_plan_follows_the_visit() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let mine = Client::sign_in(url, "monitor1").get("/api/v1/plans").json();
-    assert!(!mine["plans"].as_array().unwrap().iter().any(|p| p["id"] == json!(second)));
+    assert!(
+        !mine["plans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == json!(second))
+    );
     let theirs = Client::sign_in(url, "monitor2").get("/api/v1/plans").json();
-    assert!(theirs["plans"].as_array().unwrap().iter().any(|p| p["id"] == json!(second)));
+    assert!(
+        theirs["plans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == json!(second))
+    );
 
     // Cancelling needs a reason.
-    assert_eq!(lead.post(&format!("/api/v1/plans/{second}/cancel"), json!({ "reason": " " })).status, 422);
-    assert_eq!(lead.post(&format!("/api/v1/plans/{second}/cancel"), json!({ "reason": "provider closed for refurbishment" })).status, 204);
-    assert_eq!(lead.get(&format!("/api/v1/plans/{second}")).json()["status"], "cancelled");
-    assert_eq!(lead.post(&format!("/api/v1/plans/{second}/reassign"), json!({ "planned_on": day.to_string(), "monitor_ids": [monitor2] })).status, 409);
+    assert_eq!(
+        lead.post(
+            &format!("/api/v1/plans/{second}/cancel"),
+            json!({ "reason": " " })
+        )
+        .status,
+        422
+    );
+    assert_eq!(
+        lead.post(
+            &format!("/api/v1/plans/{second}/cancel"),
+            json!({ "reason": "provider closed for refurbishment" })
+        )
+        .status,
+        204
+    );
+    assert_eq!(
+        lead.get(&format!("/api/v1/plans/{second}")).json()["status"],
+        "cancelled"
+    );
+    assert_eq!(
+        lead.post(
+            &format!("/api/v1/plans/{second}/reassign"),
+            json!({ "planned_on": day.to_string(), "monitor_ids": [monitor2] })
+        )
+        .status,
+        409
+    );
 
     // A day in the past, no monitor, a provider or monitor planning: refused.
     let past = today.checked_sub_days(Days::new(1)).unwrap();
@@ -143,8 +203,26 @@ fn a_planned_visit_reaches_the_tablet_and_the_plan_follows_the_visit() {
         assert_eq!(lead.post("/api/v1/plans", body).status, 422);
     }
     let body = json!({ "location_id": last.id, "visit_type": "annual", "planned_on": day.to_string(), "monitor_ids": [monitor1] });
-    assert_eq!(Client::sign_in(url, "monitor1").post("/api/v1/plans", body.clone()).status, 403);
-    assert_eq!(Client::sign_in(url, "coastal").post("/api/v1/plans", body).status, 403);
-    assert_eq!(Client::sign_in(url, "coastal").get("/api/v1/plans").status, 403);
-    assert_eq!(Client::sign_in(url, "coastal").get("/api/v1/due-visits").status, 403);
+    assert_eq!(
+        Client::sign_in(url, "monitor1")
+            .post("/api/v1/plans", body.clone())
+            .status,
+        403
+    );
+    assert_eq!(
+        Client::sign_in(url, "coastal")
+            .post("/api/v1/plans", body)
+            .status,
+        403
+    );
+    assert_eq!(
+        Client::sign_in(url, "coastal").get("/api/v1/plans").status,
+        403
+    );
+    assert_eq!(
+        Client::sign_in(url, "coastal")
+            .get("/api/v1/due-visits")
+            .status,
+        403
+    );
 }

@@ -5,7 +5,8 @@ use rusqlite::Connection;
 
 use crate::error::{AppError, AppResult};
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     -- One row per visit document; `snapshot` is a full Automerge save, `doc_chunks` the
     -- incremental saves since, applied in `seq` order on load.

@@ -55,10 +55,15 @@ pub(super) fn LocationScreen(id: Uuid) -> Element {
             let plan = form_text(&e, "plan");
             let announced = form_text(&e, "announced") != "no";
             let Ok(plan) = Uuid::parse_str(&plan) else {
-                ui.error("That planned visit is not on this tablet any more: sync, then try again.".to_owned());
+                ui.error(
+                    "That planned visit is not on this tablet any more: sync, then try again."
+                        .to_owned(),
+                );
                 return;
             };
-            if let Some(visit) = ui.act(&ctx, |w| w.start_planned_visit(plan, announced, chrono::Utc::now())) {
+            if let Some(visit) = ui.act(&ctx, |w| {
+                w.start_planned_visit(plan, announced, chrono::Utc::now())
+            }) {
                 ui.go(Screen::Visit(visit));
             }
         }

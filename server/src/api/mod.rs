@@ -5,6 +5,7 @@
 
 mod blobs;
 mod locations;
+mod notices;
 mod people;
 mod planning;
 mod records;
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .merge(visits::routes())
         .merge(records::routes())
         .merge(people::routes())
+        .merge(notices::routes())
         .merge(planning::routes())
         .merge(blobs::routes())
 }

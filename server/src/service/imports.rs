@@ -137,10 +137,26 @@ pub fn upload(
 }
 
 /// A stored draft's columns, as read.
-type DraftRow = (String, String, String, i64, String, Option<String>, Option<String>);
+type DraftRow = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 fn draft_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<DraftRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
 }
 
 fn to_draft(row: DraftRow) -> ServiceResult<Draft> {

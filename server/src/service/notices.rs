@@ -539,11 +539,7 @@ pub fn set_preferences(s: &AppState, caller: &Caller, on: &[Kind]) -> ServiceRes
 pub type DueNotice = (Uuid, String, String, String, String, i64);
 
 /// Notices due to be sent now: queued, and their next attempt due.
-pub fn due(
-    s: &AppState,
-    now: DateTime<Utc>,
-    limit: usize,
-) -> ServiceResult<Vec<DueNotice>> {
+pub fn due(s: &AppState, now: DateTime<Utc>, limit: usize) -> ServiceResult<Vec<DueNotice>> {
     let now = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     s.db.read(|tx| {
         let mut stmt = tx.prepare_cached(
@@ -563,10 +559,12 @@ pub fn due(
 /// The most attempts before a notice is marked failed.
 pub const MAX_ATTEMPTS: i64 = 8;
 
-/// How long to wait before attempt `n` (1-based) again: 30 s doubling, at most an hour.
-pub fn backoff(attempts: i64) -> chrono::Duration {
-    let secs = 30i64.saturating_mul(1 << attempts.clamp(0, 7));
-    chrono::Duration::seconds(secs.min(3600))
+/// How long to wait after `attempts` failed attempts: `base` (30 s unless configured),
+/// doubling with each, at most an hour.
+pub fn backoff(base: std::time::Duration, attempts: i64) -> chrono::Duration {
+    let base = i64::try_from(base.as_millis()).unwrap_or(30_000).max(1);
+    let millis = base.saturating_mul(1 << (attempts - 1).clamp(0, 12));
+    chrono::Duration::milliseconds(millis.min(3_600_000))
 }
 
 /// Records the outcome of an attempt to send a notice.
@@ -593,7 +591,7 @@ pub fn record_attempt(
                     id.to_string(),
                     attempts,
                     why,
-                    (now + backoff(attempts)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                    (now + backoff(s.config.notice_retry_base, attempts)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
                 ],
             )?,
         };
@@ -614,4 +612,18 @@ pub fn retry(s: &AppState, caller: &Caller, id: Uuid) -> ServiceResult<()> {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_doubling_up_to_an_hour() {
+        let base = std::time::Duration::from_secs(30);
+        assert_eq!(backoff(base, 1), chrono::Duration::seconds(30));
+        assert_eq!(backoff(base, 2), chrono::Duration::seconds(60));
+        assert_eq!(backoff(base, 4), chrono::Duration::seconds(240));
+        assert_eq!(backoff(base, 9), chrono::Duration::seconds(3600));
+    }
 }
