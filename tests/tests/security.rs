@@ -1,7 +1,7 @@
 //! Security through the real server: tokens, who sees what, and hostile input that must get a 4xx
 //! and change nothing.
 
-use accredit_e2e::{Client, Server, fresh_agent, request};
+use accredit_e2e::{Client, Server, fresh_agent, request, request_with};
 use accredit_shared::FrameworkPack;
 use accredit_shared::sync::{DocMessage, Replica, SYNC_MEDIA_TYPE, SyncRequest};
 use accredit_shared::visit::*;
@@ -69,6 +69,70 @@ fn routes(loc: &str, visit: &str) -> Vec<(&'static str, String)> {
         ("POST", "/api/v1/placements".into()),
         ("GET", "/api/v1/rule-sets".into()),
         ("POST", "/api/v1/rule-sets".into()),
+        ("POST", "/api/v1/password".into()),
+        ("GET", "/api/v1/users".into()),
+        ("POST", "/api/v1/users".into()),
+        ("GET", format!("/api/v1/users/{}", Uuid::new_v4())),
+        ("PUT", format!("/api/v1/users/{}", Uuid::new_v4())),
+        ("POST", format!("/api/v1/users/{}/disable", Uuid::new_v4())),
+        ("POST", format!("/api/v1/users/{}/enable", Uuid::new_v4())),
+        ("POST", format!("/api/v1/users/{}/reset-password", Uuid::new_v4())),
+        ("GET", format!("/api/v1/users/{}/devices", Uuid::new_v4())),
+        ("POST", format!("/api/v1/users/{}/sign-out-everywhere", Uuid::new_v4())),
+        ("GET", format!("/api/v1/users/{}/caseload", Uuid::new_v4())),
+        ("POST", format!("/api/v1/users/{}/caseload", Uuid::new_v4())),
+        ("GET", "/api/v1/plans".into()),
+        ("POST", "/api/v1/plans".into()),
+        ("GET", format!("/api/v1/plans/{}", Uuid::new_v4())),
+        ("POST", format!("/api/v1/plans/{}/reassign", Uuid::new_v4())),
+        ("POST", format!("/api/v1/plans/{}/cancel", Uuid::new_v4())),
+        ("GET", "/api/v1/due-visits".into()),
+        ("GET", "/api/v1/notices".into()),
+    ]
+}
+
+/// The portal's pages and forms for commissioners and leads only (people, places, placements,
+/// imports, planning, notices), with `{loc}` a location: providers and monitors get 403 or
+/// 404 on each, and nothing changes.
+fn council_pages(loc: &str) -> Vec<(&'static str, String)> {
+    let any = Uuid::new_v4();
+    vec![
+        ("GET", "/people".into()),
+        ("POST", "/people".into()),
+        ("GET", "/people/new".into()),
+        ("GET", format!("/people/{any}")),
+        ("POST", format!("/people/{any}")),
+        ("GET", format!("/people/{any}/reset-password")),
+        ("POST", format!("/people/{any}/reset-password")),
+        ("GET", format!("/people/{any}/disable")),
+        ("POST", format!("/people/{any}/disable")),
+        ("POST", format!("/people/{any}/enable")),
+        ("POST", format!("/people/{any}/devices/{any}/sign-out")),
+        ("POST", format!("/people/{any}/sign-out-everywhere")),
+        ("GET", format!("/people/{any}/caseload")),
+        ("POST", format!("/people/{any}/caseload")),
+        ("GET", format!("/locations/{loc}/monitors")),
+        ("POST", format!("/locations/{loc}/monitors")),
+        ("GET", "/locations/new".into()),
+        ("POST", "/locations".into()),
+        ("GET", format!("/locations/{loc}/edit")),
+        ("POST", format!("/locations/{loc}/edit")),
+        ("GET", format!("/locations/{loc}/change-of-ownership")),
+        ("POST", format!("/locations/{loc}/change-of-ownership")),
+        ("GET", format!("/locations/{loc}/placements")),
+        ("POST", format!("/locations/{loc}/placements")),
+        ("GET", format!("/placements/{any}")),
+        ("POST", format!("/placements/{any}/end")),
+        ("GET", "/imports".into()),
+        ("GET", format!("/imports/{any}")),
+        ("POST", format!("/imports/{any}/import")),
+        ("GET", "/plan/due".into()),
+        ("GET", format!("/plan/new?location={loc}")),
+        ("POST", "/plan".into()),
+        ("POST", format!("/plan/{any}/reassign")),
+        ("POST", format!("/plan/{any}/cancel")),
+        ("GET", "/notices".into()),
+        ("POST", format!("/notices/{any}/retry")),
     ]
 }
 
@@ -458,4 +522,57 @@ fn hostile_input_gets_a_4xx_and_changes_nothing() {
     assert_eq!(r.status, 422);
     assert_eq!(audit_count(&commissioner), before, "nothing was recorded");
     assert_eq!(snapshot(&lead), state_before, "nothing changed");
+}
+
+#[test]
+fn providers_and_monitors_reach_none_of_the_councils_people_places_or_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::demo(dir.path());
+    let commissioner = Client::sign_in(&server.url, "commissioner");
+    let loc = ids(&commissioner)[0].1.clone();
+    let callers: Vec<(&str, Client)> = ["coastal", "monitor1"]
+        .into_iter()
+        .map(|who| (who, Client::sign_in(&server.url, who)))
+        .collect();
+    let before = audit_count(&commissioner);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let host = server.url.trim_start_matches("http://").to_owned();
+    for (who, c) in &callers {
+        // The page's own form key, so a refusal is the access rule's, not the forgery check's.
+        let key = accredit_server::portal::form_key(&c.token);
+        let cookie = format!("accredit_session={}", c.token);
+        for (method, path) in council_pages(&loc) {
+            let form = format!("form_key={key}&username=x.y&display_name=X&role=commissioner&email=x%40council.example");
+            let r = request_with(
+                &agent,
+                method,
+                &format!("{}{path}", server.url),
+                None,
+                &[("cookie", &cookie), ("origin", &format!("http://{host}")), ("host", &host)],
+                (method == "POST").then(|| ("application/x-www-form-urlencoded", form.into_bytes())),
+            )
+            .unwrap();
+            assert!(
+                matches!(r.status, 403 | 404),
+                "{who}: {method} {path} gave {}",
+                r.status
+            );
+        }
+        // The JSON API likewise.
+        for (method, path) in [
+            ("GET", "/api/v1/users"),
+            ("POST", "/api/v1/users"),
+            ("POST", "/api/v1/plans"),
+            ("GET", "/api/v1/due-visits"),
+            ("GET", "/api/v1/notices"),
+        ] {
+            let r = c.send(method, path, "application/json", b"{}".to_vec());
+            assert!(matches!(r.status, 400 | 403 | 404), "{who}: {method} {path} gave {}", r.status);
+        }
+    }
+    assert_eq!(audit_count(&commissioner), before, "refused requests change nothing");
 }
