@@ -270,4 +270,16 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX notices_due ON notices(state, next_attempt_at);
     CREATE INDEX notices_by_time ON notices(created_at);
     "#,
+    // 10: indexes for reading one location's records at national scale (every list, the due
+    // list and every re-determination reads them by location; without these each read scanned
+    // whole tables: minutes for 15,000 locations).
+    r#"
+    CREATE INDEX visits_by_location ON visits(location_id);
+    CREATE INDEX cqc_ratings_by_location ON cqc_ratings(location_id);
+    CREATE INDEX gates_by_location ON gates(location_id);
+    CREATE INDEX qualifications_by_provider ON qualifications(provider_id);
+    CREATE INDEX placements_by_location ON placements(location_id);
+    CREATE INDEX locations_by_provider ON locations(provider_id);
+    CREATE INDEX providers_by_name ON providers(name);
+    "#,
 ];
