@@ -158,7 +158,7 @@ pub async fn page_handler(
         weeks.push((0..7).map(|i| add_days(d, i)).collect());
         d = add_days(d, 7);
     }
-    let month_label = month.month_label().unwrap_or_default();
+    let month_label = month.from.format("%B %Y").to_string();
     let heading = if leads {
         "Visit plan"
     } else {
