@@ -21,10 +21,9 @@ const LOCATIONS: usize = 15_000;
 const PLACEMENTS: usize = 10_000;
 
 fn caller(s: &AppState, username: &str, role: Role) -> anyhow::Result<Caller> {
-    let id = s
-        .db
-        .read(|tx| users::user_id(tx, username))
-        .map_err(|e| anyhow!("{e}"))?;
+    let id =
+        s.db.read(|tx| users::user_id(tx, username))
+            .map_err(|e| anyhow!("{e}"))?;
     Ok(Caller {
         user_id: id,
         name: username.to_owned(),
@@ -67,11 +66,13 @@ fn main() -> anyhow::Result<()> {
         ));
     }
     let started = Instant::now();
-    let (rows, _) = s
-        .db
-        .write(|tx| import::import(tx, Kind::Locations, &csv, s.today()))
-        .map_err(|e| anyhow!("{e}"))?;
-    println!("import {rows} locations (plan + write, no re-determination): {:?}", started.elapsed());
+    let (rows, _) =
+        s.db.write(|tx| import::import(tx, Kind::Locations, &csv, s.today()))
+            .map_err(|e| anyhow!("{e}"))?;
+    println!(
+        "import {rows} locations (plan + write, no re-determination): {:?}",
+        started.elapsed()
+    );
 
     // Each location gets a copy of a published demo visit (varied), a CQC rating, and every
     // tenth an open gate: the records the due list reads.
@@ -127,14 +128,19 @@ fn main() -> anyhow::Result<()> {
         Ok(())
     })
     .map_err(|e| anyhow!("fixture: {e}"))?;
-    println!("fixture: a published visit, a rating and every tenth an open gate at each: {:?}", started.elapsed());
+    println!(
+        "fixture: a published visit, a rating and every tenth an open gate at each: {:?}",
+        started.elapsed()
+    );
 
     // The due list, as the portal and the API build it.
     let mut times = Vec::new();
     let mut due = 0;
     for _ in 0..3 {
         let started = Instant::now();
-        due = planning::due_list(&s, &lead).map_err(|e| anyhow!("{e}"))?.len();
+        due = planning::due_list(&s, &lead)
+            .map_err(|e| anyhow!("{e}"))?
+            .len();
         times.push(started.elapsed());
     }
     times.sort();

@@ -76,9 +76,15 @@ fn routes(loc: &str, visit: &str) -> Vec<(&'static str, String)> {
         ("PUT", format!("/api/v1/users/{}", Uuid::new_v4())),
         ("POST", format!("/api/v1/users/{}/disable", Uuid::new_v4())),
         ("POST", format!("/api/v1/users/{}/enable", Uuid::new_v4())),
-        ("POST", format!("/api/v1/users/{}/reset-password", Uuid::new_v4())),
+        (
+            "POST",
+            format!("/api/v1/users/{}/reset-password", Uuid::new_v4()),
+        ),
         ("GET", format!("/api/v1/users/{}/devices", Uuid::new_v4())),
-        ("POST", format!("/api/v1/users/{}/sign-out-everywhere", Uuid::new_v4())),
+        (
+            "POST",
+            format!("/api/v1/users/{}/sign-out-everywhere", Uuid::new_v4()),
+        ),
         ("GET", format!("/api/v1/users/{}/caseload", Uuid::new_v4())),
         ("POST", format!("/api/v1/users/{}/caseload", Uuid::new_v4())),
         ("GET", "/api/v1/plans".into()),
@@ -546,14 +552,21 @@ fn providers_and_monitors_reach_none_of_the_councils_people_places_or_plans() {
         let key = accredit_server::portal::form_key(&c.token);
         let cookie = format!("accredit_session={}", c.token);
         for (method, path) in council_pages(&loc) {
-            let form = format!("form_key={key}&username=x.y&display_name=X&role=commissioner&email=x%40council.example");
+            let form = format!(
+                "form_key={key}&username=x.y&display_name=X&role=commissioner&email=x%40council.example"
+            );
             let r = request_with(
                 &agent,
                 method,
                 &format!("{}{path}", server.url),
                 None,
-                &[("cookie", &cookie), ("origin", &format!("http://{host}")), ("host", &host)],
-                (method == "POST").then(|| ("application/x-www-form-urlencoded", form.into_bytes())),
+                &[
+                    ("cookie", &cookie),
+                    ("origin", &format!("http://{host}")),
+                    ("host", &host),
+                ],
+                (method == "POST")
+                    .then(|| ("application/x-www-form-urlencoded", form.into_bytes())),
             )
             .unwrap();
             assert!(
@@ -571,8 +584,16 @@ fn providers_and_monitors_reach_none_of_the_councils_people_places_or_plans() {
             ("GET", "/api/v1/notices"),
         ] {
             let r = c.send(method, path, "application/json", b"{}".to_vec());
-            assert!(matches!(r.status, 400 | 403 | 404), "{who}: {method} {path} gave {}", r.status);
+            assert!(
+                matches!(r.status, 400 | 403 | 404),
+                "{who}: {method} {path} gave {}",
+                r.status
+            );
         }
     }
-    assert_eq!(audit_count(&commissioner), before, "refused requests change nothing");
+    assert_eq!(
+        audit_count(&commissioner),
+        before,
+        "refused requests change nothing"
+    );
 }

@@ -94,7 +94,7 @@ impl Kind {
 }
 
 /// One notice to write.
-pub struct Notice<'a> {
+pub struct Notice {
     /// Its kind.
     pub kind: Kind,
     /// The recipient.
@@ -106,12 +106,12 @@ pub struct Notice<'a> {
     /// The portal page it is about (a path: the public address is prefixed when sent).
     pub link: String,
     /// A notice with the same key is written once only (reminders, daily scans).
-    pub once: Option<&'a str>,
+    pub once: Option<String>,
 }
 
 /// Writes a notice to the outbox in the caller's transaction, if its recipient wants this kind.
 /// A recipient with no email address gets a notice marked `skipped`, so commissioners see it.
-pub fn enqueue(tx: &Connection, n: Notice<'_>) -> ServiceResult<bool> {
+pub fn enqueue(tx: &Connection, n: Notice) -> ServiceResult<bool> {
     let row: Option<(Option<String>, String, bool, String)> = tx
         .query_row(
             "SELECT email, notice_optout, disabled, role FROM users WHERE id = ?1",
@@ -335,8 +335,10 @@ pub fn tier_changed(
 /// often is harmless; it runs in one transaction.
 pub fn scan(s: &AppState) -> ServiceResult<usize> {
     let today = s.today();
-    s.db.write(|tx| {
-        let mut written = 0;
+    // Worked out on a reader (it reads every location's records), then written in one short
+    // transaction: the writer is never held for the scan.
+    let pending: Vec<Notice> = s.db.read(|tx| {
+        let mut pending = Vec::new();
         let mut stmt = tx.prepare(
             "SELECT id, location_id, window_closes_on FROM visits WHERE status = 'shared' AND provider_confirmed_at IS NULL AND window_closes_on IS NOT NULL",
         )?;
@@ -354,9 +356,7 @@ pub fn scan(s: &AppState) -> ServiceResult<usize> {
             let key = format!("window_closing:{visit}:{closes}");
             for u in provider_users(tx, location)? {
                 let once = format!("{key}:{u}");
-                written += usize::from(enqueue(
-                    tx,
-                    Notice {
+                pending.push(Notice {
                         kind: Kind::WindowClosing,
                         user: u,
                         subject: format!("Comments on the {name} report close on {}", long_date(closes)),
@@ -365,9 +365,8 @@ pub fn scan(s: &AppState) -> ServiceResult<usize> {
                             long_date(closes)
                         ),
                         link: format!("/visits/{visit}"),
-                        once: Some(&once),
-                    },
-                )?);
+                        once: Some(once),
+                    });
             }
         }
         for location in crate::tiers::all_locations(tx)? {
@@ -400,19 +399,23 @@ pub fn scan(s: &AppState) -> ServiceResult<usize> {
                 };
                 for u in provider_users(tx, location)? {
                     let once = format!("{key}:{u}");
-                    written += usize::from(enqueue(
-                        tx,
-                        Notice {
+                    pending.push(Notice {
                             kind,
                             user: u,
                             subject: subject.clone(),
                             text: text.clone(),
                             link: format!("/visits/{}", a.visit_id),
-                            once: Some(&once),
-                        },
-                    )?);
+                            once: Some(once),
+                        });
                 }
             }
+        }
+        Ok(pending)
+    })?;
+    s.db.write(|tx| {
+        let mut written = 0;
+        for n in pending {
+            written += usize::from(enqueue(tx, n)?);
         }
         Ok(written)
     })
