@@ -239,7 +239,7 @@ fn the_checklist_names_what_blocks_sign_off() {
 }
 
 #[test]
-fn risk_order_puts_overdue_and_red_first() {
+fn caseload_order_puts_planned_visits_first_then_overdue_and_red() {
     use accredit_app::caseload::{CaseloadEntry, CaseloadLocation};
     use accredit_shared::warning::Light;
     use chrono::NaiveDate;
@@ -256,6 +256,7 @@ fn risk_order_puts_overdue_and_red_first() {
         traffic_light_reasons: vec![],
         last_visit_on: None,
         next_visit_due_on: due.map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap()),
+        planned_visits: vec![],
     };
     let e = |l: CaseloadLocation, overdue: bool| CaseloadEntry {
         location: l,
@@ -264,6 +265,21 @@ fn risk_order_puts_overdue_and_red_first() {
         last_visit_on: None,
         draft_started_on: None,
         overdue,
+        next_planned: None,
+    };
+    let planned = |l: CaseloadLocation, on: (i32, u32, u32)| CaseloadEntry {
+        next_planned: Some(accredit_shared::api::PlannedVisit {
+            id: Uuid::new_v4(),
+            location_id: l.id,
+            location_name: l.name.clone(),
+            visit_type: accredit_shared::records::VisitType::Annual,
+            planned_on: NaiveDate::from_ymd_opt(on.0, on.1, on.2).unwrap(),
+            monitors: vec![],
+            status: accredit_shared::api::PlanStatus::Planned,
+            visit_id: None,
+            reason: String::new(),
+        }),
+        ..e(l, false)
     };
     let mut list = vec![
         e(
@@ -277,12 +293,23 @@ fn risk_order_puts_overdue_and_red_first() {
             true,
         ),
         e(loc("Red and overdue", Light::Red, Some((2026, 2, 1))), true),
+        planned(
+            loc("Green, planned later", Light::Green, None),
+            (2027, 3, 1),
+        ),
+        planned(
+            loc("Amber, planned sooner", Light::Amber, None),
+            (2027, 2, 1),
+        ),
     ];
     order_by_risk(&mut list);
     let names: Vec<_> = list.iter().map(|e| e.location.name.as_str()).collect();
+    // Planned visits first, by planned day; then by risk.
     assert_eq!(
         names,
         [
+            "Amber, planned sooner",
+            "Green, planned later",
             "Red and overdue",
             "Green but overdue",
             "Red",

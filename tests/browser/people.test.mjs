@@ -61,6 +61,18 @@ test('a commissioner adds a monitor with a caseload, who must replace the one-ti
   await checkLabels(chris, 'caseload');
   await screenshot(chris, 'portal-caseload');
 
+  // The same caseload from the location's side: Nadia is ticked; Sam is added there.
+  await chris.goto(`${BASE}/locations`);
+  await chris.getByRole('link', { name: 'Bispham Gardens', exact: true }).click();
+  await chris.locator('#monitors-link').click();
+  assert.ok(await chris.getByLabel('Nadia Khan').isChecked());
+  await chris.getByLabel('Sam Okafor').check();
+  await chris.getByRole('button', { name: 'Save' }).click();
+  await chris.locator('#notification').waitFor();
+  assert.ok(await chris.getByLabel('Sam Okafor').isChecked());
+  await checkA11y(chris, 'monitors of a location');
+  await checkLabels(chris, 'monitors of a location');
+
   // Nadia signs in with the one-time password and is sent to choose her own.
   const nadia = await newPage(browser);
   await signInWith(nadia, 'nadia.k', oneTime);
