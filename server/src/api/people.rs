@@ -113,11 +113,7 @@ async fn disable(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ServiceResult<StatusCode> {
-    let id = path_id(&id, "user id")?;
-    state
-        .blocking(move |s| people::set_disabled(s, &caller, id, true))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    set_disabled(state, caller, id, true).await
 }
 
 async fn enable(
@@ -125,9 +121,18 @@ async fn enable(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ServiceResult<StatusCode> {
+    set_disabled(state, caller, id, false).await
+}
+
+async fn set_disabled(
+    state: AppState,
+    caller: Caller,
+    id: String,
+    disabled: bool,
+) -> ServiceResult<StatusCode> {
     let id = path_id(&id, "user id")?;
     state
-        .blocking(move |s| people::set_disabled(s, &caller, id, false))
+        .blocking(move |s| people::set_disabled(s, &caller, id, disabled))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -516,28 +516,43 @@ fn confirm_page(
     page(title, Some(viewer), Section::People, body)
 }
 
-/// Asks before resetting a password.
-pub async fn reset_question(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Path(id): Path<String>,
+/// Asks before a consequential action on a person's account (`action` is the path's last part).
+async fn question(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    action: &str,
+    title: fn(&str) -> String,
+    text: &str,
+    button: &str,
 ) -> PageResult {
-    let id = path_id(&id, "person")?;
+    let id = path_id(id, "person")?;
     let caller = viewer.caller.clone();
     let p = state
         .blocking(move |s| people::person(s, &caller, id))
         .await?;
     Ok(html(
         StatusCode::OK,
-        confirm_page(
-            &viewer,
-            &p,
-            "reset-password",
-            &format!("Reset {}'s password?", p.display_name),
-            "Their password stops working now and every device they are signed in on is signed out. You will see a one-time password to give them.",
-            "Reset password",
-        ),
+        confirm_page(viewer, &p, action, &title(&p.display_name), text, button),
     ))
+}
+
+/// Asks before resetting a password.
+pub async fn reset_question(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> PageResult {
+    question(
+        &state,
+        &viewer,
+        &id,
+        "reset-password",
+        |name| format!("Reset {name}'s password?"),
+        "Their password stops working now and every device they are signed in on is signed out. You will see a one-time password to give them.",
+        "Reset password",
+    )
+    .await
 }
 
 /// Resets a password and shows the one-time password once.
@@ -568,22 +583,16 @@ pub async fn disable_question(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> PageResult {
-    let id = path_id(&id, "person")?;
-    let caller = viewer.caller.clone();
-    let p = state
-        .blocking(move |s| people::person(s, &caller, id))
-        .await?;
-    Ok(html(
-        StatusCode::OK,
-        confirm_page(
-            &viewer,
-            &p,
-            "disable",
-            &format!("Disable {}'s account?", p.display_name),
-            "They are signed out everywhere at once, on tablets too, and cannot sign in until the account is enabled again. Nothing they recorded is removed. A tablet with visits not yet synced keeps them, and they sync once the account is enabled.",
-            "Disable account",
-        ),
-    ))
+    question(
+        &state,
+        &viewer,
+        &id,
+        "disable",
+        |name| format!("Disable {name}'s account?"),
+        "They are signed out everywhere at once, on tablets too, and cannot sign in until the account is enabled again. Nothing they recorded is removed. A tablet with visits not yet synced keeps them, and they sync once the account is enabled.",
+        "Disable account",
+    )
+    .await
 }
 
 /// Disables an account.

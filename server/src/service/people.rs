@@ -14,7 +14,7 @@ use crate::auth::{self, Caller, Role};
 use crate::db::stored_id;
 use crate::error::{ServiceError, ServiceResult};
 use crate::passwords;
-use crate::service::records::Refusal;
+use crate::service::records::{Refusal, refuse};
 use crate::state::{AppState, now_text};
 
 /// An account as commissioners see it.
@@ -134,13 +134,6 @@ fn email_refusal(email: &str) -> Option<&'static str> {
     }
 }
 
-fn refused(refusals: Vec<Refusal>) -> ServiceResult<()> {
-    match refusals.into_iter().next() {
-        Some(r) => Err(ServiceError::invalid(r.message)),
-        None => Ok(()),
-    }
-}
-
 type PersonRow = (
     String,
     String,
@@ -255,7 +248,7 @@ pub fn add_person(
     input: &PersonInput,
 ) -> ServiceResult<(Uuid, String)> {
     caller.require(&[Role::Commissioner])?;
-    refused(check_person(input, true))?;
+    refuse(check_person(input, true))?;
     let role = input
         .role
         .ok_or_else(|| ServiceError::invalid("choose a role"))?;
@@ -353,7 +346,7 @@ pub fn edit_person(
     input: &PersonInput,
 ) -> ServiceResult<Edited> {
     caller.require(&[Role::Commissioner])?;
-    refused(check_person(input, false))?;
+    refuse(check_person(input, false))?;
     let role = input
         .role
         .ok_or_else(|| ServiceError::invalid("choose a role"))?;

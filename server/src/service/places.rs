@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::audit::{self, Entry};
 use crate::auth::{Caller, Role};
 use crate::error::{ServiceError, ServiceResult};
-use crate::service::records::Refusal;
+use crate::service::records::{Refusal, refuse};
 use crate::state::AppState;
 use crate::tiers;
 use crate::users::{self, NewLocation};
@@ -112,13 +112,6 @@ pub fn check_location(l: &LocationInput, adding: bool) -> Vec<Refusal> {
         _ => {}
     }
     out
-}
-
-fn refuse(refusals: Vec<Refusal>) -> ServiceResult<()> {
-    match refusals.into_iter().next() {
-        Some(r) => Err(ServiceError::invalid(r.message)),
-        None => Ok(()),
-    }
 }
 
 fn provider_of(tx: &Connection, l: &LocationInput) -> ServiceResult<Uuid> {

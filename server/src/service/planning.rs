@@ -22,7 +22,7 @@ use crate::audit::{self, Entry};
 use crate::auth::{Caller, Role};
 use crate::db::{stored_date, stored_id};
 use crate::error::{ServiceError, ServiceResult};
-use crate::service::records::Refusal;
+use crate::service::records::{Refusal, refuse};
 use crate::state::{AppState, now_text};
 use crate::tiers;
 
@@ -91,13 +91,6 @@ pub fn check_plan(p: &PlanInput, today: NaiveDate) -> Vec<Refusal> {
         ));
     }
     out
-}
-
-fn refuse(refusals: Vec<Refusal>) -> ServiceResult<()> {
-    match refusals.into_iter().next() {
-        Some(r) => Err(ServiceError::invalid(r.message)),
-        None => Ok(()),
-    }
 }
 
 /// Checks the monitors are enabled monitors, and puts the location on the caseload of any who

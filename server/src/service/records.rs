@@ -41,7 +41,7 @@ impl Refusal {
 }
 
 /// The first refusal as the error a service returns.
-fn refuse(refusals: Vec<Refusal>) -> ServiceResult<()> {
+pub(crate) fn refuse(refusals: Vec<Refusal>) -> ServiceResult<()> {
     match refusals.into_iter().next() {
         Some(r) => Err(ServiceError::invalid(r.message)),
         None => Ok(()),
