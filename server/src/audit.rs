@@ -45,7 +45,7 @@ pub fn record(
 }
 
 /// An entry as read back.
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct AuditRow {
     /// Sequence number.
     pub seq: i64,

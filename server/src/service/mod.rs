@@ -2,6 +2,7 @@
 //! functions that take the caller and return a `ServiceError`. The JSON API (`api/`) and the
 //! portal (`portal/`) are thin adapters over these and never import each other.
 
+pub mod audit_log;
 pub mod imports;
 pub mod locations;
 pub mod notices;

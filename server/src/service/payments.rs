@@ -182,6 +182,97 @@ pub fn issue(
     view(state, tx, caller, label)
 }
 
+/// A location's placements on one day, counted as the payment schedule counts them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PlacementCount {
+    /// Placements running that day (started, not ended, the resident alive), however funded.
+    pub running: usize,
+    /// Of which, those the schedule would pay a premium for that day: a funding type the rules
+    /// in force pay for, and not in a hospital stay beyond the paid allowance.
+    pub earning: usize,
+    /// The funding types of the running placements that earn nothing, in words.
+    pub not_earning: Vec<&'static str>,
+}
+
+/// Counts a location's placements on `day` with the very function that computes payment lines
+/// (a one-day schedule), so the figure cannot drift from what the payments page pays.
+pub fn placements_on(
+    engine: &Engine<'_>,
+    records: &accredit_shared::records::LocationRecords,
+    placements: &[accredit_shared::records::Placement],
+    day: chrono::NaiveDate,
+) -> PlacementCount {
+    let running: Vec<_> = placements
+        .iter()
+        .filter(|p| p.location_id == records.location.id)
+        .filter(|p| p.start <= day && p.last_day().is_none_or(|last| day <= last))
+        .collect();
+    let Some(one_day) = DateRange::new(day, day) else {
+        return PlacementCount::default();
+    };
+    let schedule = compute_schedule(engine, std::slice::from_ref(records), placements, one_day);
+    let earning: Vec<Uuid> = schedule
+        .lines
+        .iter()
+        .filter(|l| l.segments.iter().any(|s| s.days_counted > 0))
+        .map(|l| l.placement_id)
+        .collect();
+    let mut not_earning: Vec<&'static str> = running
+        .iter()
+        .filter(|p| !earning.contains(&p.id))
+        .map(|p| p.funding.label())
+        .collect();
+    not_earning.sort_unstable();
+    not_earning.dedup();
+    PlacementCount {
+        running: running.len(),
+        earning: earning.len(),
+        not_earning,
+    }
+}
+
+/// What the council pays a week across locations today: each location's weekly premium (only
+/// while it is paid, not on hold or suspended) times its placements that earn it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WeeklyCost {
+    /// Pence a week.
+    pub pence: i64,
+    /// Placements that earn a premium.
+    pub placements: usize,
+    /// Placements earning a premium that is not being paid now (on hold, suspended, forfeited).
+    pub held_placements: usize,
+    /// Earning placements by location, for the list.
+    pub by_location: BTreeMap<Uuid, usize>,
+}
+
+/// The weekly cost of premiums today at `locations` (those the caller may see).
+pub fn weekly_cost(
+    state: &AppState,
+    tx: &Connection,
+    caller: &Caller,
+) -> Result<WeeklyCost, ServiceError> {
+    let day = state.today();
+    let rules = state.rules();
+    let engine = Engine::new(&state.packs, &rules);
+    let mut out = WeeklyCost::default();
+    for id in crate::access::visible_locations(tx, caller)? {
+        let Some(records) = tiers::records(tx, id)? else {
+            continue;
+        };
+        let placements = tiers::placements(tx, id)?;
+        let count = placements_on(&engine, &records, &placements, day).earning;
+        let det = engine.determine(&records, day);
+        if det.status.is_paid() {
+            out.pence += det.rate.weekly.0 * count as i64;
+        } else if det.tier.is_some() {
+            out.held_placements += count;
+        }
+        out.placements += count;
+        out.by_location.insert(id, count);
+    }
+    Ok(out)
+}
+
 fn pounds(p: Pence) -> String {
     p.to_pounds_string()
 }
@@ -234,7 +325,8 @@ pub fn to_csv(v: &PaymentsView) -> String {
             l.period.to,
             csv_field(&tiers.join(";")),
             csv_field(&weekly.join(";")),
-            l.days_payable + l.days_released,
+            // Released days are already among the payable days.
+            l.days_payable,
             l.days_on_hold,
             l.days_suspended,
             l.days_no_tier,

@@ -328,14 +328,7 @@ pub fn share(
 }
 
 fn has_pending(tx: &Connection, id: Uuid) -> Result<bool, ServiceError> {
-    Ok(tx
-        .query_row(
-            "SELECT 1 FROM visit_revisions WHERE visit_id = ?1 AND state = 'pending'",
-            [id.to_string()],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some())
+    Ok(pending_revision(tx, id)?.is_some())
 }
 
 /// Whether the provider may still comment: shared, not confirmed, and the window not closed.
@@ -559,6 +552,330 @@ pub fn comments(tx: &Connection, id: Uuid) -> Result<Vec<CommentView>, ServiceEr
     Ok(rows)
 }
 
+/// Where the provider's comments on one part of a report stand. There is no separate "answered"
+/// flag: a lead's comment on the same part, made after the provider's latest, counts as the
+/// answer, since that is how a lead answers in the portal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderThread {
+    /// The criterion, or `None` for the report as a whole.
+    pub criterion: Option<String>,
+    /// How many comments the provider made on it.
+    pub count: usize,
+    /// The provider's latest comment on it.
+    pub latest: CommentView,
+    /// When a lead last commented on the same part after the provider's latest comment.
+    pub answered_at: Option<String>,
+}
+
+/// The provider's comments on a visit, one thread per part of the report, oldest latest comment
+/// first; unanswered ones are those with no `answered_at`.
+pub fn provider_threads(tx: &Connection, id: Uuid) -> Result<Vec<ProviderThread>, ServiceError> {
+    // rowid breaks ties between comments written in the same millisecond, in the order written.
+    let mut stmt = tx.prepare(
+        "SELECT c.id, c.revision, c.criterion, u.display_name, c.body, c.created_at, u.role FROM visit_comments c JOIN users u ON u.id = c.author_id
+         WHERE c.visit_id = ?1 ORDER BY c.created_at, c.rowid",
+    )?;
+    let rows = stmt
+        .query_map([id.to_string()], |r| {
+            Ok((
+                CommentView {
+                    id: r.get(0)?,
+                    revision: r.get(1)?,
+                    criterion: r.get(2)?,
+                    author: r.get(3)?,
+                    body: r.get(4)?,
+                    created_at: r.get(5)?,
+                },
+                r.get::<_, String>(6)? == "provider",
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(threads_of(rows))
+}
+
+/// Threads from comments in the order written, each marked whether a provider wrote it.
+fn threads_of(comments: Vec<(CommentView, bool)>) -> Vec<ProviderThread> {
+    let mut threads: Vec<ProviderThread> = Vec::new();
+    for (c, by_provider) in comments {
+        let at = threads.iter().position(|t| t.criterion == c.criterion);
+        match (at, by_provider) {
+            (Some(i), true) => {
+                let t = &mut threads[i];
+                t.count += 1;
+                t.answered_at = None;
+                t.latest = c;
+            }
+            (None, true) => threads.push(ProviderThread {
+                criterion: c.criterion.clone(),
+                count: 1,
+                latest: c,
+                answered_at: None,
+            }),
+            (Some(i), false) => threads[i].answered_at = Some(c.created_at),
+            // A lead's comment on a part the provider has not commented on answers nothing.
+            (None, false) => {}
+        }
+    }
+    threads.sort_by(|a, b| a.latest.created_at.cmp(&b.latest.created_at));
+    threads
+}
+
+/// The pending revision of a visit, if later edits are waiting for a lead's decision.
+pub fn pending_revision(tx: &Connection, id: Uuid) -> Result<Option<u32>, ServiceError> {
+    Ok(tx
+        .query_row(
+            "SELECT revision FROM visit_revisions WHERE visit_id = ?1 AND state = 'pending'",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// What sharing a visit means for its provider, for the lead's confirmation and the message
+/// after it.
+#[derive(Clone, Debug)]
+pub struct ShareDetails {
+    /// The visit.
+    pub visit: VisitState,
+    /// The location's name.
+    pub location: String,
+    /// The provider's name.
+    pub provider: String,
+    /// The day of the visit.
+    pub visited_on: chrono::NaiveDate,
+    /// The kind of visit, in words.
+    pub visit_type: &'static str,
+    /// The last day the provider can comment: the window's end once shared, or where it would
+    /// end if shared today.
+    pub comments_until: chrono::NaiveDate,
+    /// Why it cannot be shared now, if it cannot.
+    pub blocked: Option<String>,
+}
+
+/// The details a lead confirms before sharing a visit (and reads after).
+pub fn share_details(
+    state: &AppState,
+    tx: &Connection,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<ShareDetails, ServiceError> {
+    caller.require(&[Role::Lead])?;
+    let v = require_visit(tx, caller, id)?;
+    let record = revision_record(tx, id, v.current_revision)?;
+    let (location, _) =
+        tiers::location(tx, v.location_id)?.ok_or_else(|| ServiceError::not_found("visit"))?;
+    let provider = crate::service::locations::provider_names(tx)?
+        .remove(&location.provider_id)
+        .ok_or_else(|| ServiceError::internal("a location's provider is missing"))?;
+    let comments_until = match &v.window_closes_on {
+        Some(d) => crate::db::stored_date(d)?,
+        None => add_days(state.today(), state.config.factual_accuracy_days),
+    };
+    let blocked = if v.status != VisitStatus::SignedOff {
+        Some(format!(
+            "This report is already {}.",
+            match v.status {
+                VisitStatus::Shared => "shared with the provider",
+                _ => "published",
+            }
+        ))
+    } else if pending_revision(tx, id)?.is_some() {
+        Some("Later edits to this visit are waiting: accept or reject them first.".to_owned())
+    } else {
+        None
+    };
+    Ok(ShareDetails {
+        location: location.name,
+        provider,
+        visited_on: record.visited_on(),
+        visit_type: record.header.visit_type.label(),
+        comments_until,
+        blocked,
+        visit: v,
+    })
+}
+
+/// What anyone may read of a published visit on the public register: when it was, its scores and
+/// the tier it led to. Never notes, evidence, photos, comments, actions or anything about
+/// residents or the people who visited.
+#[derive(Clone, Debug)]
+pub struct PublicSummary {
+    /// The visit.
+    pub visit_id: Uuid,
+    /// Its location.
+    pub location_id: Uuid,
+    /// The location's name.
+    pub location: String,
+    /// Its address.
+    pub address: String,
+    /// Its provider's name.
+    pub provider: String,
+    /// The kind of visit, in words.
+    pub visit_type: &'static str,
+    /// The day of the visit.
+    pub visited_on: chrono::NaiveDate,
+    /// The day the published report took effect.
+    pub published_on: chrono::NaiveDate,
+    /// Each domain's title and score.
+    pub domains: Vec<(String, Option<accredit_shared::ratio::Ratio>)>,
+    /// The overall score.
+    pub overall: Option<accredit_shared::ratio::Ratio>,
+    /// Criteria scored, of all the framework's criteria.
+    pub scored: (u32, u32),
+    /// The tier from the day it took effect (`None`: no tier).
+    pub tier: Option<String>,
+    /// Whether the scores alone would have reached a different tier (another record, such as a
+    /// CQC rating, limited it).
+    pub limited: bool,
+    /// Whether a later report of the location has been published since.
+    pub superseded: bool,
+}
+
+/// The public summary of a visit's published report. A visit with no published revision is a
+/// 404, as if it did not exist; a later revision still in review is never shown, only the
+/// latest published one.
+pub fn public_summary(
+    state: &AppState,
+    tx: &Connection,
+    id: Uuid,
+) -> Result<PublicSummary, ServiceError> {
+    let missing = || ServiceError::not_found("report");
+    let v = visit_state(tx, id)?.ok_or_else(missing)?;
+    let records = tiers::records(tx, v.location_id)?.ok_or_else(missing)?;
+    let published = records
+        .visits
+        .iter()
+        .filter(|p| p.visit_id == id)
+        .max_by_key(|p| p.revision)
+        .ok_or_else(missing)?;
+    let (location, address) = tiers::location(tx, v.location_id)?.ok_or_else(missing)?;
+    let provider = crate::service::locations::provider_names(tx)?
+        .remove(&location.provider_id)
+        .ok_or_else(|| ServiceError::internal("a location's provider is missing"))?;
+    let book = state.rules();
+    let (domains, overall, scored) = match (
+        state.packs.get(&published.pack_id, &published.pack_version),
+        book.in_force(published.visited_on),
+    ) {
+        (Some(pack), Some(rules)) => {
+            let s = accredit_shared::scoring::score(pack, &published.answers, &rules.scoring);
+            (
+                s.domains
+                    .iter()
+                    .map(|d| (d.title.clone(), d.percent))
+                    .collect(),
+                s.overall,
+                (s.scored, s.criteria),
+            )
+        }
+        _ => (Vec::new(), None, (0, 0)),
+    };
+    let engine = accredit_shared::Engine::new(&state.packs, &book);
+    let det = engine.determine(&records, published.effective_on);
+    Ok(PublicSummary {
+        visit_id: id,
+        location_id: v.location_id,
+        location: location.name,
+        address,
+        provider,
+        visit_type: published.visit_type.label(),
+        visited_on: published.visited_on,
+        published_on: published.effective_on,
+        domains,
+        overall,
+        scored,
+        tier: det.tier.as_ref().map(|t| t.name.clone()),
+        limited: det.quality_tier.as_ref().map(|t| &t.name) != det.tier.as_ref().map(|t| &t.name),
+        superseded: records
+            .visits
+            .iter()
+            .any(|p| p.visit_id != id && p.effective_on > published.effective_on),
+    })
+}
+
+/// What publishing a visit would do, for the check a lead or commissioner reads before
+/// confirming: the tier and premium before and after, the placements they are paid for, and the
+/// provider's comments with whether each was answered.
+#[derive(Clone, Debug)]
+pub struct PublishPreview {
+    /// The location's name.
+    pub location: String,
+    /// The day of the visit.
+    pub visited_on: chrono::NaiveDate,
+    /// The tier today.
+    pub tier_now: Option<String>,
+    /// The tier after publishing.
+    pub tier_after: Option<String>,
+    /// Weekly premium per placement today, and where it stands (paid, on hold, no tier…).
+    pub weekly_now: (i64, accredit_shared::determination::PremiumStatus),
+    /// Weekly premium per placement after publishing, and where it would stand.
+    pub weekly_after: (i64, accredit_shared::determination::PremiumStatus),
+    /// Today's placements as the payment schedule counts them.
+    pub placements: crate::service::payments::PlacementCount,
+    /// The provider's comments, by part of the report.
+    pub threads: Vec<ProviderThread>,
+    /// The prompt of each criterion the threads name.
+    pub prompts: std::collections::BTreeMap<String, String>,
+}
+
+/// Works out what publishing would change, without changing anything.
+pub fn publish_preview(
+    state: &AppState,
+    tx: &Connection,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<PublishPreview, ServiceError> {
+    caller.require(&[Role::Lead, Role::Commissioner])?;
+    let v = require_visit(tx, caller, id)?;
+    let record = revision_record(tx, id, v.current_revision)?;
+    let mut records =
+        tiers::records(tx, v.location_id)?.ok_or_else(|| ServiceError::not_found("location"))?;
+    let today = state.today();
+    let book = state.rules();
+    let engine = accredit_shared::Engine::new(&state.packs, &book);
+    let now = engine.determine(&records, today);
+    let placements = crate::service::payments::placements_on(
+        &engine,
+        &records,
+        &tiers::placements(tx, v.location_id)?,
+        today,
+    );
+    records.visits.retain(|p| p.visit_id != id);
+    records
+        .visits
+        .push(record.to_published(v.current_revision, today));
+    let after = engine.determine(&records, today);
+    let threads = provider_threads(tx, id)?;
+    let prompts = state
+        .packs
+        .get(&record.header.pack_id, &record.header.pack_version)
+        .map(|pack| {
+            pack.domains
+                .iter()
+                .flat_map(|d| &d.standards)
+                .flat_map(|s| &s.criteria)
+                .filter(|c| {
+                    threads
+                        .iter()
+                        .any(|t| t.criterion.as_deref() == Some(&c.id))
+                })
+                .map(|c| (c.id.clone(), c.prompt.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(PublishPreview {
+        location: records.location.name.clone(),
+        visited_on: record.visited_on(),
+        tier_now: now.tier.map(|t| t.name),
+        tier_after: after.tier.map(|t| t.name),
+        weekly_now: (now.rate.weekly.0, now.status),
+        weekly_after: (after.rate.weekly.0, after.status),
+        placements,
+        threads,
+        prompts,
+    })
+}
+
 /// A provider responds to an action of a shared or published visit.
 pub fn respond_to_action(
     tx: &Connection,
@@ -758,4 +1075,52 @@ pub fn conflicts(
     crate::access::require_location(tx, caller, row.location_id)?;
     let doc = crate::docstore::load(tx, id)?.ok_or_else(|| ServiceError::not_found("visit"))?;
     VisitDoc::conflicts_of(&doc, None).map_err(|e| ServiceError::internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comment(n: u32, criterion: Option<&str>) -> CommentView {
+        CommentView {
+            id: format!("c{n}"),
+            revision: 1,
+            criterion: criterion.map(str::to_owned),
+            author: "someone".into(),
+            body: format!("comment {n}"),
+            created_at: format!("2026-11-0{n}T10:00:00.000Z"),
+        }
+    }
+
+    #[test]
+    fn a_lead_comment_after_the_providers_latest_answers_it() {
+        let threads = threads_of(vec![
+            (comment(1, Some("safe.a")), true),
+            (comment(2, Some("safe.a")), false),
+            (comment(3, None), true),
+            // A lead's comment on a part the provider never commented on answers nothing.
+            (comment(4, Some("safe.b")), false),
+        ]);
+        assert_eq!(threads.len(), 2);
+        assert_eq!(threads[0].criterion.as_deref(), Some("safe.a"));
+        assert_eq!(
+            threads[0].answered_at.as_deref(),
+            Some("2026-11-02T10:00:00.000Z")
+        );
+        assert_eq!(threads[1].criterion, None);
+        assert_eq!(threads[1].answered_at, None);
+    }
+
+    #[test]
+    fn the_provider_writing_again_reopens_the_thread() {
+        let threads = threads_of(vec![
+            (comment(1, Some("safe.a")), true),
+            (comment(2, Some("safe.a")), false),
+            (comment(3, Some("safe.a")), true),
+        ]);
+        assert_eq!(threads.len(), 1);
+        assert_eq!(threads[0].count, 2);
+        assert_eq!(threads[0].latest.body, "comment 3");
+        assert_eq!(threads[0].answered_at, None);
+    }
 }
