@@ -71,7 +71,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/gates/{id}/close", post(records::close_gate))
         .route("/review", get(review::page_handler))
-        .route("/visits/{id}/share", post(review::share))
+        .route(
+            "/visits/{id}/share",
+            get(review::share_check).post(review::share),
+        )
         .route(
             "/visits/{id}/revisions/{revision}/{decision}",
             post(review::decide),

@@ -1,7 +1,9 @@
-//! A visit report: scores by domain, every criterion with its answer, notes, evidence and the
-//! provider's comments, and the action plan with responses. Printable. During the
-//! factual-accuracy window a provider comments per criterion or confirms there is nothing more;
-//! on any shared or published visit they answer the actions.
+//! A visit report: a contents list by domain, scores by domain, every criterion with its answer,
+//! notes, evidence and the comments on it, and the action plan with responses. Printable. During
+//! the factual-accuracy window a provider comments beside any criterion ("Comment on this" opens a
+//! small form there, without JavaScript) or on the whole report, or confirms there is nothing
+//! more; on any shared or published visit they answer the actions. Leads see which of the
+//! provider's comments they have not answered, and share a signed-off visit from here.
 
 use std::collections::BTreeMap;
 
@@ -20,7 +22,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{
-    FieldError, Section, day, error_summary, field_error, form_key, page, tier_text,
+    FieldError, Section, day, error_summary, field_error, form_key, page, tier_text, when,
 };
 use super::session::{Viewer, see_other};
 use super::sign_in::check_key;
@@ -28,7 +30,9 @@ use super::{KeyForm, PageError, PageResult, capital, html, path_id};
 use crate::auth::Role;
 use crate::blobs;
 use crate::error::ServiceError;
-use crate::service::visits::{self, AttachedFile, CommentView, ResponseView, VisitState};
+use crate::service::visits::{
+    self, AttachedFile, CommentView, ProviderThread, ResponseView, ShareDetails, VisitState,
+};
 use crate::state::AppState;
 use crate::tiers;
 
@@ -38,14 +42,20 @@ struct Report {
     record: VisitSnapshot,
     location: String,
     comments: Vec<CommentView>,
+    /// The provider's comments by part of the report, with whether a lead answered.
+    threads: Vec<ProviderThread>,
     responses: Vec<ResponseView>,
     files: BTreeMap<String, Vec<AttachedFile>>,
     window_open: bool,
+    /// Whether later edits wait for a lead's decision (the visit cannot be shared meanwhile).
+    pending: bool,
     today: chrono::NaiveDate,
     domains: Vec<DomainPart>,
     overall: String,
     /// For a published visit: the tier it led to, as determined on the day it took effect.
     tier_after: Option<String>,
+    /// After sharing: who the report went to and until when they can comment.
+    shared: Option<ShareDetails>,
 }
 
 struct CriterionPart {
@@ -82,7 +92,13 @@ fn answer_text(a: Option<Answer>, label: Option<&str>) -> String {
     }
 }
 
-fn load(s: &AppState, tx: &Connection, viewer: &Viewer, id: Uuid) -> Result<Report, ServiceError> {
+fn load(
+    s: &AppState,
+    tx: &Connection,
+    viewer: &Viewer,
+    id: Uuid,
+    done: &str,
+) -> Result<Report, ServiceError> {
     let visit = visits::require_visit(tx, &viewer.caller, id)?;
     let record = visits::revision_record(tx, id, visit.current_revision)?;
     let (location, _) =
@@ -141,10 +157,17 @@ fn load(s: &AppState, tx: &Connection, viewer: &Viewer, id: Uuid) -> Result<Repo
         }),
         None => None,
     };
+    let shared = if done == "shared" && viewer.caller.role == Role::Lead {
+        Some(visits::share_details(s, tx, &viewer.caller, id)?)
+    } else {
+        None
+    };
     Ok(Report {
         tier_after,
         window_open: visits::window_open(s, &visit),
+        pending: visits::pending_revision(tx, id)?.is_some(),
         comments: visits::comments(tx, id)?,
+        threads: visits::provider_threads(tx, id)?,
         responses: visits::action_responses(tx, id)?,
         files: visits::response_files(tx, id)?,
         location: location.name,
@@ -153,15 +176,40 @@ fn load(s: &AppState, tx: &Connection, viewer: &Viewer, id: Uuid) -> Result<Repo
         record,
         domains,
         overall,
+        shared,
     })
 }
 
 /// What someone typed into a form that was refused, to show it again with the errors.
 #[derive(Default)]
 struct Drafts {
-    comment_criterion: String,
     comment: String,
     responses: BTreeMap<String, String>,
+}
+
+/// Which comment form is open and where a message belongs, from the address.
+#[derive(Default)]
+struct Focus {
+    /// The criterion whose comment form is open.
+    on: String,
+    /// The criterion a comment was just sent on: the message shows there, where the reader is.
+    at: String,
+    /// What was just done.
+    done: String,
+}
+
+/// The id of the comment field beside a criterion; the one for the whole report is
+/// `comment-body`.
+const CRITERION_COMMENT: &str = "criterion-comment";
+
+/// A comment as it shows in the report.
+fn comment_box(cm: &CommentView) -> Element {
+    rsx! {
+        div { key: "{cm.id}", class: "comment",
+            p { class: "hint", {format!("Comment from {}, {}", cm.author, when(Some(&cm.created_at)))} }
+            p { class: "notes", "{cm.body}" }
+        }
+    }
 }
 
 fn render(
@@ -169,14 +217,17 @@ fn render(
     r: &Report,
     errors: &[FieldError],
     drafts: &Drafts,
-    done: &str,
+    focus: &Focus,
 ) -> String {
     let is_provider = viewer.caller.role == Role::Provider;
     let is_lead = viewer.caller.role == Role::Lead;
     // Providers comment while the window is open; the lead answers at any time.
     let can_comment = (r.window_open && is_provider) || is_lead;
     let can_respond = is_provider;
+    let can_share = is_lead && r.visit.status == visits::VisitStatus::SignedOff && !r.pending;
+    let reads_threads = !is_provider && !r.threads.is_empty();
     let rec = &r.record;
+    let vid = r.visit.id;
     let title = format!(
         "{} to {}, {}",
         rec.header.visit_type.label(),
@@ -199,11 +250,16 @@ fn render(
         .window_closes_on
         .as_deref()
         .and_then(|d| d.parse::<chrono::NaiveDate>().ok());
-    let criteria: Vec<(String, String)> = r
-        .domains
-        .iter()
-        .flat_map(|d| d.criteria.iter().map(|c| (c.id.clone(), c.prompt.clone())))
-        .collect();
+    let prompt_of = |id: &str| {
+        r.domains
+            .iter()
+            .flat_map(|d| &d.criteria)
+            .find(|c| c.id == id)
+            .map(|c| c.prompt.clone())
+    };
+    // A criterion named in the address that this report does not have opens nothing.
+    let open_on = prompt_of(&focus.on).map(|_| focus.on.clone());
+    let sent_at = prompt_of(&focus.at).map(|_| focus.at.clone());
     let mut actions: Vec<_> = rec.actions.iter().collect();
     actions.sort_by_key(|(_, a)| (a.due_on, a.description.clone()));
     let status_line = match r.visit.status.as_str() {
@@ -214,21 +270,44 @@ fn render(
         "shared" => "Draft report, shared for factual accuracy".to_owned(),
         _ => "Signed off, not yet shared with the provider".to_owned(),
     };
-    let notice = match done {
-        "comment" => Some(if viewer.caller.role == Role::Lead {
-            "Your comment has been added to the report."
-        } else {
-            "Your comment has been sent to the lead officer."
-        }),
+    let comment_sent = if is_lead {
+        "Your comment has been added to the report."
+    } else {
+        "Your comment has been sent to the lead officer."
+    };
+    let notice: Option<String> = match focus.done.as_str() {
+        "comment" if sent_at.is_none() => Some(comment_sent.to_owned()),
         "confirm" => Some(
-            "You have confirmed you have no further comments. The report can now be published.",
+            "You have confirmed you have no further comments. The report can now be published."
+                .to_owned(),
         ),
-        "response" => Some("Your response has been sent."),
+        "response" => Some("Your response has been sent.".to_owned()),
+        "shared" => r.shared.as_ref().map(|d| {
+            format!(
+                "You shared this report with {}. They can comment on its factual accuracy until {}.",
+                d.provider,
+                long_date(d.comments_until)
+            )
+        }),
         _ => None,
     };
+    let unanswered = r.threads.iter().filter(|t| t.answered_at.is_none()).count();
+    let comment_count = |d: &DomainPart| {
+        d.criteria
+            .iter()
+            .map(|c| by_criterion(&c.id).len())
+            .sum::<usize>()
+    };
+    let hint_text = if is_lead {
+        "The provider sees this with the report. Do not name residents."
+    } else {
+        "Say what is not factually accurate and what is right. Do not name residents."
+    };
+    let criterion_error = errors.iter().any(|e| e.field == CRITERION_COMMENT);
+    let body_error = errors.iter().any(|e| e.field == "comment-body");
     let body = rsx! {
         {error_summary(errors)}
-        if let Some(n) = notice {
+        if let Some(n) = &notice {
             div { class: "notification success", role: "status", id: "notification",
                 p { "{n}" }
             }
@@ -244,11 +323,19 @@ fn render(
                 div { dt { "Tier this visit led to" } dd { id: "tier-after", "{t}" } }
             }
         }
+        if can_share {
+            p { class: "no-print",
+                a { class: "button", href: "/visits/{vid}/share", id: "share", "Share with the provider" }
+            }
+        } else if is_lead && r.visit.status == visits::VisitStatus::SignedOff {
+            p { class: "inset no-print", "Later edits to this visit are waiting. Accept or reject them in the review queue before sharing." }
+        }
         p { class: "no-print", a { href: "/locations/{r.visit.location_id}", "Back to {r.location}" } }
         if r.visit.status == visits::VisitStatus::Shared {
             div { class: "inset", id: "window",
                 if r.window_open {
                     p { {format!("This is a draft. {} can comment on its factual accuracy until {}.", if is_provider { "You" } else { "The provider" }, day(closes))} }
+                    if is_provider { p { "Use “Comment on this” beside any criterion, or comment on the report as a whole at the end." } }
                 } else if r.visit.provider_confirmed_at.is_some() {
                     p { "The provider has confirmed they have no further comments." }
                 } else {
@@ -256,7 +343,40 @@ fn render(
                 }
             }
         }
-        h2 { "Scores" }
+        if reads_threads {
+            section { aria_labelledby: "provider-comments-title", id: "provider-comments", class: "panel",
+                h2 { id: "provider-comments-title",
+                    {format!("Comments from the provider: {} not answered", unanswered)}
+                }
+                p { class: "hint", "The provider's latest comment on each part of the report. A comment counts as answered once a lead officer comments on the same part after it." }
+                ul { class: "list",
+                    for t in r.threads.iter() {
+                        li { key: "{t.latest.id}",
+                            a { href: match &t.criterion { Some(c) => format!("#criterion-{c}"), None => "#comments".to_owned() },
+                                {t.criterion.as_deref().and_then(prompt_of).unwrap_or_else(|| "The report as a whole".to_owned())}
+                            }
+                            ": "
+                            if t.answered_at.is_some() { "answered" } else { strong { "not answered" } }
+                        }
+                    }
+                }
+            }
+        }
+        nav { class: "contents no-print", aria_labelledby: "contents-title", id: "contents",
+            h2 { id: "contents-title", "Contents" }
+            ol { class: "list",
+                li { a { href: "#scores", "Scores" } }
+                for (i, d) in r.domains.iter().enumerate() {
+                    li { key: "{i}",
+                        a { href: "#domain-{i}", "{d.title}" }
+                        {match comment_count(d) { 0 => format!(" ({})", d.percent), n => format!(" ({}, {})", d.percent, accredit_shared::labels::count(n, "comment", "comments")) }}
+                    }
+                }
+                li { a { href: "#comments", "Comments on the report as a whole" } {format!(" ({})", general.len())} }
+                li { a { href: "#actions", "Action plan" } {format!(" ({})", accredit_shared::labels::count(actions.len(), "action", "actions"))} }
+            }
+        }
+        h2 { id: "scores", "Scores" }
         table { class: "table", id: "domain-scores",
             caption { class: "visually-hidden", "Scores by domain" }
             thead { tr { th { scope: "col", "Domain" } th { scope: "col", class: "numeric", "Score" } } }
@@ -265,62 +385,79 @@ fn render(
                 tr { class: "total", th { scope: "row", "Overall" } td { class: "numeric", "{r.overall}" } }
             }
         }
-        for d in r.domains.iter() {
-            section { key: "{d.title}", class: "report-domain", aria_label: "{d.title}",
-                h2 { "{d.title} ({d.percent})" }
+        for (i, d) in r.domains.iter().enumerate() {
+            section { key: "{d.title}", class: "report-domain", id: "domain-{i}", aria_labelledby: "domain-{i}-title",
+                h2 { id: "domain-{i}-title", "{d.title} ({d.percent})" }
                 for c in d.criteria.iter() {
                     div { key: "{c.id}", class: "criterion", id: "criterion-{c.id}",
-                        h3 { "{c.prompt}" }
+                        h3 { id: "criterion-{c.id}-title", "{c.prompt}" }
                         p { strong { "Score: " } "{c.answer}" }
                         if !c.notes.is_empty() { p { class: "notes", "{c.notes}" } }
                         for e in rec.evidence.values().filter(|e| e.criterion.as_deref() == Some(c.id.as_str())) {
                             p { class: "evidence", strong { {e.kind.label()} ": " } "{e.text}" }
                         }
-                        for cm in by_criterion(&c.id) {
-                            div { key: "{cm.id}", class: "comment",
-                                p { class: "hint", {format!("Comment from {}", cm.author)} }
-                                p { "{cm.body}" }
+                        for cm in by_criterion(&c.id) { {comment_box(cm)} }
+                        if sent_at.as_deref() == Some(c.id.as_str()) {
+                            div { class: "notification success", role: "status", id: "notification",
+                                p { "{comment_sent}" }
+                            }
+                        }
+                        if can_comment {
+                            if open_on.as_deref() == Some(c.id.as_str()) {
+                                form { class: "no-print comment-form", id: "comment-form", method: "post", action: "/visits/{vid}/comments", novalidate: true,
+                                    {form_key(viewer)}
+                                    input { r#type: "hidden", name: "criterion", value: "{c.id}" }
+                                    div { class: if criterion_error { "form-group form-group-error" } else { "form-group" },
+                                        label { class: "label", r#for: CRITERION_COMMENT, if is_lead { "Your answer or comment on this criterion" } else { "Your comment on this criterion" } }
+                                        div { class: "hint", id: "{CRITERION_COMMENT}-hint", "{hint_text}" }
+                                        {field_error(errors, CRITERION_COMMENT)}
+                                        textarea { class: "textarea", id: CRITERION_COMMENT, name: "body", rows: "4",
+                                            aria_describedby: if criterion_error { "{CRITERION_COMMENT}-hint {CRITERION_COMMENT}-error" } else { "{CRITERION_COMMENT}-hint" },
+                                            "{drafts.comment}"
+                                        }
+                                    }
+                                    button { class: "button", r#type: "submit", "Send comment" }
+                                    a { class: "link-cancel", href: "/visits/{vid}#criterion-{c.id}", "Cancel" }
+                                }
+                            } else {
+                                p { class: "no-print",
+                                    a { class: "comment-link", href: "/visits/{vid}?on={c.id}#criterion-{c.id}", aria_describedby: "criterion-{c.id}-title",
+                                        if is_lead { "Answer or comment on this" } else { "Comment on this" }
+                                    }
+                                }
                             }
                         }
                     }
                 }
             }
         }
-        section { aria_label: "Comments", id: "comments",
-            h2 { "Comments on factual accuracy" }
-            if general.is_empty() && r.comments.is_empty() { p { "No comments." } }
-            for cm in general.iter() {
-                div { key: "{cm.id}", class: "comment", p { class: "hint", {format!("Comment from {}", cm.author)} } p { "{cm.body}" } }
-            }
+        section { aria_labelledby: "comments-title", id: "comments",
+            h2 { id: "comments-title", "Comments on the report as a whole" }
+            if general.is_empty() { p { "No comments on the report as a whole." } }
+            for cm in general.iter() { {comment_box(cm)} }
             if can_comment {
-                form { class: "no-print", method: "post", action: "/visits/{r.visit.id}/comments", novalidate: true,
+                form { class: "no-print", method: "post", action: "/visits/{vid}/comments", novalidate: true,
                     {form_key(viewer)}
-                    div { class: "form-group",
-                        label { class: "label", r#for: "comment-criterion", "Which part of the report is it about?" }
-                        select { class: "select", id: "comment-criterion", name: "criterion",
-                            option { value: "", "The report as a whole" }
-                            for (id, prompt) in criteria.iter() {
-                                option { key: "{id}", value: "{id}", selected: drafts.comment_criterion == *id, "{prompt}" }
-                            }
-                        }
-                    }
-                    div { class: if errors.iter().any(|e| e.field == "comment-body") { "form-group form-group-error" } else { "form-group" },
-                        label { class: "label", r#for: "comment-body", if is_lead { "Your answer or comment" } else { "Your comment" } }
-                        div { class: "hint", id: "comment-body-hint", if is_lead { "The provider sees this with the report. Do not name residents." } else { "Say what is not factually accurate and what is right. Do not name residents." } }
+                    div { class: if body_error { "form-group form-group-error" } else { "form-group" },
+                        label { class: "label", r#for: "comment-body", if is_lead { "Your answer or comment on the report as a whole" } else { "Your comment on the report as a whole" } }
+                        div { class: "hint", id: "comment-body-hint", {format!("{hint_text} To comment on one criterion, use “Comment on this” beside it.")} }
                         {field_error(errors, "comment-body")}
-                        textarea { class: "textarea", id: "comment-body", name: "body", rows: "5", aria_describedby: "comment-body-hint", "{drafts.comment}" }
+                        textarea { class: "textarea", id: "comment-body", name: "body", rows: "5",
+                            aria_describedby: if body_error { "comment-body-hint comment-body-error" } else { "comment-body-hint" },
+                            {if open_on.is_none() { drafts.comment.clone() } else { String::new() }}
+                        }
                     }
                     button { class: "button", r#type: "submit", "Send comment" }
                 }
-                if is_provider { form { class: "no-print", method: "post", action: "/visits/{r.visit.id}/confirm",
+                if is_provider { form { class: "no-print", method: "post", action: "/visits/{vid}/confirm",
                     {form_key(viewer)}
                     p { "If everything in the report is accurate, or you have sent all your comments:" }
                     button { class: "button secondary", r#type: "submit", id: "confirm", "I have no further comments" }
                 } }
             }
         }
-        section { aria_label: "Action plan", id: "actions",
-            h2 { "Action plan" }
+        section { aria_labelledby: "actions-title", id: "actions",
+            h2 { id: "actions-title", "Action plan" }
             if actions.is_empty() { p { "No actions." } }
             for (aid, a) in actions.iter() {
                 div { key: "{aid}", class: "action", id: "action-{aid}",
@@ -343,10 +480,10 @@ fn render(
                                     for f in files.iter() {
                                         li { key: "{f.hash}",
                                             if f.media_type.starts_with("image/") {
-                                                img { class: "evidence-image", src: "/visits/{r.visit.id}/files/{f.hash}", alt: "Evidence photo: {f.name}" }
+                                                img { class: "evidence-image", src: "/visits/{vid}/files/{f.hash}", alt: "Evidence photo: {f.name}" }
                                                 br {}
                                             }
-                                            a { href: "/visits/{r.visit.id}/files/{f.hash}", "{f.name}" }
+                                            a { href: "/visits/{vid}/files/{f.hash}", "{f.name}" }
                                             {format!(" ({}, {})", if f.media_type == "application/pdf" { "PDF" } else { "photo" }, size_text(f.size))}
                                         }
                                     }
@@ -355,7 +492,7 @@ fn render(
                         }
                     }
                     if can_respond && a.status == ActionStatus::Open {
-                        form { class: "no-print", method: "post", action: "/visits/{r.visit.id}/actions/{aid}/responses", enctype: "multipart/form-data", novalidate: true,
+                        form { class: "no-print", method: "post", action: "/visits/{vid}/actions/{aid}/responses", enctype: "multipart/form-data", novalidate: true,
                             {form_key(viewer)}
                             div { class: if errors.iter().any(|e| e.field == format!("response-{aid}")) { "form-group form-group-error" } else { "form-group" },
                                 label { class: "label", r#for: "response-{aid}", "Your response to this action" }
@@ -383,11 +520,14 @@ fn render(
     page(&title, Some(viewer), Section::Locations, body)
 }
 
-/// The query after a form was sent.
+/// The query of the report's address: what was just done, and which criterion's comment form
+/// is open or was just sent.
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct DoneQuery {
     done: String,
+    on: String,
+    at: String,
 }
 
 async fn show(
@@ -396,7 +536,7 @@ async fn show(
     id: Uuid,
     errors: Vec<FieldError>,
     drafts: Drafts,
-    done: String,
+    focus: Focus,
 ) -> PageResult {
     let v = viewer.clone();
     let status = if errors.is_empty() {
@@ -407,8 +547,8 @@ async fn show(
     let html_text = state
         .blocking(move |s| {
             s.db.read(|tx| {
-                let r = load(s, tx, &v, id)?;
-                Ok(render(&v, &r, &errors, &drafts, &done))
+                let r = load(s, tx, &v, id, &focus.done)?;
+                Ok(render(&v, &r, &errors, &drafts, &focus))
             })
         })
         .await?;
@@ -423,7 +563,12 @@ pub async fn page_handler(
     Query(q): Query<DoneQuery>,
 ) -> PageResult {
     let id = path_id(&id, "visit")?;
-    show(&state, &viewer, id, Vec::new(), Drafts::default(), q.done).await
+    let focus = Focus {
+        on: q.on,
+        at: q.at,
+        done: q.done,
+    };
+    show(&state, &viewer, id, Vec::new(), Drafts::default(), focus).await
 }
 
 /// The comment form.
@@ -435,7 +580,8 @@ pub struct CommentForm {
     body: String,
 }
 
-/// A provider's comment during the window.
+/// A comment on a criterion or on the report as a whole: a provider's during the window, or a
+/// lead's answer at any time.
 pub async fn comment(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -444,56 +590,49 @@ pub async fn comment(
 ) -> PageResult {
     let id = path_id(&id, "visit")?;
     check_key(&viewer, &f.form_key)?;
-    let drafts = Drafts {
-        comment_criterion: f.criterion.clone(),
-        comment: f.body.clone(),
-        ..Drafts::default()
+    let criterion = Some(f.criterion.trim().to_owned()).filter(|c| !c.is_empty());
+    // A refused comment comes back in the form it was typed in, beside its criterion.
+    let field = if criterion.is_some() {
+        CRITERION_COMMENT
+    } else {
+        "comment-body"
+    };
+    let refused = |message: String| {
+        let focus = Focus {
+            on: criterion.clone().unwrap_or_default(),
+            ..Focus::default()
+        };
+        let drafts = Drafts {
+            comment: f.body.clone(),
+            ..Drafts::default()
+        };
+        (vec![FieldError::new(field, message)], drafts, focus)
     };
     let body = f.body.trim().to_owned();
     if body.is_empty() {
-        return show(
-            &state,
-            &viewer,
-            id,
-            vec![FieldError::new("comment-body", "Enter your comment")],
-            drafts,
-            String::new(),
-        )
-        .await;
+        let (errors, drafts, focus) = refused("Enter your comment".to_owned());
+        return show(&state, &viewer, id, errors, drafts, focus).await;
     }
     if body.chars().count() > 10_000 {
-        return show(
-            &state,
-            &viewer,
-            id,
-            vec![FieldError::new(
-                "comment-body",
-                "Your comment must be 10,000 characters or fewer",
-            )],
-            drafts,
-            String::new(),
-        )
-        .await;
+        let (errors, drafts, focus) =
+            refused("Your comment must be 10,000 characters or fewer".to_owned());
+        return show(&state, &viewer, id, errors, drafts, focus).await;
     }
     let caller = viewer.caller.clone();
-    let criterion = Some(f.criterion.clone()).filter(|c| !c.is_empty());
+    let on = criterion.clone();
     let result = state
         .blocking(move |s| {
-            s.db.write(|tx| visits::comment(s, tx, &caller, id, criterion.as_deref(), &body))
+            s.db.write(|tx| visits::comment(s, tx, &caller, id, on.as_deref(), &body))
         })
         .await;
     match result {
-        Ok(_) => Ok(see_other(&format!("/visits/{id}?done=comment#comments"))),
+        Ok(_) => Ok(see_other(&match &criterion {
+            Some(c) => format!("/visits/{id}?done=comment&at={c}#criterion-{c}"),
+            None => format!("/visits/{id}?done=comment#comments"),
+        })),
         Err(e) if matches!(e, ServiceError::Invalid(_) | ServiceError::Conflict(_)) => {
-            show(
-                &state,
-                &viewer,
-                id,
-                vec![FieldError::new("comment-body", capital(&e.message()))],
-                drafts,
-                String::new(),
-            )
-            .await
+            let (errors, drafts, focus) = refused(capital(&e.message()));
+            show(&state, &viewer, id, errors, drafts, focus).await
         }
         Err(e) => Err(PageError(e)),
     }
@@ -523,7 +662,7 @@ pub async fn confirm(
                 id,
                 vec![FieldError::new("window", capital(&e.message()))],
                 Drafts::default(),
-                String::new(),
+                Focus::default(),
             )
             .await
         }
@@ -614,7 +753,7 @@ pub async fn respond(
         }
     }
     if !errors.is_empty() {
-        return show(&state, &viewer, id, errors, drafts, String::new()).await;
+        return show(&state, &viewer, id, errors, drafts, Focus::default()).await;
     }
     let caller = viewer.caller.clone();
     let result = state
@@ -655,7 +794,7 @@ pub async fn respond(
                 id,
                 vec![FieldError::new(&field, capital(&e.message()))],
                 drafts,
-                String::new(),
+                Focus::default(),
             )
             .await
         }
