@@ -1,6 +1,8 @@
-//! The history chart: overall and domain scores at each published visit, as an SVG drawn on the
-//! server. It reads without colour: each line has its own dash pattern and marker shape and is
-//! named at its end, the tier is written under each visit, and a table gives the same figures.
+//! The history chart: the overall score at each published visit, as one line over the tier bands
+//! of the rules in force (the overall score each tier needs, shaded behind it), drawn on the
+//! server as an SVG. It reads without colour: each band is named in words at its edge, each point
+//! carries its score and the tier under it, and the table below gives every domain's score, which
+//! is also the accessible alternative to the picture.
 
 use accredit_shared::labels::long_date;
 use accredit_shared::ratio::Ratio;
@@ -23,40 +25,31 @@ pub struct HistoryPoint {
     pub domains: Vec<(String, Option<Ratio>)>,
 }
 
-const W: f64 = 760.0;
-const H: f64 = 300.0;
-const LEFT: f64 = 48.0;
-const RIGHT: f64 = 150.0;
-const TOP: f64 = 16.0;
-const BOTTOM: f64 = 52.0;
-
-/// Dash patterns and markers: one per line, so lines differ by more than colour.
-const DASHES: [&str; 6] = ["", "8 4", "2 4", "12 4 2 4", "4 4", "1 6"];
-const COLOURS: [&str; 6] = [
-    "#0b0c0c", "#1d70b8", "#d4351c", "#00703c", "#4c2c92", "#b58840",
-];
-
-fn pct(r: Option<Ratio>) -> Option<f64> {
-    r.map(|r| r.to_f64())
+/// A tier's band: its name and the overall score it needs (inclusive), and each domain's minimum.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Band {
+    /// The tier's name.
+    pub name: String,
+    /// Overall percentage needed.
+    pub min_overall: Ratio,
+    /// Percentage every domain needs.
+    pub min_domain: Ratio,
 }
 
-fn marker(i: usize, x: f64, y: f64, colour: &'static str) -> Element {
-    match i % 4 {
-        0 => rsx! { circle { cx: "{x:.1}", cy: "{y:.1}", r: "5", fill: colour } },
-        1 => {
-            rsx! { rect { x: "{x - 4.5:.1}", y: "{y - 4.5:.1}", width: "9", height: "9", fill: colour } }
-        }
-        2 => {
-            rsx! { polygon { points: format!("{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}", x, y - 6.0, x - 5.5, y + 4.5, x + 5.5, y + 4.5), fill: colour } }
-        }
-        _ => {
-            rsx! { polygon { points: format!("{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}", x, y - 6.0, x + 6.0, y, x, y + 6.0, x - 6.0, y), fill: colour } }
-        }
-    }
-}
+const W: f64 = 800.0;
+const H: f64 = 320.0;
+const LEFT: f64 = 52.0;
+const RIGHT: f64 = 180.0;
+const TOP: f64 = 24.0;
+const BOTTOM: f64 = 56.0;
 
-/// The chart and its table, or a line saying there is no history yet.
-pub fn history_chart(points: &[HistoryPoint]) -> Element {
+/// Band fills, best tier first: light enough for black text and the line on top; the names in
+/// words, not the shades, say which band is which.
+const FILLS: [&str; 4] = ["#d2e2f1", "#e3edf7", "#f1f6fb", "#f8f8f8"];
+
+/// The chart, its caption and the table, or a line saying there is no history yet. `bands` are
+/// the tiers of the rule set in force, best first, as the bands behind the line.
+pub fn history_chart(points: &[HistoryPoint], bands: &[Band], rules: &str) -> Element {
     if points.is_empty() {
         return rsx! { p { "No published visits yet." } };
     }
@@ -67,51 +60,100 @@ pub fn history_chart(points: &[HistoryPoint]) -> Element {
         if n == 1 {
             LEFT + plot_w / 2.0
         } else {
-            LEFT + plot_w * i as f64 / (n - 1) as f64
+            LEFT + 24.0 + (plot_w - 48.0) * i as f64 / (n - 1) as f64
         }
     };
-    let y_at = |p: f64| TOP + plot_h * (1.0 - p / 100.0);
-    // Series: overall first, then each domain of the latest visit's pack.
-    let mut series: Vec<(String, Vec<Option<f64>>)> = vec![(
-        "Overall".to_owned(),
-        points.iter().map(|p| pct(p.overall)).collect(),
-    )];
-    if let Some(last) = points.last() {
-        for (title, _) in &last.domains {
-            series.push((
-                title.clone(),
-                points
-                    .iter()
-                    .map(|p| {
-                        p.domains
-                            .iter()
-                            .find(|(t, _)| t == title)
-                            .and_then(|(_, v)| pct(*v))
-                    })
-                    .collect(),
-            ));
+    // The scale starts a little below the lowest score or threshold, so narrow bands (often ten
+    // points apart) stay wide enough to read; its ticks say where it starts.
+    let lowest = points
+        .iter()
+        .filter_map(|p| p.overall.map(|o| o.to_f64()))
+        .chain(bands.iter().map(|b| b.min_overall.to_f64()))
+        .fold(100.0_f64, f64::min);
+    let lo = ((lowest - 10.0) / 10.0).floor().clamp(0.0, 9.0) * 10.0;
+    let y_at = |p: f64| TOP + plot_h * (1.0 - (p - lo) / (100.0 - lo));
+    let ticks: Vec<i32> = (0..=100)
+        .step_by(10)
+        .filter(|t| f64::from(*t) >= lo)
+        .collect();
+    // Each band runs from its tier's threshold up to the next better tier's (or 100%); below the
+    // lowest threshold is "No tier".
+    let mut sorted: Vec<&Band> = bands.iter().collect();
+    sorted.sort_by_key(|b| std::cmp::Reverse(b.min_overall));
+    let mut shaded: Vec<(String, f64, f64, String)> = Vec::new();
+    let mut top = 100.0;
+    for b in &sorted {
+        let low = b.min_overall.to_f64().max(lo);
+        shaded.push((
+            b.name.clone(),
+            low,
+            top,
+            format!("from {}", percent_text(Some(b.min_overall))),
+        ));
+        top = low;
+    }
+    if let Some(lowest) = sorted.last().filter(|_| top > lo) {
+        shaded.push((
+            "No tier".to_owned(),
+            lo,
+            top,
+            format!("below {}", percent_text(Some(lowest.min_overall))),
+        ));
+    }
+    // Band names sit beside their bands, nudged apart where bands are too narrow for them.
+    let mut label_y: Vec<f64> = shaded
+        .iter()
+        .map(|(_, low, high, _)| (y_at(*low) + y_at(*high)) / 2.0 + 5.0)
+        .collect();
+    for k in 1..label_y.len() {
+        if label_y[k] - label_y[k - 1] < 20.0 {
+            label_y[k] = label_y[k - 1] + 20.0;
         }
     }
-    // End labels, nudged apart so they never overlap.
-    let mut ends: Vec<(usize, f64)> = series
+    let overall: Vec<(usize, f64, String)> = points
         .iter()
         .enumerate()
-        .filter_map(|(i, (_, v))| v.iter().rev().flatten().next().map(|p| (i, y_at(*p))))
+        .filter_map(|(i, p)| p.overall.map(|o| (i, o.to_f64(), percent_text(Some(o)))))
         .collect();
-    ends.sort_by(|a, b| a.1.total_cmp(&b.1));
-    for k in 1..ends.len() {
-        if ends[k].1 - ends[k - 1].1 < 15.0 {
-            ends[k].1 = ends[k - 1].1 + 15.0;
-        }
-    }
+    let line = overall
+        .iter()
+        .map(|(i, v, _)| format!("{:.1},{:.1}", x_at(*i), y_at(*v)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let band_words = sorted
+        .iter()
+        .map(|b| {
+            format!(
+                "{} needs {} overall",
+                b.name,
+                percent_text(Some(b.min_overall))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     let summary = format!(
-        "Scores at {} published visits, from {} to {}. Latest overall score {}, tier {}.",
+        "Overall score at {} published {}, from {} to {}: {}. Latest tier {}. The scale runs from {lo}% to 100%.",
         n,
+        if n == 1 { "visit" } else { "visits" },
         long_date(points[0].on),
         long_date(points[n - 1].on),
-        percent_text(points[n - 1].overall),
+        points
+            .iter()
+            .map(|p| percent_text(p.overall))
+            .collect::<Vec<_>>()
+            .join(", "),
         tier_text(points[n - 1].tier.as_deref())
     );
+    let bands_text = if band_words.is_empty() {
+        String::new()
+    } else {
+        format!(" Bands behind the line: {band_words} ({rules}).")
+    };
+    let domain_rule = sorted
+        .iter()
+        .map(|b| format!("{} {}", b.name, percent_text(Some(b.min_domain))))
+        .collect::<Vec<_>>()
+        .join(", ");
     rsx! {
         figure { class: "chart",
             svg {
@@ -119,43 +161,45 @@ pub fn history_chart(points: &[HistoryPoint]) -> Element {
                 role: "img",
                 "aria-labelledby": "history-title history-desc",
                 width: "100%",
-                title { id: "history-title", "Scores over time" }
-                desc { id: "history-desc", "{summary}" }
-                for tick in [0, 25, 50, 75, 100] {
-                    g { key: "{tick}",
-                        line { x1: "{LEFT}", x2: "{W - RIGHT}", y1: "{y_at(tick as f64):.1}", y2: "{y_at(tick as f64):.1}", stroke: "#b1b4b6", stroke_width: "1" }
-                        text { x: "{LEFT - 8.0}", y: "{y_at(tick as f64) + 5.0:.1}", text_anchor: "end", font_size: "14", fill: "#0b0c0c", "{tick}%" }
+                title { id: "history-title", "Overall score over time, against the tier bands" }
+                desc { id: "history-desc", "{summary}{bands_text}" }
+                for (i, (name, low, high, label)) in shaded.iter().enumerate() {
+                    g { key: "band{i}",
+                        rect { x: "{LEFT}", y: "{y_at(*high):.1}", width: "{plot_w}", height: "{y_at(*low) - y_at(*high):.1}", fill: FILLS[i.min(FILLS.len() - 1)] }
+                        line { x1: "{LEFT}", x2: "{W - RIGHT}", y1: "{y_at(*low):.1}", y2: "{y_at(*low):.1}", stroke: "#6f777b", stroke_width: "1", stroke_dasharray: "4 3" }
+                        text { x: "{W - RIGHT + 10.0}", y: "{label_y[i]:.1}", font_size: "14", fill: "#0b0c0c",
+                            tspan { font_weight: "700", "{name}" }
+                            " {label}"
+                        }
                     }
                 }
+                for tick in ticks.iter() {
+                    text { key: "t{tick}", x: "{LEFT - 8.0}", y: "{y_at(f64::from(*tick)) + 5.0:.1}", text_anchor: "end", font_size: "14", fill: "#0b0c0c", "{tick}%" }
+                }
+                line { x1: "{LEFT}", x2: "{LEFT}", y1: "{TOP}", y2: "{H - BOTTOM}", stroke: "#0b0c0c", stroke_width: "1" }
                 for (i, p) in points.iter().enumerate() {
                     g { key: "x{i}",
                         text { x: "{x_at(i):.1}", y: "{H - BOTTOM + 20.0}", text_anchor: "middle", font_size: "14", fill: "#0b0c0c", {p.on.format("%b %Y").to_string()} }
                         text { x: "{x_at(i):.1}", y: "{H - BOTTOM + 40.0}", text_anchor: "middle", font_size: "14", font_weight: "700", fill: "#0b0c0c", {tier_text(p.tier.as_deref())} }
                     }
                 }
-                for (si, (name, values)) in series.iter().enumerate() {
-                    g { key: "s{si}",
-                        polyline {
-                            fill: "none",
-                            stroke: COLOURS[si % 6],
-                            stroke_width: if si == 0 { "4" } else { "2" },
-                            stroke_dasharray: DASHES[si % 6],
-                            points: values.iter().enumerate().filter_map(|(i, v)| v.map(|v| format!("{:.1},{:.1}", x_at(i), y_at(v)))).collect::<Vec<_>>().join(" "),
-                        }
-                        for (i, v) in values.iter().enumerate() {
-                            if let Some(v) = v {
-                                g { key: "{i}", {marker(si, x_at(i), y_at(*v), COLOURS[si % 6])} }
-                            }
-                        }
-                        if let Some((_, y)) = ends.iter().find(|(k, _)| *k == si) {
-                            text { x: "{W - RIGHT + 12.0}", y: "{y + 5.0:.1}", font_size: "14", fill: "#0b0c0c", font_weight: if si == 0 { "700" } else { "400" }, "{name}" }
-                        }
+                polyline { fill: "none", stroke: "#0b0c0c", stroke_width: "3", points: "{line}" }
+                for (i, v, text) in overall.iter() {
+                    g { key: "p{i}",
+                        circle { cx: "{x_at(*i):.1}", cy: "{y_at(*v):.1}", r: "5.5", fill: "#0b0c0c", stroke: "#ffffff", stroke_width: "2" }
+                        text { x: "{x_at(*i):.1}", y: "{y_at(*v) - 11.0:.1}", text_anchor: "middle", font_size: "14", font_weight: "700", fill: "#0b0c0c", stroke: "#ffffff", stroke_width: "4", paint_order: "stroke", "{text}" }
                     }
                 }
             }
-            figcaption { class: "hint", "{summary} The table below gives every figure." }
+            figcaption { class: "hint",
+                "{summary}"
+                if !band_words.is_empty() {
+                    {format!(" The shaded bands show the overall score each tier needs under {rules}. Each tier also needs a minimum score in every domain ({domain_rule}), and a CQC rating or a gate can limit the tier, so the tier written under each visit is the one awarded.")}
+                }
+                " The table below gives every domain's score."
+            }
         }
-        table { class: "table", id: "history",
+        table { class: "table compact", id: "history",
             caption { "Tier and scores at each published visit" }
             thead { tr {
                 th { scope: "col", "In effect from" }
@@ -168,7 +212,7 @@ pub fn history_chart(points: &[HistoryPoint]) -> Element {
             tbody {
                 for p in points.iter().rev() {
                     tr { key: "{p.on}",
-                        td { {long_date(p.on)} }
+                        th { scope: "row", {long_date(p.on)} }
                         td { {tier_text(p.tier.as_deref())} }
                         td { class: "numeric", {percent_text(p.overall)} }
                         for (t, v) in p.domains.iter() { td { key: "{t}", class: "numeric", {percent_text(*v)} } }

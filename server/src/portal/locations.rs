@@ -17,7 +17,7 @@ use rusqlite::Connection;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::chart::{HistoryPoint, history_chart};
+use super::chart::{Band, HistoryPoint, history_chart};
 use super::layout::{Section, day, light_tag, money, page, tier_text};
 use super::session::{MaybeViewer, Viewer, see_other};
 use super::{PageResult, html};
@@ -78,8 +78,15 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> PageResult {
     let caller = viewer.caller.clone();
-    let mut rows = state
-        .blocking(move |s| s.db.read(|tx| location_rows(s, tx, &caller)))
+    let (mut rows, cost) = state
+        .blocking(move |s| {
+            s.db.read(|tx| {
+                Ok((
+                    location_rows(s, tx, &caller)?,
+                    crate::service::payments::weekly_cost(s, tx, &caller)?,
+                ))
+            })
+        })
         .await?;
     let needle = q.q.trim().to_lowercase();
     rows.retain(|r| {
@@ -102,7 +109,25 @@ pub async fn list(
     };
     let counts = [Light::Red, Light::Amber, Light::Green]
         .map(|l| rows.iter().filter(|r| r.warning.light == l).count());
-    let total_weekly: i64 = rows.iter().map(|r| r.weekly_pence).sum();
+    // The cost is of every location the person may see, so a filter does not change it: say so.
+    let cost_text = format!(
+        "Premiums are paid per placement per week. Today {} at {} are eligible: funded in a way the rules pay a premium for, and not in a hospital stay beyond the paid days. At each location's premium that is {} a week in all.{}",
+        accredit_shared::labels::count(cost.placements, "placement", "placements"),
+        match viewer.caller.role {
+            Role::Provider => "your locations",
+            Role::Monitor => "the locations on your caseload",
+            _ => "all locations",
+        },
+        money(cost.pence),
+        if cost.held_placements > 0 {
+            format!(
+                " The {} at locations whose premium is on hold or suspended are not in that sum.",
+                cost.held_placements
+            )
+        } else {
+            String::new()
+        }
+    );
     let sorts = [
         ("risk", "Risk (red first)"),
         ("name", "Name"),
@@ -120,9 +145,9 @@ pub async fn list(
         h1 { "{heading}" }
         p { class: "lede",
             "Status on {long_date(today)}. "
-            "{rows.len()} locations: {counts[0]} red, {counts[1]} amber, {counts[2]} green. "
-            "Premiums shown are per placement per week; together {money(total_weekly)}."
+            "{rows.len()} locations: {counts[0]} red, {counts[1]} amber, {counts[2]} green."
         }
+        p { id: "weekly-cost", "{cost_text}" }
         if viewer.caller.role == Role::Commissioner {
             a { class: "button secondary", href: "/locations/new", id: "add-location", "Add a location" }
         }
@@ -157,7 +182,8 @@ pub async fn list(
                 thead { tr {
                     th { scope: "col", "Location" }
                     th { scope: "col", "Tier" }
-                    th { scope: "col", class: "numeric", "Premium a week" }
+                    th { scope: "col", class: "numeric", "Premium a week per placement" }
+                    th { scope: "col", class: "numeric", "Eligible placements" }
                     th { scope: "col", "Traffic light" }
                     th { scope: "col", "Last visit" }
                     th { scope: "col", "Next due" }
@@ -176,6 +202,7 @@ pub async fn list(
                                     br {} span { class: "hint", {r.status.label()} }
                                 }
                             }
+                            td { class: "numeric", {cost.by_location.get(&r.id).copied().unwrap_or_default().to_string()} }
                             td {
                                 {light_tag(r.warning.light)}
                                 if !r.warning.reasons.is_empty() {
@@ -372,6 +399,30 @@ pub async fn status(
         .as_ref()
         .and_then(|r| det.tier.as_ref().and_then(|t| r.tier_at(t.rank)).cloned());
     let effective = Some(st.in_effect_since);
+    let bands: Vec<Band> = st
+        .rules
+        .as_ref()
+        .map(|r| {
+            r.tiers
+                .iter()
+                .map(|t| Band {
+                    name: t.name.clone(),
+                    min_overall: t.min_overall_percent,
+                    min_domain: t.min_domain_percent,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let rules_name = st
+        .rules
+        .as_ref()
+        .map(|r| {
+            format!(
+                "the rules in force today ({}, version {})",
+                r.name, r.version
+            )
+        })
+        .unwrap_or_default();
     let what = match q.done.as_str() {
         "cqc" => Some("CQC rating recorded."),
         "gate" => Some("Gate opened."),
@@ -522,7 +573,7 @@ pub async fn status(
             }
         }
         h2 { "History" }
-        {history_chart(&st.history)}
+        {history_chart(&st.history, &bands, &rules_name)}
         h2 { "Visits" }
         if st.visits.is_empty() {
             p { "No visit reports yet." }
