@@ -1,5 +1,6 @@
-//! Payments: a month's schedule with totals, one line per placement and adjustment lines after
-//! the month was issued; the same as CSV for finance. Providers see only their own lines.
+//! Payments: a month's schedule with totals, one line per placement with its tier and premium by
+//! period, and adjustment lines after the month was issued; the same as CSV for finance.
+//! Providers see only their own lines. The month is chosen as GOV.UK month and year fields.
 
 use accredit_shared::calendar::london_date;
 use axum::Form;
@@ -10,7 +11,9 @@ use chrono::{Datelike, Utc};
 use dioxus::prelude::*;
 use serde::Deserialize;
 
-use super::layout::{FieldError, Section, error_summary, field_error, form_key, money, page};
+use super::layout::{
+    FieldError, Section, error_summary, field_error, form_key, money, number, page, when,
+};
 use super::session::{Viewer, see_other};
 use super::sign_in::check_key;
 use super::{PageError, PageResult, html};
@@ -18,13 +21,11 @@ use crate::auth::Role;
 use crate::error::ServiceError;
 use crate::service::payments::{self, PaymentsView};
 use crate::state::AppState;
+use accredit_shared::premium::{LineSegment, PaymentLine};
+use std::collections::HashMap;
 
-/// Which month.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct PeriodQuery {
-    period: String,
-}
+/// Which month: as month and year fields from the form, or as `YYYY-MM` (`period`) from a link.
+type PeriodQuery = HashMap<String, String>;
 
 /// A stored `YYYY-MM-DD` day as people write it.
 fn iso_day(d: &str) -> String {
@@ -37,33 +38,180 @@ fn this_month() -> String {
     format!("{:04}-{:02}", d.year(), d.month())
 }
 
+/// A month as people say it: "November 2026"; anything that is not a month as it is.
+fn month_words(period: &str) -> String {
+    accredit_shared::calendar::parse_month(period).map_or_else(
+        |_| period.to_owned(),
+        |r| r.from.format("%B %Y").to_string(),
+    )
+}
+
+/// The month asked for, as `YYYY-MM`, and the fields to show in the form. The month and year
+/// fields win over `period`; nothing at all is this month.
+fn read_period(q: &PeriodQuery, errors: &mut Vec<FieldError>) -> (Option<String>, PeriodQuery) {
+    let part = |k: &str| q.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let (month, year) = (part("period-month"), part("period-year"));
+    let mut shown = PeriodQuery::new();
+    if month.is_empty() && year.is_empty() {
+        let period = Some(part("period")).filter(|p| !p.is_empty());
+        let period = period.unwrap_or_else(this_month);
+        match accredit_shared::calendar::parse_month(&period) {
+            Ok(r) => {
+                shown.insert("period-month".into(), r.from.month().to_string());
+                shown.insert("period-year".into(), r.from.year().to_string());
+                return (Some(period), shown);
+            }
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "period-month",
+                    "Enter a real month, for example 11 and 2026",
+                ));
+                return (None, shown);
+            }
+        }
+    }
+    shown.insert("period-month".into(), month.clone());
+    shown.insert("period-year".into(), year.clone());
+    let m = month.parse::<u32>().ok().filter(|m| (1..=12).contains(m));
+    let y = year
+        .parse::<i32>()
+        .ok()
+        .filter(|y| (1900..=2200).contains(y));
+    if month.is_empty() {
+        errors.push(FieldError::new("period-month", "Enter the month"));
+    } else if m.is_none() {
+        errors.push(FieldError::new(
+            "period-month",
+            "The month must be a number from 1 to 12",
+        ));
+    }
+    if year.is_empty() {
+        errors.push(FieldError::new("period-year", "Enter the year"));
+    } else if y.is_none() {
+        errors.push(FieldError::new(
+            "period-year",
+            "The year must be a real year, for example 2026",
+        ));
+    }
+    match (m, y) {
+        (Some(m), Some(y)) => (Some(format!("{y:04}-{m:02}")), shown),
+        _ => (None, shown),
+    }
+}
+
+/// A GOV.UK date input with only the month and year.
+fn month_input(f: &PeriodQuery, errors: &[FieldError]) -> Element {
+    let has_error = errors.iter().any(|e| e.field.starts_with("period-"));
+    let first_error = errors
+        .iter()
+        .find(|e| e.field.starts_with("period-"))
+        .map(|e| e.field.clone());
+    let val = |p: &str| f.get(p).cloned().unwrap_or_default();
+    let described = std::iter::once("period-hint".to_owned())
+        .chain(
+            errors
+                .iter()
+                .filter(|e| e.field.starts_with("period-"))
+                .map(|e| format!("{}-error", e.field)),
+        )
+        .collect::<Vec<_>>()
+        .join(" ");
+    rsx! {
+        div { class: if has_error { "form-group form-group-error" } else { "form-group" },
+            fieldset { class: "fieldset", role: "group", aria_describedby: "{described}",
+                legend { class: "legend", "Month" }
+                div { class: "hint", id: "period-hint", "For example, 11 2026" }
+                for e in errors.iter().filter(|e| e.field.starts_with("period-")) {
+                    {field_error(errors, &e.field)}
+                }
+                div { class: "date-input",
+                    for (id, label, width) in [("period-month", "Month", "w2"), ("period-year", "Year", "w4")] {
+                        div { key: "{id}", class: "date-item",
+                            label { class: "label", r#for: "{id}", "{label}" }
+                            input { class: "input {width}", id: "{id}", name: "{id}", r#type: "text", inputmode: "numeric", value: val(id),
+                                aria_invalid: if first_error.as_deref() == Some(id) { "true" } else { "false" },
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A line's runs of days in words, one per tier, premium and status. Runs that read the same
+/// (a new determination with the same tier and rate) are joined, so "Bronze, Bronze" never shows.
+fn periods(l: &PaymentLine) -> Vec<String> {
+    let mut runs: Vec<(&LineSegment, chrono::NaiveDate)> = Vec::new();
+    for s in &l.segments {
+        match runs.last_mut() {
+            Some((first, to))
+                if first.tier == s.tier
+                    && first.weekly == s.weekly
+                    && first.status == s.status
+                    && first.eligible == s.eligible
+                    && to.succ_opt() == Some(s.covers.from) =>
+            {
+                *to = s.covers.to;
+            }
+            _ => runs.push((s, s.covers.to)),
+        }
+    }
+    runs.iter()
+        .map(|(s, to)| {
+            let dates = if s.covers.from == *to {
+                s.covers.from.format("%-d %B").to_string()
+            } else {
+                format!("{} to {}", s.covers.from.format("%-d"), to.format("%-d %B"))
+            };
+            let how = if !s.eligible {
+                "funding not eligible".to_owned()
+            } else if s.status.is_paid() {
+                format!("{} a week", money(s.weekly.0))
+            } else {
+                s.status.label().to_lowercase()
+            };
+            format!(
+                "{}, {dates}: {how}",
+                s.tier.clone().unwrap_or_else(|| "No tier".into())
+            )
+        })
+        .collect()
+}
+
 fn render(
     viewer: &Viewer,
     v: Option<&PaymentsView>,
-    period: &str,
+    fields: &PeriodQuery,
     errors: &[FieldError],
 ) -> String {
     let commissioner = viewer.caller.role == Role::Commissioner;
+    let issued_now = fields.contains_key("issued") && v.is_some_and(|v| v.issued);
     let body = rsx! {
         {error_summary(errors)}
-        h1 { "Payments" }
-        form { class: "filters", method: "get", action: "/payments",
-            div { class: if errors.is_empty() { "form-group" } else { "form-group form-group-error" },
-                label { class: "label", r#for: "period", "Month" }
-                div { class: "hint", "As year and month, for example 2026-11" }
-                {field_error(errors, "period")}
-                input { class: "input w8", id: "period", name: "period", r#type: "text", value: "{period}", inputmode: "numeric" }
+        if issued_now && let Some(v) = v {
+            div { class: "notification success", role: "status", id: "notification",
+                p { {format!("The payment schedule for {} has been issued. Later changes will appear as adjustment lines.", month_words(&v.period))} }
             }
-            button { class: "button secondary", r#type: "submit", "Show" }
+        }
+        h1 { "Payments" }
+        form { class: "filters", method: "get", action: "/payments", novalidate: true,
+            {month_input(fields, errors)}
+            button { class: "button secondary", r#type: "submit", "Show payments" }
         }
         if let Some(v) = v {
+            h2 { id: "month", {format!("Payment schedule for {}", month_words(&v.period))} }
             dl { class: "summary-list", id: "payment-totals",
                 div { dt { "Period" } dd { {format!("{} to {}", iso_day(&v.from), iso_day(&v.to))} } }
-                div { dt { "State" } dd { {if v.issued { format!("Issued {}", v.issued_at.clone().unwrap_or_default()) } else { "Not issued: the lines follow every change".to_owned() }} } }
+                div { dt { "State" } dd { {if v.issued { format!("Issued {}", when(v.issued_at.as_deref())) } else { "Not issued: the lines follow every change".to_owned() }} } }
                 div { dt { "Total to pay" } dd { id: "total", {money(v.total_pence)} } }
-                div { dt { "On hold" } dd { id: "on-hold", {money(v.total_on_hold_pence)} } }
-                div { dt { "Adjustments since issue" } dd { id: "adjustments-total", {money(v.adjustments_total_pence)} } }
-                div { dt { "Lines" } dd { "{v.lines.len()}" } }
+                div { dt { "On hold" } dd { id: "on-hold", {money(v.total_on_hold_pence)}
+                    br {} span { class: "hint", "Premium held during a safeguarding enquiry: paid later by an adjustment if the concern is not substantiated." }
+                } }
+                div { dt { "Adjustments since issue" } dd { id: "adjustments-total", {money(v.adjustments_total_pence)}
+                    br {} span { class: "hint", "Differences found after the month was issued; none until it is." }
+                } }
+                div { dt { "Placements with a line" } dd { {number(v.lines.len())} } }
             }
             p {
                 a { class: "button secondary", href: "/payments.csv?period={v.period}", id: "csv", download: "accredit-payments-{v.period}.csv", "Download CSV" }
@@ -73,7 +221,7 @@ fn render(
                     {form_key(viewer)}
                     input { r#type: "hidden", name: "period", value: "{v.period}" }
                     p { "Issuing keeps this month's lines as they are now. Later changes then appear as adjustment lines." }
-                    button { class: "button", r#type: "submit", "Issue {v.period}" }
+                    button { class: "button", r#type: "submit", id: "issue", {format!("Issue the payment schedule for {}", month_words(&v.period))} }
                 }
             }
             table { class: "table", id: "payment-lines",
@@ -81,7 +229,7 @@ fn render(
                 thead { tr {
                     th { scope: "col", "Location" }
                     th { scope: "col", "Resident" }
-                    th { scope: "col", "Tiers" }
+                    th { scope: "col", "Tier and premium by period" }
                     th { scope: "col", class: "numeric", "Days paid" }
                     th { scope: "col", class: "numeric", "On hold" }
                     th { scope: "col", class: "numeric", "Amount" }
@@ -91,14 +239,23 @@ fn render(
                         tr { key: "{l.placement_id}",
                             td { {v.locations.get(&l.location_id).cloned().unwrap_or_default()} }
                             td { "{l.resident_ref}" }
-                            td { {l.segments.iter().map(|s| s.tier.clone().unwrap_or_else(|| "No tier".into())).collect::<Vec<_>>().join(", ")} }
-                            td { class: "numeric", "{l.days_payable + l.days_released}" }
+                            td { class: "periods",
+                                for (i, p) in periods(l).into_iter().enumerate() {
+                                    span { key: "{i}", class: "period", "{p}" }
+                                }
+                            }
+                            td { class: "numeric", "{l.days_payable}" }
                             td { class: "numeric", {money(l.on_hold.0)} }
                             td { class: "numeric", {money(l.amount.0)} }
                         }
                     }
                     tr { class: "total", th { scope: "row", colspan: "4", "Total" } td { class: "numeric", {money(v.total_on_hold_pence)} } td { class: "numeric", {money(v.total_pence)} } }
                 }
+            }
+            p { class: "hint", id: "lines-explained",
+                "One line per placement that was eligible for a premium on some day of the month. A line is split into periods where the tier, the premium or its status changed. "
+                "Days paid are the days the premium was paid; hospital stays beyond the paid days, and days with no tier or a suspended premium, are not paid. "
+                "The amount is each period's weekly premium for its days paid, in sevenths of a week, rounded once to the penny."
             }
             if !v.adjustments.is_empty() {
                 table { class: "table", id: "adjustment-lines",
@@ -123,7 +280,12 @@ fn render(
             }
         }
     };
-    page("Payments", Some(viewer), Section::Payments, body)
+    let title = if errors.is_empty() {
+        "Payments"
+    } else {
+        "Error: Payments"
+    };
+    page(title, Some(viewer), Section::Payments, body)
 }
 
 /// The schedule page.
@@ -132,30 +294,38 @@ pub async fn page_handler(
     viewer: Viewer,
     Query(q): Query<PeriodQuery>,
 ) -> PageResult {
-    let period = if q.period.trim().is_empty() {
-        this_month()
-    } else {
-        q.period.trim().to_owned()
+    let mut errors = Vec::new();
+    let (period, fields) = read_period(&q, &mut errors);
+    let Some(period) = period else {
+        return Ok(html(
+            StatusCode::BAD_REQUEST,
+            render(&viewer, None, &fields, &errors),
+        ));
     };
     let v = viewer.clone();
-    let p = period.clone();
     let result = state
-        .blocking(move |s| s.db.read(|tx| payments::view(s, tx, &v.caller, &p)))
+        .blocking(move |s| s.db.read(|tx| payments::view(s, tx, &v.caller, &period)))
         .await;
     match result {
-        Ok(view) => Ok(html(
-            StatusCode::OK,
-            render(&viewer, Some(&view), &period, &[]),
-        )),
+        Ok(view) => {
+            let mut fields = fields;
+            if q.get("done").is_some_and(|d| d == "issued") {
+                fields.insert("issued".into(), String::new());
+            }
+            Ok(html(
+                StatusCode::OK,
+                render(&viewer, Some(&view), &fields, &[]),
+            ))
+        }
         Err(ServiceError::BadRequest(_) | ServiceError::Invalid(_)) => Ok(html(
             StatusCode::BAD_REQUEST,
             render(
                 &viewer,
                 None,
-                &period,
+                &fields,
                 &[FieldError::new(
-                    "period",
-                    "Enter a month as year and month, for example 2026-11",
+                    "period-month",
+                    "Enter a real month, for example 11 and 2026",
                 )],
             ),
         )),
@@ -169,7 +339,10 @@ pub async fn csv(
     viewer: Viewer,
     Query(q): Query<PeriodQuery>,
 ) -> PageResult {
-    let period = q.period.trim().to_owned();
+    let period = q
+        .get("period")
+        .map(|p| p.trim().to_owned())
+        .unwrap_or_default();
     let v = viewer.clone();
     let p = period.clone();
     let view = state
@@ -211,5 +384,69 @@ pub async fn issue(
         .blocking(move |s| s.db.write(|tx| payments::issue(s, tx, &caller, &period)))
         .await
         .map_err(|e: ServiceError| PageError(e))?;
-    Ok(see_other(&format!("/payments?period={}", f.period)))
+    Ok(see_other(&format!(
+        "/payments?period={}&done=issued",
+        f.period.trim()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> PeriodQuery {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_month_comes_from_its_fields_or_a_link() {
+        let mut errors = Vec::new();
+        let (p, shown) = read_period(
+            &query(&[("period-month", " 3 "), ("period-year", "2026")]),
+            &mut errors,
+        );
+        assert_eq!(p.as_deref(), Some("2026-03"));
+        assert_eq!(shown["period-month"], "3");
+        let (p, shown) = read_period(&query(&[("period", "2026-11")]), &mut errors);
+        assert_eq!(p.as_deref(), Some("2026-11"));
+        assert_eq!(shown["period-month"], "11");
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn a_bad_month_names_the_field_to_fix() {
+        for (pairs, field) in [
+            (
+                &[("period-month", "13"), ("period-year", "2026")][..],
+                "period-month",
+            ),
+            (
+                &[("period-month", "11"), ("period-year", "26")][..],
+                "period-year",
+            ),
+            (
+                &[("period-month", ""), ("period-year", "2026")][..],
+                "period-month",
+            ),
+            (&[("period", "2026-13")][..], "period-month"),
+        ] {
+            let mut errors = Vec::new();
+            let (p, _) = read_period(&query(pairs), &mut errors);
+            assert_eq!(p, None, "{pairs:?}");
+            assert_eq!(
+                errors.first().map(|e| e.field.as_str()),
+                Some(field),
+                "{pairs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn month_words_are_as_people_say_them() {
+        assert_eq!(month_words("2026-11"), "November 2026");
+        assert_eq!(month_words("soon"), "soon");
+    }
 }
