@@ -45,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/register", get(register::page_handler))
+        .route("/register/reports/{id}", get(register::report_summary))
         .route("/locations", get(locations::list).post(places::add))
         .route("/locations/new", get(places::new_form))
         .route(

@@ -1,10 +1,12 @@
-//! The public register: every location's published tier, for people choosing a care home. No
-//! sign-in; only what has been published is shown.
+//! The public register: every location's published tier, for people choosing a care home, each
+//! linked to the summary of the published report behind it. No sign-in; only what has been
+//! published is shown, and of a report only its dates, scores and tier.
 
 use accredit_shared::Engine;
 use accredit_shared::labels::long_date;
+use accredit_shared::ratio::percent_text;
 use accredit_shared::records::ServiceType;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use dioxus::prelude::*;
@@ -16,6 +18,7 @@ use super::session::MaybeViewer;
 use super::{PageResult, html};
 use crate::error::ServiceError;
 use crate::service::locations::provider_names;
+use crate::service::visits;
 use crate::state::AppState;
 use crate::tiers;
 
@@ -29,6 +32,8 @@ struct Entry {
     tier: Option<String>,
     since: Option<NaiveDate>,
     last_published: Option<NaiveDate>,
+    /// The published report behind the tier shown (the latest one if the tier comes from none).
+    report: Option<Uuid>,
 }
 
 /// Filters.
@@ -81,6 +86,13 @@ pub async fn page_handler(
                             .as_ref()
                             .map(|_| engine.tier_since(&records, today)),
                         last_published: records.visits.iter().map(|v| v.effective_on).max(),
+                        report: det.visit.as_ref().map(|v| v.visit_id).or_else(|| {
+                            records
+                                .visits
+                                .iter()
+                                .max_by_key(|v| v.effective_on)
+                                .map(|v| v.visit_id)
+                        }),
                     });
                 }
                 Ok((today, out))
@@ -139,7 +151,16 @@ pub async fn page_handler(
                         tr { key: "{e.id}",
                             td { strong { "{e.name}" } br {} span { class: "hint", "{e.address}" } br {} span { class: "hint", "Run by {e.provider}" } }
                             td { {e.service.label()} }
-                            td { strong { {tier_text(e.tier.as_deref())} } }
+                            td {
+                                strong { {tier_text(e.tier.as_deref())} }
+                                if let Some(r) = e.report {
+                                    br {}
+                                    a { href: "/register/reports/{r}", class: "report-link",
+                                        "Report summary"
+                                        span { class: "visually-hidden", {format!(" of {}", e.name)} }
+                                    }
+                                }
+                            }
                             td { {day(e.since)} }
                             td { {day(e.last_published)} }
                         }
@@ -156,5 +177,58 @@ pub async fn page_handler(
             Section::Register,
             body,
         ),
+    ))
+}
+
+/// The public summary of a published report: when the visit was, its scores and the tier it led
+/// to. Anyone may read it; a visit with no published report is a 404.
+pub async fn report_summary(
+    State(state): State<AppState>,
+    MaybeViewer(viewer): MaybeViewer,
+    Path(id): Path<String>,
+) -> PageResult {
+    let id = super::path_id(&id, "report")?;
+    let r = state
+        .blocking(move |s| s.db.read(|tx| visits::public_summary(s, tx, id)))
+        .await?;
+    let title = format!(
+        "{}: {}, {}",
+        r.location,
+        r.visit_type,
+        long_date(r.visited_on)
+    );
+    let body = rsx! {
+        span { class: "caption", "{r.location}" }
+        h1 { "{r.visit_type}, {long_date(r.visited_on)}" }
+        p { class: "hint", "{r.address} · Run by {r.provider}" }
+        if r.superseded {
+            p { class: "inset", id: "superseded", "A later report on this service has been published since. The register shows the tier in force now." }
+        }
+        dl { class: "summary-list", id: "summary",
+            div { dt { "Date of the visit" } dd { {long_date(r.visited_on)} } }
+            div { dt { "Report published" } dd { {long_date(r.published_on)} } }
+            div { dt { "Overall score" } dd { id: "overall", {percent_text(r.overall)} } }
+            div { dt { "Tier it led to" } dd { id: "tier", strong { {tier_text(r.tier.as_deref())} } } }
+            div { dt { "Criteria scored" } dd { {format!("{} of {}", r.scored.0, r.scored.1)} } }
+        }
+        if r.limited {
+            p { "The scores alone would reach a different tier. Other records, such as a CQC rating, limit the tier the council awards." }
+        }
+        table { class: "table", id: "domain-scores",
+            caption { "Scores by domain" }
+            thead { tr { th { scope: "col", "Domain" } th { scope: "col", class: "numeric", "Score" } } }
+            tbody {
+                for (t, v) in r.domains.iter() {
+                    tr { key: "{t}", th { scope: "row", "{t}" } td { class: "numeric", {percent_text(*v)} } }
+                }
+                tr { class: "total", th { scope: "row", "Overall" } td { class: "numeric", {percent_text(r.overall)} } }
+            }
+        }
+        p { "Each domain is scored against the council's quality framework; Bronze is the council's approved standard, Silver and Gold are higher. This summary leaves out the visitors' notes, evidence and anything about residents." }
+        p { a { href: "/register", "Back to the register" } }
+    };
+    Ok(html(
+        StatusCode::OK,
+        page(&title, viewer.as_ref(), Section::Register, body),
     ))
 }
