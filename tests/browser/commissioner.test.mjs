@@ -40,42 +40,133 @@ function dateParts(daysAgo) {
   return { day: String(d.getUTCDate()), month: String(d.getUTCMonth() + 1), year: String(d.getUTCFullYear()) };
 }
 
-test('a lead shares a visit, the provider confirms, and the commissioner publishes after seeing the tier change', async () => {
+test('a lead shares a visit after confirming, the provider comments beside a criterion, and the commissioner publishes after seeing the tier change and the comment', async () => {
   const lead = await newPage(browser);
   await signIn(lead, 'lead');
   await lead.goto(`${BASE}/review`);
   await checkA11y(lead, 'review queue');
   const item = lead.locator('#to-share li', { hasText: 'Bispham Gardens' });
   await screenshot(lead, 'portal-review');
-  await item.getByRole('button', { name: 'Share with provider' }).click();
-  await lead.locator('#in-window li', { hasText: 'Bispham Gardens' }).waitFor();
 
+  // The signed-off report offers the lead a Share button too.
+  await item.getByRole('link', { name: /^Bispham Gardens: / }).click();
+  const reportUrl = lead.url();
+  assert.equal(await lead.locator('#share').innerText(), 'Share with the provider');
+  assert.ok(await lead.locator('#contents a[href^="#domain-"]').count() >= 5, 'contents by domain');
+
+  // Sharing asks first: who it goes to and until when they can comment.
+  await lead.goto(`${BASE}/review`);
+  await item.getByRole('link', { name: 'Share with provider' }).click();
+  assert.equal(await lead.locator('h1').innerText(), 'Share this report with Fylde Homes Partnership?');
+  assert.match(await lead.locator('#share-window').innerText(), /^They can comment on its factual accuracy until \d{1,2} \w+ \d{4}\./);
+  await checkA11y(lead, 'share confirmation');
+  await checkLabels(lead, 'share confirmation');
+  await screenshot(lead, 'portal-share-confirm');
+  // Cancel goes back and shares nothing.
+  await lead.getByRole('link', { name: 'Cancel' }).click();
+  assert.equal(new URL(lead.url()).pathname, '/review');
+  assert.equal(await lead.locator('#to-share li', { hasText: 'Bispham Gardens' }).count(), 1);
+  await item.getByRole('link', { name: 'Share with provider' }).click();
+  await lead.getByRole('button', { name: 'Share the report' }).click();
+  const shared = await lead.locator('#notification').innerText();
+  assert.match(shared, /You shared the report of Bispham Gardens, \d{1,2} \w+ \d{4} with Fylde Homes Partnership\. They can comment on its factual accuracy until \d{1,2} \w+ \d{4}\./);
+  await lead.locator('#in-window li', { hasText: 'Bispham Gardens' }).waitFor();
+  await checkA11y(lead, 'review queue after sharing');
+  await screenshot(lead, 'portal-review-shared');
+  await lead.goto(reportUrl);
+  assert.equal(await lead.locator('#share').count(), 0, 'no Share button once shared');
+
+  // The provider comments beside one criterion: an empty comment is refused there first.
   const fylde = await newPage(browser);
   await signIn(fylde, 'fylde');
   await fylde.getByRole('link', { name: 'Bispham Gardens', exact: true }).click();
   await fylde.locator('#visits tbody tr', { hasText: 'comments open until' }).getByRole('link').click();
+  const criterion = fylde.locator('.criterion').nth(4);
+  const cid = (await criterion.getAttribute('id')).replace(/^criterion-/, '');
+  await criterion.getByRole('link', { name: 'Comment on this' }).click();
+  const form = fylde.locator(`[id="criterion-${cid}"] #comment-form`);
+  await form.waitFor();
+  await checkA11y(fylde, 'comment beside a criterion');
+  await checkLabels(fylde, 'comment beside a criterion');
+  await form.getByRole('button', { name: 'Send comment' }).click();
+  const summary = fylde.locator('.error-summary');
+  await summary.waitFor();
+  assert.equal(await summary.getByRole('link', { name: 'Enter your comment' }).getAttribute('href'), '#criterion-comment');
+  assert.match(await fylde.title(), /^Error: /);
+  assert.equal(await fylde.locator(`[id="criterion-${cid}"] #criterion-comment-error`).count(), 1, 'the error shows beside its criterion');
+  await checkA11y(fylde, 'comment beside a criterion, refused');
+  await screenshot(fylde, 'portal-comment-error', `[id="criterion-${cid}"]`);
+  const words = 'The staff training record was updated in October; the report quotes the July figures.';
+  await fylde.getByLabel('Your comment on this criterion').fill(words);
+  await fylde.locator('#comment-form').getByRole('button', { name: 'Send comment' }).click();
+  const sent = fylde.locator(`[id="criterion-${cid}"] #notification`);
+  await sent.waitFor();
+  assert.match(await sent.innerText(), /sent to the lead officer/);
+  assert.match(await fylde.locator(`[id="criterion-${cid}"] .comment`).last().innerText(), /updated in October/);
+  await screenshot(fylde, 'portal-comment-sent', `[id="criterion-${cid}"]`);
   await fylde.getByRole('button', { name: 'I have no further comments' }).click();
   await fylde.locator('#notification').waitFor();
 
+  // The queue links to the comment; the publish check lists it as not answered, with a link.
   const commissioner = await newPage(browser);
   await signIn(commissioner, 'commissioner');
   await commissioner.goto(`${BASE}/review`);
-  await commissioner.locator('#to-publish li', { hasText: 'Bispham Gardens' }).getByRole('link', { name: 'Check and publish' }).click();
+  const ready = commissioner.locator('#to-publish li', { hasText: 'Bispham Gardens' });
+  const toComments = ready.getByRole('link', { name: '1 comment from the provider, 1 not answered' });
+  assert.match(await toComments.getAttribute('href'), /^\/visits\/[0-9a-f-]+#provider-comments$/);
+  await ready.getByRole('link', { name: 'Check and publish' }).click();
   const before = await commissioner.locator('#tier-now').innerText();
   const afterTier = await commissioner.locator('#tier-after').innerText();
   assert.match(await commissioner.locator('#tier-change').innerText(), /The tier (stays|changes from)/);
+  assert.match(await commissioner.locator('#unanswered').innerText(), /^1 comment is not answered yet\./);
+  const thread = commissioner.locator('#comment-threads tbody tr');
+  assert.equal(await thread.count(), 1);
+  assert.match(await thread.innerText(), /updated in October[\s\S]*Not answered/);
+  assert.match(await thread.getByRole('link').getAttribute('href'), new RegExp(`#criterion-${cid.replace(/\./g, '\\.')}$`));
+  // Placements are counted as the payments page counts them.
+  const placements = await commissioner.locator('#placements').innerText();
+  const m = placements.match(/^(\d+) of the (\d+) placements? running today/);
+  assert.ok(m, placements);
+  assert.match(await commissioner.locator('#weekly-now').innerText(), new RegExp(`^£[\\d,]+\\.\\d\\d a week \\(${m[1]} placements? × £\\d+\\.\\d\\d\\)$|^Nothing`));
   await checkA11y(commissioner, 'publish check');
   await screenshot(commissioner, 'portal-publish-check');
+  const publishUrl = commissioner.url();
+  await commissioner.goto(`${BASE}/payments`);
+  const paid = await commissioner.locator('#payment-lines tbody tr', { hasText: 'Bispham Gardens' }).count();
+  assert.equal(Number(m[1]), paid, 'the publish check counts the placements the payments page pays');
+  await commissioner.goto(publishUrl);
   await commissioner.getByRole('button', { name: 'Publish' }).click();
   const notice = await commissioner.locator('#notification').innerText();
   assert.match(notice, /Visit published/);
   assert.equal(await commissioner.locator('#tier').innerText(), afterTier, 'the tier shown before publishing is the tier after');
   if (before !== afterTier) assert.match(notice, new RegExp(`changed from ${before} to ${afterTier}`));
 
-  // The public register shows the published visit.
+  // The public register shows the published visit, and links its tier to the report summary:
+  // dates, scores and tier, never the notes or the provider's comments.
+  const notes = await lead.goto(reportUrl).then(() => lead.locator('.criterion .notes').allInnerTexts());
   const pub = await newPage(browser);
   await pub.goto(`${BASE}/register?q=Bispham`);
-  assert.match(await pub.locator('#register tbody tr').first().innerText(), new RegExp(afterTier));
+  const row = pub.locator('#register tbody tr').first();
+  assert.match(await row.innerText(), new RegExp(afterTier));
+  await row.getByRole('link', { name: 'Report summary of Bispham Gardens' }).click();
+  assert.match(await pub.locator('h1').innerText(), /^Annual visit, \d{1,2} \w+ \d{4}$/);
+  assert.equal(await pub.locator('#tier').innerText(), afterTier);
+  assert.equal(await pub.locator('#domain-scores tbody tr').count(), 6, 'five domains and overall');
+  const page = await pub.locator('main').innerText();
+  assert.ok(!page.includes('updated in October'), 'no provider comments');
+  for (const n of notes.filter((n) => n.length > 20)) assert.ok(!page.includes(n), `no notes: ${n}`);
+  assert.equal(await pub.locator('main img').count(), 0, 'no photos');
+  await checkA11y(pub, 'public report summary');
+  await screenshot(pub, 'portal-register-summary');
+
+  // Only published visits have a public summary: a draft is not found, like any other address.
+  await lead.goto(`${BASE}/review`);
+  const draft = (await lead.locator('#in-window li a').first().getAttribute('href')).split('/').pop();
+  for (const id of [draft, '00000000-0000-4000-8000-000000000000', 'not-an-id']) {
+    const r = await pub.goto(`${BASE}/register/reports/${id}`);
+    assert.equal(r.status(), 404, id);
+    assert.match(await pub.locator('body').innerText(), /Page not found/);
+  }
 });
 
 test('a CQC rating of Requires improvement caps a Gold home at Silver', async () => {
@@ -247,12 +338,40 @@ test('the payment CSV adds up to the totals on the page', async () => {
   assert.equal(sum('amount_pence'), total);
   assert.equal(sum('on_hold_pence'), onHold);
 
-  // A bad month is a clear error, not a crash.
+  // Each line says its tier and premium by period, never a bare list of tiers.
+  const periods = await page.locator('#payment-lines tbody tr:not(.total) td.periods').allInnerTexts();
+  for (const p of periods) {
+    assert.match(p, /^(Gold|Silver|Bronze|No tier), \d{1,2}( to \d{1,2})? \w+: /m, p);
+    assert.doesNotMatch(p, /^(\w+), \1$/);
+  }
+
+  // The month is chosen with month and year fields; a bad one gets the error summary.
+  const now = new Date();
+  assert.equal(await page.locator('#period-month').inputValue(), String(now.getUTCMonth() + 1));
+  assert.equal(await page.locator('#period-year').inputValue(), String(now.getUTCFullYear()));
+  await page.locator('#period-month').fill('13');
+  await page.getByRole('button', { name: 'Show payments' }).click();
+  const summary = page.locator('.error-summary');
+  await summary.waitFor();
+  assert.equal(await summary.getByRole('link', { name: 'The month must be a number from 1 to 12' }).getAttribute('href'), '#period-month');
+  assert.match(await page.title(), /^Error: /);
+  await checkA11y(page, 'payments with a bad month');
+  await screenshot(page, 'portal-payments-error', 'body');
+  const last = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+  const name = last.toLocaleString('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+  await page.locator('#period-month').fill(String(last.getUTCMonth() + 1));
+  await page.locator('#period-year').fill(String(last.getUTCFullYear()));
+  await page.getByRole('button', { name: 'Show payments' }).click();
+  assert.equal(await page.locator('#month').innerText(), `Payment schedule for ${name}`);
+  await page.getByRole('button', { name: `Issue the payment schedule for ${name}` }).waitFor();
+  await checkLabels(page, 'payments for last month');
+
+  // A link with the month written YYYY-MM still works; a bad one is an error, not a crash.
   await page.goto(`${BASE}/payments?period=2026-13`);
-  assert.match(await page.locator('.error-summary').innerText(), /Enter a month/);
+  assert.match(await page.locator('.error-summary').innerText(), /Enter a real month/);
 });
 
-test('the audit log is searchable by location', async () => {
+test('the audit log reads in words, with tiers before and after, and searches by dates', async () => {
   const page = await newPage(browser);
   await signIn(page, 'commissioner');
   const seaview = await locationId(page, 'Seaview House');
@@ -261,12 +380,39 @@ test('the audit log is searchable by location', async () => {
   await checkLabels(page, 'audit');
   await page.getByLabel('Location').selectOption(seaview);
   await page.getByRole('button', { name: 'Search' }).click();
-  const actions = await page.locator('#audit tbody tr td:nth-child(3)').allInnerTexts();
-  assert.ok(actions.includes('cqc_rating.recorded'), actions.join(', '));
+  const rating = page.locator('#audit tbody tr', { hasText: 'Recorded a CQC rating' }).first();
+  const text = await rating.innerText();
+  assert.match(text, /Overall: Requires improvement; inspected \d{1,2} \w+ \d{4}, published \d{1,2} \w+ \d{4}/);
+  assert.match(text, /Tier Gold \(£\d+\.\d\d a week per placement\) → Silver \(£\d+\.\d\d a week per placement\)/);
+  assert.equal(await page.locator('#audit code').count(), 0, 'every action is in words');
   const places = new Set(await page.locator('#audit tbody tr td:nth-child(4)').allInnerTexts());
   assert.deepEqual([...places], ['Seaview House']);
-  await page.goto(`${BASE}/audit?from=yesterday`);
-  assert.match(await page.locator('.error-summary').innerText(), /real date/);
+  await screenshot(page, 'portal-audit', 'body');
+
+  // Dates are GOV.UK date inputs; a date that does not exist gets the error summary.
+  await page.goto(`${BASE}/audit`);
+  await page.locator('#from-day').fill('31');
+  await page.locator('#from-month').fill('2');
+  await page.locator('#from-year').fill('2026');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const summary = page.locator('.error-summary');
+  await summary.waitFor();
+  assert.equal(await summary.getByRole('link', { name: 'The first day must be a real date' }).getAttribute('href'), '#from-day');
+  assert.match(await page.title(), /^Error: /);
+  assert.equal(await page.locator('#from-day').inputValue(), '31', 'what was typed is kept');
+  await checkA11y(page, 'audit with a bad date');
+  await screenshot(page, 'portal-audit-error', 'body');
+  const today = new Date();
+  for (const id of ['from', 'to']) {
+    await page.locator(`#${id}-day`).fill(String(today.getUTCDate()));
+    await page.locator(`#${id}-month`).fill(String(today.getUTCMonth() + 1));
+    await page.locator(`#${id}-year`).fill(String(today.getUTCFullYear()));
+  }
+  await page.getByRole('button', { name: 'Search' }).click();
+  const days = await page.locator('#audit tbody tr td:first-child').allInnerTexts();
+  assert.ok(days.length > 0, 'something happened today');
+  const todayWords = today.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
+  for (const d of days) assert.ok(d.startsWith(todayWords), `${d} is today`);
 });
 
 test('providers cannot reach commissioner pages', async () => {

@@ -52,11 +52,23 @@ test('a provider reads its status, comments in the window and answers an action'
   assert.equal(await page.locator('#scores tbody tr').count(), 6, 'five domains and overall');
   assert.ok(await page.locator('#qualifications li').count() >= 1, 'IIP is listed');
   assert.match(await page.locator('#next-tier').innerText(), /highest tier|needs/);
+  // One line for the overall score over the tier bands, named in words; domains in the table.
   const chart = page.locator('figure.chart svg[role="img"]');
   assert.equal(await chart.count(), 1);
+  assert.equal(await chart.locator('polyline').count(), 1, 'one line, the overall score');
+  const desc = await chart.locator('desc').textContent();
+  assert.match(desc, /Overall score at \d+ published visits/);
+  assert.match(desc, /Gold needs \d+\.\d% overall, Silver needs \d+\.\d% overall, Bronze needs \d+\.\d% overall/);
+  for (const band of ['Gold', 'Silver', 'Bronze', 'No tier']) {
+    assert.equal(await chart.locator('text tspan', { hasText: band }).count(), 1, `${band} band named`);
+  }
   assert.ok(await page.locator('#history tbody tr').count() >= 2, 'history has several visits');
+  const domains = await page.locator('#history thead th').allInnerTexts();
+  assert.deepEqual(domains.slice(0, 3), ['In effect from', 'Tier', 'Overall']);
+  assert.equal(domains.length, 8, 'five domains in the table');
   await checkA11y(page, 'location status');
   await screenshot(page, 'portal-status');
+  await screenshot(page, 'portal-status-chart', 'figure.chart');
 
   // The shared follow-up at Promenade Court: a draft open for comments.
   await page.goto(`${BASE}/locations`);
@@ -75,8 +87,14 @@ test('a provider reads its status, comments in the window and answers an action'
   await checkA11y(page, 'visit report');
   await checkLabels(page, 'visit report');
 
-  // An empty comment is refused with the error summary, linked to the field.
-  await page.getByRole('button', { name: 'Send comment' }).click();
+  // A contents list by domain at the top links to each domain's section.
+  const contents = page.locator('#contents a[href^="#domain-"]');
+  assert.equal(await contents.count(), 5);
+  const target = await contents.nth(2).getAttribute('href');
+  assert.equal(await page.locator(`section${target} h2`).count(), 1);
+
+  // An empty comment on the whole report is refused with the error summary, linked to the field.
+  await page.locator('#comments').getByRole('button', { name: 'Send comment' }).click();
   const summary = page.locator('.error-summary');
   await summary.waitFor();
   assert.equal(await summary.getByRole('link').getAttribute('href'), '#comment-body');
@@ -84,24 +102,31 @@ test('a provider reads its status, comments in the window and answers an action'
   await checkA11y(page, 'visit report with an error');
   await screenshot(page, 'portal-report-error', 'body');
 
-  // A comment on one criterion.
-  const criterion = await page.locator('#comment-criterion option').nth(3).getAttribute('value');
-  await page.locator('#comment-criterion').selectOption(criterion);
+  // A comment beside one criterion.
+  const criterion = page.locator('.criterion').nth(3);
+  const cid = (await criterion.getAttribute('id')).replace(/^criterion-/, '');
+  await criterion.getByRole('link', { name: 'Comment on this' }).click();
   const words = 'The fire risk assessment was reviewed in March, not last year.';
-  await page.getByLabel('Your comment').fill(words);
-  await page.getByRole('button', { name: 'Send comment' }).click();
+  await page.getByLabel('Your comment on this criterion').fill(words);
+  await page.locator('#comment-form').getByRole('button', { name: 'Send comment' }).click();
   await page.locator('#notification').waitFor();
-  assert.match(await page.locator(`[id="criterion-${criterion}"] .comment`).last().innerText(), /reviewed in March/);
+  assert.match(await page.locator(`[id="criterion-${cid}"] .comment`).last().innerText(), /reviewed in March/);
 
-  // The lead answers the comment; the provider sees the answer with the report.
+  // The lead sees it unanswered, answers beside it, and then it counts as answered; the
+  // provider sees the answer with the report.
   const lead = await newPage(browser);
   await signIn(lead, 'lead');
-  await lead.goto(reportUrl);
-  await lead.getByLabel('Your answer or comment').fill('Thank you: the date is corrected in the published report.');
-  await lead.getByRole('button', { name: 'Send comment' }).click();
+  await lead.goto(`${BASE}/review`);
+  await lead.locator('#in-window li', { hasText: 'Promenade Court' }).getByRole('link', { name: '1 comment from the provider, 1 not answered' }).click();
+  assert.match(await lead.locator('#provider-comments-title').innerText(), /1 not answered/);
+  await lead.locator('#provider-comments').getByRole('link').first().click();
+  await lead.locator(`[id="criterion-${cid}"]`).getByRole('link', { name: 'Answer or comment on this' }).click();
+  await lead.getByLabel('Your answer or comment on this criterion').fill('Thank you: the date is corrected in the published report.');
+  await lead.locator('#comment-form').getByRole('button', { name: 'Send comment' }).click();
   await lead.locator('#notification').waitFor();
+  assert.match(await lead.locator('#provider-comments-title').innerText(), /0 not answered/);
   await page.goto(reportUrl);
-  assert.match(await page.locator('#comments').innerText(), /Comment from Lena Shaw \(Lead Officer\)\s+Thank you: the date is corrected/);
+  assert.match(await page.locator(`[id="criterion-${cid}"]`).innerText(), /Comment from Lena Shaw \(Lead Officer\), [^\n]+\s+Thank you: the date is corrected/);
 
   // An answer to an action, with a photo that carries GPS in its EXIF, and a PDF.
   const action = page.locator('.action').first();
@@ -184,4 +209,12 @@ test('the public register needs no sign-in', async () => {
   await checkLabels(page, 'register');
   await page.goto(`${BASE}/register`);
   await screenshot(page, 'portal-register');
+  // Every tier shown links to a public summary of the published report behind it.
+  const links = await page.locator('#register a.report-link').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  assert.ok(links.length >= 4, `${links.length} summaries linked`);
+  for (const href of links) {
+    const r = await page.goto(`${BASE}${href}`);
+    assert.equal(r.status(), 200, href);
+    assert.equal(await page.locator('#domain-scores tbody tr').count(), 6, href);
+  }
 });
