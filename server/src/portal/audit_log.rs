@@ -113,25 +113,32 @@ fn step_words(step: &TierStep) -> String {
         Some(b) if b.tier == after.tier && b.weekly_pence == after.weekly_pence => {
             format!("Tier stays {}", standing_words(after))
         }
+        Some(b) if b.tier == after.tier => format!(
+            "Tier stays {}; premium {} → {} a week per placement",
+            tier_text(after.tier.as_deref()),
+            money(b.weekly_pence),
+            money(after.weekly_pence)
+        ),
         Some(b) => format!("Tier {} → {}", standing_words(b), standing_words(after)),
     };
     if let (Some(b), Some(a)) = (step.before.as_ref().and_then(|b| b.status), after.status)
         && b != a
     {
         out.push_str(&format!(
-            "; premium {} → {}",
-            b.label(),
+            "; premium status {} → {}",
+            b.label().to_lowercase(),
             a.label().to_lowercase()
         ));
     }
     out
 }
 
-/// The tiers a change re-determined: one location in full; several as those that moved, and
-/// how many did not.
-fn tier_words(steps: &[TierStep]) -> Vec<String> {
+/// The tiers a change re-determined: one location in full (named unless the entry's location
+/// column already says which); several as those that moved, and how many did not.
+fn tier_words(steps: &[TierStep], name_one: bool) -> Vec<String> {
     match steps {
         [] => Vec::new(),
+        [one] if name_one => vec![format!("{}: {}", one.location, step_words(one))],
         [one] => vec![step_words(one)],
         many => {
             let moved: Vec<&TierStep> = many
@@ -143,7 +150,12 @@ fn tier_words(steps: &[TierStep]) -> Vec<String> {
                 .map(|s| format!("{}: {}", s.location, step_words(s)))
                 .collect();
             let same = many.len() - moved.len();
-            if same > 0 {
+            if moved.is_empty() {
+                out.push(format!(
+                    "No tier or premium changed at the {} re-determined",
+                    accredit_shared::labels::count(same, "location", "locations")
+                ));
+            } else if same > 0 {
                 out.push(format!(
                     "{} re-determined with no change",
                     accredit_shared::labels::count(same, "other location", "other locations")
@@ -425,7 +437,7 @@ fn details(e: &AuditEntry, names: &HashMap<String, String>) -> Vec<String> {
         _ => {}
     }
     out.retain(|s| !s.is_empty());
-    out.extend(tier_words(&e.tiers));
+    out.extend(tier_words(&e.tiers, e.row.location_id.is_none()));
     out
 }
 
@@ -661,7 +673,7 @@ mod tests {
             after: standing("Silver", 2500),
         };
         assert_eq!(
-            tier_words(std::slice::from_ref(&step)),
+            tier_words(std::slice::from_ref(&step), false),
             ["Tier Gold (£30.00 a week per placement) → Silver (£25.00 a week per placement)"]
         );
         let same = TierStep {
@@ -670,7 +682,19 @@ mod tests {
             after: standing("Bronze", 1500),
         };
         assert_eq!(
-            tier_words(&[step, same]),
+            tier_words(&[same.clone(), same.clone()], true),
+            ["No tier or premium changed at the 2 locations re-determined"]
+        );
+        let dearer = TierStep {
+            after: standing("Bronze", 2000),
+            ..same.clone()
+        };
+        assert_eq!(
+            step_words(&dearer),
+            "Tier stays Bronze; premium £15.00 → £20.00 a week per placement"
+        );
+        assert_eq!(
+            tier_words(&[step, same], true),
             [
                 "Seaview House: Tier Gold (£30.00 a week per placement) → Silver (£25.00 a week per placement)",
                 "1 other location re-determined with no change"

@@ -102,9 +102,14 @@ pub async fn page_handler(
         .blocking(move |s| {
             s.db.read(|tx| {
                 let items = queue(s, tx, &caller)?;
+                // An address naming no visit the lead may see just shows the queue.
                 let shared = match shared {
                     Some(id) if caller.role == Role::Lead => {
-                        Some(visits::share_details(s, tx, &caller, id)?)
+                        match visits::share_details(s, tx, &caller, id) {
+                            Ok(d) => Some(d),
+                            Err(ServiceError::NotFound(_)) => None,
+                            Err(e) => return Err(e),
+                        }
                     }
                     _ => None,
                 };

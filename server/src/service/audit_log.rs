@@ -59,40 +59,56 @@ pub struct AuditView {
     pub names: HashMap<String, String>,
 }
 
-/// The trigger a determination caused by `action` was stored with, and whether it was stored
-/// just after the entry (true), or possibly before it (false: the portal's import re-determines
-/// before it writes its entry, the command line's after).
-fn trigger_of(action: &str) -> Option<(&'static str, bool)> {
-    Some(match action {
-        "cqc_rating.recorded" => ("cqc_rating.recorded", true),
-        "gate.opened" => ("gate.opened", true),
-        "gate.closed" => ("gate.closed", true),
-        "qualification.recorded" => ("qualification.recorded", true),
-        "placement.recorded" => ("placement.recorded", true),
-        "rule_set.added" => ("rule_set.added", true),
-        "location.created" => ("location.created", true),
-        "location.updated" => ("location.updated", true),
+/// Where the determinations of a change were stored, next to its entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    /// Just after the entry, in the same transaction (every change but the portal's import).
+    After,
+    /// Before it: the portal's import re-determines, for up to minutes, then writes its entry.
+    Before,
+}
+
+/// The trigger a determination caused by `row` was stored with, and on which side of the entry.
+fn trigger_of(row: &AuditRow) -> Option<(&'static str, Side)> {
+    Some(match row.action.as_str() {
+        "cqc_rating.recorded" => ("cqc_rating.recorded", Side::After),
+        "gate.opened" => ("gate.opened", Side::After),
+        "gate.closed" => ("gate.closed", Side::After),
+        "qualification.recorded" => ("qualification.recorded", Side::After),
+        "placement.recorded" => ("placement.recorded", Side::After),
+        "rule_set.added" => ("rule_set.added", Side::After),
+        "location.created" => ("location.created", Side::After),
+        "location.updated" => ("location.updated", Side::After),
         "location.ownership_ended" | "location.ownership_started" => {
-            ("location.ownership_changed", true)
+            ("location.ownership_changed", Side::After)
         }
-        "visit.published" => ("visit published", true),
-        "import" => ("import", false),
+        "visit.published" => ("visit published", Side::After),
+        // The portal's import names the kind of file; the command line's writes its entry first.
+        "import" if row.details["kind"].is_string() => ("import", Side::Before),
+        "import" => ("import", Side::After),
         _ => return None,
     })
 }
 
-/// How far from its entry a determination of the same change can be: they are written in one
-/// transaction, so seconds at most; an import re-determines for up to minutes before its entry.
-fn window(at: &str, after: bool) -> Option<(String, String)> {
+fn instant(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// When the determinations of a change can have been stored: within seconds after its entry (one
+/// transaction), or for the portal's import within ten minutes before it, and after `previous`
+/// (the entry of the import before, whose determinations can share its millisecond).
+fn window(at: &str, side: Side, previous: Option<&str>) -> Option<(String, String)> {
     let t: DateTime<Utc> = DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc);
-    let text = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
-    Some(if after {
-        (text(t), text(t + Duration::seconds(5)))
-    } else {
-        (
-            text(t - Duration::minutes(10)),
-            text(t + Duration::seconds(5)),
-        )
+    Some(match side {
+        Side::After => (instant(t), instant(t + Duration::seconds(5))),
+        Side::Before => {
+            let earliest = t - Duration::minutes(10);
+            let after_previous = previous
+                .and_then(|p| DateTime::parse_from_rfc3339(p).ok())
+                .map(|p| p.with_timezone(&Utc) + Duration::milliseconds(1));
+            let from = after_previous.map_or(earliest, |p| p.max(earliest));
+            (instant(from), instant(t))
+        }
     })
 }
 
@@ -110,10 +126,16 @@ fn tier_steps(
     row: &AuditRow,
     names: &HashMap<String, String>,
 ) -> Result<Vec<TierStep>, ServiceError> {
-    let Some((trigger, after)) = trigger_of(&row.action) else {
+    let Some((trigger, side)) = trigger_of(row) else {
         return Ok(Vec::new());
     };
-    let Some((from, to)) = window(&row.at, after) else {
+    let previous: Option<String> = if side == Side::Before {
+        tx.prepare_cached("SELECT MAX(at) FROM audit_log WHERE action = ?1 AND seq < ?2")?
+            .query_row(params![row.action, row.seq], |r| r.get(0))?
+    } else {
+        None
+    };
+    let Some((from, to)) = window(&row.at, side, previous.as_deref()) else {
         return Ok(Vec::new());
     };
     // The determination of this change, per location: the first after the entry, or for an
@@ -138,7 +160,7 @@ fn tier_steps(
     for (location, seq, tier, weekly, status) in found {
         let s = standing(tier, weekly, status);
         match nearest.iter_mut().find(|(l, _, _)| *l == location) {
-            Some(slot) if !after => *slot = (location, seq, s),
+            Some(slot) if side == Side::Before => *slot = (location, seq, s),
             Some(_) => {}
             None => nearest.push((location, seq, s)),
         }
@@ -227,21 +249,38 @@ mod tests {
     fn the_window_is_after_the_entry_or_before_an_import() {
         let at = "2026-11-02T10:00:00.000Z";
         assert_eq!(
-            window(at, true),
+            window(at, Side::After, None),
             Some((at.to_owned(), "2026-11-02T10:00:05.000Z".to_owned()))
         );
         assert_eq!(
-            window(at, false),
-            Some((
-                "2026-11-02T09:50:00.000Z".to_owned(),
-                "2026-11-02T10:00:05.000Z".to_owned()
-            ))
+            window(at, Side::Before, None),
+            Some(("2026-11-02T09:50:00.000Z".to_owned(), at.to_owned()))
         );
-        assert_eq!(window("yesterday", true), None);
+        // An import a minute before bounds the window; one an hour before does not.
+        assert_eq!(
+            window(at, Side::Before, Some("2026-11-02T09:59:00.000Z")),
+            Some(("2026-11-02T09:59:00.001Z".to_owned(), at.to_owned()))
+        );
+        assert_eq!(
+            window(at, Side::Before, Some("2026-11-02T09:00:00.000Z")),
+            Some(("2026-11-02T09:50:00.000Z".to_owned(), at.to_owned()))
+        );
+        assert_eq!(window("yesterday", Side::After, None), None);
     }
 
     #[test]
     fn every_change_that_re_determines_names_its_trigger() {
+        let row = |action: &str, details: Value| AuditRow {
+            seq: 1,
+            at: "2026-11-02T10:00:00.000Z".into(),
+            user_id: None,
+            user_name: None,
+            action: action.into(),
+            subject_type: String::new(),
+            subject_id: None,
+            location_id: None,
+            details,
+        };
         for action in [
             "cqc_rating.recorded",
             "gate.opened",
@@ -254,10 +293,17 @@ mod tests {
             "location.ownership_ended",
             "location.ownership_started",
             "visit.published",
-            "import",
         ] {
-            assert!(trigger_of(action).is_some(), "{action}");
+            assert_eq!(
+                trigger_of(&row(action, Value::Null)).map(|t| t.1),
+                Some(Side::After),
+                "{action}"
+            );
         }
-        assert_eq!(trigger_of("visit.commented"), None);
+        let portal = row("import", serde_json::json!({ "kind": "placements" }));
+        assert_eq!(trigger_of(&portal), Some(("import", Side::Before)));
+        let command_line = row("import", serde_json::json!({ "rows": 3 }));
+        assert_eq!(trigger_of(&command_line), Some(("import", Side::After)));
+        assert_eq!(trigger_of(&row("visit.commented", Value::Null)), None);
     }
 }
