@@ -101,3 +101,29 @@ export async function waitForFile(path, ms = 60000) {
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** A lead plans a visit for `monitor` at the last location of their caseload, three days ahead,
+ * through the JSON API; returns the location's id. */
+export async function planVisitFor(monitor) {
+  const session = async (username) => {
+    const r = await fetch(`${BASE}/api/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password: 'accredit-demo', device_name: 'planning from the test' }),
+    });
+    if (r.status !== 201) throw new Error(`signing in ${username}: ${r.status}`);
+    return r.json();
+  };
+  const mon = await session(monitor);
+  const lead = await session('lead');
+  const locs = await (await fetch(`${BASE}/api/v1/locations`, { headers: { authorization: `Bearer ${mon.token}` } })).json();
+  const location = locs.locations[locs.locations.length - 1].id;
+  const day = new Date(Date.now() + 3 * 86400000).toISOString().slice(0, 10);
+  const r = await fetch(`${BASE}/api/v1/plans`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${lead.token}` },
+    body: JSON.stringify({ location_id: location, visit_type: 'follow_up', planned_on: day, monitor_ids: [mon.user_id] }),
+  });
+  if (r.status !== 201) throw new Error(`planning: ${r.status} ${await r.text()}`);
+  return location;
+}

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import {
-  BASE, checkA11yFrame, killHard, newProfile, openTablet, shot as shotAs, syncNow,
+  BASE, checkA11yFrame, killHard, newProfile, openTablet, planVisitFor, shot as shotAs, syncNow,
 } from './webapp-lib.mjs';
 
 const PHOTO = process.env.ACCREDIT_PHOTO;
@@ -17,6 +17,9 @@ const viewport = ORIENTATION === 'portrait' ? { width: 800, height: 1280 } : { w
 const profile = newProfile();
 const open = () => openTablet(profile, viewport);
 const shot = (page, name) => shotAs(page, `${name}-${ORIENTATION}`);
+
+// A lead has planned a visit for this monitor: the tablet lists it first.
+const plannedAt = await planVisitFor('monitor1');
 
 let { context, page } = await open();
 await page.goto(`${BASE}/app/`);
@@ -43,10 +46,14 @@ await page.locator('#caseload').waitFor({ timeout: 30000 });
 await checkA11yFrame(page, 'the caseload');
 await shot(page, 'caseload');
 const first = page.locator('[id^="location-"]').first();
+assert.equal(await first.getAttribute('id'), `location-${plannedAt}`, 'the planned visit comes first');
+assert.match(await first.innerText(), /Planned: Follow-up visit on/);
 const locationId = (await first.getAttribute('id')).slice('location-'.length);
 await first.tap();
 await page.locator('#start-visit').waitFor();
+await page.locator('#start-planned-visit').waitFor();
 await checkA11yFrame(page, 'a location');
+await shot(page, 'location-with-a-planned-visit');
 // Drafts already here (another run's, synced down): the new visit is the one not among them.
 const before = await page.locator('[id^="continue-"]').evaluateAll((els) => els.map((e) => e.id));
 await page.locator('#start-visit').tap();

@@ -58,7 +58,7 @@ pub(super) fn CaseloadScreen() -> Element {
     rsx! {
         h1 { "Your caseload" }
         p { class: "caption",
-            "Riskiest first: overdue and red at the top. "
+            "Your planned visits first, by day; then riskiest first: overdue and red at the top. "
             if let Some(at) = fetched { {format!("Updated from the server {}.", fetched_text(&at))} }
         }
         form {
