@@ -187,6 +187,15 @@ pub enum Action {
     Unchanged,
 }
 
+/// What writing `new` does to the stored record `existing`, if any.
+fn action_of<T: PartialEq>(existing: Option<&T>, new: &T) -> Action {
+    match existing {
+        None => Action::Add,
+        Some(e) if e == new => Action::Unchanged,
+        Some(_) => Action::Update,
+    }
+}
+
 /// One row of a file, as the preview shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlannedRow {
@@ -422,11 +431,7 @@ pub fn plan(
                         if let Some(r) = check_placement(&p).into_iter().next() {
                             return Err(r.message);
                         }
-                        let action = match &existing {
-                            None => Action::Add,
-                            Some(e) if *e == p => Action::Unchanged,
-                            Some(_) => Action::Update,
-                        };
+                        let action = action_of(existing.as_ref(), &p);
                         Ok((
                             action,
                             (action != Action::Unchanged).then_some(Op::Placement(p)),
@@ -496,11 +501,7 @@ pub fn plan(
                             overall: r.overall,
                             key_questions,
                         };
-                        let action = match &existing {
-                            None => Action::Add,
-                            Some(e) if *e == rating => Action::Unchanged,
-                            Some(_) => Action::Update,
-                        };
+                        let action = action_of(existing.as_ref(), &rating);
                         Ok((
                             action,
                             (action != Action::Unchanged).then_some(Op::Cqc(rating)),

@@ -689,7 +689,15 @@ fn caseload_in(tx: &Connection, monitor: Uuid) -> ServiceResult<Vec<CaseloadLoca
         "SELECT l.id, l.name, l.cqc_location_id, l.address FROM caseload c JOIN locations l ON l.id = c.location_id
          WHERE c.monitor_id = ?1 ORDER BY l.name COLLATE NOCASE",
     )?;
-    let rows = stmt.query_map([monitor.to_string()], |r| {
+    caseload_locations(&mut stmt, [monitor.to_string()])
+}
+
+/// Rows of (id, name, CQC location id, address) as locations.
+fn caseload_locations(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+) -> ServiceResult<Vec<CaseloadLocation>> {
+    let rows = stmt.query_map(params, |r| {
         Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
     })?;
     let mut out = Vec::new();
@@ -743,20 +751,7 @@ pub fn find_locations(
              WHERE (name LIKE ?1 ESCAPE '\\' OR cqc_location_id LIKE ?1 ESCAPE '\\' OR address LIKE ?1 ESCAPE '\\')
              ORDER BY name COLLATE NOCASE LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![pattern, limit as i64], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?;
-        let mut out = Vec::new();
-        for r in rows {
-            let (id, name, cqc_location_id, address) = r?;
-            out.push(CaseloadLocation {
-                id: stored_id(&id)?,
-                name,
-                cqc_location_id,
-                address,
-            });
-        }
-        Ok(out)
+        caseload_locations(&mut stmt, params![pattern, limit as i64])
     })
 }
 
