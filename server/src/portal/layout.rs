@@ -29,6 +29,8 @@ pub enum Section {
     Rules,
     /// Payments.
     Payments,
+    /// Contracts (withhold and release).
+    Contracts,
     /// The audit log.
     Audit,
     /// People, their devices and caseloads.
@@ -52,6 +54,7 @@ fn nav_items(role: Role) -> Vec<(&'static str, &'static str, Section)> {
         items.push(("Plan", "/plan", Section::Plan));
         items.push(("Review", "/review", Section::Review));
         items.push(("Payments", "/payments", Section::Payments));
+        items.push(("Contracts", "/contracts", Section::Contracts));
         items.push(("Rules", "/rules", Section::Rules));
         items.push(("Audit log", "/audit", Section::Audit));
     }

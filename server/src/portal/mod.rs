@@ -6,6 +6,7 @@
 mod account;
 mod audit_log;
 mod chart;
+mod contracts;
 mod fields;
 mod imports;
 mod layout;
@@ -87,6 +88,13 @@ pub fn routes() -> Router<AppState> {
         .route("/rules", get(rules::page_handler).post(rules::adopt))
         .route("/rules/what-if", post(rules::what_if))
         .route("/payments", get(payments::page_handler))
+        .route("/contracts", get(contracts::list).post(contracts::add))
+        .route("/contracts/new", get(contracts::new_form))
+        .route("/contracts/{id}", get(contracts::show))
+        .route(
+            "/contracts/{id}/edit",
+            get(contracts::edit_form).post(contracts::edit),
+        )
         .route("/payments.csv", get(payments::csv))
         .route("/payments/issue", post(payments::issue))
         .route("/audit", get(audit_log::page_handler))
