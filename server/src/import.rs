@@ -538,11 +538,10 @@ pub fn plan(
             }
         }
         Kind::Contracts => {
-            let providers: HashMap<String, Uuid> =
-                crate::service::locations::provider_names(tx)?
-                    .into_iter()
-                    .map(|(id, name)| (name, id))
-                    .collect();
+            let providers: HashMap<String, Uuid> = crate::service::locations::provider_names(tx)?
+                .into_iter()
+                .map(|(id, name)| (name, id))
+                .collect();
             for (line, r) in rows::<ContractRow>(text, columns(kind))? {
                 let what = r
                     .as_ref()

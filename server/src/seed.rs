@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use accredit_shared::FrameworkPack;
 use accredit_shared::calendar::{add_days, add_months};
 use accredit_shared::money::Pence;
-use accredit_shared::withhold::Contract;
-use chrono::Datelike;
 use accredit_shared::records::*;
 use accredit_shared::visit::{
     ActionDraft, Author, EvidenceDraft, EvidenceKind, VisitDoc, VisitHeader,
 };
+use accredit_shared::withhold::Contract;
+use chrono::Datelike;
 use chrono::{NaiveDate, TimeZone, Utc};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
@@ -509,7 +509,7 @@ pub fn seed(state: &AppState) -> Result<Vec<Login>, ServiceError> {
                 starts_on: year_start,
                 ends_on: add_days(add_months(year_start, 12), -1),
                 period_months: 12,
-                value_per_period: Pence(150_000_00),
+                value_per_period: Pence(15_000_000),
                 withhold_percent: None,
             },
             Contract {
@@ -520,7 +520,7 @@ pub fn seed(state: &AppState) -> Result<Vec<Login>, ServiceError> {
                 starts_on: quarter_start,
                 ends_on: add_days(add_months(quarter_start, 12), -1),
                 period_months: 3,
-                value_per_period: Pence(31_200_00),
+                value_per_period: Pence(3_120_000),
                 withhold_percent: Some(accredit_shared::ratio::Ratio::integer(4)),
             },
             Contract {
@@ -531,7 +531,7 @@ pub fn seed(state: &AppState) -> Result<Vec<Login>, ServiceError> {
                 starts_on: year_start,
                 ends_on: add_days(add_months(year_start, 12), -1),
                 period_months: 12,
-                value_per_period: Pence(98_000_00),
+                value_per_period: Pence(9_800_000),
                 withhold_percent: None,
             },
         ] {

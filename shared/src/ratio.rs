@@ -136,7 +136,10 @@ impl Ratio {
             || whole.len() > 3
             || frac.len() > 3
             || (t.contains('.') && frac.is_empty())
-            || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+            || !whole
+                .bytes()
+                .chain(frac.bytes())
+                .all(|b| b.is_ascii_digit())
         {
             return Err(PercentError::Format);
         }
@@ -249,7 +252,9 @@ mod tests {
         assert_eq!(p("100"), Ok(Ratio::integer(100)));
         assert_eq!(p(""), Err(PercentError::Empty));
         assert_eq!(p("100.001"), Err(PercentError::OverHundred));
-        for bad in ["-5", "5.", ".5", "1.2345", "5,5", "five", "1e2", "+5", "5 5"] {
+        for bad in [
+            "-5", "5.", ".5", "1.2345", "5,5", "five", "1e2", "+5", "5 5",
+        ] {
             assert_eq!(p(bad), Err(PercentError::Format), "{bad}");
         }
     }

@@ -69,7 +69,10 @@ fn periods_are_whole_and_do_not_drift() {
     let problems = c.problems();
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].path, "ends_on");
-    assert!(problems[0].message.contains("29 April 2026"), "{problems:?}");
+    assert!(
+        problems[0].message.contains("29 April 2026"),
+        "{problems:?}"
+    );
 
     let mut bad = contract(0);
     bad.period_months = 2;
@@ -98,7 +101,10 @@ fn release_bands_at_their_edges_in_exact_pence() {
     let rec = with_visit(BRONZE, d(2026, 5, 20));
     let c = contract(1_234_567);
     let line = run(&book, &rec, &c);
-    assert_eq!(line.score.as_ref().unwrap().overall_percent, Ratio::integer(75));
+    assert_eq!(
+        line.score.as_ref().unwrap().overall_percent,
+        Ratio::integer(75)
+    );
     // 5% of £12,345.67 = £617.2835 → £617.28; half of the exact amount, £308.64175 → £308.64.
     assert_eq!(line.at_risk, Pence(61_728));
     assert_eq!(line.release_percent, Ratio::integer(50));
@@ -117,7 +123,11 @@ fn release_bands_at_their_edges_in_exact_pence() {
     let line = run(&RuleBook::new(vec![r2]).unwrap(), &rec, &c);
     assert_eq!((line.released, line.withheld), (Pence(0), Pence(61_728)));
     assert_eq!(line.status, ReleaseStatus::Withheld);
-    assert!(line.reason.contains("below every release band"), "{}", line.reason);
+    assert!(
+        line.reason.contains("below every release band"),
+        "{}",
+        line.reason
+    );
 
     // The top band at exactly the score releases everything.
     let mut r3 = r.clone();
@@ -157,7 +167,11 @@ fn no_visit_in_the_period_releases_nothing_unless_the_rules_say_otherwise() {
     let none = records();
     let line = run(&RuleBook::new(vec![r]).unwrap(), &none, &c);
     assert_eq!(line.released, Pence(0));
-    assert!(line.reason.contains("no conclusive published visit"), "{}", line.reason);
+    assert!(
+        line.reason.contains("no conclusive published visit"),
+        "{}",
+        line.reason
+    );
 }
 
 #[test]
@@ -169,7 +183,8 @@ fn gates_during_the_period_hold_or_stop_the_release() {
 
     // An open s.42 enquiry from the last week: the release is on hold.
     let mut r = base.clone();
-    r.gates.push(gate(1, GateKind::S42Enquiry, d(2026, 6, 24), None));
+    r.gates
+        .push(gate(1, GateKind::S42Enquiry, d(2026, 6, 24), None));
     let line = run(&book, &r, &c);
     assert_eq!(
         (line.released, line.on_hold, line.withheld),
@@ -220,7 +235,8 @@ fn a_provider_wide_contract_takes_the_lowest_score_of_its_locations() {
     let mut b = records();
     b.location.id = id(3);
     b.location.name = "Second Home".into();
-    b.visits.push(visit(2, d(2026, 6, 1), d(2026, 6, 10), SILVER));
+    b.visits
+        .push(visit(2, d(2026, 6, 1), d(2026, 6, 10), SILVER));
     b.visits[0].location_id = id(3);
     let mut c = contract(1_000_000);
     c.location_id = None;
@@ -228,8 +244,15 @@ fn a_provider_wide_contract_takes_the_lowest_score_of_its_locations() {
     let score = line.score.clone().unwrap();
     assert_eq!(score.location_id, id(3), "the lower score decides");
     assert_eq!(line.release_percent, Ratio::integer(50));
-    assert_eq!((line.released, line.withheld), (Pence(25_000), Pence(25_000)));
-    assert!(line.reason.contains("lowest of its 2 locations"), "{}", line.reason);
+    assert_eq!(
+        (line.released, line.withheld),
+        (Pence(25_000), Pence(25_000))
+    );
+    assert!(
+        line.reason.contains("lowest of its 2 locations"),
+        "{}",
+        line.reason
+    );
 
     // A location of another provider is refused; a location contract needs its location.
     let mut other = b.clone();
@@ -265,7 +288,11 @@ fn the_mode_decides_whether_anything_is_at_risk_or_any_premium_paid() {
         DateRange::new(d(2026, 6, 1), d(2026, 6, 30)).unwrap(),
     );
     assert!(s.lines.is_empty());
-    assert!(s.excluded[0].reason.contains("no premiums"), "{:?}", s.excluded);
+    assert!(
+        s.excluded[0].reason.contains("no premiums"),
+        "{:?}",
+        s.excluded
+    );
     let both_engine = Engine::new(&lib, &both);
     assert!(both_engine.determine(&rec, d(2026, 6, 1)).rate.weekly > Pence(0));
 }

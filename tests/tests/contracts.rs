@@ -37,13 +37,7 @@ fn id_of(list: &Value, key: &str, name: &str) -> String {
 
 /// Publishes a visit at `location` with every criterion scored `score`, through sync, sign-off,
 /// sharing, the provider's confirmation and publication.
-fn publish_visit(
-    monitor: &Client,
-    lead: &Client,
-    provider: &Client,
-    location: Uuid,
-    score: i32,
-) {
+fn publish_visit(monitor: &Client, lead: &Client, provider: &Client, location: Uuid, score: i32) {
     let pack = pack();
     let visit_id = Uuid::new_v4();
     let header = VisitHeader {
@@ -94,7 +88,13 @@ fn month_label(n: i32) -> String {
 
 /// The shipped rule set, rescheduled and changed: ratio scoring, the given mode, score source
 /// and release bands (`(min score, release)` in per cent, as TOML numbers).
-fn rule_set(version: &str, from: NaiveDate, mode: &str, score_from: &str, bands: &[(&str, &str)]) -> String {
+fn rule_set(
+    version: &str,
+    from: NaiveDate,
+    mode: &str,
+    score_from: &str,
+    bands: &[(&str, &str)],
+) -> String {
     let text = std::fs::read_to_string(
         accredit_e2e::workspace().join("assets/schemes/blackpool-style.toml"),
     )
@@ -179,23 +179,53 @@ fn withhold_and_release_is_exact_at_band_edges_gates_and_gaps() {
 
     adopt(
         &commissioner,
-        rule_set("T1", month_start(2), "both", "latest_visit", &[("80", "100"), ("75", "50")]),
+        rule_set(
+            "T1",
+            month_start(2),
+            "both",
+            "latest_visit",
+            &[("80", "100"), ("75", "50")],
+        ),
     );
     adopt(
         &commissioner,
-        rule_set("T2", month_start(3), "both", "latest_visit", &[("75.001", "50")]),
+        rule_set(
+            "T2",
+            month_start(3),
+            "both",
+            "latest_visit",
+            &[("75.001", "50")],
+        ),
     );
     adopt(
         &commissioner,
-        rule_set("T3", month_start(4), "withhold_release", "latest_visit", &[("75", "100"), ("50", "50")]),
+        rule_set(
+            "T3",
+            month_start(4),
+            "withhold_release",
+            "latest_visit",
+            &[("75", "100"), ("50", "50")],
+        ),
     );
     adopt(
         &commissioner,
-        rule_set("T4", month_start(7), "both", "latest_visit_in_period", &[("75", "100")]),
+        rule_set(
+            "T4",
+            month_start(7),
+            "both",
+            "latest_visit_in_period",
+            &[("75", "100")],
+        ),
     );
     adopt(
         &commissioner,
-        rule_set("T5", month_start(8), "premium", "latest_visit", &[("75", "100")]),
+        rule_set(
+            "T5",
+            month_start(8),
+            "premium",
+            "latest_visit",
+            &[("75", "100")],
+        ),
     );
 
     // A monthly contract from two months ahead, seven periods: £12,345.67 each.
@@ -221,11 +251,18 @@ fn withhold_and_release_is_exact_at_band_edges_gates_and_gaps() {
     // 5% of £12,345.67 = £617.2835 → £617.28 at risk. The score is exactly 75%: the band from
     // 75% releases half of the exact amount, £308.64175 → £308.64, and £308.64 is withheld.
     let l = release(&commissioner, 2, "WR-TEST-1");
-    assert_eq!(l["score"]["overall_percent"], json!({"num": 75, "den": 1}), "{l}");
+    assert_eq!(
+        l["score"]["overall_percent"],
+        json!({"num": 75, "den": 1}),
+        "{l}"
+    );
     assert_eq!(amounts(&l), (61_728, 30_864, 0, 30_864), "{l}");
     assert_eq!(l["status"], "partly_released");
     assert_eq!(l["rule_set"]["version"], "T1");
-    assert!(l["reason"].as_str().unwrap().contains("band from 75%"), "{l}");
+    assert!(
+        l["reason"].as_str().unwrap().contains("band from 75%"),
+        "{l}"
+    );
 
     // A band from 75.001%: the score is below every band.
     let l = release(&commissioner, 3, "WR-TEST-1");
@@ -273,7 +310,10 @@ fn withhold_and_release_is_exact_at_band_edges_gates_and_gaps() {
     let l = release(&commissioner, 7, "WR-TEST-1");
     assert_eq!(amounts(&l), (61_728, 0, 0, 61_728), "{l}");
     assert!(
-        l["reason"].as_str().unwrap().contains("no score in the period"),
+        l["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no score in the period"),
         "{l}"
     );
     // A month when the scheme pays premiums only: nothing is at risk.
@@ -284,13 +324,20 @@ fn withhold_and_release_is_exact_at_band_edges_gates_and_gaps() {
     let month4 = commissioner
         .get(&format!("/api/v1/payments?period={}", month_label(4)))
         .json();
-    assert_eq!(month4["lines"].as_array().unwrap().len(), 0, "{}", month4["lines"]);
-    assert!(!commissioner
-        .get(&format!("/api/v1/payments?period={}", month_label(2)))
-        .json()["lines"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    assert_eq!(
+        month4["lines"].as_array().unwrap().len(),
+        0,
+        "{}",
+        month4["lines"]
+    );
+    assert!(
+        !commissioner
+            .get(&format!("/api/v1/payments?period={}", month_label(2)))
+            .json()["lines"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     // The CSV has the same release row.
     let csv = commissioner

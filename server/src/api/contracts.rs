@@ -60,8 +60,7 @@ async fn edit(
     JsonBody(req): JsonBody<ContractRequest>,
 ) -> ServiceResult<Response> {
     let id = path_id(&id, "contract id")?;
-    let c =
-        contracts::from_request(id, &req).map_err(|r| ServiceError::invalid(r.message))?;
+    let c = contracts::from_request(id, &req).map_err(|r| ServiceError::invalid(r.message))?;
     let view = state
         .blocking(move |s| contracts::edit(s, &caller, c))
         .await?;

@@ -83,7 +83,10 @@ pub fn check(tx: &Connection, c: &Contract) -> ServiceResult<Vec<Refusal>> {
         .optional()?
         .is_some();
     if !provider_known {
-        out.push(Refusal::new("provider_id", "Choose a provider from the list"));
+        out.push(Refusal::new(
+            "provider_id",
+            "Choose a provider from the list",
+        ));
     } else if let Some(l) = c.location_id {
         match crate::access::location_provider(tx, l)? {
             None => out.push(Refusal::new(
