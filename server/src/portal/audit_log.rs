@@ -41,6 +41,8 @@ fn action_words(action: &str) -> Option<&'static str> {
         "gate.closed" => "Closed a safeguarding or contract gate",
         "qualification.recorded" => "Recorded a certificate",
         "rule_set.added" => "Adopted a rule set",
+        "contract.added" => "Added a contract",
+        "contract.updated" => "Changed a contract",
         "visit.signed_off" => "Signed off a visit",
         "visit.revision_received" => "Later edits to a signed-off visit arrived",
         "visit.revision_accepted" => "Accepted later edits to a visit",
@@ -222,6 +224,20 @@ fn details(e: &AuditEntry, names: &HashMap<String, String>) -> Vec<String> {
                     money(total)
                 ));
             }
+            if let (Some(n), Some(released)) = (
+                d["contract_periods"].as_u64().filter(|n| *n > 0),
+                d["released_pence"].as_i64(),
+            ) {
+                out.push(format!(
+                    "{}, {} released",
+                    accredit_shared::labels::count(
+                        n as usize,
+                        "contract period",
+                        "contract periods"
+                    ),
+                    money(released)
+                ));
+            }
         }
         "location.created" => {
             if let Some(p) = name(&d["provider"]) {
@@ -314,6 +330,25 @@ fn details(e: &AuditEntry, names: &HashMap<String, String>) -> Vec<String> {
                     } else {
                         ", not verified"
                     }
+                ));
+            }
+        }
+        "contract.added" | "contract.updated" => {
+            let reference = d["reference"]
+                .as_str()
+                .or_else(|| d["after"]["reference"].as_str());
+            if let Some(r) = reference {
+                out.push(format!("Contract {r}"));
+            }
+            if let (Some(was), Some(now)) = (
+                d["before"]["value_per_period"].as_i64(),
+                d["after"]["value_per_period"].as_i64(),
+            ) && was != now
+            {
+                out.push(format!(
+                    "Value a period: {} before, {} now",
+                    money(was),
+                    money(now)
                 ));
             }
         }
