@@ -146,6 +146,27 @@ test('adopting again under a used version is not offered, and a lead only runs t
   assert.equal(await page.locator('#adopt-reasons').innerText(), `Rule set 2027.1 already starts on ${longDate(start)}: choose another start date`);
   assert.equal(await page.locator('#adopt-button').count(), 0);
 
+  // Saved as a draft, it can be compared with the rule set in force, then deleted.
+  await page.locator('#tiers-0-weekly').fill('26.50');
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await page.waitForURL((u) => u.pathname.startsWith('/rules/drafts/'));
+  await page.goto(`${BASE}/rules`);
+  const draft = page.locator('#drafts tbody tr', { hasText: '2027.2' });
+  await draft.getByRole('link', { name: /Compare with 2026\.1/ }).click();
+  const rows = await page.locator('#differences tbody tr th').allInnerTexts();
+  assert.deepEqual(rows.map((t) => t.split('\n')[0]), ['Version', 'Start date', 'Tier 1 weekly premium (£)', 'Tier 3 weekly premium (£)']);
+  assert.match(await page.locator('#compare-heading').innerText(), /Version 2026\.1 and Draft 2027\.2/);
+  await page.goto(`${BASE}/rules`);
+  await page.locator('#drafts tbody tr', { hasText: '2027.2' }).getByRole('button', { name: /Delete/ }).click();
+  await page.waitForURL((u) => u.pathname === '/rules');
+  assert.match(await page.locator('#notification').innerText(), /Draft deleted/);
+  assert.equal(await page.locator('#drafts tbody tr', { hasText: '2027.2' }).count(), 0);
+  await page.goto(`${BASE}/audit`);
+  const audit = await page.locator('main').innerText();
+  for (const words of ['Saved a draft rule set', 'Deleted a draft rule set', 'Adopted a rule set']) {
+    assert.ok(audit.includes(words), words);
+  }
+
   const lead = await newPage(browser);
   await signIn(lead, 'lead');
   await lead.goto(`${BASE}/rules/new`);
