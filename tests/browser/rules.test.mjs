@@ -172,8 +172,10 @@ test('adopting again under a used version is not offered, and a lead only runs t
   await lead.goto(`${BASE}/rules/new`);
   await checkA11y(lead, 'rule set form (lead)');
   assert.equal(await lead.getByRole('button', { name: 'Save draft' }).count(), 0);
+  // Enter in a field shows the effect (not the first "Remove" button on the page).
   await lead.getByLabel('Overall score needed (%)').first().fill('90');
-  await lead.getByRole('button', { name: 'Show the effect' }).click();
+  await lead.getByLabel('Overall score needed (%)').first().press('Enter');
   await lead.locator('#what-if-totals').waitFor();
+  assert.equal(await lead.locator('#tiers-0-name').inputValue(), 'Gold', 'no tier was removed');
   assert.equal(await lead.locator('#adopt-button').count(), 0);
 });

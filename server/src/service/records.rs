@@ -522,8 +522,12 @@ pub fn list_rule_sets(s: &AppState, caller: &Caller) -> ServiceResult<Vec<RuleSe
 /// takes effect from a day after today (never retrospectively), under a version no other rule
 /// set has, and on a day no other rule set starts.
 pub fn adoption_refusals(s: &AppState, set: &RuleSet) -> Vec<Refusal> {
-    let today = s.today();
-    let book = s.rules();
+    refusals_against(&s.rules(), s.today(), set)
+}
+
+/// [`adoption_refusals`] against a given rule book: `add_rule_set` checks again against the book
+/// its own transaction reads, so two adoptions at once cannot both take a version or a day.
+fn refusals_against(book: &RuleBook, today: NaiveDate, set: &RuleSet) -> Vec<Refusal> {
     let mut out = Vec::new();
     if set.effective_from <= today {
         out.push(Refusal::new(
@@ -564,8 +568,14 @@ pub fn adoption_refusals(s: &AppState, set: &RuleSet) -> Vec<Refusal> {
 /// find nothing. Returns the set.
 pub fn check_rule_set(s: &AppState, source: &str) -> ServiceResult<RuleSet> {
     let set = RuleSet::from_toml(source).map_err(|e| ServiceError::invalid(e.to_string()))?;
-    match adoption_refusals(s, &set).into_iter().next() {
-        None => Ok(set),
+    refuse_adoption(adoption_refusals(s, &set))?;
+    Ok(set)
+}
+
+/// The first adoption refusal as an error: a used version conflicts; a date is invalid.
+fn refuse_adoption(refusals: Vec<Refusal>) -> ServiceResult<()> {
+    match refusals.into_iter().next() {
+        None => Ok(()),
         Some(r) if r.field == "version" => Err(ServiceError::conflict(r.message)),
         Some(r) => Err(ServiceError::invalid(r.message)),
     }
@@ -692,7 +702,13 @@ pub struct AdoptedRuleSet {
 pub fn add_rule_set(s: &AppState, caller: &Caller, source: &str) -> ServiceResult<AdoptedRuleSet> {
     caller.require(&[Role::Commissioner])?;
     let set = check_rule_set(s, source)?;
+    let today = s.today();
     let book = s.db.write(|tx| {
+        refuse_adoption(refusals_against(
+            &crate::state::load_rule_book(tx)?,
+            today,
+            &set,
+        ))?;
         tx.execute(
             "INSERT INTO rule_sets (version, effective_from, source, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![set.version, set.effective_from.to_string(), source, caller.user_id.to_string(), now_text()],
