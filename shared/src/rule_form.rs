@@ -1201,6 +1201,8 @@ impl Reader<'_> {
             None => {
                 let m = if text.is_empty() {
                     format!("Enter {}", lower_first(&self.words(id)))
+                } else if text.bytes().all(|b| b.is_ascii_digit()) {
+                    format!("{} is too large", upper_first(&self.words(id)))
                 } else {
                     format!(
                         "{} must be a whole number, like 12",
@@ -1400,6 +1402,7 @@ mod tests {
         f.set("effective_from-month", "2");
         f.set("gate-s42_enquiry", "maybe");
         f.set("visit_grace", "two");
+        f.set("overdue_steps", "300");
         let fields: Vec<String> = f
             .to_rule_set()
             .unwrap_err()
@@ -1408,7 +1411,18 @@ mod tests {
             .collect();
         assert_eq!(
             fields,
-            ["effective_from-day", "visit_grace", "gate-s42_enquiry"]
+            [
+                "effective_from-day",
+                "overdue_steps",
+                "visit_grace",
+                "gate-s42_enquiry"
+            ]
+        );
+        let mut f = RuleForm::from_rule_set(&shipped());
+        f.set("overdue_steps", "300");
+        assert_eq!(
+            f.to_rule_set().unwrap_err()[0].message,
+            "Tiers an overdue action costs is too large"
         );
     }
 
