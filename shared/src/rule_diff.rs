@@ -95,14 +95,19 @@ mod tests {
             [
                 "version",
                 "effective_from",
+                "mode",
                 "tiers[0].weekly_premium_pence",
                 "tiers[1].weekly_premium_pence",
                 "tiers[2].weekly_premium_pence",
             ]
         );
         assert_eq!(d[1].a, "1 April 2024");
-        assert_eq!(d[2].label, "Tier 1 weekly premium (£)");
-        assert_eq!((d[2].a.as_str(), d[2].b.as_str()), ("£20.00", "£25.00"));
+        assert_eq!(
+            (d[2].a.as_str(), d[2].b.as_str()),
+            ("Premiums by tier", "Premiums and withhold and release")
+        );
+        assert_eq!(d[3].label, "Tier 1 weekly premium (£)");
+        assert_eq!((d[3].a.as_str(), d[3].b.as_str()), ("£20.00", "£25.00"));
         assert!(diff(&a, &a).is_empty());
     }
 

@@ -20,8 +20,8 @@ use crate::ratio::Ratio;
 use crate::records::{CqcRatingValue, FundingType, KeyQuestion, Priority, QualificationKind};
 use crate::scheme::{
     CqcCap, EarlyWarningRules, GateEffect, GateRules, Limiters, PaymentRules, PlanningRules,
-    QualificationRules, ReleaseBand, Rescale, RuleSet, SchemeMode, ScoringRules, TierRule,
-    WithholdReleaseRules,
+    QualificationRules, ReleaseBand, Rescale, RuleSet, SchemeMode, ScoreSource, ScoringRules,
+    TierRule, WithholdReleaseRules,
 };
 use crate::scheme_toml::percent_decimal;
 
@@ -432,6 +432,7 @@ impl RuleForm {
         f.set("hospital_days", p.hospital_absence_paid_days.to_string());
         let w = &rs.withhold_release;
         f.set("withhold_percent", percent_decimal(w.withhold_percent));
+        f.set("score_from", key(w.score_from));
         for (i, b) in w.bands.iter().enumerate() {
             f.set(
                 &format!("bands-{i}-min"),
@@ -679,18 +680,11 @@ impl RuleForm {
                         "mode",
                         "mode",
                         "How the scheme pays",
-                        "",
-                        Choice(vec![
-                            (
-                                "premium".into(),
-                                "A weekly premium per placement, by tier".into(),
-                            ),
-                            (
-                                "withhold_release".into(),
-                                "Withhold part of the contract value and release it by score"
-                                    .into(),
-                            ),
-                        ]),
+                        "Withhold and release applies only to the contracts recorded",
+                        Choice(options(
+                            &[SchemeMode::Premium, SchemeMode::WithholdRelease, SchemeMode::Both],
+                            SchemeMode::label,
+                        )),
                     ),
                 ],
                 group: None,
@@ -877,14 +871,32 @@ impl RuleForm {
             FormSection {
                 id: "withhold",
                 title: "Withhold and release",
-                intro: "Used only when the scheme withholds part of the contract value. Bands highest score first.",
-                fields: vec![field(
-                    "withhold_percent",
-                    "withhold_release.withhold_percent",
-                    "Share of contract value withheld (%)",
-                    "",
-                    Percent,
-                )],
+                intro: "Used when the scheme withholds part of the contract value. Bands highest score first.",
+                fields: vec![
+                    field(
+                        "withhold_percent",
+                        "withhold_release.withhold_percent",
+                        "Share of contract value withheld (%)",
+                        "",
+                        Percent,
+                    ),
+                    field(
+                        "score_from",
+                        "withhold_release.score_from",
+                        "Score that decides a period's release",
+                        "",
+                        Choice(vec![
+                            (
+                                "latest_visit_in_period".into(),
+                                "The latest visit published within the period (none: nothing released)".into(),
+                            ),
+                            (
+                                "latest_visit".into(),
+                                "The latest visit published by the period's end".into(),
+                            ),
+                        ]),
+                    ),
+                ],
                 group: Some(RowGroup {
                     id: "bands",
                     noun: "release band",
@@ -1049,6 +1061,7 @@ impl RuleForm {
             withhold_release: WithholdReleaseRules {
                 withhold_percent: r.percent("withhold_percent"),
                 bands,
+                score_from: r.choice("score_from", ScoreSource::LatestVisitInPeriod),
             },
             early_warning: EarlyWarningRules {
                 tier_drop_lookback_days: r.whole("lookback_days"),

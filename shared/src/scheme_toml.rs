@@ -173,6 +173,7 @@ impl RuleSet {
             "withhold_percent = {}",
             percent_decimal(wr.withhold_percent)
         );
+        let _ = writeln!(w, "score_from = {}", word(&wr.score_from));
         if wr.bands.is_empty() {
             let _ = writeln!(w, "bands = []");
         }
@@ -245,6 +246,8 @@ mod tests {
         rs.scoring.critical_fail_at_or_below = Some(2);
         rs.limiters.cqc.clear();
         rs.withhold_release.bands.clear();
+        rs.withhold_release.score_from = crate::scheme::ScoreSource::LatestVisit;
+        rs.mode = crate::scheme::SchemeMode::WithholdRelease;
         rs.payments.eligible_funding.clear();
         rs.qualifications.weekly_pence.clear();
         let written = rs.to_toml();

@@ -3,37 +3,11 @@
 // whose totals match the page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, launch, newPage, signIn, checkA11y, checkLabels, screenshot, locationId } from './lib.mjs';
+import { BASE, launch, newPage, signIn, checkA11y, checkLabels, screenshot, locationId, pence, parseCsv } from './lib.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-/** Pence from "£1,234.56" or "-£5.00". */
-function pence(text) {
-  const m = text.replace(/,/g, '').match(/(-?)£(\d+)\.(\d\d)/);
-  assert.ok(m, `no money in ${JSON.stringify(text)}`);
-  return (m[1] ? -1 : 1) * (Number(m[2]) * 100 + Number(m[3]));
-}
-
-/** Parses CSV with quoted fields. */
-function parseCsv(text) {
-  const rows = [];
-  let row = [], field = '', quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') { row.push(field); field = ''; }
-    else if (c === '\n') { row.push(field); rows.push(row); row = []; field = ''; }
-    else field += c;
-  }
-  if (field || row.length) { row.push(field); rows.push(row); }
-  return rows;
-}
 
 function dateParts(daysAgo) {
   const d = new Date(Date.now() - daysAgo * 86400000);

@@ -170,7 +170,8 @@ fn adopting_is_refused_unless_it_would_succeed_and_compare_lists_what_differs() 
     let cmp = commissioner
         .get("/api/v1/rule-sets/compare?a=2024.1&b=2026.1")
         .json();
-    assert_eq!(cmp["differences"].as_array().unwrap().len(), 5);
+    // Version, start date, mode and the three tier amounts.
+    assert_eq!(cmp["differences"].as_array().unwrap().len(), 6);
     assert_eq!(
         commissioner
             .get("/api/v1/rule-sets/compare?a=2026.1&b=nothing")

@@ -97,6 +97,10 @@ fn routes(loc: &str, visit: &str) -> Vec<(&'static str, String)> {
         ("POST", format!("/api/v1/plans/{}/cancel", Uuid::new_v4())),
         ("GET", "/api/v1/due-visits".into()),
         ("GET", "/api/v1/notices".into()),
+        ("GET", "/api/v1/contracts".into()),
+        ("POST", "/api/v1/contracts".into()),
+        ("GET", format!("/api/v1/contracts/{}", Uuid::new_v4())),
+        ("PUT", format!("/api/v1/contracts/{}", Uuid::new_v4())),
     ]
 }
 
@@ -142,6 +146,10 @@ fn council_pages(loc: &str) -> Vec<(&'static str, String)> {
         ("POST", format!("/plan/{any}/cancel")),
         ("GET", "/notices".into()),
         ("POST", format!("/notices/{any}/retry")),
+        ("POST", "/contracts".into()),
+        ("GET", "/contracts/new".into()),
+        ("GET", format!("/contracts/{any}/edit")),
+        ("POST", format!("/contracts/{any}/edit")),
     ]
 }
 
@@ -585,6 +593,7 @@ fn providers_and_monitors_reach_none_of_the_councils_people_places_or_plans() {
             ("POST", "/api/v1/plans"),
             ("GET", "/api/v1/due-visits"),
             ("GET", "/api/v1/notices"),
+            ("POST", "/api/v1/contracts"),
         ] {
             let r = c.send(method, path, "application/json", b"{}".to_vec());
             assert!(

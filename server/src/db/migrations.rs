@@ -296,4 +296,20 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL
     );
     "#,
+    // 12 (11 is rule-set drafts): contracts for withhold and release, one row each with its
+    // terms as JSON; and the contract period lines kept when a month is issued, as premium lines
+    // are.
+    r#"
+    CREATE TABLE contracts (
+        id TEXT PRIMARY KEY,
+        reference TEXT NOT NULL UNIQUE,
+        provider_id TEXT NOT NULL REFERENCES providers(id),
+        location_id TEXT REFERENCES locations(id),
+        data TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX contracts_by_provider ON contracts(provider_id);
+    ALTER TABLE payment_runs ADD COLUMN releases TEXT NOT NULL DEFAULT '[]';
+    "#,
 ];

@@ -6,6 +6,7 @@
 mod account;
 mod audit_log;
 mod chart;
+mod contracts;
 mod fields;
 mod imports;
 mod layout;
@@ -95,6 +96,13 @@ pub fn routes() -> Router<AppState> {
         .route("/rules/sets/{version}/toml", get(rules::download))
         .route("/rules/compare", get(rules::compare_page))
         .route("/payments", get(payments::page_handler))
+        .route("/contracts", get(contracts::list).post(contracts::add))
+        .route("/contracts/new", get(contracts::new_form))
+        .route("/contracts/{id}", get(contracts::show))
+        .route(
+            "/contracts/{id}/edit",
+            get(contracts::edit_form).post(contracts::edit),
+        )
         .route("/payments.csv", get(payments::csv))
         .route("/payments/issue", post(payments::issue))
         .route("/audit", get(audit_log::page_handler))

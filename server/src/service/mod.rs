@@ -3,6 +3,7 @@
 //! portal (`portal/`) are thin adapters over these and never import each other.
 
 pub mod audit_log;
+pub mod contracts;
 pub mod imports;
 pub mod locations;
 pub mod notices;
