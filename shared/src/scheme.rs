@@ -324,7 +324,7 @@ impl RuleSet {
         p.into_result(DOC, rs)
     }
 
-    fn validate(&self, p: &mut Problems) {
+    pub(crate) fn validate(&self, p: &mut Problems) {
         let hundred = Ratio::integer(100);
         let pct_ok = |r: Ratio| Ratio::ZERO <= r && r <= hundred;
         if self.name.trim().is_empty() {

@@ -282,7 +282,21 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX locations_by_provider ON locations(provider_id);
     CREATE INDEX providers_by_name ON providers(name);
     "#,
-    // 12 (11 is rule-set drafts): contracts for withhold and release, one row each with its
+    // 11: draft rule sets a commissioner saves from the rules form before adopting one; stored as
+    // TOML, the format rule sets are stored and exported in.
+    r#"
+    CREATE TABLE rule_set_drafts (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created_by TEXT NOT NULL REFERENCES users(id),
+        created_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL REFERENCES users(id),
+        updated_at TEXT NOT NULL
+    );
+    "#,
+    // 12: contracts for withhold and release, one row each with its
     // terms as JSON; and the contract period lines kept when a month is issued, as premium lines
     // are.
     r#"

@@ -43,6 +43,8 @@ fn action_words(action: &str) -> Option<&'static str> {
         "rule_set.added" => "Adopted a rule set",
         "contract.added" => "Added a contract",
         "contract.updated" => "Changed a contract",
+        "rule_set_draft.saved" => "Saved a draft rule set",
+        "rule_set_draft.deleted" => "Deleted a draft rule set",
         "visit.signed_off" => "Signed off a visit",
         "visit.revision_received" => "Later edits to a signed-off visit arrived",
         "visit.revision_accepted" => "Accepted later edits to a visit",
@@ -358,6 +360,14 @@ fn details(e: &AuditEntry, names: &HashMap<String, String>) -> Vec<String> {
             }
             if let Some(from) = day_text(&d["effective_from"]) {
                 out.push(format!("In force from {from}"));
+            }
+        }
+        "rule_set_draft.saved" | "rule_set_draft.deleted" => {
+            if let Some(v) = d["version"].as_str() {
+                out.push(format!("Version {v}"));
+            }
+            if let Some(from) = day_text(&d["effective_from"]) {
+                out.push(format!("Would start {from}"));
             }
         }
         "visit.signed_off"

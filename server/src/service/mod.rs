@@ -12,5 +12,6 @@ pub mod people;
 pub mod places;
 pub mod planning;
 pub mod records;
+pub mod rule_drafts;
 pub mod sessions;
 pub mod visits;
