@@ -4,6 +4,7 @@
 //! imports the portal.
 
 mod blobs;
+mod exports;
 mod locations;
 mod notices;
 mod people;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .merge(people::routes())
         .merge(notices::routes())
         .merge(planning::routes())
+        .merge(exports::routes())
         .merge(blobs::routes())
 }
 

@@ -37,6 +37,8 @@ pub enum Section {
     Imports,
     /// Visit planning.
     Plan,
+    /// Exports for business intelligence.
+    Exports,
     /// The public register.
     Register,
     /// Sign-in and other pages outside the sections.
@@ -54,6 +56,7 @@ fn nav_items(role: Role) -> Vec<(&'static str, &'static str, Section)> {
         items.push(("Payments", "/payments", Section::Payments));
         items.push(("Rules", "/rules", Section::Rules));
         items.push(("Audit log", "/audit", Section::Audit));
+        items.push(("Exports", "/exports", Section::Exports));
     }
     if role == Role::Commissioner {
         items.push(("People", "/people", Section::People));

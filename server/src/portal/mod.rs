@@ -6,6 +6,7 @@
 mod account;
 mod audit_log;
 mod chart;
+mod exports;
 mod fields;
 mod imports;
 mod layout;
@@ -22,6 +23,7 @@ mod review;
 mod rules;
 mod session;
 mod sign_in;
+mod transparency;
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -89,6 +91,10 @@ pub fn routes() -> Router<AppState> {
         .route("/payments", get(payments::page_handler))
         .route("/payments.csv", get(payments::csv))
         .route("/payments/issue", post(payments::issue))
+        .route("/payments/transparency", get(transparency::page_handler))
+        .route("/payments/transparency.csv", get(transparency::csv))
+        .route("/exports", get(exports::page_handler))
+        .route("/exports/{file}", get(exports::file))
         .route("/audit", get(audit_log::page_handler))
         .route("/people", get(people::list).post(people::add))
         .route("/people/new", get(people::new_form))

@@ -3,6 +3,7 @@
 //! portal (`portal/`) are thin adapters over these and never import each other.
 
 pub mod audit_log;
+pub mod exports;
 pub mod imports;
 pub mod locations;
 pub mod notices;
@@ -12,4 +13,5 @@ pub mod places;
 pub mod planning;
 pub mod records;
 pub mod sessions;
+pub mod transparency;
 pub mod visits;

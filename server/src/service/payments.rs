@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Entry};
 use crate::auth::{Caller, Role};
+use crate::csv;
 use crate::error::ServiceError;
 use crate::state::{AppState, now_text};
 use crate::tiers;
@@ -277,22 +278,6 @@ fn pounds(p: Pence) -> String {
     p.to_pounds_string()
 }
 
-/// A CSV cell, quoted as needed. Text a spreadsheet would run as a formula (a leading `=`, `+`,
-/// `-`, `@`, tab or carriage return: OWASP's list) gets a leading apostrophe; plain numbers,
-/// negative amounts included, stay numbers.
-pub fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if s.contains([',', '"', '\n', '\r', '\t']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 /// The schedule as CSV: one row per line with its components, then adjustment rows.
 pub fn to_csv(v: &PaymentsView) -> String {
     let mut out = String::from(
@@ -314,17 +299,17 @@ pub fn to_csv(v: &PaymentsView) -> String {
             "line,{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},,",
             v.period,
             l.placement_id,
-            csv_field(&l.resident_ref),
+            csv::field(&l.resident_ref),
             l.location_id,
-            csv_field(v.locations.get(&l.location_id).map_or("", String::as_str)),
+            csv::field(v.locations.get(&l.location_id).map_or("", String::as_str)),
             serde_json::to_value(l.funding)
                 .ok()
                 .and_then(|x| x.as_str().map(str::to_owned))
                 .unwrap_or_default(),
             l.period.from,
             l.period.to,
-            csv_field(&tiers.join(";")),
-            csv_field(&weekly.join(";")),
+            csv::field(&tiers.join(";")),
+            csv::field(&weekly.join(";")),
             // Released days are already among the payable days.
             l.days_payable,
             l.days_on_hold,
@@ -350,7 +335,7 @@ pub fn to_csv(v: &PaymentsView) -> String {
             v.period,
             a.placement_id,
             location,
-            csv_field(name),
+            csv::field(name),
             a.period.from,
             a.period.to,
             a.recomputed.0,
