@@ -727,7 +727,8 @@ struct VisitRow {
     record: VisitSnapshot,
 }
 
-/// Calls `each` with every visit whose day is in `range`, in order of location and visit id.
+/// Calls `each` with every visit whose day is in `range`, by location and then as stored: the
+/// order the location index gives without sorting 30,000 records.
 fn each_visit(
     tx: &Connection,
     range: Range,
@@ -736,7 +737,7 @@ fn each_visit(
     let mut stmt = tx.prepare(
         "SELECT v.current_revision, v.status, v.shared_on, v.published_on, r.record
          FROM visits v JOIN visit_revisions r ON r.visit_id = v.id AND r.revision = v.current_revision
-         ORDER BY v.location_id, v.id",
+         ORDER BY v.location_id, v.rowid",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
