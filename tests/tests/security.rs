@@ -102,8 +102,7 @@ fn routes(loc: &str, visit: &str) -> Vec<(&'static str, String)> {
 
 /// The portal's pages and forms for commissioners and leads only (people, places, placements,
 /// imports, planning, notices, exports, the Transparency Code list), with `{loc}` a location:
-/// providers and monitors get 403 or
-/// 404 on each, and nothing changes.
+/// providers and monitors get 403 or 404 on each, and nothing changes.
 fn council_pages(loc: &str) -> Vec<(&'static str, String)> {
     let any = Uuid::new_v4();
     vec![
