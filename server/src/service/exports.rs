@@ -608,7 +608,6 @@ pub fn write(
 }
 
 /// Writes one export in `range` as a whole file in `format` to `out`; returns its rows.
-#[allow(clippy::too_many_arguments)]
 pub fn write_file(
     state: &AppState,
     tx: &Connection,

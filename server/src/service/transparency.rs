@@ -168,10 +168,13 @@ pub fn view(
             under_threshold += 1;
             continue;
         }
+        let provider_name = names.get(&provider_id).cloned().ok_or_else(|| {
+            ServiceError::internal(format!("provider {provider_id} has no stored name"))
+        })?;
         rows.push(Row {
             transaction_number: String::new(),
             provider_id,
-            provider_name: names.get(&provider_id).cloned().unwrap_or_default(),
+            provider_name,
             amount_pence,
             items,
         });
@@ -230,4 +233,36 @@ pub fn to_csv(v: &TransparencyView) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_is_written_in_the_published_layout() {
+        let v = TransparencyView {
+            period: "2026-11".into(),
+            council: "Blackpool Council".into(),
+            paid_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default(),
+            rows: vec![Row {
+                transaction_number: "AQP-202611-00001".into(),
+                provider_id: Uuid::nil(),
+                provider_name: "Coastal Care, Ltd".into(),
+                amount_pence: 123_456,
+                items: 3,
+            }],
+            total_pence: 123_456,
+            under_threshold: 1,
+        };
+        let csv = to_csv(&v);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "Name of Body,Date,Transaction Number,Amount,Irrecoverable VAT,Supplier Name,Supplier ID,Expense Area,Expense Type,Purpose of Expenditure,Merchant Category",
+                "Blackpool Council,30/11/2026,AQP-202611-00001,1234.56,0.00,\"Coastal Care, Ltd\",00000000-0000-0000-0000-000000000000,Adult Social Care,Care home quality premium,Quality accreditation premium for November 2026,Social care",
+            ]
+        );
+    }
 }
