@@ -51,6 +51,8 @@ enum Command {
         mail: Mail,
         #[command(flatten)]
         metrics: MetricsArgs,
+        #[command(flatten)]
+        council: Council,
     },
     /// Serve with a fresh data directory seeded with demo data, and print the logins.
     Demo {
@@ -72,6 +74,8 @@ enum Command {
         mail: Mail,
         #[command(flatten)]
         metrics: MetricsArgs,
+        #[command(flatten)]
+        council: Council,
     },
     /// Add a user. The password is read from ACCREDIT_PASSWORD or, failing that, standard input.
     AddUser {
@@ -146,6 +150,15 @@ struct Limits {
     /// The built field web app (scripts/build-web.sh writes it), served at /app/.
     #[arg(long, env = "ACCREDIT_WEB_APP", default_value = "target/web-app")]
     web_app: PathBuf,
+}
+
+/// Who publishes: the council's name in published files.
+#[derive(clap::Args)]
+struct Council {
+    /// The council's name, as the Transparency Code list writes it ("Name of Body");
+    /// default: the name of the scheme in force.
+    #[arg(long, env = "ACCREDIT_COUNCIL_NAME")]
+    council_name: Option<String>,
 }
 
 /// Email notices (NOTICES in README.md).
@@ -261,10 +274,12 @@ async fn main() -> anyhow::Result<()> {
             limits,
             mail,
             metrics,
+            council,
         } => {
             let assets = assets.unwrap_or_else(default_assets_dir);
             let mut config = config(data.clone(), today);
             config.secure_cookies = secure_cookies;
+            config.council_name = council.council_name;
             limits.apply(&mut config);
             let bound = bind(addr).await?;
             mail.apply(&mut config, bound.1);
@@ -281,6 +296,7 @@ async fn main() -> anyhow::Result<()> {
             limits,
             mail,
             metrics,
+            council,
         } => {
             let assets = assets.unwrap_or_else(default_assets_dir);
             let data = match data {
@@ -296,6 +312,7 @@ async fn main() -> anyhow::Result<()> {
                 None => std::env::temp_dir().join(format!("accredit-demo-{}", Uuid::new_v4())),
             };
             let mut config = config(data.clone(), today);
+            config.council_name = council.council_name;
             limits.apply(&mut config);
             let bound = bind(addr).await?;
             mail.apply(&mut config, bound.1);

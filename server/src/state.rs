@@ -52,6 +52,9 @@ pub struct Config {
     pub public_url: String,
     /// The token `/metrics` requires; without one it answers only direct local requests.
     pub metrics_token: Option<crate::metrics::MetricsToken>,
+    /// The council's name in published files (the Transparency Code list); `None` uses the
+    /// name of the scheme in force.
+    pub council_name: Option<String>,
 }
 
 impl Config {
@@ -76,6 +79,7 @@ impl Config {
             partial_upload_max_age: Duration::from_secs(7 * 24 * 3600),
             web_app_dir: PathBuf::from("target/web-app"),
             metrics_token: None,
+            council_name: None,
         }
     }
 

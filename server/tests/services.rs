@@ -495,7 +495,7 @@ fn csv_cells_that_a_spreadsheet_would_run_are_defused() {
         ("-12.50", "-12.50"),
         ("Seaview", "Seaview"),
     ] {
-        assert_eq!(payments::csv_field(cell), out, "{cell:?}");
+        assert_eq!(accredit_server::csv::field(cell), out, "{cell:?}");
     }
 }
 

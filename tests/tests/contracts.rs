@@ -450,6 +450,61 @@ fn an_issued_month_keeps_its_contract_lines_and_shows_later_changes_as_adjustmen
         .unwrap_or_else(|| panic!("{}", before["releases"]))
         .clone();
     assert_eq!(seaview["status"], "released", "{seaview}");
+
+    // The Transparency Code list pays each provider its premiums plus its released contract
+    // money: the sums over the schedule's lines and releases, by provider.
+    let locations = commissioner.get("/api/v1/locations").json();
+    let provider_of = |loc: &Value| -> String {
+        locations["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| &l["id"] == loc)
+            .unwrap()["provider_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let mut expected: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    for l in before["lines"].as_array().unwrap() {
+        expected
+            .entry(provider_of(&l["location_id"]))
+            .or_default()
+            .0 += l["amount"].as_i64().unwrap();
+    }
+    for r in before["releases"].as_array().unwrap() {
+        expected
+            .entry(r["provider_id"].as_str().unwrap().to_owned())
+            .or_default()
+            .1 += r["released"].as_i64().unwrap();
+    }
+    let list = commissioner
+        .get(&format!("/api/v1/transparency?period={period}&format=json"))
+        .json();
+    let rows = list["rows"].as_array().unwrap();
+    let over: Vec<_> = expected
+        .iter()
+        .filter(|(_, (p, r))| p + r > 50_000)
+        .collect();
+    assert_eq!(rows.len(), over.len(), "{list}");
+    assert!(
+        over.iter().any(|(_, (_, r))| *r > 0),
+        "the demo releases contract money this month: {expected:?}"
+    );
+    for (provider, (premium, released)) in over {
+        let row = rows
+            .iter()
+            .find(|r| r["provider_id"] == provider.as_str())
+            .unwrap_or_else(|| panic!("{provider} missing from {list}"));
+        assert_eq!(row["premium_pence"].as_i64().unwrap(), *premium, "{row}");
+        assert_eq!(row["released_pence"].as_i64().unwrap(), *released, "{row}");
+        assert_eq!(
+            row["amount_pence"].as_i64().unwrap(),
+            premium + released,
+            "{row}"
+        );
+    }
+
     let issued = commissioner.post(
         &format!("/api/v1/payments/issue?period={period}"),
         json!({}),
@@ -457,7 +512,6 @@ fn an_issued_month_keeps_its_contract_lines_and_shows_later_changes_as_adjustmen
     assert_eq!(issued.status, 200, "{}", issued.text());
     // A safeguarding enquiry at Seaview House today puts the period's release on hold: the
     // issued line stays, and an adjustment takes the release back.
-    let locations = commissioner.get("/api/v1/locations").json();
     let loc = id_of(&locations, "locations", "Seaview House");
     let today = Utc::now().date_naive();
     assert_eq!(

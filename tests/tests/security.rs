@@ -101,12 +101,15 @@ fn routes(loc: &str, visit: &str) -> Vec<(&'static str, String)> {
         ("POST", "/api/v1/contracts".into()),
         ("GET", format!("/api/v1/contracts/{}", Uuid::new_v4())),
         ("PUT", format!("/api/v1/contracts/{}", Uuid::new_v4())),
+        ("GET", "/api/v1/exports/visits".into()),
+        ("GET", "/api/v1/exports/answers?format=json".into()),
+        ("GET", "/api/v1/transparency?period=2026-11".into()),
     ]
 }
 
 /// The portal's pages and forms for commissioners and leads only (people, places, placements,
-/// imports, planning, notices), with `{loc}` a location: providers and monitors get 403 or
-/// 404 on each, and nothing changes.
+/// imports, planning, notices, exports, the Transparency Code list), with `{loc}` a location:
+/// providers and monitors get 403 or 404 on each, and nothing changes.
 fn council_pages(loc: &str) -> Vec<(&'static str, String)> {
     let any = Uuid::new_v4();
     vec![
@@ -150,6 +153,11 @@ fn council_pages(loc: &str) -> Vec<(&'static str, String)> {
         ("GET", "/contracts/new".into()),
         ("GET", format!("/contracts/{any}/edit")),
         ("POST", format!("/contracts/{any}/edit")),
+        ("GET", "/exports".into()),
+        ("GET", "/exports/answers.csv".into()),
+        ("GET", "/exports/locations.json?from=2020-01-01".into()),
+        ("GET", "/payments/transparency?period=2026-11".into()),
+        ("GET", "/payments/transparency.csv?period=2026-11".into()),
     ]
 }
 

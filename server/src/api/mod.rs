@@ -5,6 +5,7 @@
 
 mod blobs;
 mod contracts;
+mod exports;
 mod locations;
 mod notices;
 mod people;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(notices::routes())
         .merge(planning::routes())
         .merge(contracts::routes())
+        .merge(exports::routes())
         .merge(blobs::routes())
 }
 

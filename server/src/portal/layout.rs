@@ -39,6 +39,8 @@ pub enum Section {
     Imports,
     /// Visit planning.
     Plan,
+    /// Exports for business intelligence.
+    Exports,
     /// The public register.
     Register,
     /// Sign-in and other pages outside the sections.
@@ -62,6 +64,7 @@ fn nav_items(role: Role) -> Vec<(&'static str, &'static str, Section)> {
         items.push(("Contracts", "/contracts", Section::Contracts));
         items.push(("Rules", "/rules", Section::Rules));
         items.push(("Audit log", "/audit", Section::Audit));
+        items.push(("Exports", "/exports", Section::Exports));
     }
     if role == Role::Commissioner {
         items.push(("People", "/people", Section::People));

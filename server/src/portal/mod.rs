@@ -7,6 +7,7 @@ mod account;
 mod audit_log;
 mod chart;
 mod contracts;
+mod exports;
 mod fields;
 mod imports;
 mod layout;
@@ -24,6 +25,7 @@ mod rules;
 mod rules_form;
 mod session;
 mod sign_in;
+mod transparency;
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -105,6 +107,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/payments.csv", get(payments::csv))
         .route("/payments/issue", post(payments::issue))
+        .route("/payments/transparency", get(transparency::page_handler))
+        .route("/payments/transparency.csv", get(transparency::csv))
+        .route("/exports", get(exports::page_handler))
+        .route("/exports/{file}", get(exports::file))
         .route("/audit", get(audit_log::page_handler))
         .route("/people", get(people::list).post(people::add))
         .route("/people/new", get(people::new_form))

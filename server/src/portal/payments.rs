@@ -26,7 +26,7 @@ use accredit_shared::premium::{LineSegment, PaymentLine};
 use std::collections::HashMap;
 
 /// Which month: as month and year fields from the form, or as `YYYY-MM` (`period`) from a link.
-type PeriodQuery = HashMap<String, String>;
+pub(super) type PeriodQuery = HashMap<String, String>;
 
 /// A stored `YYYY-MM-DD` day as people write it.
 fn iso_day(d: &str) -> String {
@@ -40,7 +40,7 @@ fn this_month() -> String {
 }
 
 /// A month as people say it: "November 2026"; anything that is not a month as it is.
-fn month_words(period: &str) -> String {
+pub(super) fn month_words(period: &str) -> String {
     accredit_shared::calendar::parse_month(period).map_or_else(
         |_| period.to_owned(),
         |r| r.from.format("%B %Y").to_string(),
@@ -49,7 +49,10 @@ fn month_words(period: &str) -> String {
 
 /// The month asked for, as `YYYY-MM`, and the fields to show in the form. The month and year
 /// fields win over `period`; nothing at all is this month.
-fn read_period(q: &PeriodQuery, errors: &mut Vec<FieldError>) -> (Option<String>, PeriodQuery) {
+pub(super) fn read_period(
+    q: &PeriodQuery,
+    errors: &mut Vec<FieldError>,
+) -> (Option<String>, PeriodQuery) {
     let part = |k: &str| q.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
     let (month, year) = (part("period-month"), part("period-year"));
     let mut shown = PeriodQuery::new();
@@ -101,7 +104,7 @@ fn read_period(q: &PeriodQuery, errors: &mut Vec<FieldError>) -> (Option<String>
 }
 
 /// A GOV.UK date input with only the month and year.
-fn month_input(f: &PeriodQuery, errors: &[FieldError]) -> Element {
+pub(super) fn month_input(f: &PeriodQuery, errors: &[FieldError]) -> Element {
     let has_error = errors.iter().any(|e| e.field.starts_with("period-"));
     let first_error = errors
         .iter()
@@ -289,6 +292,10 @@ fn render(
             }
             p {
                 a { class: "button secondary", href: "/payments.csv?period={v.period}", id: "csv", download: "accredit-payments-{v.period}.csv", "Download CSV" }
+                if viewer.caller.sees_all() {
+                    " "
+                    a { class: "button secondary", href: "/payments/transparency?period={v.period}", id: "transparency", "Payments over £500 per provider (Transparency Code)" }
+                }
             }
             if commissioner && !v.issued {
                 form { method: "post", action: "/payments/issue",

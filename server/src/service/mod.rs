@@ -4,6 +4,7 @@
 
 pub mod audit_log;
 pub mod contracts;
+pub mod exports;
 pub mod imports;
 pub mod locations;
 pub mod notices;
@@ -14,4 +15,5 @@ pub mod planning;
 pub mod records;
 pub mod rule_drafts;
 pub mod sessions;
+pub mod transparency;
 pub mod visits;

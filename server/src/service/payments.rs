@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Entry};
 use crate::auth::{Caller, Role};
+use crate::csv;
 use crate::error::ServiceError;
 use crate::service::contracts;
 use crate::state::{AppState, now_text};
@@ -415,22 +416,6 @@ fn pounds(p: Pence) -> String {
     p.to_pounds_string()
 }
 
-/// A CSV cell, quoted as needed. Text a spreadsheet would run as a formula (a leading `=`, `+`,
-/// `-`, `@`, tab or carriage return: OWASP's list) gets a leading apostrophe; plain numbers,
-/// negative amounts included, stay numbers.
-pub fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if s.contains([',', '"', '\n', '\r', '\t']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 /// The payments CSV's columns, in order. Premium lines fill the placement columns, contract
 /// periods (`release` rows) the contract columns; both fill the amounts.
 pub const CSV_COLUMNS: [&str; 32] = [
@@ -481,7 +466,7 @@ impl Row {
 
     fn set(&mut self, column: &str, value: impl std::fmt::Display) {
         if let Some(i) = CSV_COLUMNS.iter().position(|c| *c == column) {
-            self.0[i] = csv_field(&value.to_string());
+            self.0[i] = csv::field(&value.to_string()).into_owned();
         }
     }
 
