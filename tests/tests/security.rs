@@ -94,6 +94,10 @@ fn routes(loc: &str, visit: &str) -> Vec<(&'static str, String)> {
         ("POST", format!("/api/v1/plans/{}/cancel", Uuid::new_v4())),
         ("GET", "/api/v1/due-visits".into()),
         ("GET", "/api/v1/notices".into()),
+        ("GET", "/api/v1/market".into()),
+        ("GET", "/api/v1/market/spend".into()),
+        ("GET", "/api/v1/market/quality".into()),
+        ("GET", "/api/v1/market/locations".into()),
     ]
 }
 
@@ -139,6 +143,9 @@ fn council_pages(loc: &str) -> Vec<(&'static str, String)> {
         ("POST", format!("/plan/{any}/cancel")),
         ("GET", "/notices".into()),
         ("POST", format!("/notices/{any}/retry")),
+        ("GET", "/market".into()),
+        ("GET", "/market/spend".into()),
+        ("GET", "/market/quality".into()),
     ]
 }
 
@@ -582,6 +589,10 @@ fn providers_and_monitors_reach_none_of_the_councils_people_places_or_plans() {
             ("POST", "/api/v1/plans"),
             ("GET", "/api/v1/due-visits"),
             ("GET", "/api/v1/notices"),
+            ("GET", "/api/v1/market"),
+            ("GET", "/api/v1/market/spend"),
+            ("GET", "/api/v1/market/quality"),
+            ("GET", "/api/v1/market/locations"),
         ] {
             let r = c.send(method, path, "application/json", b"{}".to_vec());
             assert!(

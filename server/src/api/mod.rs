@@ -5,6 +5,7 @@
 
 mod blobs;
 mod locations;
+mod market;
 mod notices;
 mod people;
 mod planning;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .merge(people::routes())
         .merge(notices::routes())
         .merge(planning::routes())
+        .merge(market::routes())
         .merge(blobs::routes())
 }
 

@@ -10,6 +10,8 @@ mod fields;
 mod imports;
 mod layout;
 mod locations;
+mod market;
+mod market_chart;
 mod notices;
 mod payments;
 mod people;
@@ -90,6 +92,9 @@ pub fn routes() -> Router<AppState> {
         .route("/payments.csv", get(payments::csv))
         .route("/payments/issue", post(payments::issue))
         .route("/audit", get(audit_log::page_handler))
+        .route("/market", get(market::overview))
+        .route("/market/spend", get(market::spend))
+        .route("/market/quality", get(market::quality))
         .route("/people", get(people::list).post(people::add))
         .route("/people/new", get(people::new_form))
         .route("/people/{id}", get(people::show).post(people::edit))

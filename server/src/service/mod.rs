@@ -5,6 +5,7 @@
 pub mod audit_log;
 pub mod imports;
 pub mod locations;
+pub mod market;
 pub mod notices;
 pub mod payments;
 pub mod people;
