@@ -393,12 +393,23 @@ pub fn store(tx: &Connection, f: &Figures, seq: Option<i64>) -> Result<(), Servi
         )?
         .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    if let Some((Some(pack_id), Some(version), criteria)) = old {
-        let criteria: BTreeMap<String, i32> = serde_json::from_str(&criteria)?;
-        criteria_counts(tx, &(pack_id, version), &criteria, -1)?;
-    }
-    if let Some(pack) = &f.pack {
-        criteria_counts(tx, pack, &f.criteria, 1)?;
+    let old = match old {
+        Some((Some(pack_id), Some(version), criteria)) => Some((
+            (pack_id, version),
+            serde_json::from_str::<BTreeMap<String, i32>>(&criteria)?,
+        )),
+        _ => None,
+    };
+    // Most refreshes (every location on a new day) leave the scores as they were: then the
+    // counts need no change, which saves two writes per criterion per location.
+    let new = f.pack.clone().map(|p| (p, f.criteria.clone()));
+    if old != new {
+        if let Some((pack, criteria)) = &old {
+            criteria_counts(tx, pack, criteria, -1)?;
+        }
+        if let Some((pack, criteria)) = &new {
+            criteria_counts(tx, pack, criteria, 1)?;
+        }
     }
     for table in ["market_tiers", "market_spend", "market_domains"] {
         tx.prepare_cached(&format!("DELETE FROM {table} WHERE location_id = ?1"))?

@@ -330,7 +330,7 @@ pub const MIGRATIONS: &[&str] = &[
         on_hold_pence INTEGER NOT NULL,
         PRIMARY KEY (location_id, month, tier)
     ) WITHOUT ROWID;
-    CREATE INDEX market_spend_by_month ON market_spend(month, tier, tier_rank, committed, paid_pence, on_hold_pence);
+    CREATE INDEX market_spend_by_month ON market_spend(month, tier, committed, tier_rank, paid_pence, on_hold_pence);
     CREATE TABLE market_domains (
         location_id TEXT NOT NULL,
         domain_id TEXT NOT NULL,

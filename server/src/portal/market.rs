@@ -163,7 +163,7 @@ pub async fn overview(State(state): State<AppState>, viewer: Viewer) -> PageResu
                 for c in m.counts.iter() {
                     div { key: "{c.tier}",
                         dt { {tier_name(&c.tier)} }
-                        dd { {format!("{} locations", number(c.locations as usize))} }
+                        dd { {format!("{} {}", number(c.locations as usize), if c.locations == 1 { "location" } else { "locations" })} }
                     }
                 }
                 div { dt { "All registered locations" } dd { {number(m.total as usize)} } }
@@ -242,11 +242,20 @@ pub async fn spend(State(state): State<AppState>, viewer: Viewer) -> PageResult 
         &names,
         &bars,
         &|p| {
+            // Axis ticks are round numbers; one decimal keeps £1.5k apart from £1k.
             let pounds = p / 100;
+            let short = |unit: i64, suffix: &str| {
+                let tenths = pounds * 10 / unit;
+                if tenths % 10 == 0 {
+                    format!("£{}{suffix}", tenths / 10)
+                } else {
+                    format!("£{}.{}{suffix}", tenths / 10, tenths % 10)
+                }
+            };
             if pounds >= 1_000_000 {
-                format!("£{}m", pounds / 1_000_000)
+                short(1_000_000, "m")
             } else if pounds >= 1000 {
-                format!("£{}k", pounds / 1000)
+                short(1000, "k")
             } else {
                 format!("£{pounds}")
             }

@@ -153,7 +153,8 @@ pub fn stacked_bars(
                 line { x1: "{LEFT}", x2: "{W - RIGHT}", y1: "{H - BOTTOM}", y2: "{H - BOTTOM}", stroke: "#0b0c0c", stroke_width: "1" }
                 if let Some(x) = divider {
                     line { x1: "{x:.1}", x2: "{x:.1}", y1: "{TOP - 18.0}", y2: "{H - BOTTOM}", stroke: "#0b0c0c", stroke_width: "2", stroke_dasharray: "6 4" }
-                    text { x: "{x + 6.0:.1}", y: "{TOP - 8.0}", font_size: "13", font_weight: "700", fill: "#0b0c0c", "Ahead: committed at today's placements" }
+                    text { x: "{x - 6.0:.1}", y: "{TOP - 8.0}", text_anchor: "end", font_size: "13", font_weight: "700", fill: "#0b0c0c", "Past: payment schedules" }
+                    text { x: "{x + 6.0:.1}", y: "{TOP - 8.0}", font_size: "13", font_weight: "700", fill: "#0b0c0c", "Ahead: committed" }
                 }
             }
             ul { class: "chart-legend",
