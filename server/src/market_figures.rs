@@ -487,7 +487,15 @@ pub fn refresh_batch(state: &AppState) -> Result<usize, ServiceError> {
         let marked: Vec<(String, i64)> = stmt
             .query_map([BATCH as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
-        let engine = Engine::new(&state.packs, &rules);
+        // A rule set added in a transaction that has committed but whose book is not installed
+        // yet: use the book this snapshot holds, so the figures are never from the older rules.
+        let stored: i64 = tx.query_row("SELECT COUNT(*) FROM rule_sets", [], |r| r.get(0))?;
+        let book = if usize::try_from(stored).ok() == Some(rules.sets().len()) {
+            rules.clone()
+        } else {
+            std::sync::Arc::new(crate::state::load_rule_book(tx)?)
+        };
+        let engine = Engine::new(&state.packs, &book);
         let mut out = Vec::with_capacity(marked.len());
         for (id, seq) in marked {
             let id = stored_id(&id)?;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use accredit_shared::calendar::DateRange;
 use chrono::NaiveDate;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -314,7 +314,7 @@ fn freshness(state: &AppState, tx: &Connection) -> ServiceResult<Freshness> {
             [],
             |r| r.get(0),
         )
-        .ok();
+        .optional()?;
     Ok(Freshness {
         today: state.today(),
         figures_on: market_figures::figures_day(tx)?,
