@@ -12,9 +12,12 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use accredit_server::auth::{Caller, Role};
+use accredit_server::service::market::{self, HeatFilter};
 use accredit_server::state::Config;
-use accredit_server::{default_assets_dir, market_figures, open, seed};
+use accredit_server::{default_assets_dir, market_figures, open, seed, users};
 use anyhow::{Context, anyhow};
+use uuid::Uuid;
 
 /// Requests per page; the median is reported.
 const RUNS: usize = 7;
@@ -52,7 +55,13 @@ fn reset_peak() {
 }
 
 /// One HTTP/1.1 request on a new connection; returns the status and the whole response.
-fn http(addr: &str, method: &str, path: &str, headers: &str, body: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> anyhow::Result<(u16, Vec<u8>)> {
     let mut s = TcpStream::connect(addr)?;
     write!(
         s,
@@ -98,9 +107,8 @@ fn main() -> anyhow::Result<()> {
         took.as_secs_f64() * 1000.0 / refreshed.max(1) as f64,
         peak_mb()
     );
-    let rows: Vec<(String, i64)> = s
-        .db
-        .read(|tx| {
+    let rows: Vec<(String, i64)> =
+        s.db.read(|tx| {
             let mut out = Vec::new();
             for t in [
                 "market_locations",
@@ -109,7 +117,8 @@ fn main() -> anyhow::Result<()> {
                 "market_domains",
                 "market_criteria",
             ] {
-                let n: i64 = tx.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0))?;
+                let n: i64 =
+                    tx.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0))?;
                 out.push((t.to_owned(), n));
             }
             Ok(out)
@@ -118,14 +127,12 @@ fn main() -> anyhow::Result<()> {
     println!("stored rows: {rows:?}");
 
     // One location after a change: marked in the change's transaction, refreshed on the next tick.
-    let one = s
-        .db
-        .read(|tx| accredit_server::tiers::all_locations(tx))
-        .map_err(|e| anyhow!("{e}"))?;
+    let one =
+        s.db.read(|tx| accredit_server::tiers::all_locations(tx))
+            .map_err(|e| anyhow!("{e}"))?;
     let mut times = Vec::new();
     for id in one.iter().take(RUNS) {
-        s.db
-            .write(|tx| market_figures::mark_dirty(tx, &[*id]))
+        s.db.write(|tx| market_figures::mark_dirty(tx, &[*id]))
             .map_err(|e| anyhow!("{e}"))?;
         let started = Instant::now();
         let n = market_figures::refresh_batch(&s).map_err(|e| anyhow!("{e}"))?;
@@ -134,6 +141,71 @@ fn main() -> anyhow::Result<()> {
     }
     let (m, lo, hi) = median(times);
     println!("refresh one location after a change: median {m:?} ({lo:?}–{hi:?})");
+
+    // The service functions alone (the SQL aggregates), without HTTP or rendering.
+    let commissioner = Caller {
+        user_id: s
+            .db
+            .read(|tx| users::user_id(tx, "commissioner"))
+            .map_err(|e| anyhow!("{e}"))?,
+        name: "commissioner".to_owned(),
+        role: Role::Commissioner,
+        provider_id: None,
+        device_id: Uuid::new_v4(),
+        password_change_due: false,
+    };
+    let services: Vec<(
+        &str,
+        Box<dyn Fn() -> Result<(), accredit_server::error::ServiceError>>,
+    )> = vec![
+        (
+            "service::market::overview",
+            Box::new(|| market::overview(&s, &commissioner).map(|_| ())),
+        ),
+        (
+            "service::market::spend",
+            Box::new(|| market::spend(&s, &commissioner).map(|_| ())),
+        ),
+        (
+            "service::market::quality (page 1)",
+            Box::new(|| {
+                market::quality(
+                    &s,
+                    &commissioner,
+                    &HeatFilter {
+                        page: 1,
+                        ..HeatFilter::default()
+                    },
+                )
+                .map(|_| ())
+            }),
+        ),
+        (
+            "service::market::quality (Gold, page 20)",
+            Box::new(|| {
+                market::quality(
+                    &s,
+                    &commissioner,
+                    &HeatFilter {
+                        tier: Some("Gold".into()),
+                        page: 20,
+                        ..HeatFilter::default()
+                    },
+                )
+                .map(|_| ())
+            }),
+        ),
+    ];
+    for (what, f) in &services {
+        let mut times = Vec::new();
+        for _ in 0..RUNS {
+            let started = Instant::now();
+            f().map_err(|e| anyhow!("{what}: {e}"))?;
+            times.push(started.elapsed());
+        }
+        let (m, lo, hi) = median(times);
+        println!("{what:<52} median {m:?} ({lo:?}–{hi:?})");
+    }
 
     // The pages and the API through the real server (its background task finds nothing to do:
     // every location is fresh for the day).
@@ -178,10 +250,19 @@ fn main() -> anyhow::Result<()> {
         ("/api/v1/market", bearer.as_str()),
         ("/api/v1/market/spend", bearer.as_str()),
         ("/api/v1/market/quality", bearer.as_str()),
-        ("/api/v1/market/locations?offset=0&limit=500", bearer.as_str()),
-        ("/api/v1/market/locations?offset=14000&limit=1000", bearer.as_str()),
+        (
+            "/api/v1/market/locations?offset=0&limit=500",
+            bearer.as_str(),
+        ),
+        (
+            "/api/v1/market/locations?offset=14000&limit=1000",
+            bearer.as_str(),
+        ),
     ];
-    println!("{:<52} {:>10} {:>22} {:>10}", "request", "median", "range", "bytes");
+    println!(
+        "{:<52} {:>10} {:>22} {:>10}",
+        "request", "median", "range", "bytes"
+    );
     for (path, auth) in targets {
         let mut times = Vec::new();
         let mut bytes = 0;

@@ -216,9 +216,7 @@ pub fn compute(
         } else {
             engine.determine(records, day)
         };
-        let (name, rank) = d
-            .tier
-            .map_or((NO_TIER.to_owned(), 0), |t| (t.name, t.rank));
+        let (name, rank) = d.tier.map_or((NO_TIER.to_owned(), 0), |t| (t.name, t.rank));
         ranks.insert(name.clone(), rank);
         tiers.push((month_key(m), name, rank));
     }

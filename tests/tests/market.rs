@@ -181,7 +181,10 @@ fn check_sums(c: &Client) -> (Value, Value, Value, Vec<Value>) {
         .iter()
         .map(|c| i(&c["at_lowest"]))
         .collect();
-    assert!(lows.windows(2).all(|w| w[0] >= w[1]), "most at the lowest first");
+    assert!(
+        lows.windows(2).all(|w| w[0] >= w[1]),
+        "most at the lowest first"
+    );
 
     // The heat map: every location with scores, worst first.
     let heat = &quality["heat"];
@@ -252,7 +255,10 @@ fn market_figures_add_up_agree_with_payments_and_follow_a_change() {
     let (overview, spend, _, locations) = check_sums(&commissioner);
     cross_check(&commissioner, &overview, &spend);
     // A lead sees the same figures.
-    assert_eq!(lead.get("/api/v1/market/spend").json()["months"], spend["months"]);
+    assert_eq!(
+        lead.get("/api/v1/market/spend").json()["months"],
+        spend["months"]
+    );
 
     // Open an embargo at a location that is paid a premium today: its premium stops, so the
     // current month's spend and the committed months fall once the refresh has run.
@@ -269,10 +275,7 @@ fn market_figures_add_up_agree_with_payments_and_follow_a_change() {
     assert_eq!(opened.status, 201, "{}", opened.text());
     let (overview2, spend2, _, locations2) = check_sums(&commissioner);
     cross_check(&commissioner, &overview2, &spend2);
-    let after = locations2
-        .iter()
-        .find(|l| l["location_id"] == id)
-        .unwrap();
+    let after = locations2.iter().find(|l| l["location_id"] == id).unwrap();
     assert_eq!(after["status"], "suspended", "{after}");
     assert!(
         i(&spend2["committed_pence"]) < i(&spend["committed_pence"]),
@@ -289,14 +292,16 @@ fn market_figures_add_up_agree_with_payments_and_follow_a_change() {
             .map(|s| i(&s["paid_pence"]))
             .sum()
     };
-    assert_eq!(ahead_of(after), 0, "an embargoed location earns nothing ahead");
+    assert_eq!(
+        ahead_of(after),
+        0,
+        "an embargoed location earns nothing ahead"
+    );
     assert!(ahead_of(paid) > 0);
 
     // Paging and bad input.
     assert_eq!(
-        commissioner
-            .get("/api/v1/market/locations?limit=0")
-            .status,
+        commissioner.get("/api/v1/market/locations?limit=0").status,
         400
     );
     assert_eq!(
@@ -305,7 +310,10 @@ fn market_figures_add_up_agree_with_payments_and_follow_a_change() {
             .status,
         400
     );
-    assert_eq!(commissioner.get("/api/v1/market/quality?page=x").status, 400);
+    assert_eq!(
+        commissioner.get("/api/v1/market/quality?page=x").status,
+        400
+    );
 
     // Providers and monitors are refused.
     for who in ["coastal", "monitor1"] {

@@ -311,7 +311,7 @@ pub const MIGRATIONS: &[&str] = &[
         pack_version TEXT,
         criteria TEXT NOT NULL DEFAULT '{}'
     );
-    CREATE INDEX market_locations_worst ON market_locations(lowest_domain_tenths, overall_tenths);
+    CREATE INDEX market_locations_worst ON market_locations(lowest_domain_tenths, overall_tenths, location_id, tier);
     CREATE TABLE market_tiers (
         location_id TEXT NOT NULL,
         month TEXT NOT NULL,
@@ -340,7 +340,7 @@ pub const MIGRATIONS: &[&str] = &[
         lowest INTEGER NOT NULL,
         PRIMARY KEY (location_id, domain_id)
     ) WITHOUT ROWID;
-    CREATE INDEX market_domains_by_domain ON market_domains(domain_id, tenths);
+    CREATE INDEX market_domains_by_domain ON market_domains(domain_id, position, title, tenths, lowest);
     CREATE TABLE market_criteria (
         pack_id TEXT NOT NULL,
         pack_version TEXT NOT NULL,

@@ -59,7 +59,9 @@ fn bar_label(key: &str, first: bool) -> (String, Option<String>) {
 }
 
 fn freshness_note(f: &Freshness) -> Element {
-    let day = f.figures_on.map_or_else(|| "no day yet".to_owned(), long_date);
+    let day = f
+        .figures_on
+        .map_or_else(|| "no day yet".to_owned(), long_date);
     let behind = f.figures_on != Some(f.today);
     rsx! {
         if f.pending > 0 || behind {
