@@ -19,6 +19,9 @@ use accredit_server::{default_assets_dir, market_figures, open, seed, users};
 use anyhow::{Context, anyhow};
 use uuid::Uuid;
 
+/// A service call measured on its own.
+type Measured<'a> = Box<dyn Fn() -> Result<(), accredit_server::error::ServiceError> + 'a>;
+
 /// Requests per page; the median is reported.
 const RUNS: usize = 7;
 
@@ -128,7 +131,7 @@ fn main() -> anyhow::Result<()> {
 
     // One location after a change: marked in the change's transaction, refreshed on the next tick.
     let one =
-        s.db.read(|tx| accredit_server::tiers::all_locations(tx))
+        s.db.read(accredit_server::tiers::all_locations)
             .map_err(|e| anyhow!("{e}"))?;
     let mut times = Vec::new();
     for id in one.iter().take(RUNS) {
@@ -154,10 +157,7 @@ fn main() -> anyhow::Result<()> {
         device_id: Uuid::new_v4(),
         password_change_due: false,
     };
-    let services: Vec<(
-        &str,
-        Box<dyn Fn() -> Result<(), accredit_server::error::ServiceError>>,
-    )> = vec![
+    let services: Vec<(&str, Measured)> = vec![
         (
             "service::market::overview",
             Box::new(|| market::overview(&s, &commissioner).map(|_| ())),

@@ -422,7 +422,7 @@ pub async fn quality(
                 th { scope: "col", class: "numeric", "Locations scored" }
                 th { scope: "col", class: "numeric", "Average" }
                 th { scope: "col", class: "numeric",
-                    {format!("Below {}", tenths_text(floor))}
+                    {format!("Below the standard ({})", tenths_text(floor))}
                 }
                 th { scope: "col", class: "numeric", "Lowest domain at" }
             } }

@@ -550,45 +550,32 @@ fn heat(tx: &Connection, filter: &HeatFilter) -> ServiceResult<Heat> {
          FROM market_locations m JOIN locations l ON l.id = m.location_id JOIN providers p ON p.id = l.provider_id
          WHERE m.location_id = ?1",
     )?;
-    let mut rows: Vec<(
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<i64>,
-        Option<i64>,
-    )> = Vec::with_capacity(ids.len());
-    for id in &ids {
-        rows.push(one.query_row([id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?);
-    }
     let mut cells =
         tx.prepare_cached("SELECT domain_id, tenths FROM market_domains WHERE location_id = ?1")?;
-    let mut out = Vec::with_capacity(rows.len());
-    for (id, name, provider, tier, overall, lowest) in rows {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let mut row = one.query_row([id], |r| {
+            Ok(HeatRow {
+                location_id: Uuid::nil(),
+                name: r.get(1)?,
+                provider: r.get(2)?,
+                tier: r
+                    .get::<_, Option<String>>(3)?
+                    .unwrap_or_else(|| NO_TIER.to_owned()),
+                overall_tenths: r.get(4)?,
+                lowest_domain_tenths: r.get(5)?,
+                cells: Vec::new(),
+            })
+        })?;
+        row.location_id = stored_id(id)?;
         let by_domain: BTreeMap<String, i64> = cells
-            .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
-        out.push(HeatRow {
-            location_id: stored_id(&id)?,
-            name,
-            provider,
-            tier: tier.unwrap_or_else(|| NO_TIER.to_owned()),
-            overall_tenths: overall,
-            lowest_domain_tenths: lowest,
-            cells: columns
-                .iter()
-                .map(|(d, _)| by_domain.get(d).copied())
-                .collect(),
-        });
+        row.cells = columns
+            .iter()
+            .map(|(d, _)| by_domain.get(d).copied())
+            .collect();
+        out.push(row);
     }
     Ok(Heat {
         columns,
