@@ -588,3 +588,42 @@ pub fn note_refreshed(tx: &Connection) -> Result<(), ServiceError> {
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_add_up_to_the_line_and_follow_the_exact_amounts() {
+        assert_eq!(apportion(100, &[1, 1, 1]), vec![34, 33, 33]);
+        assert_eq!(apportion(4000, &[25 * 7, 30 * 7]), vec![1818, 2182]);
+        assert_eq!(apportion(0, &[3, 4]), vec![0, 0]);
+        assert_eq!(apportion(7, &[0, 5]), vec![0, 7]);
+        for total in [1, 99, 12_345, 4_000_001] {
+            for w in [[1, 2, 3], [7, 0, 11], [1_000_000, 1, 1]] {
+                let shares = apportion(total, &w);
+                assert_eq!(shares.iter().sum::<i64>(), total, "{total} {w:?}");
+                let sum: i128 = w.iter().sum();
+                for (s, w) in shares.iter().zip(w) {
+                    // Each share is the exact one rounded down or up.
+                    let exact = i128::from(total) * w;
+                    assert!(
+                        i128::from(*s) * sum <= exact + sum && i128::from(*s) * sum >= exact - sum
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_window_is_24_months_to_this_one_and_12_after() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap_or_default();
+        let w = window(today);
+        assert_eq!(w.past.len(), 24);
+        assert_eq!(w.ahead.len(), 12);
+        assert_eq!(month_key(&w.past[0]), "2025-01");
+        assert_eq!(month_key(&w.past[23]), "2026-12");
+        assert_eq!(month_key(&w.ahead[0]), "2027-01");
+        assert_eq!(month_key(&w.ahead[11]), "2027-12");
+    }
+}
