@@ -8,7 +8,7 @@
 //!
 //! The window: the 24 months up to and including the current one, and the 12 months after it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use accredit_shared::calendar::{DateRange, month_period};
@@ -476,15 +476,30 @@ pub fn store(tx: &Connection, f: &Figures, seq: Option<i64>) -> Result<(), Servi
 /// a reader, outside the writer; the results are written in one short write. Returns how many
 /// were refreshed (0 when nothing is marked).
 pub fn refresh_batch(state: &AppState) -> Result<usize, ServiceError> {
+    refresh_batch_skipping(state, &mut HashSet::new())
+}
+
+/// As [`refresh_batch`], leaving out the locations in `failed` and adding any whose figures
+/// cannot be computed (their records do not read): each is logged and stays marked, so the
+/// pages count it as still being refreshed rather than showing figures from before its change,
+/// and it no longer holds up the others.
+fn refresh_batch_skipping(
+    state: &AppState,
+    failed: &mut HashSet<Uuid>,
+) -> Result<usize, ServiceError> {
     let today = state.today();
     let rules = state.rules();
     let computed = state.db.read(|tx| {
         let mut stmt = tx.prepare_cached(
             "SELECT location_id, seq FROM market_dirty ORDER BY location_id LIMIT ?1",
         )?;
-        let marked: Vec<(String, i64)> = stmt
-            .query_map([BATCH as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
+        let limit = i64::try_from(BATCH + failed.len()).unwrap_or(i64::MAX);
+        let marked: Vec<(Uuid, i64)> = stmt
+            .query_map([limit], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .map(|(id, seq)| Ok((stored_id(&id)?, seq)))
+            .collect::<Result<_, ServiceError>>()?;
         // A rule set added in a transaction that has committed but whose book is not installed
         // yet: use the book this snapshot holds, so the figures are never from the older rules.
         let stored: i64 = tx.query_row("SELECT COUNT(*) FROM rule_sets", [], |r| r.get(0))?;
@@ -494,17 +509,28 @@ pub fn refresh_batch(state: &AppState) -> Result<usize, ServiceError> {
             std::sync::Arc::new(crate::state::load_rule_book(tx)?)
         };
         let engine = Engine::new(&state.packs, &book);
-        let mut out = Vec::with_capacity(marked.len());
-        for (id, seq) in marked {
-            let id = stored_id(&id)?;
-            let figures = match tiers::records(tx, id)? {
-                Some(records) => {
-                    let placements = tiers::placements(tx, id)?;
-                    Some(compute(&engine, &records, &placements, today))
+        let mut out = Vec::with_capacity(BATCH);
+        let todo: Vec<(Uuid, i64)> = marked
+            .into_iter()
+            .filter(|(id, _)| !failed.contains(id))
+            .take(BATCH)
+            .collect();
+        for (id, seq) in todo {
+            let figures = tiers::records(tx, id).and_then(|records| {
+                records
+                    .map(|records| {
+                        let placements = tiers::placements(tx, id)?;
+                        Ok(compute(&engine, &records, &placements, today))
+                    })
+                    .transpose()
+            });
+            match figures {
+                Ok(f) => out.push((id, seq, f)),
+                Err(e) => {
+                    tracing::error!(location = %id, error = %e, "computing a location's market figures failed; it stays marked");
+                    failed.insert(id);
                 }
-                None => None,
-            };
-            out.push((id, seq, figures));
+            }
         }
         Ok(out)
     })?;
@@ -533,14 +559,21 @@ pub fn refresh_batch(state: &AppState) -> Result<usize, ServiceError> {
 /// Refreshes until nothing is marked, first marking everything if the day changed. Returns how
 /// many locations were refreshed.
 pub fn refresh_all_marked(state: &AppState) -> Result<usize, ServiceError> {
+    refresh_pass(state, &mut HashSet::new())
+}
+
+/// One pass of the background task; `failed` (kept between passes, emptied on a new day) holds
+/// the locations whose figures could not be computed, so they are not retried every second.
+fn refresh_pass(state: &AppState, failed: &mut HashSet<Uuid>) -> Result<usize, ServiceError> {
     let today = state.today();
     // Read first, so an idle server does not write (and fsync) every tick.
     if state.db.read(figures_day)? != Some(today) {
         state.db.write(|tx| mark_all_if_new_day(tx, today))?;
+        failed.clear();
     }
     let mut total = 0;
     loop {
-        let n = refresh_batch(state)?;
+        let n = refresh_batch_skipping(state, failed)?;
         if n == 0 {
             return Ok(total);
         }
@@ -552,10 +585,20 @@ pub fn refresh_all_marked(state: &AppState) -> Result<usize, ServiceError> {
 pub async fn run(state: AppState, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let failed = std::sync::Arc::new(std::sync::Mutex::new(HashSet::new()));
     loop {
         tick.tick().await;
         let started = std::time::Instant::now();
-        match state.blocking(refresh_all_marked).await {
+        let failed = failed.clone();
+        let pass = state
+            .blocking(move |s| {
+                let mut failed = failed
+                    .lock()
+                    .map_err(|_| ServiceError::internal("market refresh state poisoned"))?;
+                refresh_pass(s, &mut failed)
+            })
+            .await;
+        match pass {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 locations = n,
