@@ -1,4 +1,4 @@
-//! CSV imports for commissioners: locations, placements and CQC ratings. Each file is imported
+//! CSV imports for commissioners: locations, placements, CQC ratings and contracts. Each file is imported
 //! in one transaction: one bad row (reported with its line number) and nothing is imported.
 
 use std::collections::{BTreeMap, HashMap};
@@ -12,6 +12,9 @@ use uuid::Uuid;
 
 use accredit_shared::api::CqcRequest;
 use accredit_shared::calendar::parse_date;
+use accredit_shared::money::Pence;
+use accredit_shared::ratio::Ratio;
+use accredit_shared::withhold::Contract;
 
 use crate::error::ServiceError;
 use crate::service::records::{check_cqc, check_placement};
@@ -75,6 +78,23 @@ struct CqcRow {
     caring: Option<CqcRatingValue>,
     responsive: Option<CqcRatingValue>,
     well_led: Option<CqcRatingValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContractRow {
+    reference: String,
+    provider: String,
+    #[serde(default)]
+    cqc_location_id: String,
+    #[serde(deserialize_with = "date")]
+    starts_on: NaiveDate,
+    #[serde(deserialize_with = "date")]
+    ends_on: NaiveDate,
+    period_months: u32,
+    value_per_period_pence: i64,
+    #[serde(default)]
+    withhold_percent: String,
 }
 
 /// A row of a file: its line, and the row or why it cannot be read.
@@ -162,6 +182,9 @@ pub fn columns(kind: Kind) -> &'static str {
         Kind::CqcRatings => {
             "cqc_location_id,inspected_on,published_on,overall,safe,effective,caring,responsive,well_led"
         }
+        Kind::Contracts => {
+            "reference,provider,cqc_location_id,starts_on,ends_on,period_months,value_per_period_pence,withhold_percent"
+        }
     }
 }
 
@@ -174,6 +197,8 @@ pub enum Kind {
     Placements,
     /// `cqc_location_id,inspected_on,published_on,overall,safe,effective,caring,responsive,well_led`
     CqcRatings,
+    /// `reference,provider,cqc_location_id,starts_on,ends_on,period_months,value_per_period_pence,withhold_percent`
+    Contracts,
 }
 
 /// What importing a row would do.
@@ -219,6 +244,7 @@ enum Op {
     },
     Placement(Placement),
     Cqc(CqcRating),
+    Contract(Contract),
 }
 
 /// What a file would change: every row's outcome, and the writes to make if none is refused.
@@ -511,6 +537,76 @@ pub fn plan(
                 push(&mut out, line, what, result);
             }
         }
+        Kind::Contracts => {
+            let providers: HashMap<String, Uuid> = crate::service::locations::provider_names(tx)?
+                .into_iter()
+                .map(|(id, name)| (name, id))
+                .collect();
+            for (line, r) in rows::<ContractRow>(text, columns(kind))? {
+                let what = r
+                    .as_ref()
+                    .map(|r| format!("contract {}", r.reference))
+                    .unwrap_or_default();
+                let result = match r {
+                    Err(e) => Err(e),
+                    Ok(r) => (|| {
+                        duplicate(format!("contract {}", r.reference.trim()), line)?;
+                        let Some(provider_id) = providers.get(r.provider.trim()).copied() else {
+                            return Err(format!(
+                                "no provider is called {}: add its locations first",
+                                r.provider.trim()
+                            ));
+                        };
+                        let location_id = if r.cqc_location_id.trim().is_empty() {
+                            None
+                        } else {
+                            let Some((loc, _)) = location_of(tx, r.cqc_location_id.trim())
+                                .map_err(|e| e.message())?
+                            else {
+                                return Err(unknown(r.cqc_location_id.trim()));
+                            };
+                            Some(loc.id)
+                        };
+                        let withhold_percent = if r.withhold_percent.trim().is_empty() {
+                            None
+                        } else {
+                            Some(
+                                Ratio::parse_percent(&r.withhold_percent)
+                                    .map_err(|e| format!("withhold_percent: {e}"))?,
+                            )
+                        };
+                        let existing = crate::service::contracts::by_reference(tx, &r.reference)
+                            .map_err(|e| e.message())?;
+                        let c = Contract {
+                            id: existing.as_ref().map_or_else(Uuid::new_v4, |e| e.id),
+                            reference: r.reference.trim().to_owned(),
+                            provider_id,
+                            location_id,
+                            starts_on: r.starts_on,
+                            ends_on: r.ends_on,
+                            period_months: r.period_months,
+                            value_per_period: Pence(r.value_per_period_pence),
+                            withhold_percent,
+                        };
+                        let refusals =
+                            crate::service::contracts::check(tx, &c).map_err(|e| e.message())?;
+                        if let Some(r) = refusals.into_iter().next() {
+                            let mut m = r.message;
+                            if let Some(first) = m.get(..1).map(str::to_lowercase) {
+                                m.replace_range(..1, &first);
+                            }
+                            return Err(m);
+                        }
+                        let action = action_of(existing.as_ref(), &c);
+                        Ok((
+                            action,
+                            (action != Action::Unchanged).then_some(Op::Contract(c)),
+                        ))
+                    })(),
+                };
+                push(&mut out, line, what, result);
+            }
+        }
     }
     Ok(out)
 }
@@ -566,6 +662,7 @@ pub fn apply(
                 .execute(params![p.id.to_string(), p.location_id.to_string(), serde_json::to_string(p)?])?;
                 affected.push(p.location_id);
             }
+            Op::Contract(c) => crate::service::contracts::store(tx, c)?,
             Op::Cqc(c) => {
                 tx.prepare_cached(
                     "INSERT INTO cqc_ratings (id, location_id, data) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET data = excluded.data",

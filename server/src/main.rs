@@ -210,6 +210,7 @@ enum KindArg {
     Locations,
     Placements,
     CqcRatings,
+    Contracts,
 }
 
 fn config(data: PathBuf, today: Option<NaiveDate>) -> Config {
@@ -363,6 +364,7 @@ async fn main() -> anyhow::Result<()> {
                 KindArg::Locations => Kind::Locations,
                 KindArg::Placements => Kind::Placements,
                 KindArg::CqcRatings => Kind::CqcRatings,
+                KindArg::Contracts => Kind::Contracts,
             };
             let state = open(config(data, None), &default_assets_dir())?;
             let (count, affected) = state

@@ -6,11 +6,14 @@
 use std::collections::BTreeMap;
 
 use accredit_shared::FrameworkPack;
-use accredit_shared::calendar::add_days;
+use accredit_shared::calendar::{add_days, add_months};
+use accredit_shared::money::Pence;
 use accredit_shared::records::*;
 use accredit_shared::visit::{
     ActionDraft, Author, EvidenceDraft, EvidenceKind, VisitDoc, VisitHeader,
 };
+use accredit_shared::withhold::Contract;
+use chrono::Datelike;
 use chrono::{NaiveDate, TimeZone, Utc};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
@@ -487,6 +490,52 @@ pub fn seed(state: &AppState) -> Result<Vec<Login>, ServiceError> {
                     &placement,
                 )?;
             }
+        }
+        // Contracts for withhold and release, each with a period ending this month so the
+        // payments page settles it: Seaview House's and Fylde's (all its homes, the lowest score
+        // deciding) run for a year; Stanley Park Lodge's runs in quarters.
+        let first_of = |months_back: i32| -> Result<NaiveDate, ServiceError> {
+            let n = today.year() * 12 + today.month0() as i32 - months_back;
+            d(n.div_euclid(12), n.rem_euclid(12) as u32 + 1, 1)
+        };
+        let year_start = first_of(11)?;
+        let quarter_start = first_of(2)?;
+        for c in [
+            Contract {
+                id: Uuid::new_v4(),
+                reference: "BPL-QAP-2026-001".into(),
+                provider_id: coastal,
+                location_id: Some(loc[0]),
+                starts_on: year_start,
+                ends_on: add_days(add_months(year_start, 12), -1),
+                period_months: 12,
+                value_per_period: Pence(15_000_000),
+                withhold_percent: None,
+            },
+            Contract {
+                id: Uuid::new_v4(),
+                reference: "BPL-QAP-2026-002".into(),
+                provider_id: fylde,
+                location_id: Some(loc[2]),
+                starts_on: quarter_start,
+                ends_on: add_days(add_months(quarter_start, 12), -1),
+                period_months: 3,
+                value_per_period: Pence(3_120_000),
+                withhold_percent: Some(accredit_shared::ratio::Ratio::integer(4)),
+            },
+            Contract {
+                id: Uuid::new_v4(),
+                reference: "BPL-QAP-2026-003".into(),
+                provider_id: fylde,
+                location_id: None,
+                starts_on: year_start,
+                ends_on: add_days(add_months(year_start, 12), -1),
+                period_months: 12,
+                value_per_period: Pence(9_800_000),
+                withhold_percent: None,
+            },
+        ] {
+            crate::service::contracts::store(tx, &c)?;
         }
         let all = tiers::all_locations(tx)?;
         tiers::redetermine(state, &state.rules(), tx, &all, "demo data")?;

@@ -673,3 +673,92 @@ fn each_role_reaches_only_its_locations() {
         Err(ServiceError::Forbidden(_))
     ));
 }
+
+#[test]
+fn contracts_import_from_csv_by_reference_all_or_nothing_and_twice_changes_nothing() {
+    use accredit_server::service::contracts;
+    let dir = tempfile::tempdir().unwrap();
+    let s = demo(&dir);
+    let commissioner = caller(&s, "commissioner");
+    let header = import::columns(import::Kind::Contracts);
+    let good = format!(
+        "{header}\n\
+         IMP-1,Coastal Care Ltd,1-101000002,2026-04-01,2027-03-31,3,3086400,2.5\n\
+         IMP-2,Fylde Homes Partnership,,2026-04-01,2027-03-31,12,9800000,\n"
+    );
+    let plan =
+        s.db.read(|tx| import::plan(tx, import::Kind::Contracts, &good, s.today()))
+            .unwrap();
+    assert_eq!(plan.counts(), (2, 0, 0, 0));
+    let (rows, affected) =
+        s.db.write(|tx| import::import(tx, import::Kind::Contracts, &good, s.today()))
+            .unwrap();
+    assert_eq!((rows, affected.len()), (2, 0), "contracts move no tier");
+    let list = s.db.read(|tx| contracts::list(tx, &commissioner)).unwrap();
+    let imp1 = list
+        .iter()
+        .find(|c| c.contract.reference == "IMP-1")
+        .unwrap();
+    assert_eq!(imp1.location_name.as_deref(), Some("Promenade Court"));
+    assert_eq!(imp1.contract.value_per_period.0, 3_086_400);
+    assert_eq!(
+        imp1.contract.withhold_percent,
+        accredit_shared::ratio::Ratio::new(5, 2)
+    );
+    let imp2 = list
+        .iter()
+        .find(|c| c.contract.reference == "IMP-2")
+        .unwrap();
+    assert!(imp2.contract.location_id.is_none());
+    assert!(imp2.contract.withhold_percent.is_none());
+
+    // The same file again changes nothing; a changed value updates the same contract.
+    let again =
+        s.db.read(|tx| import::plan(tx, import::Kind::Contracts, &good, s.today()))
+            .unwrap();
+    assert_eq!(again.counts(), (0, 0, 2, 0));
+    let changed = good.replace("3086400", "3100000");
+    let plan =
+        s.db.read(|tx| import::plan(tx, import::Kind::Contracts, &changed, s.today()))
+            .unwrap();
+    assert_eq!(plan.counts(), (0, 1, 1, 0));
+
+    // Bad rows are refused with their line and reason, and nothing is written.
+    let bad = format!(
+        "{header}\n\
+         IMP-3,Coastal Care Ltd,,2026-04-01,2027-03-31,3,100000,\n\
+         IMP-4,Nobody Ltd,,2026-04-01,2027-03-31,3,100000,\n\
+         IMP-5,Coastal Care Ltd,1-102000001,2026-04-01,2027-03-31,3,100000,\n\
+         IMP-6,Coastal Care Ltd,,2026-04-01,2027-03-15,3,100000,\n\
+         IMP-7,Coastal Care Ltd,,2026-04-01,2027-03-31,3,100000,101\n\
+         IMP-3,Coastal Care Ltd,,2026-04-01,2027-03-31,3,100000,\n"
+    );
+    let plan =
+        s.db.read(|tx| import::plan(tx, import::Kind::Contracts, &bad, s.today()))
+            .unwrap();
+    let refused: Vec<(u64, String)> = plan
+        .refused()
+        .map(|r| (r.line, r.outcome.clone().unwrap_err()))
+        .collect();
+    assert_eq!(
+        refused.iter().map(|r| r.0).collect::<Vec<_>>(),
+        [3, 4, 5, 6, 7],
+        "{refused:?}"
+    );
+    assert!(
+        refused[0].1.contains("no provider is called Nobody Ltd"),
+        "{refused:?}"
+    );
+    assert!(
+        refused[1].1.contains("one of the provider's"),
+        "{refused:?}"
+    );
+    assert!(refused[2].1.contains("whole period"), "{refused:?}");
+    assert!(refused[3].1.contains("100 or less"), "{refused:?}");
+    assert!(refused[4].1.contains("line 2"), "{refused:?}");
+    let r =
+        s.db.write(|tx| import::import(tx, import::Kind::Contracts, &bad, s.today()));
+    assert!(r.is_err());
+    let after = s.db.read(|tx| contracts::list(tx, &commissioner)).unwrap();
+    assert_eq!(after.len(), list.len(), "nothing was written");
+}

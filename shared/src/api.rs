@@ -629,3 +629,30 @@ pub struct DueVisitRow {
     /// Monitors who cover it: (user id, name).
     pub monitors: Vec<(Uuid, String)>,
 }
+
+/// A contract to add or replace (`POST /api/v1/contracts`, `PUT /api/v1/contracts/{id}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContractRequest {
+    /// The council's contract reference, unique.
+    pub reference: String,
+    /// The provider contracted.
+    pub provider_id: Uuid,
+    /// The location contracted; absent for every location of the provider.
+    #[serde(default)]
+    pub location_id: Option<Uuid>,
+    /// First day of the first period.
+    #[serde(with = "strict_date")]
+    pub starts_on: NaiveDate,
+    /// Last day of the last period: it must close a whole period.
+    #[serde(with = "strict_date")]
+    pub ends_on: NaiveDate,
+    /// Length of each period: 1, 3, 6 or 12 months.
+    pub period_months: u32,
+    /// Contract value for each period, in pence.
+    pub value_per_period_pence: i64,
+    /// Share of each period's value at risk, in per cent (up to three decimals); absent for the
+    /// rule set's.
+    #[serde(default)]
+    pub withhold_percent: Option<f64>,
+}

@@ -521,6 +521,17 @@ impl<'a> Engine<'a> {
             }
         }
         det.rate = premium_rate(rules, rank, &det.qualifications);
+        if !rules.mode.pays_premiums() {
+            // The tier still stands (it is the accreditation); only the money is off.
+            det.rate = PremiumRate::default();
+            for q in &mut det.qualifications {
+                q.weekly = Pence::ZERO;
+            }
+            det.notes.push(format!(
+                "rule set {} runs withhold and release only: no weekly premium is paid",
+                rules.version
+            ));
+        }
         det.status = premium_status(rank, &det.gates);
         det
     }

@@ -2,7 +2,8 @@
 //! function computes a score, a tier or a payment line everywhere.
 //!
 //! - [`framework`]: versioned framework packs (TOML), validated with field paths.
-//! - [`scheme`]: versioned scheme rule sets with effective dates, and the [`scheme::RuleBook`].
+//! - [`scheme`]: versioned scheme rule sets with effective dates, and the [`scheme::RuleBook`];
+//!   [`rule_form`] edits one as a form, [`rule_diff`] compares two, [`scheme_toml`] writes one.
 //! - [`scoring`]: a visit's answers to domain and overall percentages.
 //! - [`determination`]: a location's tier on a day, with its explanation.
 //! - [`premium`]: payment schedules, pro-rated by day, rounded once per line; adjustment lines.
@@ -27,7 +28,10 @@ pub mod planning;
 pub mod premium;
 pub mod ratio;
 pub mod records;
+pub mod rule_diff;
+pub mod rule_form;
 pub mod scheme;
+pub mod scheme_toml;
 pub mod scoring;
 pub mod sync;
 pub mod visit;

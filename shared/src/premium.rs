@@ -265,10 +265,18 @@ pub fn compute_schedule(
                 Some(line) => lines.push(line),
                 None => excluded.push(ExcludedPlacement {
                     placement_id: p.id,
-                    reason: format!(
-                        "{} placements earn no premium under the rules in force",
-                        p.funding.label()
-                    ),
+                    reason: if engine
+                        .rules
+                        .in_force(period.to)
+                        .is_some_and(|r| !r.mode.pays_premiums())
+                    {
+                        "the scheme pays no premiums under the rules in force (withhold and release only)".to_owned()
+                    } else {
+                        format!(
+                            "{} placements earn no premium under the rules in force",
+                            p.funding.label()
+                        )
+                    },
                 }),
             }
         }
@@ -335,7 +343,9 @@ fn placement_line(
             continue;
         };
         let rules = engine.rules.in_force(c.covers.from);
-        let eligible = rules.is_some_and(|r| r.payments.eligible_funding.contains(&p.funding));
+        let eligible = rules.is_some_and(|r| {
+            r.mode.pays_premiums() && r.payments.eligible_funding.contains(&p.funding)
+        });
         let paid_days = rules.map_or(0, |r| r.payments.hospital_absence_paid_days);
         // Rebuilt only when a rule-set change alters the paid allowance, not on every run.
         if unpaid_ranges.as_ref().is_none_or(|(d, _)| *d != paid_days) {

@@ -123,6 +123,37 @@ impl Ratio {
         })
     }
 
+    /// A percentage as people type it: `5`, `2.5`, `12.125`, with or without a `%` sign; never
+    /// negative, at most three decimal places, at most 100.
+    pub fn parse_percent(text: &str) -> Result<Ratio, PercentError> {
+        let t = text.trim();
+        let t = t.strip_suffix('%').unwrap_or(t).trim_end();
+        if t.is_empty() {
+            return Err(PercentError::Empty);
+        }
+        let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+        if whole.is_empty()
+            || whole.len() > 3
+            || frac.len() > 3
+            || (t.contains('.') && frac.is_empty())
+            || !whole
+                .bytes()
+                .chain(frac.bytes())
+                .all(|b| b.is_ascii_digit())
+        {
+            return Err(PercentError::Format);
+        }
+        let scale = 10i128.pow(frac.len() as u32);
+        let num = format!("{whole}{frac}")
+            .parse::<i128>()
+            .map_err(|_| PercentError::Format)?;
+        let r = Ratio::new(num, scale).ok_or(PercentError::Format)?;
+        if r > Ratio::integer(100) {
+            return Err(PercentError::OverHundred);
+        }
+        Ok(r)
+    }
+
     /// An approximation for display and charts only; never use it to decide anything.
     pub fn to_f64(&self) -> f64 {
         self.num as f64 / self.den as f64
@@ -145,6 +176,20 @@ impl Ratio {
             )
         }
     }
+}
+
+/// Why a typed percentage could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PercentError {
+    /// Nothing typed.
+    #[error("enter a percentage")]
+    Empty,
+    /// Not a percentage.
+    #[error("enter a percentage as a number with at most three decimals, like 5 or 2.5")]
+    Format,
+    /// More than 100.
+    #[error("a percentage must be 100 or less")]
+    OverHundred,
 }
 
 /// `num / den` rounded half up (towards +∞ at exactly one half), for `den > 0`.
@@ -197,6 +242,22 @@ pub fn percent_text(r: Option<Ratio>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentages_are_read_strictly() {
+        let p = |t: &str| Ratio::parse_percent(t);
+        assert_eq!(p("5"), Ok(Ratio::integer(5)));
+        assert_eq!(p(" 2.5 % "), Ok(Ratio::new(5, 2).unwrap()));
+        assert_eq!(p("12.125"), Ok(Ratio::new(12_125, 1000).unwrap()));
+        assert_eq!(p("100"), Ok(Ratio::integer(100)));
+        assert_eq!(p(""), Err(PercentError::Empty));
+        assert_eq!(p("100.001"), Err(PercentError::OverHundred));
+        for bad in [
+            "-5", "5.", ".5", "1.2345", "5,5", "five", "1e2", "+5", "5 5",
+        ] {
+            assert_eq!(p(bad), Err(PercentError::Format), "{bad}");
+        }
+    }
 
     #[test]
     fn reduces_and_compares_exactly() {

@@ -28,6 +28,42 @@ pub enum SchemeMode {
     Premium,
     /// Westminster style: a share of contract value is withheld and released by score.
     WithholdRelease,
+    /// Both: premiums by tier, and a share of contract value withheld and released by score.
+    Both,
+}
+
+impl SchemeMode {
+    /// Whether the scheme pays weekly premiums.
+    pub fn pays_premiums(self) -> bool {
+        matches!(self, SchemeMode::Premium | SchemeMode::Both)
+    }
+
+    /// Whether the scheme withholds and releases a share of contract value.
+    pub fn withholds(self) -> bool {
+        matches!(self, SchemeMode::WithholdRelease | SchemeMode::Both)
+    }
+
+    /// In words.
+    pub fn label(self) -> &'static str {
+        match self {
+            SchemeMode::Premium => "Premiums by tier",
+            SchemeMode::WithholdRelease => "Withhold and release",
+            SchemeMode::Both => "Premiums and withhold and release",
+        }
+    }
+}
+
+/// Which score decides a contract period's release.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreSource {
+    /// The overall score of the latest conclusive visit published within the period; a period
+    /// with none releases nothing.
+    #[default]
+    LatestVisitInPeriod,
+    /// The overall score of the latest conclusive visit published by the period's end, however
+    /// long before.
+    LatestVisit,
 }
 
 /// What a gate does to the premium while it applies.
@@ -169,6 +205,9 @@ pub struct WithholdReleaseRules {
     pub withhold_percent: Ratio,
     /// Bands, highest score first.
     pub bands: Vec<ReleaseBand>,
+    /// Which score decides the release.
+    #[serde(default)]
+    pub score_from: ScoreSource,
 }
 
 /// Early-warning settings.
@@ -285,7 +324,7 @@ impl RuleSet {
         p.into_result(DOC, rs)
     }
 
-    fn validate(&self, p: &mut Problems) {
+    pub(crate) fn validate(&self, p: &mut Problems) {
         let hundred = Ratio::integer(100);
         let pct_ok = |r: Ratio| Ratio::ZERO <= r && r <= hundred;
         if self.name.trim().is_empty() {

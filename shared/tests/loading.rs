@@ -44,7 +44,10 @@ fn shipped_pack_is_the_cqc_framework() {
 #[test]
 fn shipped_scheme_has_the_domain_defaults() {
     let r = scheme();
-    assert_eq!(r.mode, SchemeMode::Premium);
+    // Premiums as DOMAIN.md §5 says; withhold and release too, which touches only the contracts
+    // a council records (none by default).
+    assert_eq!(r.mode, SchemeMode::Both);
+    assert!(r.mode.pays_premiums() && r.mode.withholds());
     assert_eq!(r.effective_from, d(2026, 4, 1));
     assert_eq!(r.scoring.rescale, Rescale::Shift);
     assert_eq!(r.scoring.max_not_assessed_percent, Ratio::integer(10));

@@ -4,11 +4,9 @@ mod common;
 use accredit_shared::calendar::DateRange;
 use accredit_shared::determination::PremiumStatus;
 use accredit_shared::premium::{IssuedLine, PaymentLine, Schedule, adjustments, compute_schedule};
-use accredit_shared::ratio::Ratio;
 use accredit_shared::records::*;
-use accredit_shared::scheme::{RuleBook, SchemeMode};
+use accredit_shared::scheme::RuleBook;
 use accredit_shared::warning::{Light, early_warning, sort_red_first};
-use accredit_shared::withhold::{Contract, withhold_release};
 use accredit_shared::{Engine, Pence};
 use common::*;
 
@@ -260,45 +258,6 @@ fn an_upheld_appeal_yields_adjustment_lines_not_edits() {
     let mut wrong = issued.clone();
     wrong[0].period = period(d(2026, 6, 1), d(2026, 6, 30));
     assert!(adjustments(&wrong, &recomputed).is_err());
-}
-
-#[test]
-fn withhold_and_release_by_score() {
-    let mut rules = scheme_from(d(2000, 1, 1));
-    rules.mode = SchemeMode::WithholdRelease;
-    let book = RuleBook::new(vec![rules]).unwrap();
-    let lib = library();
-    let engine = Engine::new(&lib, &book);
-    let contract = Contract {
-        id: id(7001),
-        location_id: id(LOC),
-        period: period(d(2026, 6, 1), d(2026, 6, 30)),
-        value: Pence(1_234_567),
-    };
-    let mut r = records();
-    r.visits.push(visit(1, d(2026, 1, 10), d(2026, 2, 1), GOLD)); // 100%
-    let line = withhold_release(&engine, &r, &contract).unwrap();
-    assert_eq!(line.at_risk, Pence(61_728)); // 5% of £12,345.67 = 617.2835 → £617.28
-    assert_eq!((line.released, line.withheld), (Pence(61_728), Pence(0)));
-
-    r.visits[0].answers = answers(SILVER); // 83.3%: half released
-    let line = withhold_release(&engine, &r, &contract).unwrap();
-    assert_eq!(line.release_percent, Ratio::integer(50));
-    assert_eq!(
-        (line.released, line.withheld),
-        (Pence(30_864), Pence(30_864))
-    ); // 308.64175 → 308.64
-
-    r.visits[0].answers = answers(BRONZE); // 66.7%: nothing released
-    let line = withhold_release(&engine, &r, &contract).unwrap();
-    assert_eq!((line.released, line.withheld), (Pence(0), Pence(61_728)));
-
-    r.visits[0].answers = answers(GOLD);
-    r.gates
-        .push(gate(1, GateKind::S42Enquiry, d(2026, 6, 20), None));
-    let line = withhold_release(&engine, &r, &contract).unwrap();
-    assert_eq!(line.released, Pence(0));
-    assert!(line.reason.contains("gate"));
 }
 
 #[test]

@@ -80,3 +80,35 @@ export async function locationId(page, name) {
   const href = await page.getByRole('link', { name, exact: true }).getAttribute('href');
   return href.split('/').pop();
 }
+
+/** Pence from "£1,234.56" or "-£5.00". */
+export function pence(text) {
+  const m = text.replace(/,/g, '').match(/(-?)£(\d+)\.(\d\d)/);
+  assert.ok(m, `no money in ${JSON.stringify(text)}`);
+  return (m[1] ? -1 : 1) * (Number(m[2]) * 100 + Number(m[3]));
+}
+
+/** Parses CSV with quoted fields. */
+export function parseCsv(text) {
+  const rows = [];
+  let row = [], field = '', quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(field); field = ''; }
+    else if (c === '\n') { row.push(field); rows.push(row); row = []; field = ''; }
+    else field += c;
+  }
+  if (field || row.length) { row.push(field); rows.push(row); }
+  return rows;
+}
+
+/** Reads a download's text. */
+export async function downloadText(download) {
+  const chunks = await (await download.createReadStream()).toArray();
+  return Buffer.concat(chunks).toString('utf8');
+}

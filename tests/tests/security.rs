@@ -69,6 +69,9 @@ fn routes(loc: &str, visit: &str) -> Vec<(&'static str, String)> {
         ("POST", "/api/v1/placements".into()),
         ("GET", "/api/v1/rule-sets".into()),
         ("POST", "/api/v1/rule-sets".into()),
+        ("GET", "/api/v1/rule-sets/2026.1".into()),
+        ("POST", "/api/v1/rule-sets/check".into()),
+        ("GET", "/api/v1/rule-sets/compare?a=2024.1&b=2026.1".into()),
         ("POST", "/api/v1/password".into()),
         ("GET", "/api/v1/users".into()),
         ("POST", "/api/v1/users".into()),
@@ -98,6 +101,10 @@ fn routes(loc: &str, visit: &str) -> Vec<(&'static str, String)> {
         ("GET", "/api/v1/market/spend".into()),
         ("GET", "/api/v1/market/quality".into()),
         ("GET", "/api/v1/market/locations".into()),
+        ("GET", "/api/v1/contracts".into()),
+        ("POST", "/api/v1/contracts".into()),
+        ("GET", format!("/api/v1/contracts/{}", Uuid::new_v4())),
+        ("PUT", format!("/api/v1/contracts/{}", Uuid::new_v4())),
     ]
 }
 
@@ -146,6 +153,10 @@ fn council_pages(loc: &str) -> Vec<(&'static str, String)> {
         ("GET", "/market".into()),
         ("GET", "/market/spend".into()),
         ("GET", "/market/quality".into()),
+        ("POST", "/contracts".into()),
+        ("GET", "/contracts/new".into()),
+        ("GET", format!("/contracts/{any}/edit")),
+        ("POST", format!("/contracts/{any}/edit")),
     ]
 }
 
@@ -593,6 +604,7 @@ fn providers_and_monitors_reach_none_of_the_councils_people_places_or_plans() {
             ("GET", "/api/v1/market/spend"),
             ("GET", "/api/v1/market/quality"),
             ("GET", "/api/v1/market/locations"),
+            ("POST", "/api/v1/contracts"),
         ] {
             let r = c.send(method, path, "application/json", b"{}".to_vec());
             assert!(

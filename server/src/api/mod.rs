@@ -4,6 +4,7 @@
 //! imports the portal.
 
 mod blobs;
+mod contracts;
 mod locations;
 mod market;
 mod notices;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(notices::routes())
         .merge(planning::routes())
         .merge(market::routes())
+        .merge(contracts::routes())
         .merge(blobs::routes())
 }
 

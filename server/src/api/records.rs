@@ -10,11 +10,12 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::json;
 
-use super::{JsonBody, created, json_ok, path_id};
+use super::{JsonBody, QueryOf, created, json_ok, path_id};
 use crate::auth::Caller;
 use crate::error::ServiceResult;
-use crate::service::records;
+use crate::service::{records, rule_drafts};
 use crate::state::AppState;
+use accredit_shared::rule_diff::diff;
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
@@ -26,6 +27,70 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/placements", post(add_placement))
         .route("/api/v1/rule-sets", get(list_rule_sets).post(add_rule_set))
         .route("/api/v1/rule-sets/sources", get(rule_set_sources))
+        .route("/api/v1/rule-sets/check", post(check_rule_set))
+        .route("/api/v1/rule-sets/compare", get(compare_rule_sets))
+        .route("/api/v1/rule-sets/{version}", get(rule_set))
+}
+
+async fn rule_set(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(version): Path<String>,
+) -> ServiceResult<Response> {
+    let today = state.today();
+    let set = state
+        .blocking(move |s| records::rule_set(s, &version))
+        .await?;
+    let in_force = state.rules().in_force(today).map(|r| r.version.clone());
+    let status = if Some(&set.version) == in_force.as_ref() {
+        "in_force"
+    } else if set.effective_from > today {
+        "scheduled"
+    } else {
+        "superseded"
+    };
+    Ok(json_ok(&json!({
+        "version": set.version,
+        "effective_from": set.effective_from,
+        "status": status,
+        "rule_set": set,
+        "source": set.to_toml(),
+    })))
+}
+
+async fn check_rule_set(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: String,
+) -> ServiceResult<Response> {
+    let check = state
+        .blocking(move |s| records::check_draft(s, &caller, &body))
+        .await?;
+    Ok(json_ok(&check))
+}
+
+#[derive(serde::Deserialize)]
+struct CompareQuery {
+    a: String,
+    b: String,
+}
+
+async fn compare_rule_sets(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryOf(q): QueryOf<CompareQuery>,
+) -> ServiceResult<Response> {
+    let (a, b, differences) = state
+        .blocking(move |s| {
+            let (la, a) = rule_drafts::by_reference(s, &caller, &q.a)?;
+            let (lb, b) = rule_drafts::by_reference(s, &caller, &q.b)?;
+            let d = diff(&a, &b);
+            Ok((la, lb, d))
+        })
+        .await?;
+    Ok(json_ok(
+        &json!({ "a": a, "b": b, "differences": differences }),
+    ))
 }
 
 async fn rule_set_sources(

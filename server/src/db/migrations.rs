@@ -282,8 +282,37 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX locations_by_provider ON locations(provider_id);
     CREATE INDEX providers_by_name ON providers(name);
     "#,
-    // 13 (the next index on this branch): the market view's figures, materialised per location
-    // so the pages read them with SQL aggregates instead of re-running the engine for every
+    // 11: draft rule sets a commissioner saves from the rules form before adopting one; stored as
+    // TOML, the format rule sets are stored and exported in.
+    r#"
+    CREATE TABLE rule_set_drafts (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created_by TEXT NOT NULL REFERENCES users(id),
+        created_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL REFERENCES users(id),
+        updated_at TEXT NOT NULL
+    );
+    "#,
+    // 12: contracts for withhold and release, one row each with its
+    // terms as JSON; and the contract period lines kept when a month is issued, as premium lines
+    // are.
+    r#"
+    CREATE TABLE contracts (
+        id TEXT PRIMARY KEY,
+        reference TEXT NOT NULL UNIQUE,
+        provider_id TEXT NOT NULL REFERENCES providers(id),
+        location_id TEXT REFERENCES locations(id),
+        data TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX contracts_by_provider ON contracts(provider_id);
+    ALTER TABLE payment_runs ADD COLUMN releases TEXT NOT NULL DEFAULT '[]';
+    "#,
+    // 13: the market view's figures, materialised per location, so the pages read them with SQL aggregates instead of re-running the engine for every
     // location (seconds at national scale). `market_dirty` lists locations whose figures must be
     // recomputed (marked in the transaction that re-determines them; `seq` grows with every mark
     // so a refresh that read older records leaves the mark in place). Months are `YYYY-MM`;

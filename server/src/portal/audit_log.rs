@@ -41,6 +41,10 @@ fn action_words(action: &str) -> Option<&'static str> {
         "gate.closed" => "Closed a safeguarding or contract gate",
         "qualification.recorded" => "Recorded a certificate",
         "rule_set.added" => "Adopted a rule set",
+        "contract.added" => "Added a contract",
+        "contract.updated" => "Changed a contract",
+        "rule_set_draft.saved" => "Saved a draft rule set",
+        "rule_set_draft.deleted" => "Deleted a draft rule set",
         "visit.signed_off" => "Signed off a visit",
         "visit.revision_received" => "Later edits to a signed-off visit arrived",
         "visit.revision_accepted" => "Accepted later edits to a visit",
@@ -222,6 +226,20 @@ fn details(e: &AuditEntry, names: &HashMap<String, String>) -> Vec<String> {
                     money(total)
                 ));
             }
+            if let (Some(n), Some(released)) = (
+                d["contract_periods"].as_u64().filter(|n| *n > 0),
+                d["released_pence"].as_i64(),
+            ) {
+                out.push(format!(
+                    "{}, {} released",
+                    accredit_shared::labels::count(
+                        n as usize,
+                        "contract period",
+                        "contract periods"
+                    ),
+                    money(released)
+                ));
+            }
         }
         "location.created" => {
             if let Some(p) = name(&d["provider"]) {
@@ -317,12 +335,39 @@ fn details(e: &AuditEntry, names: &HashMap<String, String>) -> Vec<String> {
                 ));
             }
         }
+        "contract.added" | "contract.updated" => {
+            let reference = d["reference"]
+                .as_str()
+                .or_else(|| d["after"]["reference"].as_str());
+            if let Some(r) = reference {
+                out.push(format!("Contract {r}"));
+            }
+            if let (Some(was), Some(now)) = (
+                d["before"]["value_per_period"].as_i64(),
+                d["after"]["value_per_period"].as_i64(),
+            ) && was != now
+            {
+                out.push(format!(
+                    "Value a period: {} before, {} now",
+                    money(was),
+                    money(now)
+                ));
+            }
+        }
         "rule_set.added" => {
             if let Some(v) = &e.row.subject_id {
                 out.push(format!("Version {v}"));
             }
             if let Some(from) = day_text(&d["effective_from"]) {
                 out.push(format!("In force from {from}"));
+            }
+        }
+        "rule_set_draft.saved" | "rule_set_draft.deleted" => {
+            if let Some(v) = d["version"].as_str() {
+                out.push(format!("Version {v}"));
+            }
+            if let Some(from) = day_text(&d["effective_from"]) {
+                out.push(format!("Would start {from}"));
             }
         }
         "visit.signed_off"

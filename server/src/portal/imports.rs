@@ -23,7 +23,7 @@ use crate::import::{Action, Kind, columns};
 use crate::service::imports::{self, Progress, kind_text, parse_kind};
 use crate::state::AppState;
 
-const KINDS: [(Kind, &str, &str); 3] = [
+const KINDS: [(Kind, &str, &str); 4] = [
     (
         Kind::Locations,
         "Locations",
@@ -38,6 +38,11 @@ const KINDS: [(Kind, &str, &str); 3] = [
         Kind::CqcRatings,
         "CQC ratings",
         "1-101641431,2026-09-14,2026-10-20,good,good,good,outstanding,good,requires_improvement",
+    ),
+    (
+        Kind::Contracts,
+        "Contracts",
+        "WCC-2026-014,Coastal Care Ltd,1-101641431,2026-04-01,2027-03-31,3,3086400,5",
     ),
 ];
 

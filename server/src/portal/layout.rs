@@ -29,6 +29,8 @@ pub enum Section {
     Rules,
     /// Payments.
     Payments,
+    /// Contracts (withhold and release).
+    Contracts,
     /// The audit log.
     Audit,
     /// People, their devices and caseloads.
@@ -50,11 +52,17 @@ fn nav_items(role: Role) -> Vec<(&'static str, &'static str, Section)> {
     if role == Role::Monitor {
         items.push(("Your visits", "/plan", Section::Plan));
     }
+    if role == Role::Provider {
+        // Their own premium lines and contracts only: the services filter by provider.
+        items.push(("Payments", "/payments", Section::Payments));
+        items.push(("Contracts", "/contracts", Section::Contracts));
+    }
     if matches!(role, Role::Lead | Role::Commissioner) {
         items.push(("Plan", "/plan", Section::Plan));
         items.push(("Review", "/review", Section::Review));
         items.push(("Payments", "/payments", Section::Payments));
         items.push(("Market", "/market", Section::Market));
+        items.push(("Contracts", "/contracts", Section::Contracts));
         items.push(("Rules", "/rules", Section::Rules));
         items.push(("Audit log", "/audit", Section::Audit));
     }

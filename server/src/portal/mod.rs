@@ -6,6 +6,7 @@
 mod account;
 mod audit_log;
 mod chart;
+mod contracts;
 mod fields;
 mod imports;
 mod layout;
@@ -22,6 +23,7 @@ mod register;
 mod report;
 mod review;
 mod rules;
+mod rules_form;
 mod session;
 mod sign_in;
 
@@ -88,7 +90,21 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/rules", get(rules::page_handler).post(rules::adopt))
         .route("/rules/what-if", post(rules::what_if))
+        .route("/rules/new", get(rules_form::new_form))
+        .route("/rules/form", post(rules_form::submit))
+        .route("/rules/drafts/{id}", get(rules_form::open_draft))
+        .route("/rules/drafts/{id}/delete", post(rules_form::delete))
+        .route("/rules/sets/{version}", get(rules::view))
+        .route("/rules/sets/{version}/toml", get(rules::download))
+        .route("/rules/compare", get(rules::compare_page))
         .route("/payments", get(payments::page_handler))
+        .route("/contracts", get(contracts::list).post(contracts::add))
+        .route("/contracts/new", get(contracts::new_form))
+        .route("/contracts/{id}", get(contracts::show))
+        .route(
+            "/contracts/{id}/edit",
+            get(contracts::edit_form).post(contracts::edit),
+        )
         .route("/payments.csv", get(payments::csv))
         .route("/payments/issue", post(payments::issue))
         .route("/audit", get(audit_log::page_handler))

@@ -3,6 +3,7 @@
 //! Providers see only their own lines. The month is chosen as GOV.UK month and year fields.
 
 use accredit_shared::calendar::london_date;
+use accredit_shared::labels::long_date;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -16,7 +17,7 @@ use super::layout::{
 };
 use super::session::{Viewer, see_other};
 use super::sign_in::check_key;
-use super::{PageError, PageResult, html};
+use super::{PageError, PageResult, contracts, html};
 use crate::auth::Role;
 use crate::error::ServiceError;
 use crate::service::payments::{self, PaymentsView};
@@ -179,6 +180,74 @@ fn periods(l: &PaymentLine) -> Vec<String> {
         .collect()
 }
 
+/// The contract periods settled this month (withhold and release), with their explanation.
+fn releases_view(v: &PaymentsView) -> Element {
+    if v.releases.is_empty() && v.release_adjustments.is_empty() {
+        return rsx! {};
+    }
+    let provider = |p: &uuid::Uuid| v.providers.get(p).cloned().unwrap_or_default();
+    let t = &v.release_totals;
+    rsx! {
+        h2 { id: "releases-heading", "Withhold and release" }
+        p { "Contract periods that end this month. A share of each period's value is at risk; the compliance score releases all, part or none of it, and a gate holds it back." }
+        table { class: "table", id: "release-lines",
+            caption { class: "visually-hidden", "Contract periods ending this month" }
+            thead { tr {
+                th { scope: "col", "Contract" }
+                th { scope: "col", "Provider" }
+                th { scope: "col", "Period" }
+                {contracts::outcome_headers()}
+            } }
+            tbody {
+                for l in v.releases.iter() {
+                    tr { key: "{l.contract_id}-{l.period.from}", class: "with-explanation",
+                        td { a { href: "/contracts/{l.contract_id}", "{l.reference}" } }
+                        td { {provider(&l.provider_id)} }
+                        td { {format!("{} to {}", long_date(l.period.from), long_date(l.period.to))} }
+                        {contracts::outcome_cells(l)}
+                    }
+                    {contracts::outcome_reason(l, 8)}
+                }
+                tr { class: "total",
+                    th { scope: "row", colspan: "3", "Total" }
+                    td { class: "numeric", {money(t.at_risk_pence)} }
+                    td { class: "numeric", id: "releases-released", {money(t.released_pence)} }
+                    td { class: "numeric", {money(t.on_hold_pence)} }
+                    td { class: "numeric", {money(t.withheld_pence)} }
+                    td {}
+                }
+            }
+        }
+        p { class: "hint", id: "releases-explained",
+            "Each amount is rounded once to the penny: at risk is the value times the share at risk; released (or on hold) is the value times that share times the band's release; withheld is what is left. "
+            "Money released after a safeguarding hold can differ by a penny from the amount shown on hold, because each line is rounded once."
+        }
+        if !v.release_adjustments.is_empty() {
+            table { class: "table", id: "release-adjustments",
+                caption { "Contract adjustments since the month was issued" }
+                thead { tr {
+                    th { scope: "col", "Contract" }
+                    th { scope: "col", "Period" }
+                    th { scope: "col", class: "numeric", "Released as issued" }
+                    th { scope: "col", class: "numeric", "Released now" }
+                    th { scope: "col", class: "numeric", "Difference" }
+                } }
+                tbody {
+                    for a in v.release_adjustments.iter() {
+                        tr { key: "{a.contract_id}-{a.period.from}",
+                            td { a { href: "/contracts/{a.contract_id}", "{a.reference}" } }
+                            td { {format!("{} to {}", long_date(a.period.from), long_date(a.period.to))} }
+                            td { class: "numeric", {money(a.previously_released.0)} }
+                            td { class: "numeric", {money(a.released.0)} }
+                            td { class: "numeric", {money(a.delta.0)} }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn render(
     viewer: &Viewer,
     v: Option<&PaymentsView>,
@@ -206,8 +275,13 @@ fn render(
                 div { dt { "State" } dd { {if v.issued { format!("Issued {}", when(v.issued_at.as_deref())) } else { "Not issued: the lines follow every change".to_owned() }} } }
                 div { dt { "Total to pay" } dd { id: "total", {money(v.total_pence)} } }
                 div { dt { "On hold" } dd { id: "on-hold", {money(v.total_on_hold_pence)}
-                    br {} span { class: "hint", "Premium held during a safeguarding enquiry: paid later by an adjustment if the concern is not substantiated." }
+                    br {} span { class: "hint", "Premium held during a safeguarding enquiry: paid later by an adjustment if the concern is not substantiated. The amount then paid can differ by a penny from the amount shown on hold, because each line is rounded once." }
                 } }
+                if !v.releases.is_empty() {
+                    div { dt { "Released from contracts" } dd { id: "released-total", {money(v.release_totals.released_pence)}
+                        br {} span { class: "hint", {format!("Of {} at risk in contract periods ending this month; {} withheld, {} on hold.", money(v.release_totals.at_risk_pence), money(v.release_totals.withheld_pence), money(v.release_totals.on_hold_pence))} }
+                    } }
+                }
                 div { dt { "Adjustments since issue" } dd { id: "adjustments-total", {money(v.adjustments_total_pence)}
                     br {} span { class: "hint", "Differences found after the month was issued; none until it is." }
                 } }
@@ -257,6 +331,7 @@ fn render(
                 "Days paid are the days the premium was paid; hospital stays beyond the paid days, and days with no tier or a suspended premium, are not paid. "
                 "The amount is each period's weekly premium for its days paid, in sevenths of a week, rounded once to the penny."
             }
+            {releases_view(v)}
             if !v.adjustments.is_empty() {
                 table { class: "table", id: "adjustment-lines",
                     caption { "Adjustments since the month was issued" }

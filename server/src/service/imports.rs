@@ -27,6 +27,7 @@ pub fn kind_text(kind: Kind) -> &'static str {
         Kind::Locations => "locations",
         Kind::Placements => "placements",
         Kind::CqcRatings => "cqc_ratings",
+        Kind::Contracts => "contracts",
     }
 }
 
@@ -36,6 +37,7 @@ pub fn parse_kind(text: &str) -> Option<Kind> {
         "locations" => Some(Kind::Locations),
         "placements" => Some(Kind::Placements),
         "cqc_ratings" => Some(Kind::CqcRatings),
+        "contracts" => Some(Kind::Contracts),
         _ => None,
     }
 }

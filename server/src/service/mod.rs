@@ -3,6 +3,7 @@
 //! portal (`portal/`) are thin adapters over these and never import each other.
 
 pub mod audit_log;
+pub mod contracts;
 pub mod imports;
 pub mod locations;
 pub mod market;
@@ -12,5 +13,6 @@ pub mod people;
 pub mod places;
 pub mod planning;
 pub mod records;
+pub mod rule_drafts;
 pub mod sessions;
 pub mod visits;

@@ -6,8 +6,10 @@
 use accredit_shared::api::{
     CloseGateRequest, CqcRequest, GateRequest, QualificationRequest, RuleSetSource, TierEffect,
 };
+use accredit_shared::labels::long_date;
 use accredit_shared::records::*;
-use accredit_shared::{RuleBook, RuleSet};
+use accredit_shared::whatif::{WhatIf, compare};
+use accredit_shared::{Engine, RuleBook, RuleSet};
 use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -515,20 +517,174 @@ pub fn list_rule_sets(s: &AppState, caller: &Caller) -> ServiceResult<Vec<RuleSe
         .collect())
 }
 
-/// Checks a draft rule set as adopting it would: it must load, start after today (never
-/// retrospectively) and fit the rule book. Returns the set.
+/// Why adopting this rule set would fail today, if it would: the one place the adoption rules
+/// live, so the portal offers "Adopt" exactly when [`add_rule_set`] would succeed. A rule set
+/// takes effect from a day after today (never retrospectively), under a version no other rule
+/// set has, and on a day no other rule set starts.
+pub fn adoption_refusals(s: &AppState, set: &RuleSet) -> Vec<Refusal> {
+    refusals_against(&s.rules(), s.today(), set)
+}
+
+/// [`adoption_refusals`] against a given rule book: `add_rule_set` checks again against the book
+/// its own transaction reads, so two adoptions at once cannot both take a version or a day.
+fn refusals_against(book: &RuleBook, today: NaiveDate, set: &RuleSet) -> Vec<Refusal> {
+    let mut out = Vec::new();
+    if set.effective_from <= today {
+        out.push(Refusal::new(
+            "effective_from",
+            format!(
+                "the start date must be after today ({}): a rule set takes effect from a future date, never retrospectively",
+                long_date(today)
+            ),
+        ));
+    }
+    if book.sets().iter().any(|r| r.version == set.version) {
+        out.push(Refusal::new(
+            "version",
+            format!(
+                "version {} is already used: give this rule set a new version",
+                set.version
+            ),
+        ));
+    }
+    if let Some(other) = book
+        .sets()
+        .iter()
+        .find(|r| r.effective_from == set.effective_from && r.version != set.version)
+    {
+        out.push(Refusal::new(
+            "effective_from",
+            format!(
+                "rule set {} already starts on {}: choose another start date",
+                other.version,
+                long_date(other.effective_from)
+            ),
+        ));
+    }
+    out
+}
+
+/// Checks a draft rule set as adopting it would: it must load, and [`adoption_refusals`] must
+/// find nothing. Returns the set.
 pub fn check_rule_set(s: &AppState, source: &str) -> ServiceResult<RuleSet> {
     let set = RuleSet::from_toml(source).map_err(|e| ServiceError::invalid(e.to_string()))?;
-    let today = s.today();
-    if set.effective_from <= today {
-        return Err(ServiceError::invalid(format!(
-            "a rule set takes effect from a future date, never retrospectively: effective_from must be after {today}"
-        )));
-    }
-    let mut sets: Vec<RuleSet> = s.rules().sets().to_vec();
-    sets.push(set.clone());
-    RuleBook::new(sets).map_err(|e| ServiceError::conflict(e.to_string()))?;
+    refuse_adoption(adoption_refusals(s, &set))?;
     Ok(set)
+}
+
+/// The first adoption refusal as an error: a used version conflicts; a date is invalid.
+fn refuse_adoption(refusals: Vec<Refusal>) -> ServiceResult<()> {
+    match refusals.into_iter().next() {
+        None => Ok(()),
+        Some(r) if r.field == "version" => Err(ServiceError::conflict(r.message)),
+        Some(r) => Err(ServiceError::invalid(r.message)),
+    }
+}
+
+/// A problem with a draft rule set, at a rule-set path (empty for the document as a whole).
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleSetProblem {
+    /// The path, as the loader names it: `tiers[1].weekly_premium_pence`.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// What checking a draft found: whether it loads, whether adopting it would succeed, and why not.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleSetCheck {
+    /// Whether it loads as a rule set.
+    pub valid: bool,
+    /// Whether adopting it today would succeed.
+    pub adoptable: bool,
+    /// Its version, when it loads.
+    pub version: Option<String>,
+    /// Its first day, when it loads.
+    pub effective_from: Option<NaiveDate>,
+    /// Everything wrong with it: the loader's problems, else the adoption refusals.
+    pub problems: Vec<RuleSetProblem>,
+}
+
+/// Checks a draft without adopting it (leads and commissioners): every problem, not just the
+/// first. Changes nothing.
+pub fn check_draft(s: &AppState, caller: &Caller, source: &str) -> ServiceResult<RuleSetCheck> {
+    caller.require(&[Role::Commissioner, Role::Lead])?;
+    Ok(match RuleSet::from_toml(source) {
+        Err(e) => RuleSetCheck {
+            valid: false,
+            adoptable: false,
+            version: None,
+            effective_from: None,
+            problems: e
+                .problems
+                .into_iter()
+                .map(|p| RuleSetProblem {
+                    path: p.path,
+                    message: p.message,
+                })
+                .collect(),
+        },
+        Ok(set) => {
+            let refusals = adoption_refusals(s, &set);
+            RuleSetCheck {
+                valid: true,
+                adoptable: refusals.is_empty(),
+                version: Some(set.version),
+                effective_from: Some(set.effective_from),
+                problems: refusals
+                    .into_iter()
+                    .map(|r| RuleSetProblem {
+                        path: r.field.to_owned(),
+                        message: r.message,
+                    })
+                    .collect(),
+            }
+        }
+    })
+}
+
+/// What-if (leads and commissioners): a draft rule set applied to today's data, as if it had
+/// always been in force, beside the rules in force. Changes nothing.
+pub fn what_if(s: &AppState, caller: &Caller, draft: &RuleSet) -> ServiceResult<WhatIf> {
+    caller.require(&[Role::Commissioner, Role::Lead])?;
+    s.db.read(|tx| {
+        let book = s.rules();
+        let today = s.today();
+        // The draft as if it had always been in force, so history-dependent rules (lapses,
+        // lookbacks) read it too.
+        let mut always = draft.clone();
+        always.effective_from = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(today);
+        let draft_book =
+            RuleBook::new(vec![always]).map_err(|e| ServiceError::internal(e.to_string()))?;
+        let current = Engine::new(&s.packs, &book);
+        let drafted = Engine::new(&s.packs, &draft_book);
+        let mut records = Vec::new();
+        let mut placements = Vec::new();
+        for id in tiers::all_locations(tx)? {
+            if let Some(r) = tiers::records(tx, id)? {
+                records.push(r);
+            }
+            placements.extend(tiers::placements(tx, id)?);
+        }
+        Ok(compare(
+            &current,
+            &drafted,
+            draft,
+            &records,
+            &placements,
+            today,
+        ))
+    })
+}
+
+/// A rule set in the book by version (any signed-in user: the scheme publishes its rules).
+pub fn rule_set(s: &AppState, version: &str) -> ServiceResult<RuleSet> {
+    s.rules()
+        .sets()
+        .iter()
+        .find(|r| r.version == version)
+        .cloned()
+        .ok_or_else(|| ServiceError::not_found("rule set"))
 }
 
 /// What adopting a rule set did.
@@ -546,7 +702,13 @@ pub struct AdoptedRuleSet {
 pub fn add_rule_set(s: &AppState, caller: &Caller, source: &str) -> ServiceResult<AdoptedRuleSet> {
     caller.require(&[Role::Commissioner])?;
     let set = check_rule_set(s, source)?;
+    let today = s.today();
     let book = s.db.write(|tx| {
+        refuse_adoption(refusals_against(
+            &crate::state::load_rule_book(tx)?,
+            today,
+            &set,
+        ))?;
         tx.execute(
             "INSERT INTO rule_sets (version, effective_from, source, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![set.version, set.effective_from.to_string(), source, caller.user_id.to_string(), now_text()],
