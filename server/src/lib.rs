@@ -16,6 +16,7 @@ pub mod http;
 pub mod import;
 pub mod logging;
 pub mod mail;
+pub mod market_figures;
 pub mod metrics;
 pub mod observe;
 pub mod passwords;
@@ -115,6 +116,10 @@ pub fn open(config: Config, assets: &Path) -> anyhow::Result<AppState> {
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
     mail::start(&state)?;
     let sweeper = tokio::spawn(sweep_partial_uploads(state.clone()));
+    let market = tokio::spawn(market_figures::run(
+        state.clone(),
+        std::time::Duration::from_secs(1),
+    ));
     let app = router::router(state);
     let served = axum::serve(
         listener,
@@ -124,6 +129,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow
     .await
     .context("serving HTTP");
     sweeper.abort();
+    market.abort();
     served
 }
 

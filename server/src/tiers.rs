@@ -170,6 +170,8 @@ pub fn redetermine(
 ) -> Result<Vec<Determination>, ServiceError> {
     let day = state.today();
     let engine = Engine::new(&state.packs, book);
+    // The market view's figures for these locations are recomputed once this commits.
+    crate::market_figures::mark_dirty(tx, ids)?;
     let mut out = Vec::new();
     for id in ids {
         let Some(records) = records(tx, *id)? else {

@@ -7,6 +7,7 @@ mod blobs;
 mod contracts;
 mod exports;
 mod locations;
+mod market;
 mod notices;
 mod people;
 mod planning;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(people::routes())
         .merge(notices::routes())
         .merge(planning::routes())
+        .merge(market::routes())
         .merge(contracts::routes())
         .merge(exports::routes())
         .merge(blobs::routes())

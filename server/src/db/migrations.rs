@@ -312,4 +312,71 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX contracts_by_provider ON contracts(provider_id);
     ALTER TABLE payment_runs ADD COLUMN releases TEXT NOT NULL DEFAULT '[]';
     "#,
+    // 13: the market view's figures, materialised per location, so the pages read them with SQL aggregates instead of re-running the engine for every
+    // location (seconds at national scale). `market_dirty` lists locations whose figures must be
+    // recomputed (marked in the transaction that re-determines them; `seq` grows with every mark
+    // so a refresh that read older records leaves the mark in place). Months are `YYYY-MM`;
+    // percentages are stored in tenths of a percent for display only (tiers are decided exactly
+    // elsewhere); money is pence.
+    r#"
+    CREATE TABLE market_dirty (
+        location_id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+    );
+    CREATE TABLE market_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE market_locations (
+        location_id TEXT PRIMARY KEY REFERENCES locations(id),
+        figures_on TEXT NOT NULL,
+        tier TEXT,
+        tier_rank INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        weekly_pence INTEGER NOT NULL,
+        overall_tenths INTEGER,
+        lowest_domain_tenths INTEGER,
+        pack_id TEXT,
+        pack_version TEXT,
+        criteria TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX market_locations_worst ON market_locations(lowest_domain_tenths, overall_tenths, location_id, tier);
+    CREATE TABLE market_tiers (
+        location_id TEXT NOT NULL,
+        month TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        tier_rank INTEGER NOT NULL,
+        PRIMARY KEY (location_id, month)
+    ) WITHOUT ROWID;
+    CREATE INDEX market_tiers_by_month ON market_tiers(month, tier, tier_rank);
+    CREATE TABLE market_spend (
+        location_id TEXT NOT NULL,
+        month TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        tier_rank INTEGER NOT NULL,
+        committed INTEGER NOT NULL,
+        paid_pence INTEGER NOT NULL,
+        on_hold_pence INTEGER NOT NULL,
+        PRIMARY KEY (location_id, month, tier)
+    ) WITHOUT ROWID;
+    CREATE INDEX market_spend_by_month ON market_spend(month, tier, committed, tier_rank, paid_pence, on_hold_pence);
+    CREATE TABLE market_domains (
+        location_id TEXT NOT NULL,
+        domain_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        tenths INTEGER NOT NULL,
+        lowest INTEGER NOT NULL,
+        PRIMARY KEY (location_id, domain_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX market_domains_by_domain ON market_domains(domain_id, position, title, tenths, lowest);
+    CREATE TABLE market_criteria (
+        pack_id TEXT NOT NULL,
+        pack_version TEXT NOT NULL,
+        criterion_id TEXT NOT NULL,
+        score INTEGER NOT NULL,
+        locations INTEGER NOT NULL,
+        PRIMARY KEY (pack_id, pack_version, criterion_id, score)
+    ) WITHOUT ROWID;
+    "#,
 ];

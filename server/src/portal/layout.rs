@@ -41,6 +41,8 @@ pub enum Section {
     Plan,
     /// Exports for business intelligence.
     Exports,
+    /// The view of the whole market.
+    Market,
     /// The public register.
     Register,
     /// Sign-in and other pages outside the sections.
@@ -61,6 +63,7 @@ fn nav_items(role: Role) -> Vec<(&'static str, &'static str, Section)> {
         items.push(("Plan", "/plan", Section::Plan));
         items.push(("Review", "/review", Section::Review));
         items.push(("Payments", "/payments", Section::Payments));
+        items.push(("Market", "/market", Section::Market));
         items.push(("Contracts", "/contracts", Section::Contracts));
         items.push(("Rules", "/rules", Section::Rules));
         items.push(("Audit log", "/audit", Section::Audit));

@@ -12,6 +12,8 @@ mod fields;
 mod imports;
 mod layout;
 mod locations;
+mod market;
+mod market_chart;
 mod notices;
 mod payments;
 mod people;
@@ -112,6 +114,9 @@ pub fn routes() -> Router<AppState> {
         .route("/exports", get(exports::page_handler))
         .route("/exports/{file}", get(exports::file))
         .route("/audit", get(audit_log::page_handler))
+        .route("/market", get(market::overview))
+        .route("/market/spend", get(market::spend))
+        .route("/market/quality", get(market::quality))
         .route("/people", get(people::list).post(people::add))
         .route("/people/new", get(people::new_form))
         .route("/people/{id}", get(people::show).post(people::edit))

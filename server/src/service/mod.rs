@@ -7,6 +7,7 @@ pub mod contracts;
 pub mod exports;
 pub mod imports;
 pub mod locations;
+pub mod market;
 pub mod notices;
 pub mod payments;
 pub mod people;
