@@ -6,46 +6,23 @@
 //!
 //! `cargo bench -p accredit-server --bench council_ops`
 
+mod support;
+
+use support::measure::{caller, peak_mb};
+
 use std::time::{Duration, Instant};
 
-use accredit_server::auth::{Caller, Role};
+use accredit_server::auth::Role;
 use accredit_server::import::{self, Kind};
 use accredit_server::service::{imports, planning};
-use accredit_server::state::{AppState, Config};
-use accredit_server::{default_assets_dir, open, seed, users};
+use accredit_server::state::Config;
+use accredit_server::{default_assets_dir, open, seed};
 use anyhow::{Context, anyhow};
 use rusqlite::params;
 use uuid::Uuid;
 
 const LOCATIONS: usize = 15_000;
 const PLACEMENTS: usize = 10_000;
-
-fn caller(s: &AppState, username: &str, role: Role) -> anyhow::Result<Caller> {
-    let id =
-        s.db.read(|tx| users::user_id(tx, username))
-            .map_err(|e| anyhow!("{e}"))?;
-    Ok(Caller {
-        user_id: id,
-        name: username.to_owned(),
-        role,
-        provider_id: None,
-        device_id: Uuid::new_v4(),
-        password_change_due: false,
-    })
-}
-
-/// Peak resident memory of this process so far, in MB (Linux).
-fn peak_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;

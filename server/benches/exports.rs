@@ -7,17 +7,18 @@
 
 mod support;
 
+use support::measure::{caller, peak_mb};
+
 use std::io::Write;
 use std::time::Instant;
 
-use accredit_server::auth::{Caller, Role};
+use accredit_server::auth::Role;
 use accredit_server::open;
 use accredit_server::service::exports::{self, Export, Format, Range};
 use accredit_server::service::transparency;
 use accredit_server::state::{AppState, Config};
-use accredit_server::{default_assets_dir, seed, users};
+use accredit_server::{default_assets_dir, seed};
 use anyhow::anyhow;
-use uuid::Uuid;
 
 /// Counts the bytes an export writes, keeping none of them: the figure is the export's own cost,
 /// not that of holding the file.
@@ -34,35 +35,8 @@ impl Write for Bytes {
     }
 }
 
-fn caller(s: &AppState, username: &str, role: Role) -> anyhow::Result<Caller> {
-    let id =
-        s.db.read(|tx| users::user_id(tx, username))
-            .map_err(|e| anyhow!("{e}"))?;
-    Ok(Caller {
-        user_id: id,
-        name: username.to_owned(),
-        role,
-        provider_id: None,
-        device_id: Uuid::new_v4(),
-        password_change_due: false,
-    })
-}
-
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
-}
-
-/// Peak resident memory of this process so far, in MB (Linux).
-fn peak_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// The day the benchmark treats as today.

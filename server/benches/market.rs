@@ -8,48 +8,23 @@
 
 mod support;
 
+use support::measure::{caller, peak_mb, rss_mb};
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use accredit_server::auth::{Caller, Role};
+use accredit_server::auth::Role;
 use accredit_server::service::market::{self, HeatFilter};
 use accredit_server::state::Config;
-use accredit_server::{default_assets_dir, market_figures, open, seed, users};
+use accredit_server::{default_assets_dir, market_figures, open, seed};
 use anyhow::{Context, anyhow};
-use uuid::Uuid;
 
 /// A service call measured on its own.
 type Measured<'a> = Box<dyn Fn() -> Result<(), accredit_server::error::ServiceError> + 'a>;
 
 /// Requests per page; the median is reported.
 const RUNS: usize = 7;
-
-/// Peak resident memory of this process since the last reset, in MB (Linux).
-fn peak_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// Resident memory now, in MB (Linux).
-fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 /// Resets the peak (`VmHWM`) to the current resident size, so the next peak is the next step's.
 fn reset_peak() {
@@ -146,17 +121,7 @@ fn main() -> anyhow::Result<()> {
     println!("refresh one location after a change: median {m:?} ({lo:?}–{hi:?})");
 
     // The service functions alone (the SQL aggregates), without HTTP or rendering.
-    let commissioner = Caller {
-        user_id: s
-            .db
-            .read(|tx| users::user_id(tx, "commissioner"))
-            .map_err(|e| anyhow!("{e}"))?,
-        name: "commissioner".to_owned(),
-        role: Role::Commissioner,
-        provider_id: None,
-        device_id: Uuid::new_v4(),
-        password_change_due: false,
-    };
+    let commissioner = caller(&s, "commissioner", Role::Commissioner)?;
     let services: Vec<(&str, Measured)> = vec![
         (
             "service::market::overview",

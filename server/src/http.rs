@@ -103,3 +103,19 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
         ))
     }
 }
+
+/// A CSV file to download: its media type, never cached (it may name residents by reference),
+/// and saved under `file_name`.
+pub fn csv_download(text: String, file_name: &str) -> Response {
+    let mut r = text.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}

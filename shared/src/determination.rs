@@ -639,6 +639,17 @@ pub(crate) fn gate_open_on(g: &Gate, day: NaiveDate) -> bool {
     g.opened_on <= day && g.closed_on.is_none_or(|c| day < c)
 }
 
+/// For a closed suspending gate, the day the premium (or a contract's release) resumes: the
+/// closing day plus the sustainability period. `None` for a hold, or a gate still open.
+pub(crate) fn resumes_on(g: &Gate, rules: &RuleSet) -> Option<NaiveDate> {
+    match (rules.gate_effect(g.kind), g.closed_on) {
+        (GateEffect::Suspend, Some(c)) => {
+            Some(add_days(c, 7 * rules.gates.sustainability_weeks as i64))
+        }
+        _ => None,
+    }
+}
+
 fn gates_in_effect(
     gates: &[Gate],
     location: Uuid,
@@ -650,12 +661,7 @@ fn gates_in_effect(
         .filter(|g| g.location_id == location && g.opened_on <= day)
         .filter_map(|g| {
             let effect = rules.gate_effect(g.kind);
-            let resumes_on = match (effect, g.closed_on) {
-                (GateEffect::Suspend, Some(c)) => {
-                    Some(add_days(c, 7 * rules.gates.sustainability_weeks as i64))
-                }
-                _ => None,
-            };
+            let resumes_on = resumes_on(g, rules);
             let applies = match effect {
                 GateEffect::Hold => gate_open_on(g, day),
                 GateEffect::Suspend => resumes_on.is_none_or(|r| day < r),

@@ -424,12 +424,7 @@ pub fn withhold_release(
         }
         for g in r.gates.iter().filter(|g| g.location_id == loc.id) {
             let effect = rules.gate_effect(g.kind);
-            let resumes_on = match (effect, g.closed_on) {
-                (GateEffect::Suspend, Some(c)) => {
-                    Some(add_days(c, 7 * rules.gates.sustainability_weeks as i64))
-                }
-                _ => None,
-            };
+            let resumes_on = crate::determination::resumes_on(g, rules);
             let ends = match effect {
                 GateEffect::Hold => g.closed_on,
                 GateEffect::Suspend => resumes_on,

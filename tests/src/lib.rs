@@ -32,6 +32,14 @@ pub fn annual_visit(
     }
 }
 
+/// The shipped default framework pack (`cqc-quality-statements`), as the server loads it.
+pub fn default_pack() -> accredit_shared::FrameworkPack {
+    let text =
+        std::fs::read_to_string(workspace().join("assets/frameworks/cqc-quality-statements.toml"))
+            .expect("the shipped framework pack");
+    accredit_shared::FrameworkPack::from_toml(&text).expect("the shipped pack loads")
+}
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

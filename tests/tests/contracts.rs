@@ -7,21 +7,12 @@
 //! premiums only. Contract validation and access are checked on the same routes.
 
 use accredit_e2e::{Client, Server};
-use accredit_shared::FrameworkPack;
 use accredit_shared::records::{Answer, VisitType};
 use accredit_shared::sync::Replica;
 use accredit_shared::visit::{Author, VisitDoc, VisitHeader};
 use chrono::{Datelike, NaiveDate, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-fn pack() -> FrameworkPack {
-    let text = std::fs::read_to_string(
-        accredit_e2e::workspace().join("assets/frameworks/cqc-quality-statements.toml"),
-    )
-    .unwrap();
-    FrameworkPack::from_toml(&text).unwrap()
-}
 
 fn id_of(list: &Value, key: &str, name: &str) -> String {
     list[key]
@@ -38,7 +29,7 @@ fn id_of(list: &Value, key: &str, name: &str) -> String {
 /// Publishes a visit at `location` with every criterion scored `score`, through sync, sign-off,
 /// sharing, the provider's confirmation and publication.
 fn publish_visit(monitor: &Client, lead: &Client, provider: &Client, location: Uuid, score: i32) {
-    let pack = pack();
+    let pack = accredit_e2e::default_pack();
     let visit_id = Uuid::new_v4();
     let header = VisitHeader {
         visit_id,

@@ -7,7 +7,6 @@
 //! and only commissioners and leads export.
 
 use accredit_e2e::{Client, Reply, Server, request_with};
-use accredit_shared::FrameworkPack;
 use accredit_shared::records::{Answer, Priority};
 use accredit_shared::sync::Replica;
 use accredit_shared::visit::{ActionDraft, Author, VisitDoc};
@@ -24,14 +23,6 @@ const EVIL_ACTION: &str = "+cmd|' /C calc'!A0";
 const EVIL_OWNER: &str = "-2+3 manager";
 const EVIL_NOTE: &str = "\t=1+1 seen on the visit";
 const EVIL_COUNCIL: &str = "=Council()";
-
-fn pack() -> FrameworkPack {
-    let text = std::fs::read_to_string(
-        accredit_e2e::workspace().join("assets/frameworks/cqc-quality-statements.toml"),
-    )
-    .unwrap();
-    FrameworkPack::from_toml(&text).unwrap()
-}
 
 fn author(c: &Client) -> Author {
     Author {
@@ -203,7 +194,7 @@ fn no_csv_the_server_writes_carries_a_formula() {
     let url = server.url.as_str();
     let commissioner = Client::sign_in(url, "commissioner");
     let monitor = Client::sign_in(url, "monitor1");
-    let pack = pack();
+    let pack = accredit_e2e::default_pack();
 
     // A new provider and its location, typed into the portal's form.
     let portal = Portal::sign_in(url, "commissioner");

@@ -12,21 +12,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use accredit_e2e::{Client, Server, agent, request_with, server_binary};
-use accredit_shared::FrameworkPack;
 use accredit_shared::records::Answer;
 use accredit_shared::sync::Replica;
 use accredit_shared::sync::compress::{self, Encoding};
 use accredit_shared::visit::*;
 use serde_json::Value;
 use uuid::Uuid;
-
-fn pack() -> FrameworkPack {
-    let text = std::fs::read_to_string(
-        accredit_e2e::workspace().join("assets/frameworks/cqc-quality-statements.toml"),
-    )
-    .unwrap();
-    FrameworkPack::from_toml(&text).unwrap()
-}
 
 fn location_named(c: &Client, name: &str) -> Uuid {
     let list = c.get("/api/v1/locations").json();
@@ -123,7 +114,7 @@ fn evidence_texts(doc: &VisitDoc) -> Vec<String> {
 fn a_backup_taken_during_sync_load_restores_everything_acknowledged_before_it() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::demo(dir.path());
-    let pack = pack();
+    let pack = accredit_e2e::default_pack();
     let first = Client::sign_in(&server.url, "monitor1");
     let location = location_named(&first, "Stanley Park Lodge");
 
@@ -566,7 +557,7 @@ fn metrics_parse_count_requests_and_answer_only_local_or_token_holders() {
     let (before, _) = read(&[]);
     let value = |m: &BTreeMap<String, f64>, series: &str| m.get(series).copied().unwrap_or(0.0);
 
-    let pack = pack();
+    let pack = accredit_e2e::default_pack();
     let mo = Client::sign_in(&server.url, "monitor1");
     let location = location_named(&mo, "Stanley Park Lodge");
     assert_eq!(mo.get("/api/v1/locations").status, 200);

@@ -4,21 +4,12 @@
 //! publication, the tier and a payment line, all through the public API.
 
 use accredit_e2e::{Client, Server};
-use accredit_shared::FrameworkPack;
 use accredit_shared::records::{Answer, Priority, VisitType};
 use accredit_shared::sync::Replica;
 use accredit_shared::visit::*;
 use chrono::Utc;
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-fn pack() -> FrameworkPack {
-    let text = std::fs::read_to_string(
-        accredit_e2e::workspace().join("assets/frameworks/cqc-quality-statements.toml"),
-    )
-    .unwrap();
-    FrameworkPack::from_toml(&text).unwrap()
-}
 
 fn author(c: &Client) -> Author {
     Author {
@@ -53,7 +44,7 @@ fn evidence_texts(doc: &VisitDoc) -> Vec<String> {
 fn run_scenario(a_first: bool) {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::demo(dir.path());
-    let pack = pack();
+    let pack = accredit_e2e::default_pack();
     let mo = Client::sign_in(&server.url, "monitor1");
     let sam = Client::sign_in(&server.url, "monitor2");
     let lead = Client::sign_in(&server.url, "lead");
@@ -503,7 +494,7 @@ fn a_device_with_many_unsynced_visits_sends_them_in_bounded_bodies() {
     use accredit_shared::sync::replica::REQUEST_BUDGET;
     let dir = tempfile::tempdir().unwrap();
     let server = Server::demo(dir.path());
-    let pack = pack();
+    let pack = accredit_e2e::default_pack();
     let mo = Client::sign_in(&server.url, "monitor1");
     let location = location_named(&mo, "Stanley Park Lodge");
     let mut replica = Replica::new(author(&mo));

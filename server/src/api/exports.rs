@@ -5,12 +5,11 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::{QueryOf, json_ok, no_store};
+use super::{QueryOf, json_ok};
 use crate::auth::Caller;
 use crate::download;
 use crate::error::ServiceResult;
@@ -75,18 +74,8 @@ async fn transparency_list(
     if format == Format::Json {
         return Ok(json_ok(&view));
     }
-    let mut r = transparency::to_csv(&view).into_response();
-    no_store(&mut r);
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{}\"",
-        transparency::file_name(&view.period)
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(r)
+    Ok(crate::http::csv_download(
+        transparency::to_csv(&view),
+        &transparency::file_name(&view.period),
+    ))
 }

@@ -3,13 +3,13 @@
 use accredit_shared::api::{LocationsResponse, PackSummary, PacksResponse};
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{QueryOf, json_ok, no_store, path_id};
+use super::{QueryOf, json_ok, path_id};
 use crate::access;
 use crate::audit::{self, AuditQuery};
 use crate::auth::{Caller, Role};
@@ -155,20 +155,10 @@ async fn get_payments(
     if !wants_csv {
         return Ok(json_ok(&view));
     }
-    let mut r = payments::to_csv(&view).into_response();
-    no_store(&mut r);
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"accredit-payments-{}.csv\"",
-        view.period
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(r)
+    Ok(crate::http::csv_download(
+        payments::to_csv(&view),
+        &payments::file_name(&view.period),
+    ))
 }
 
 async fn issue_payments(

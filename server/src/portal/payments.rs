@@ -6,8 +6,7 @@ use accredit_shared::calendar::london_date;
 use accredit_shared::labels::long_date;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use chrono::{Datelike, Utc};
 use dioxus::prelude::*;
 use serde::Deserialize;
@@ -430,19 +429,10 @@ pub async fn csv(
     let view = state
         .blocking(move |s| s.db.read(|tx| payments::view(s, tx, &v.caller, &p)))
         .await?;
-    let mut r = payments::to_csv(&view).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(d) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"accredit-payments-{period}.csv\""
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, d);
-    }
-    Ok(r)
+    Ok(crate::http::csv_download(
+        payments::to_csv(&view),
+        &payments::file_name(&view.period),
+    ))
 }
 
 /// The issue form.

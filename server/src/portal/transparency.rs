@@ -3,8 +3,7 @@
 //! page; commissioners and leads.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use dioxus::prelude::*;
 
 use super::layout::{FieldError, Section, error_summary, money, number, page};
@@ -126,18 +125,8 @@ pub async fn csv(
         .blocking(move |s| s.db.read(|tx| transparency::view(s, tx, &caller, &period)))
         .await
         .map_err(|e: ServiceError| PageError(e))?;
-    let mut r = transparency::to_csv(&view).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(d) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{}\"",
-        transparency::file_name(&view.period)
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, d);
-    }
-    Ok(r)
+    Ok(crate::http::csv_download(
+        transparency::to_csv(&view),
+        &transparency::file_name(&view.period),
+    ))
 }

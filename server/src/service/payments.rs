@@ -416,6 +416,11 @@ fn pounds(p: Pence) -> String {
     p.to_pounds_string()
 }
 
+/// The file name of a month's payments CSV.
+pub fn file_name(period: &str) -> String {
+    format!("accredit-payments-{period}.csv")
+}
+
 /// The payments CSV's columns, in order. Premium lines fill the placement columns, contract
 /// periods (`release` rows) the contract columns; both fill the amounts.
 pub const CSV_COLUMNS: [&str; 32] = [
