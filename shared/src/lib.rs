@@ -8,6 +8,8 @@
 //! - [`determination`]: a location's tier on a day, with its explanation.
 //! - [`premium`]: payment schedules, pro-rated by day, rounded once per line; adjustment lines.
 //! - [`withhold`]: withhold/release mode.
+//! - [`visit_diff`]: what changed between two states of a visit, exactly (applied to the older
+//!   state it gives the newer), and domain scores before and after.
 //! - [`warning`]: early-warning traffic lights.
 //!
 //! Pure Rust, no I/O. Money is integer pence ([`money::Pence`]); dates are civil dates
@@ -35,6 +37,7 @@ pub mod scheme_toml;
 pub mod scoring;
 pub mod sync;
 pub mod visit;
+pub mod visit_diff;
 pub mod warning;
 pub mod whatif;
 pub mod withhold;
