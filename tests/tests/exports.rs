@@ -6,7 +6,7 @@
 //! plain number. Also: the JSON of each export has the CSV's columns, dates are read strictly,
 //! and only commissioners and leads export.
 
-use accredit_e2e::{Client, Reply, Server, request_with};
+use accredit_e2e::{Client, Portal, Reply, Server};
 use accredit_shared::records::{Answer, Priority};
 use accredit_shared::sync::Replica;
 use accredit_shared::visit::{ActionDraft, Author, VisitDoc};
@@ -76,105 +76,6 @@ fn formulas(rows: &[Vec<String>]) -> Vec<String> {
 /// Whether some cell holds `planted`, defused.
 fn holds_defused(rows: &[Vec<String>], planted: &str) -> bool {
     rows.iter().flatten().any(|c| *c == format!("'{planted}"))
-}
-
-/// A portal session of `username`: its cookie and form key.
-struct Portal {
-    url: String,
-    cookie: String,
-    key: String,
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into()
-}
-
-fn set_cookie(r: &Reply, name: &str) -> Option<String> {
-    r.headers
-        .iter()
-        .filter(|(k, _)| k == "set-cookie")
-        .filter_map(|(_, v)| v.split(';').next())
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-impl Portal {
-    fn sign_in(url: &str, username: &str) -> Portal {
-        let a = agent();
-        let page = request_with(&a, "GET", &format!("{url}/sign-in"), None, &[], None).unwrap();
-        let key = set_cookie(&page, "accredit_sign_in").expect("a sign-in key");
-        let form =
-            format!("username={username}&password=accredit-demo&next=%2Flocations&form_key={key}");
-        let signed = request_with(
-            &a,
-            "POST",
-            &format!("{url}/sign-in"),
-            None,
-            &[
-                ("cookie", &format!("accredit_sign_in={key}")),
-                ("origin", url),
-            ],
-            Some(("application/x-www-form-urlencoded", form.into_bytes())),
-        )
-        .unwrap();
-        let session = set_cookie(&signed, "accredit_session").expect("signed in");
-        let mut p = Portal {
-            url: url.to_owned(),
-            cookie: format!("accredit_session={session}"),
-            key: String::new(),
-        };
-        let page = p.get("/locations/new").text();
-        let at = page
-            .find("name=\"form_key\" value=\"")
-            .expect("a form key on the page")
-            + "name=\"form_key\" value=\"".len();
-        p.key = page[at..].split('"').next().unwrap_or_default().to_owned();
-        p
-    }
-
-    fn get(&self, path: &str) -> Reply {
-        request_with(
-            &agent(),
-            "GET",
-            &format!("{}{path}", self.url),
-            None,
-            &[("cookie", &self.cookie)],
-            None,
-        )
-        .unwrap()
-    }
-
-    fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let mut form = format!("form_key={}", encode(&self.key));
-        for (k, v) in fields {
-            form.push_str(&format!("&{k}={}", encode(v)));
-        }
-        request_with(
-            &agent(),
-            "POST",
-            &format!("{}{path}", self.url),
-            None,
-            &[("cookie", &self.cookie), ("origin", &self.url)],
-            Some(("application/x-www-form-urlencoded", form.into_bytes())),
-        )
-        .unwrap()
-    }
 }
 
 fn csv_of(r: Reply, what: &str) -> Vec<Vec<String>> {

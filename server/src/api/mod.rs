@@ -6,6 +6,7 @@
 mod blobs;
 mod contracts;
 mod exports;
+mod history;
 mod locations;
 mod market;
 mod notices;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .merge(market::routes())
         .merge(contracts::routes())
         .merge(exports::routes())
+        .merge(history::routes())
         .merge(blobs::routes())
 }
 

@@ -9,6 +9,7 @@ mod chart;
 mod contracts;
 mod exports;
 mod fields;
+mod history;
 mod imports;
 mod layout;
 mod locations;
@@ -171,6 +172,16 @@ pub fn routes() -> Router<AppState> {
             post(account::sign_out_everywhere),
         )
         .route("/visits/{id}", get(report::page_handler))
+        .route("/visits/{id}/history", get(history::list))
+        .route("/visits/{id}/revisions/{revision}", get(history::revision))
+        .route(
+            "/visits/{id}/revisions/{revision}/changes",
+            get(history::changes),
+        )
+        .route(
+            "/visits/{id}/compare-previous",
+            get(history::compare_previous),
+        )
         .route("/visits/{id}/comments", post(report::comment))
         .route("/visits/{id}/confirm", post(report::confirm))
         .route("/visits/{id}/files/{hash}", get(report::file))

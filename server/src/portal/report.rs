@@ -80,7 +80,7 @@ fn size_text(bytes: u64) -> String {
     }
 }
 
-fn answer_text(a: Option<Answer>, label: Option<&str>) -> String {
+pub(super) fn answer_text(a: Option<Answer>, label: Option<&str>) -> String {
     match a {
         Some(Answer::Score(s)) => match label {
             Some(l) if !l.is_empty() => format!("{s} – {l}"),
@@ -330,7 +330,15 @@ fn render(
         } else if is_lead && r.visit.status == visits::VisitStatus::SignedOff {
             p { class: "inset no-print", "Later edits to this visit are waiting. Accept or reject them in the review queue before sharing." }
         }
-        p { class: "no-print", a { href: "/locations/{r.visit.location_id}", "Back to {r.location}" } }
+        p { class: "no-print",
+            a { href: "/locations/{r.visit.location_id}", "Back to {r.location}" }
+            " · "
+            a { href: "/visits/{vid}/history", id: "history", "History of this visit" }
+            if r.visit.published_on.is_some() {
+                " · "
+                a { href: "/visits/{vid}/compare-previous", id: "compare-previous", "Compare with the previous published visit" }
+            }
+        }
         if r.visit.status == visits::VisitStatus::Shared {
             div { class: "inset", id: "window",
                 if r.window_open {

@@ -182,6 +182,8 @@ pub async fn page_handler(
                 li { key: "{i.visit.id}",
                     a { href: "/visits/{i.visit.id}", {row(i)} }
                     {format!(" – revision {}", i.pending_revision.unwrap_or_default())}
+                    " "
+                    a { class: "no-print", href: "/visits/{i.visit.id}/revisions/{i.pending_revision.unwrap_or_default()}/changes", {format!("What changed in revision {}", i.pending_revision.unwrap_or_default())} }
                     if lead {
                         form { method: "post", action: "/visits/{i.visit.id}/revisions/{i.pending_revision.unwrap_or_default()}/accept",
                             {form_key(&viewer)}

@@ -5,6 +5,7 @@
 pub mod audit_log;
 pub mod contracts;
 pub mod exports;
+pub mod history;
 pub mod imports;
 pub mod locations;
 pub mod market;
