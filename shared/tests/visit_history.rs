@@ -4,39 +4,12 @@
 //! one pack version.
 
 mod common;
-use accredit_shared::records::{Answer, Priority, VisitType};
+use accredit_shared::records::{Answer, Priority};
 use accredit_shared::visit::*;
 use accredit_shared::visit_diff::{Change, DiffError, diff, score_diff};
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use common::*;
 use proptest::prelude::*;
-
-fn ann() -> Author {
-    Author {
-        user_id: id(100),
-        name: "Ann Monitor".into(),
-    }
-}
-
-fn bob() -> Author {
-    Author {
-        user_id: id(101),
-        name: "Bob Monitor".into(),
-    }
-}
-
-fn header() -> VisitHeader {
-    VisitHeader {
-        visit_id: id(500),
-        location_id: id(LOC),
-        pack_id: "test-pack".into(),
-        pack_version: "1".into(),
-        visit_type: VisitType::Annual,
-        announced: true,
-        started_at: Utc.with_ymd_and_hms(2026, 11, 2, 9, 30, 0).unwrap(),
-        plan_id: None,
-    }
-}
 
 #[derive(Clone, Debug)]
 enum Edit {

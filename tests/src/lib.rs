@@ -412,6 +412,17 @@ impl Client {
         }
     }
 
+    /// The id of a location this user can see, by its name.
+    pub fn location_id(&self, name: &str) -> Uuid {
+        let list = self.get("/api/v1/locations").json();
+        let found = list["locations"]
+            .as_array()
+            .and_then(|l| l.iter().find(|l| l["name"] == name))
+            .and_then(|l| l["id"].as_str())
+            .and_then(|id| Uuid::parse_str(id).ok());
+        found.unwrap_or_else(|| panic!("{name} is not visible to {}: {list}", self.name()))
+    }
+
     /// GET, returning the reply whatever its status.
     pub fn get(&self, path: &str) -> Reply {
         request(

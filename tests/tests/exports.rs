@@ -9,7 +9,7 @@
 use accredit_e2e::{Client, Portal, Reply, Server};
 use accredit_shared::records::{Answer, Priority};
 use accredit_shared::sync::Replica;
-use accredit_shared::visit::{ActionDraft, Author, VisitDoc};
+use accredit_shared::visit::{ActionDraft, VisitDoc};
 use chrono::{Datelike, Months, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -23,13 +23,6 @@ const EVIL_ACTION: &str = "+cmd|' /C calc'!A0";
 const EVIL_OWNER: &str = "-2+3 manager";
 const EVIL_NOTE: &str = "\t=1+1 seen on the visit";
 const EVIL_COUNCIL: &str = "=Council()";
-
-fn author(c: &Client) -> Author {
-    Author {
-        user_id: c.user_id(),
-        name: c.name(),
-    }
-}
 
 /// Reads CSV as RFC 4180 writes it: quoted cells may hold commas, quotes and line breaks.
 fn parse_csv(text: &str) -> Vec<Vec<String>> {
@@ -178,10 +171,10 @@ fn no_csv_the_server_writes_carries_a_formula() {
     assert!(caseload.status < 300, "{}", caseload.text());
     let header = accredit_e2e::annual_visit(location, &pack);
     let visit = header.visit_id;
-    let mut device = Replica::new(author(&monitor));
+    let mut device = Replica::new(monitor.author());
     device.insert(
         visit,
-        VisitDoc::create(&header, &pack, author(&monitor)).unwrap(),
+        VisitDoc::create(&header, &pack, monitor.author()).unwrap(),
         None,
     );
     {

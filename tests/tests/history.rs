@@ -11,24 +11,6 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-fn author(c: &Client) -> Author {
-    Author {
-        user_id: c.user_id(),
-        name: c.name(),
-    }
-}
-
-fn location_named(c: &Client, name: &str) -> Uuid {
-    let list = c.get("/api/v1/locations").json();
-    let found = list["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["name"] == name)
-        .unwrap_or_else(|| panic!("{name} not visible: {list}"));
-    Uuid::parse_str(found["id"].as_str().unwrap()).unwrap()
-}
-
 #[test]
 fn revisions_read_from_history_and_what_changed_between_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -38,7 +20,7 @@ fn revisions_read_from_history_and_what_changed_between_them() {
     let sam = Client::sign_in(&server.url, "monitor2");
     let lead = Client::sign_in(&server.url, "lead");
     let fylde = Client::sign_in(&server.url, "fylde");
-    let stanley = location_named(&mo, "Stanley Park Lodge");
+    let stanley = mo.location_id("Stanley Park Lodge");
     let criteria: Vec<String> = pack.criteria().map(|c| c.id.clone()).collect();
 
     // Mo scores every criterion 3; Sam has the visit on his tablet before Mo signs.
@@ -53,10 +35,10 @@ fn revisions_read_from_history_and_what_changed_between_them() {
         started_at: Utc::now(),
         plan_id: None,
     };
-    let mut a = Replica::new(author(&mo));
+    let mut a = Replica::new(mo.author());
     a.insert(
         visit_id,
-        VisitDoc::create(&header, &pack, author(&mo)).unwrap(),
+        VisitDoc::create(&header, &pack, mo.author()).unwrap(),
         None,
     );
     {
@@ -66,7 +48,7 @@ fn revisions_read_from_history_and_what_changed_between_them() {
         }
     }
     mo.sync(&mut a).unwrap();
-    let mut b = Replica::new(author(&sam));
+    let mut b = Replica::new(sam.author());
     sam.sync(&mut b).unwrap();
     a.doc_mut(&visit_id).unwrap().sign_off(Utc::now()).unwrap();
     mo.sync(&mut a).unwrap();

@@ -19,17 +19,6 @@ use accredit_shared::visit::*;
 use serde_json::Value;
 use uuid::Uuid;
 
-fn location_named(c: &Client, name: &str) -> Uuid {
-    let list = c.get("/api/v1/locations").json();
-    let found = list["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["name"] == name)
-        .unwrap_or_else(|| panic!("{name} not visible: {list}"));
-    Uuid::parse_str(found["id"].as_str().unwrap()).unwrap()
-}
-
 /// Bytes that do not compress (as a JPEG's do not), different for each seed.
 fn photo(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -116,7 +105,7 @@ fn a_backup_taken_during_sync_load_restores_everything_acknowledged_before_it() 
     let server = Server::demo(dir.path());
     let pack = accredit_e2e::default_pack();
     let first = Client::sign_in(&server.url, "monitor1");
-    let location = location_named(&first, "Stanley Park Lodge");
+    let location = first.location_id("Stanley Park Lodge");
 
     // Three devices (two monitors) edit their own visit and sync after every edit, uploading a
     // photo every few edits, until told to stop. Each acknowledgement is noted as it arrives.
@@ -559,7 +548,7 @@ fn metrics_parse_count_requests_and_answer_only_local_or_token_holders() {
 
     let pack = accredit_e2e::default_pack();
     let mo = Client::sign_in(&server.url, "monitor1");
-    let location = location_named(&mo, "Stanley Park Lodge");
+    let location = mo.location_id("Stanley Park Lodge");
     assert_eq!(mo.get("/api/v1/locations").status, 200);
     let header = accredit_e2e::annual_visit(location, &pack);
     let mut replica = Replica::new(mo.author());

@@ -11,24 +11,6 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-fn author(c: &Client) -> Author {
-    Author {
-        user_id: c.user_id(),
-        name: c.name(),
-    }
-}
-
-fn location_named(c: &Client, name: &str) -> Uuid {
-    let list = c.get("/api/v1/locations").json();
-    let found = list["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["name"] == name)
-        .unwrap_or_else(|| panic!("{name} not visible: {list}"));
-    Uuid::parse_str(found["id"].as_str().unwrap()).unwrap()
-}
-
 fn evidence_texts(doc: &VisitDoc) -> Vec<String> {
     let mut v: Vec<String> = doc
         .snapshot()
@@ -49,7 +31,7 @@ fn run_scenario(a_first: bool) {
     let sam = Client::sign_in(&server.url, "monitor2");
     let lead = Client::sign_in(&server.url, "lead");
     let provider = Client::sign_in(&server.url, "fylde");
-    let stanley = location_named(&mo, "Stanley Park Lodge");
+    let stanley = mo.location_id("Stanley Park Lodge");
 
     // Mo creates the visit and syncs; Sam receives it.
     let visit_id = Uuid::new_v4();
@@ -63,14 +45,14 @@ fn run_scenario(a_first: bool) {
         started_at: Utc::now(),
         plan_id: None,
     };
-    let mut a = Replica::new(author(&mo));
+    let mut a = Replica::new(mo.author());
     a.insert(
         visit_id,
-        VisitDoc::create(&header, &pack, author(&mo)).unwrap(),
+        VisitDoc::create(&header, &pack, mo.author()).unwrap(),
         None,
     );
     mo.sync(&mut a).unwrap();
-    let mut b = Replica::new(author(&sam));
+    let mut b = Replica::new(sam.author());
     let report = sam.sync(&mut b).unwrap();
     assert!(report.new_documents.contains(&visit_id), "{report:?}");
 
@@ -496,14 +478,14 @@ fn a_device_with_many_unsynced_visits_sends_them_in_bounded_bodies() {
     let server = Server::demo(dir.path());
     let pack = accredit_e2e::default_pack();
     let mo = Client::sign_in(&server.url, "monitor1");
-    let location = location_named(&mo, "Stanley Park Lodge");
-    let mut replica = Replica::new(author(&mo));
+    let location = mo.location_id("Stanley Park Lodge");
+    let mut replica = Replica::new(mo.author());
     let mut seed = 11u64;
     let mut ids = Vec::new();
     let mut largest = 0;
     for _ in 0..30 {
         let header = accredit_e2e::annual_visit(location, &pack);
-        let mut doc = VisitDoc::create(&header, &pack, author(&mo)).unwrap();
+        let mut doc = VisitDoc::create(&header, &pack, mo.author()).unwrap();
         for c in pack.criteria() {
             doc.set_notes(&pack, &c.id, &accredit_e2e::prose(&mut seed, 40))
                 .unwrap();
@@ -535,7 +517,7 @@ fn a_device_with_many_unsynced_visits_sends_them_in_bounded_bodies() {
         ids.len()
     );
     // The server has them all: a second tablet of the same monitor receives every one, whole.
-    let mut other = Replica::new(author(&mo));
+    let mut other = Replica::new(mo.author());
     mo.sync(&mut other).unwrap();
     for id in &ids {
         let theirs = other

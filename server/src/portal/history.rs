@@ -353,6 +353,57 @@ fn comparison_body(s: &AppState, c: &Comparison, heading: &str, intro: &str) -> 
     }
 }
 
+/// Which comparison a page shows.
+enum Compared {
+    /// Revision `n` against `n − 1`.
+    Revision(u32),
+    /// The published visit against the previous published visit.
+    PreviousVisit,
+}
+
+/// A comparison page: the service's comparison, headed and linked back.
+async fn comparison_page(
+    state: AppState,
+    viewer: Viewer,
+    id: uuid::Uuid,
+    which: Compared,
+) -> PageResult {
+    let caller = viewer.caller.clone();
+    let text = state
+        .blocking(move |s| {
+            s.db.read(|tx| {
+                let (c, heading, intro, back) = match which {
+                    Compared::Revision(n) => {
+                        let c = history::revision_changes(s, tx, &caller, id, n)?;
+                        let intro = format!(
+                            "Revision {} compared with revision {}, both read from the visit's history.",
+                            c.to.1, c.from.1
+                        );
+                        let back = (format!("/visits/{id}/history"), "Back to the history");
+                        (c, format!("What changed in revision {n}"), intro, back)
+                    }
+                    Compared::PreviousVisit => {
+                        let c = history::compare_with_previous(s, tx, &caller, id)?;
+                        let intro = format!(
+                            "The visit of {} compared with the visit of {}, as each was published.",
+                            long_date(c.after.visited_on()),
+                            long_date(c.before.visited_on())
+                        );
+                        let heading = "Compared with the previous published visit".to_owned();
+                        (c, heading, intro, (format!("/visits/{id}"), "Back to the report"))
+                    }
+                };
+                let body = rsx! {
+                    p { a { href: "{back.0}", "{back.1}" } }
+                    {comparison_body(s, &c, &heading, &intro)}
+                };
+                Ok(page(&heading, Some(&viewer), Section::Locations, body))
+            })
+        })
+        .await?;
+    Ok(html(StatusCode::OK, text))
+}
+
 /// What changed in a revision, from the one before (council staff).
 pub async fn changes(
     State(state): State<AppState>,
@@ -361,26 +412,7 @@ pub async fn changes(
 ) -> PageResult {
     let id = path_id(&id, "visit")?;
     let revision = revision_number(&revision)?;
-    let caller = viewer.caller.clone();
-    let v = viewer.clone();
-    let text = state
-        .blocking(move |s| {
-            s.db.read(|tx| {
-                let c = history::revision_changes(s, tx, &caller, id, revision)?;
-                let heading = format!("What changed in revision {revision}");
-                let intro = format!(
-                    "Revision {} compared with revision {}, both read from the visit's history.",
-                    c.to.1, c.from.1
-                );
-                let body = rsx! {
-                    p { a { href: "/visits/{id}/history", "Back to the history" } }
-                    {comparison_body(s, &c, &heading, &intro)}
-                };
-                Ok(page(&heading, Some(&v), Section::Locations, body))
-            })
-        })
-        .await?;
-    Ok(html(StatusCode::OK, text))
+    comparison_page(state, viewer, id, Compared::Revision(revision)).await
 }
 
 /// This published visit compared with the previous published visit at the location.
@@ -390,25 +422,5 @@ pub async fn compare_previous(
     Path(id): Path<String>,
 ) -> PageResult {
     let id = path_id(&id, "visit")?;
-    let caller = viewer.caller.clone();
-    let v = viewer.clone();
-    let text = state
-        .blocking(move |s| {
-            s.db.read(|tx| {
-                let c = history::compare_with_previous(s, tx, &caller, id)?;
-                let heading = "Compared with the previous published visit".to_owned();
-                let intro = format!(
-                    "The visit of {} compared with the visit of {}, as each was published.",
-                    long_date(c.after.visited_on()),
-                    long_date(c.before.visited_on())
-                );
-                let body = rsx! {
-                    p { a { href: "/visits/{id}", "Back to the report" } }
-                    {comparison_body(s, &c, &heading, &intro)}
-                };
-                Ok(page(&heading, Some(&v), Section::Locations, body))
-            })
-        })
-        .await?;
-    Ok(html(StatusCode::OK, text))
+    comparison_page(state, viewer, id, Compared::PreviousVisit).await
 }

@@ -207,3 +207,34 @@ pub fn determine(records: &LocationRecords, book: &RuleBook, day: NaiveDate) -> 
     let lib = library();
     Engine::new(&lib, book).determine(records, day)
 }
+
+/// Ann, the monitor who creates the test visits.
+pub fn ann() -> accredit_shared::visit::Author {
+    accredit_shared::visit::Author {
+        user_id: id(100),
+        name: "Ann Monitor".into(),
+    }
+}
+
+/// Bob, a second monitor on another device.
+pub fn bob() -> accredit_shared::visit::Author {
+    accredit_shared::visit::Author {
+        user_id: id(101),
+        name: "Bob Monitor".into(),
+    }
+}
+
+/// The header of the test visit: an announced annual visit at the test location.
+pub fn header() -> accredit_shared::visit::VisitHeader {
+    use chrono::TimeZone;
+    accredit_shared::visit::VisitHeader {
+        visit_id: id(500),
+        location_id: id(LOC),
+        pack_id: "test-pack".into(),
+        pack_version: "1".into(),
+        visit_type: VisitType::Annual,
+        announced: true,
+        started_at: chrono::Utc.with_ymd_and_hms(2026, 11, 2, 9, 30, 0).unwrap(),
+        plan_id: None,
+    }
+}
