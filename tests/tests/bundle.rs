@@ -1,12 +1,14 @@
-//! Evidence bundles, through the binary: a bundle exported from a demo server verifies; one
-//! flipped byte inside a stored item fails verification naming the item; a stored determination
+//! Evidence bundles, through the binary: a bundle exported from a demo server (with a visit
+//! carrying a photo) verifies; one flipped byte inside a stored item (a photo, a visit document) fails verification naming the item; a stored determination
 //! or signed revision changed in the database is reported as differing from its recomputation.
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use accredit_e2e::{Server, server_binary};
+use accredit_e2e::{Client, Server, server_binary};
+use accredit_shared::sync::Replica;
 use accredit_shared::sync::compress::{self, Encoding};
+use accredit_shared::visit::{PhotoRef, VisitDoc};
 
 /// Runs `accredit-server` with `args` to completion.
 fn run(args: &[&std::ffi::OsStr]) -> Output {
@@ -42,11 +44,51 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// A demo server's data directory, the server stopped.
-fn demo_data(dir: &Path) -> std::path::PathBuf {
+/// A demo server's data directory, the server stopped, with one more visit synced by a monitor
+/// carrying a photo: the data directory and the photo's bytes.
+fn demo_data(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
     let mut server = Server::demo(dir);
+    let mo = Client::sign_in(&server.url, "monitor1");
+    let list = mo.get("/api/v1/locations").json();
+    let location = list["locations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let pack = accredit_e2e::default_pack();
+    let header = accredit_e2e::annual_visit(location, &pack);
+    let mut replica = Replica::new(mo.author());
+    replica.insert(
+        header.visit_id,
+        VisitDoc::create(&header, &pack, mo.author()).unwrap(),
+        None,
+    );
+    let bytes: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let hash = blake3::hash(&bytes).to_hex().to_string();
+    let r = mo.send(
+        "PUT",
+        &format!("/api/v1/blobs/{hash}"),
+        "application/octet-stream",
+        bytes.clone(),
+    );
+    assert_eq!(r.status, 201, "upload: {}", r.text());
+    replica
+        .doc_mut(&header.visit_id)
+        .unwrap()
+        .add_photo(&PhotoRef {
+            hash,
+            size: bytes.len() as u64,
+            width: 100,
+            height: 50,
+            taken_at: chrono::Utc::now(),
+            caption: "Fire door wedged open".into(),
+            criterion: None,
+        })
+        .unwrap();
+    mo.sync(&mut replica).unwrap();
+    assert!(replica.unacknowledged().is_empty());
     server.kill();
-    server.data.clone()
+    (server.data.clone(), bytes)
 }
 
 /// Some location with a published visit: its id and CQC location id.
@@ -64,7 +106,7 @@ fn location_with_visit(data: &Path) -> (String, String) {
 #[test]
 fn a_bundle_verifies_and_one_flipped_byte_in_an_item_fails_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    let data = demo_data(dir.path());
+    let (data, photo) = demo_data(dir.path());
     let (id, cqc) = location_with_visit(&data);
 
     // All locations, then one by its CQC location id: both hold up.
@@ -97,6 +139,26 @@ fn a_bundle_verifies_and_one_flipped_byte_in_an_item_fails_naming_it() {
     assert!(!out.status.success());
     assert!(text(&out).contains("no location"), "{}", text(&out));
     assert!(!none.exists());
+
+    // One byte flipped inside the photo, the archive otherwise intact.
+    let hash = blake3::hash(&photo).to_hex().to_string();
+    let mut tar = Encoding::Zstd
+        .decode(&std::fs::read(&all).unwrap(), 1 << 30)
+        .unwrap();
+    let at = tar
+        .windows(photo.len())
+        .position(|w| w == photo.as_slice())
+        .expect("the photo is in the bundle");
+    tar[at + 100] ^= 0x01;
+    let flipped = dir.path().join("flipped-photo.bundle");
+    std::fs::write(&flipped, compress::zstd(&tar).unwrap()).unwrap();
+    let out = verify(&flipped);
+    assert!(!out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains(&format!("blobs/{}/{hash}: hash mismatch", &hash[..2])),
+        "{said}"
+    );
 
     // One byte flipped inside a visit's document, the archive otherwise intact.
     let archive = std::fs::read(&one).unwrap();
