@@ -145,6 +145,18 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Import an evidence bundle that verifies into a data directory (the server must not be
+    /// using it); all of it or nothing.
+    ImportBundle {
+        /// Data directory (created if new).
+        #[arg(long, default_value = "accredit-data")]
+        data: PathBuf,
+        /// Assets directory (framework packs, scheme rules); default: ACCREDIT_ASSETS or ./assets.
+        #[arg(long)]
+        assets: Option<PathBuf>,
+        /// The bundle file.
+        file: PathBuf,
+    },
     /// Check an evidence bundle: every hash, every signed visit revision, every determination.
     VerifyBundle {
         /// The bundle file.
@@ -493,6 +505,21 @@ async fn main() -> anyhow::Result<()> {
                 m.items.len(),
                 done.path.display(),
                 done.bytes
+            );
+            Ok(())
+        }
+        Command::ImportBundle { data, assets, file } => {
+            let assets = assets.unwrap_or_else(default_assets_dir);
+            let state = open(config(data.clone(), None), &assets)
+                .with_context(|| format!("opening {}", data.display()))?;
+            let done = bundle::import(&state, &file)
+                .with_context(|| format!("importing {} failed", file.display()))?;
+            println!(
+                "imported {} location(s) and {} visit(s) from {} into {}",
+                done.manifest.locations.len(),
+                done.manifest.visits.len(),
+                file.display(),
+                data.display()
             );
             Ok(())
         }

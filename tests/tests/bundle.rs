@@ -1,6 +1,7 @@
 //! Evidence bundles, through the binary: a bundle exported from a demo server (with a visit
 //! carrying a photo) verifies; one flipped byte inside a stored item (a photo, a visit document) fails verification naming the item; a stored determination
-//! or signed revision changed in the database is reported as differing from its recomputation.
+//! or signed revision changed in the database is reported as differing from its recomputation;
+//! a bundle imported into a fresh server gives the same locations, tiers and payment lines.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -232,4 +233,83 @@ fn a_bundle_verifies_and_one_flipped_byte_in_an_item_fails_naming_it() {
         "{said}"
     );
     assert!(!said.contains("hash mismatch"), "{said}");
+}
+
+/// Every location's row as a commissioner sees it, by id.
+fn locations(c: &Client) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let list = c.get("/api/v1/locations").json();
+    list["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["id"].as_str().unwrap().to_owned(), l.clone()))
+        .collect()
+}
+
+#[test]
+fn a_bundle_imported_into_a_fresh_server_gives_the_same_tiers_and_payment_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = demo_data(dir.path());
+    let file = dir.path().join("all.bundle");
+    let out = export(&data, "all", &file);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let fresh = dir.path().join("fresh");
+    let out = run(&[
+        "import-bundle".as_ref(),
+        "--data".as_ref(),
+        fresh.as_os_str(),
+        file.as_os_str(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    // A second import finds its locations there already and changes nothing.
+    let again = run(&[
+        "import-bundle".as_ref(),
+        "--data".as_ref(),
+        fresh.as_os_str(),
+        file.as_os_str(),
+    ]);
+    assert!(!again.status.success());
+    assert!(
+        text(&again).contains("already has the location"),
+        "{}",
+        text(&again)
+    );
+    let out = Command::new(server_binary("debug"))
+        .args(["add-user", "--data"])
+        .arg(&fresh)
+        .args([
+            "--username",
+            "commissioner",
+            "--name",
+            "Commissioner",
+            "--role",
+            "commissioner",
+        ])
+        .env("ACCREDIT_PASSWORD", "violet kettle harbour lantern")
+        .env("ACCREDIT_ASSETS", accredit_e2e::workspace().join("assets"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let seen = |data: std::path::PathBuf, password: &str| {
+        let mut server = Server::start(data, "debug", false, None);
+        let c = Client::sign_in_with(&server.url, "commissioner", password);
+        let rows = locations(&c);
+        let payments = c.get(&format!("/api/v1/payments?period={month}")).json();
+        server.kill();
+        (rows, payments)
+    };
+    let (rows, payments) = seen(data, "accredit-demo");
+    let (rows_after, payments_after) = seen(fresh, "violet kettle harbour lantern");
+    assert_eq!(rows.len(), 5);
+    assert!(rows.values().any(|r| r["tier"].is_string()), "{rows:?}");
+    assert_eq!(rows, rows_after);
+    assert!(
+        !payments["lines"].as_array().unwrap().is_empty(),
+        "{payments}"
+    );
+    assert_eq!(payments["lines"], payments_after["lines"]);
+    assert_eq!(payments["total_pence"], payments_after["total_pence"]);
 }

@@ -12,9 +12,10 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{
-    BundleError, FORMAT, Item, LocationEntry, MANIFEST, Manifest, RECOMPUTED, RULE_SETS, Records,
-    Revision, StoredDetermination, StoredRuleSet, VERSION, audit_name, determinations_name,
-    document_name, io, parent_dir, records_name, revisions_name, service, sql,
+    BundleError, FORMAT, Item, Lifecycle, LocationEntry, MANIFEST, Manifest, RECOMPUTED, RULE_SETS,
+    Records, Revision, StoredDetermination, StoredRuleSet, VERSION, VisitRow, audit_name,
+    determinations_name, document_name, io, parent_dir, records_name, revisions_name, service, sql,
+    visit_name,
 };
 use crate::backup::{Hashing, blob_entry_name, blob_path};
 
@@ -227,11 +228,20 @@ fn read_all(
             cqc_location_id: records.location.cqc_location_id.clone(),
             name: records.location.name.clone(),
         });
+        let (address, provider_name): (String, String) = tx
+            .query_row(
+                "SELECT l.address, p.name FROM locations l JOIN providers p ON p.id = l.provider_id WHERE l.id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(sql("reading a location's provider"))?;
         files.push((
             records_name(id),
             json(&Records {
                 records,
                 placements,
+                provider_name,
+                address,
             })?,
         ));
         files.push((determinations_name(id), json(&determinations(tx, id)?)?));
@@ -248,6 +258,7 @@ fn read_all(
                 .ok_or_else(|| BundleError::Data(format!("the visit {visit} vanished")))?;
             files.push((document_name(visit), doc.save()));
             files.push((revisions_name(visit), json(&revisions(tx, visit)?)?));
+            files.push((visit_name(visit), json(&visit_row(tx, visit)?)?));
             let mut stmt = tx
                 .prepare(
                     "SELECT hash FROM doc_photos WHERE doc_id = ?1
@@ -388,6 +399,39 @@ fn revisions(tx: &Connection, visit: Uuid) -> Result<Vec<Revision>, BundleError>
     })
     .and_then(|rows| rows.collect())
     .map_err(sql(reading))
+}
+
+fn visit_row(tx: &Connection, visit: Uuid) -> Result<VisitRow, BundleError> {
+    use rusqlite::OptionalExtension;
+    let reading = format!("reading visit {visit}");
+    let created_by: String = tx
+        .query_row(
+            "SELECT created_by FROM documents WHERE id = ?1",
+            [visit.to_string()],
+            |r| r.get(0),
+        )
+        .map_err(sql(reading.clone()))?;
+    let lifecycle = tx
+        .query_row(
+            "SELECT status, current_revision, shared_on, window_closes_on, provider_confirmed_at, published_on FROM visits WHERE id = ?1",
+            [visit.to_string()],
+            |r| {
+                Ok(Lifecycle {
+                    status: r.get(0)?,
+                    current_revision: r.get(1)?,
+                    shared_on: r.get(2)?,
+                    window_closes_on: r.get(3)?,
+                    provider_confirmed_at: r.get(4)?,
+                    published_on: r.get(5)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(sql(reading))?;
+    Ok(VisitRow {
+        created_by,
+        lifecycle,
+    })
 }
 
 fn rule_sets(tx: &Connection) -> Result<Vec<StoredRuleSet>, BundleError> {

@@ -1,17 +1,19 @@
 //! Evidence bundles: one location's whole history (or every location's) in one file that can be
-//! checked on its own, years later (`accredit-server export-bundle` and `verify-bundle`).
+//! checked on its own, years later (`accredit-server export-bundle`, `verify-bundle` and `import-bundle`).
 //!
 //! A bundle is a zstd-compressed tar archive, laid out like a backup (see [`crate::backup`]) but
 //! holding evidence rather than a database: `manifest.json` first (see [`Manifest`]), then for
 //! each location `locations/<id>/records.json` (the records the engine reads, and placements),
 //! `determinations.json` (every stored determination with its explanation) and `audit.json`
 //! (the location's audit entries); for each visit `visits/<id>/document.automerge` (the whole
-//! Automerge history) and `revisions.json` (each signed revision: its heads and stored record);
+//! Automerge history) and `revisions.json` (each signed revision: its heads and stored record) and `visit.json` (its
+//! lifecycle);
 //! the framework packs at `packs/<id>/<version>.toml`; every rule set in `rule_sets.json`; and
 //! every blob the visits use at `blobs/ab/abcd…`. The manifest lists every item with its size
 //! and BLAKE3 hash.
 
 mod export;
+mod import;
 mod verify;
 
 use std::path::Path;
@@ -20,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use export::{Exported, Scope, export};
+pub use import::{Imported, import};
 pub use verify::{Verified, verify};
 
 /// What the manifest's `format` says: this is an Accredit evidence bundle.
@@ -83,6 +86,37 @@ pub struct Records {
     pub records: accredit_shared::records::LocationRecords,
     /// Who is placed there (payment lines are built from these).
     pub placements: Vec<accredit_shared::records::Placement>,
+    /// The provider's name.
+    pub provider_name: String,
+    /// The location's address.
+    pub address: String,
+}
+
+/// A visit's own row, as `visits/<id>/visit.json` holds it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VisitRow {
+    /// Who created the document.
+    pub created_by: String,
+    /// Its lifecycle, once signed off: status, current revision, shared on, window closes on,
+    /// provider confirmed at, published on.
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// A signed-off visit's lifecycle row.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Lifecycle {
+    /// signed_off, shared or published.
+    pub status: String,
+    /// The revision in force.
+    pub current_revision: u32,
+    /// When it was shared with the provider.
+    pub shared_on: Option<String>,
+    /// When the provider's window closes.
+    pub window_closes_on: Option<String>,
+    /// When the provider confirmed.
+    pub provider_confirmed_at: Option<String>,
+    /// When it was published.
+    pub published_on: Option<String>,
 }
 
 /// A stored determination, as `locations/<id>/determinations.json` holds them.
@@ -202,6 +236,11 @@ fn audit_name(location: Uuid) -> String {
 /// A visit's Automerge document in the archive.
 fn document_name(visit: Uuid) -> String {
     format!("visits/{visit}/document.automerge")
+}
+
+/// A visit's own row in the archive.
+fn visit_name(visit: Uuid) -> String {
+    format!("visits/{visit}/visit.json")
 }
 
 /// A visit's signed revisions in the archive.

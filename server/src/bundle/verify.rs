@@ -36,8 +36,17 @@ pub struct Verified {
     pub problems: Vec<String>,
 }
 
-/// Verifies the bundle at `path`.
-pub fn verify(path: &Path) -> Result<Verified, BundleError> {
+/// A bundle read: its manifest, its items that match their hashes (blobs only if asked for),
+/// how many items were hashed, and each problem found.
+pub(super) struct Contents {
+    pub(super) manifest: Manifest,
+    pub(super) kept: HashMap<String, Vec<u8>>,
+    pub(super) hashed: usize,
+    pub(super) problems: Vec<String>,
+}
+
+/// Reads the bundle at `path`, checking every item against the manifest.
+pub(super) fn read(path: &Path, keep_blobs: bool) -> Result<Contents, BundleError> {
     let file = File::open(path).map_err(super::io(format!("opening {}", path.display())))?;
     let damaged = |what: &str| {
         let what = what.to_owned();
@@ -110,7 +119,7 @@ pub fn verify(path: &Path) -> Result<Verified, BundleError> {
         let blob = name.starts_with("blobs/");
         let mut reader = Hashing::new(entry);
         let mut bytes = Vec::new();
-        if blob {
+        if blob && !keep_blobs {
             std::io::copy(&mut reader, &mut std::io::sink())
         } else {
             reader.read_to_end(&mut bytes).map(|n| n as u64)
@@ -119,7 +128,7 @@ pub fn verify(path: &Path) -> Result<Verified, BundleError> {
         let (count, actual) = reader.finish();
         if count != size || actual != hash {
             problems.push(format!("{name}: hash mismatch"));
-        } else if !blob {
+        } else if !blob || keep_blobs {
             kept.insert(name, bytes);
         }
     }
@@ -128,7 +137,22 @@ pub fn verify(path: &Path) -> Result<Verified, BundleError> {
             problems.push(format!("{}: missing from the archive", item.path));
         }
     }
-    let items_checked = seen.len();
+    Ok(Contents {
+        manifest,
+        kept,
+        hashed: seen.len(),
+        problems,
+    })
+}
+
+/// Verifies the bundle at `path`.
+pub fn verify(path: &Path) -> Result<Verified, BundleError> {
+    let Contents {
+        manifest,
+        kept,
+        hashed: items_checked,
+        mut problems,
+    } = read(path, false)?;
     let revisions_checked = check_visits(&manifest, &kept, &mut problems);
     let determinations_checked = check_determinations(&manifest, &kept, &mut problems);
     Ok(Verified {
