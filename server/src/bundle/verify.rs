@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use accredit_shared::visit::{Author, VisitDoc, heads_from_strings};
+use accredit_shared::visit::{Author, VisitDoc, VisitSnapshot, heads_from_strings};
 use accredit_shared::{Engine, FrameworkPack, PackLibrary, RuleBook, RuleSet};
 use uuid::Uuid;
 
@@ -219,6 +219,26 @@ fn check_visits(
         };
         for r in revisions {
             checked += 1;
+            // The evidence a signed record cites must travel with it.
+            let record: VisitSnapshot = match serde_json::from_value(r.record.clone()) {
+                Ok(record) => record,
+                Err(e) => {
+                    problems.push(format!(
+                        "{rev_name}: revision {} does not read as a visit: {e}",
+                        r.revision
+                    ));
+                    continue;
+                }
+            };
+            for hash in record.photo_hashes() {
+                let name = format!("blobs/{}/{hash}", hash.get(..2).unwrap_or(hash));
+                if !manifest.items.iter().any(|i| i.path == name) {
+                    problems.push(format!(
+                        "{rev_name}: revision {} cites the photo {hash}, which is not in the bundle",
+                        r.revision
+                    ));
+                }
+            }
             let Some(heads) = heads_from_strings(&r.heads) else {
                 problems.push(format!(
                     "{rev_name}: revision {} has heads that are not change hashes",
