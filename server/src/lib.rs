@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod blobs;
+pub mod bundle;
 pub mod csv;
 pub mod db;
 pub mod docstore;

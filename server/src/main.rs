@@ -8,7 +8,9 @@ use accredit_server::auth::Role;
 use accredit_server::import::Kind;
 use accredit_server::metrics::MetricsArgs;
 use accredit_server::state::Config;
-use accredit_server::{backup, default_assets_dir, logging, open, seed, serve, tiers, users};
+use accredit_server::{
+    backup, bundle, default_assets_dir, logging, open, seed, serve, tiers, users,
+};
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -126,6 +128,39 @@ enum Command {
         /// Data directory to restore into: empty or not yet existing.
         #[arg(long)]
         data: PathBuf,
+    },
+    /// Export locations' whole history as one verifiable evidence bundle (README: Evidence
+    /// bundles).
+    ExportBundle {
+        /// Data directory.
+        #[arg(long, default_value = "accredit-data")]
+        data: PathBuf,
+        /// Assets directory (framework packs); default: ACCREDIT_ASSETS or ./assets.
+        #[arg(long)]
+        assets: Option<PathBuf>,
+        /// The location's id or CQC location id, or `all`.
+        #[arg(long)]
+        location: String,
+        /// The bundle file to write (replaced only once the new one is complete).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Import an evidence bundle that verifies into a data directory (the server must not be
+    /// using it); all of it or nothing.
+    ImportBundle {
+        /// Data directory (created if new).
+        #[arg(long, default_value = "accredit-data")]
+        data: PathBuf,
+        /// Assets directory (framework packs, scheme rules); default: ACCREDIT_ASSETS or ./assets.
+        #[arg(long)]
+        assets: Option<PathBuf>,
+        /// The bundle file.
+        file: PathBuf,
+    },
+    /// Check an evidence bundle: every hash, every signed visit revision, every determination.
+    VerifyBundle {
+        /// The bundle file.
+        file: PathBuf,
     },
 }
 
@@ -446,6 +481,71 @@ async fn main() -> anyhow::Result<()> {
                 m.blobs.len()
             );
             Ok(())
+        }
+        Command::ExportBundle {
+            data,
+            assets,
+            location,
+            out,
+        } => {
+            let assets = assets.unwrap_or_else(default_assets_dir);
+            let scope = bundle::Scope::parse(&location);
+            let done = bundle::export(&data, &assets, &scope, &out).with_context(|| {
+                format!(
+                    "exporting from {} failed; nothing was written to {}",
+                    data.display(),
+                    out.display()
+                )
+            })?;
+            let m = &done.manifest;
+            println!(
+                "exported {} location(s), {} visit(s), {} item(s) to {} ({} bytes)",
+                m.locations.len(),
+                m.visits.len(),
+                m.items.len(),
+                done.path.display(),
+                done.bytes
+            );
+            Ok(())
+        }
+        Command::ImportBundle { data, assets, file } => {
+            let assets = assets.unwrap_or_else(default_assets_dir);
+            let state = open(config(data.clone(), None), &assets)
+                .with_context(|| format!("opening {}", data.display()))?;
+            let done = bundle::import(&state, &file)
+                .with_context(|| format!("importing {} failed", file.display()))?;
+            println!(
+                "imported {} location(s) and {} visit(s) from {} into {}",
+                done.manifest.locations.len(),
+                done.manifest.visits.len(),
+                file.display(),
+                data.display()
+            );
+            Ok(())
+        }
+        Command::VerifyBundle { file } => {
+            let v = bundle::verify(&file)
+                .with_context(|| format!("verifying {} failed", file.display()))?;
+            for p in &v.problems {
+                println!("{p}");
+            }
+            println!(
+                "{}: {} item(s) hashed, {} visit revision(s) re-read at their signed heads, {} determination(s) recomputed",
+                file.display(),
+                v.items_checked,
+                v.revisions_checked,
+                v.determinations_checked
+            );
+            if v.problems.is_empty() {
+                println!("the bundle holds up");
+                Ok(())
+            } else {
+                bail!(
+                    "{} problem(s) found in {}",
+                    v.problems.len(),
+                    file.display()
+                )
+            }
         }
     }
 }

@@ -111,24 +111,24 @@ fn sql(what: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> BackupError {
 }
 
 /// A blob's place under a directory laid out as the data directory's `blobs/`.
-fn blob_path(blobs: &Path, hash: &str) -> PathBuf {
+pub(crate) fn blob_path(blobs: &Path, hash: &str) -> PathBuf {
     blobs.join(&hash[..2]).join(hash)
 }
 
 /// A blob's name in the archive.
-fn blob_entry_name(hash: &str) -> String {
+pub(crate) fn blob_entry_name(hash: &str) -> String {
     format!("{BLOBS}/{}/{hash}", &hash[..2])
 }
 
 /// A reader that hashes and counts what passes through it.
-struct Hashing<R> {
+pub(crate) struct Hashing<R> {
     inner: R,
     hasher: blake3::Hasher,
     count: u64,
 }
 
 impl<R: Read> Hashing<R> {
-    fn new(inner: R) -> Hashing<R> {
+    pub(crate) fn new(inner: R) -> Hashing<R> {
         Hashing {
             inner,
             hasher: blake3::Hasher::new(),
@@ -137,7 +137,7 @@ impl<R: Read> Hashing<R> {
     }
 
     /// Bytes read and their hash, hex.
-    fn finish(&self) -> (u64, String) {
+    pub(crate) fn finish(&self) -> (u64, String) {
         (self.count, self.hasher.finalize().to_hex().to_string())
     }
 }
@@ -153,7 +153,7 @@ impl<R: Read> Read for Hashing<R> {
 
 /// Makes a file's creation or rename durable: the directory entry is only on disk once its
 /// directory is synced.
-fn sync_dir(dir: &Path) -> Result<(), BackupError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), BackupError> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io(format!("syncing the directory {}", dir.display())))
