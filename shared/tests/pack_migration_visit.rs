@@ -292,3 +292,32 @@ fn targets(criterion: &str) -> Vec<&str> {
         other => vec![other],
     }
 }
+
+/// A device still editing the v1 draft offline while another moves it: its later edit to a result
+/// the move deleted is refused by the server, not silently dropped.
+#[test]
+fn an_offline_edit_to_a_result_the_move_deleted_is_refused_not_lost() {
+    let (v1, v2) = (test_pack(), test_pack_v2());
+    let packs = both_versions();
+    let mut mover = answered_draft(800);
+    let mut offline = copy(&mut mover);
+    mover.migrate_to(&v1, &v2, at(12)).unwrap();
+    let server_heads = mover.heads();
+    offline
+        .set_answer(&v1, "safe.c2", Some(Answer::Score(1)))
+        .unwrap();
+    let mut merged = copy(&mut mover);
+    merged.automerge().merge(offline.automerge()).unwrap();
+    let (whole, changes) = verdicts(&mut merged, &server_heads, &packs);
+    // Read whole, the merged visit looks fine (the edit is hidden), so only the change check can
+    // tell, and it does.
+    assert_eq!(whole, Ok(()));
+    let refused = changes.unwrap_err();
+    assert!(refused.contains("results/safe.c2"), "{refused}");
+    assert!(refused.contains("no longer in the visit"), "{refused}");
+    // The offline device still holds its edit, to enter again on the new version.
+    assert_eq!(
+        offline.snapshot().unwrap().results["safe.c2"].answer,
+        Some(Answer::Score(1))
+    );
+}

@@ -1019,6 +1019,79 @@ fn reach(doc: &AutoCommit, changes: &[automerge::Change]) -> Reach {
     Reach::Items(items)
 }
 
+/// Refuses changes that edit a criterion's result which was already gone from the visit at
+/// `before`: a device that kept editing a draft offline while another moved it to a newer pack
+/// version. Automerge would hide such an edit in the merged document, so it would be lost
+/// silently; refused, the device keeps it and its monitor can re-enter it on the new version.
+fn no_edits_to_removed_results(
+    doc: &AutoCommit,
+    before: &[ChangeHash],
+    changes: &[automerge::Change],
+) -> Result<(), VisitDocError> {
+    // Objects made by these changes are new here, not removed earlier.
+    let made_here = |counter: u64, actor: &automerge::ActorId| {
+        changes.iter().any(|c| {
+            c.actor_id() == actor
+                && counter >= c.start_op().get()
+                && counter < c.start_op().get() + c.len() as u64
+        })
+    };
+    let was = View {
+        doc,
+        heads: Some(before),
+    };
+    let mut was_keys: Option<Vec<String>> = None;
+    let mut seen = std::collections::HashSet::new();
+    for change in changes {
+        for op in change.decode().operations {
+            let automerge::legacy::ObjectId::Id(automerge::legacy::OpId(counter, actor)) = &op.obj
+            else {
+                continue;
+            };
+            if made_here(*counter, actor) || !seen.insert((*counter, actor.clone())) {
+                continue;
+            }
+            let Ok(id) = doc.import_obj(&format!("{counter}@{}", actor.to_hex_string())) else {
+                continue;
+            };
+            let Ok(parents) = doc.parents(&id) else {
+                continue;
+            };
+            let path = parents.path();
+            let key = match (path.first(), path.get(1)) {
+                (Some((_, Prop::Map(section))), Some((_, Prop::Map(key))))
+                    if section == RESULTS =>
+                {
+                    key.clone()
+                }
+                _ => continue,
+            };
+            let visible_now = doc
+                .parents(&id)
+                .ok()
+                .and_then(|p| p.visible_path())
+                .is_some();
+            if visible_now {
+                continue;
+            }
+            let keys = match &was_keys {
+                Some(k) => k,
+                None => was_keys.insert(match was.opt_map(&ROOT, RESULTS, &[])? {
+                    Some(map) => was.keys(&map),
+                    None => Vec::new(),
+                }),
+            };
+            if !keys.contains(&key) {
+                return Err(malformed(
+                    &[RESULTS, key.as_str()],
+                    "edits a criterion's result that is no longer in the visit (the draft moved to another pack version): enter it again on the visit's version",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks the changes since `before` by reading only what they reached (the header always), on
 /// the grounds that the document as of `before` was checked already. Gives the same verdict as
 /// reading the whole document, at a fraction of the cost for the usual few edits. Everything is
@@ -1043,6 +1116,7 @@ pub(crate) fn check_changes(
         Reach::Everything
     } else {
         let changes = doc.get_changes(before);
+        no_edits_to_removed_results(doc, before, &changes)?;
         reach(doc, &changes)
     };
     let view = View { doc, heads: None };
