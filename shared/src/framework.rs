@@ -227,7 +227,8 @@ impl PackMigration {
             );
             return p.into_result(DOC, Vec::new());
         }
-        let mut named: HashMap<&str, (String, Option<usize>)> = HashMap::new();
+        // Each id of the previous version named by the mapping: where, and in which map entry.
+        let mut named: HashMap<String, (String, Option<usize>)> = HashMap::new();
         let mut note = |p: &mut Problems, id: &str, path: String, entry: Option<usize>| {
             if previous.criterion(id).is_none() {
                 p.add(
@@ -240,7 +241,7 @@ impl PackMigration {
             } else if let Some((first, _)) = named.get(id) {
                 p.add(&path, format!("`{id}` is already mapped at {first}"));
             } else {
-                named.insert(previous_key(previous, id), (path, entry));
+                named.insert(id.to_owned(), (path, entry));
             }
         };
         for (i, m) in self.map.iter().enumerate() {
@@ -283,14 +284,6 @@ impl PackMigration {
         }
         p.into_result(DOC, routes)
     }
-}
-
-/// The `&'static`-free key trick: ids named in a mapping borrow from the previous pack.
-fn previous_key<'p>(previous: &'p FrameworkPack, id: &str) -> &'p str {
-    previous
-        .criterion(id)
-        .map(|(_, c)| c.id.as_str())
-        .unwrap_or_default()
 }
 
 /// Where one criterion of the previous version goes, from [`PackMigration::routes`].
