@@ -170,32 +170,37 @@ pub fn migrate(
         };
         let mut answer = None;
         if let Some((carried_from, a)) = carried {
+            let on_scale = match a {
+                Answer::Score(s) => criterion.scale.contains(s),
+                _ => true,
+            };
             for id in &from_ids {
-                let other = result_of(id).answer;
-                if *id != carried_from && other.is_some() && other != Some(a) {
-                    out.not_carried.push(NotCarried {
-                        criterion: (*id).to_owned(),
-                        answer: other,
-                        notes: String::new(),
-                        reason: NotCarriedReason::Merged {
-                            into: target.to_owned(),
-                            carried_from: carried_from.to_owned(),
-                        },
-                    });
-                }
+                let Some(other) = result_of(id).answer else {
+                    continue;
+                };
+                // Sources that agree with the carried answer share its fate: carried with it,
+                // or all listed when it is off the new scale.
+                let reason = if other != a {
+                    NotCarriedReason::Merged {
+                        into: target.to_owned(),
+                        carried_from: carried_from.to_owned(),
+                    }
+                } else if !on_scale {
+                    NotCarriedReason::OffScale {
+                        into: target.to_owned(),
+                    }
+                } else {
+                    continue;
+                };
+                out.not_carried.push(NotCarried {
+                    criterion: (*id).to_owned(),
+                    answer: Some(other),
+                    notes: String::new(),
+                    reason,
+                });
             }
-            match a {
-                Answer::Score(s) if !criterion.scale.contains(s) => {
-                    out.not_carried.push(NotCarried {
-                        criterion: carried_from.to_owned(),
-                        answer: Some(a),
-                        notes: String::new(),
-                        reason: NotCarriedReason::OffScale {
-                            into: target.to_owned(),
-                        },
-                    });
-                }
-                _ => answer = Some(a),
+            if on_scale {
+                answer = Some(a);
             }
         }
         out.results

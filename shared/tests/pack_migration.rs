@@ -386,3 +386,43 @@ proptest! {
         prop_assert_eq!(back.results, case.results);
     }
 }
+
+/// Found by `no_answer_or_note_is_lost`: two merged criteria agreeing on a score the new
+/// criterion's scale lacks are both listed, not only the one that would have carried.
+#[test]
+fn agreeing_merged_answers_off_the_new_scale_are_all_listed() {
+    let v1 = FrameworkPack::from_toml(&pack_toml("1", &v1_ids(2), "")).unwrap();
+    let v2 = FrameworkPack::from_toml(&pack_toml(
+        "2",
+        &[("m".into(), 3)],
+        &mapping(
+            "1",
+            &[(vec!["old.0".into(), "old.1".into()], vec!["m".into()])],
+            &[],
+        ),
+    ))
+    .unwrap();
+    let four = CriterionResult {
+        answer: Some(Answer::Score(4)),
+        notes: String::new(),
+    };
+    let results = BTreeMap::from([
+        ("old.0".to_string(), four.clone()),
+        ("old.1".to_string(), four),
+    ]);
+    let m = migrate(&results, &v1, &v2).unwrap();
+    assert_eq!(m.results["m"].answer, None);
+    let listed: Vec<_> = m
+        .not_carried
+        .iter()
+        .map(|n| (n.criterion.as_str(), n.answer, &n.reason))
+        .collect();
+    let off = NotCarriedReason::OffScale { into: "m".into() };
+    assert_eq!(
+        listed,
+        vec![
+            ("old.0", Some(Answer::Score(4)), &off),
+            ("old.1", Some(Answer::Score(4)), &off)
+        ]
+    );
+}

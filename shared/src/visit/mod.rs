@@ -4,7 +4,8 @@
 //! user, so every value can be traced to a person), `results` (keyed by
 //! [`schema::Layout::result_key`], created for every criterion when the document is created so
 //! that two devices never create the same map twice), maps keyed by UUID (`evidence`, `photos`,
-//! `actions`, `resolutions`), and `signoff`. Free text is an Automerge text object, so concurrent
+//! `actions`, `resolutions`), `signoff`, and `migrations` once a draft has moved to a newer pack
+//! version ([`VisitDoc::migrate_to`]). Free text is an Automerge text object, so concurrent
 //! typing merges; a scalar set differently on two devices keeps both values, listed by
 //! [`VisitDoc::conflicts`].
 
@@ -537,10 +538,12 @@ impl VisitDoc {
         let old_keys = view.keys(&results);
         let migrations = view.opt_map(&ROOT, MIGRATIONS, &[])?;
         // A result kept under the same key is edited in place, so its notes stay one text object.
-        let existing: std::collections::BTreeMap<String, ObjId> = old_keys
-            .iter()
-            .filter_map(|k| Some((k.clone(), view.opt_map(&results, k, &[RESULTS]).ok()??)))
-            .collect();
+        let mut existing = std::collections::BTreeMap::new();
+        for key in &old_keys {
+            if let Some(item) = view.opt_map(&results, key, &[RESULTS])? {
+                existing.insert(key.clone(), item);
+            }
+        }
         let author = self.author.clone();
         let new_keys: Vec<String> = to
             .criteria()

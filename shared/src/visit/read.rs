@@ -805,6 +805,9 @@ fn read_snapshot_with(
     })
 }
 
+/// A move to another pack version, as [`VisitDoc::migrate_to`](super::VisitDoc::migrate_to)
+/// records it: every reason with exactly its fields, every listed criterion among the previous
+/// results.
 fn read_pack_move(f: &Fields<'_>, path: &[&str]) -> Result<PackMove, VisitDocError> {
     let from_version = f.req_str(FROM_VERSION, path)?;
     let to_version = f.req_str(TO_VERSION, path)?;
@@ -820,7 +823,7 @@ fn read_pack_move(f: &Fields<'_>, path: &[&str]) -> Result<PackMove, VisitDocErr
     for (key, _) in &prev.entries {
         let item_path = with(&prev_path, key.as_str());
         let Some(item) = prev.opt_map(key, &prev_path)? else {
-            continue;
+            return Err(malformed(&item_path, "expected a map"));
         };
         let item = f.view.fields(&item);
         previous.insert(
