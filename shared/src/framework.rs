@@ -148,6 +148,8 @@ pub struct FrameworkPack {
     pub policy: AnswerPolicy,
     /// The domains, in order.
     pub domains: Vec<Domain>,
+    /// How a visit of the previous version moves to this one, if this version declares it.
+    pub migration: Option<PackMigration>,
     #[serde(skip)]
     index: HashMap<String, CriterionPosition>,
 }
@@ -164,6 +166,135 @@ struct RawPack {
     scales: BTreeMap<String, Scale>,
     policy: AnswerPolicy,
     domains: Vec<RawDomain>,
+    #[serde(default)]
+    migration: Option<RawMigration>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMigration {
+    from_version: String,
+    #[serde(default)]
+    map: Vec<CriterionMap>,
+    #[serde(default)]
+    removed: Vec<String>,
+}
+
+/// One entry of a pack version's mapping from the previous version: `from` (criteria of the
+/// previous version) become `to` (criteria of this one). One to one is a rename, one to many a
+/// split, many to one a merge.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CriterionMap {
+    /// Criteria of the previous version.
+    pub from: Vec<String>,
+    /// Criteria of this version.
+    pub to: Vec<String>,
+}
+
+/// How visits of the previous version of a pack move to this version. A criterion of the previous
+/// version that no entry names and whose id this version still has carries over unchanged; one
+/// that this version lacks must be mapped or listed as removed (checked by [`PackLibrary::insert`]
+/// when both versions are loaded). A criterion of this version that nothing maps to is new.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PackMigration {
+    /// The version this one follows.
+    pub from_version: String,
+    /// Renames, splits and merges.
+    pub map: Vec<CriterionMap>,
+    /// Criteria of the previous version with no counterpart here.
+    pub removed: Vec<String>,
+}
+
+impl PackMigration {
+    /// Where each criterion of `previous` goes: the criteria of this version its answer moves to
+    /// (empty when removed), in `previous`'s order, with the index of the map entry (`None` for an
+    /// unchanged id or a removal). Refused, with field paths, unless every criterion of `previous`
+    /// is accounted for exactly once and every id named is one of `previous`'s.
+    pub fn routes(
+        &self,
+        previous: &FrameworkPack,
+        this: &FrameworkPack,
+    ) -> Result<Vec<Route>, LoadError> {
+        let mut p = Problems::default();
+        if previous.id != this.id || previous.version != self.from_version {
+            p.add(
+                "migration.from_version",
+                format!(
+                    "maps from {}@{}, not from {}@{}",
+                    this.id, self.from_version, previous.id, previous.version
+                ),
+            );
+            return p.into_result(DOC, Vec::new());
+        }
+        // Each id of the previous version named by the mapping: where, and in which map entry.
+        let mut named: HashMap<String, (String, Option<usize>)> = HashMap::new();
+        let mut note = |p: &mut Problems, id: &str, path: String, entry: Option<usize>| {
+            if previous.criterion(id).is_none() {
+                p.add(
+                    &path,
+                    format!(
+                        "criterion `{id}` is not in {}@{}",
+                        previous.id, previous.version
+                    ),
+                );
+            } else if let Some((first, _)) = named.get(id) {
+                p.add(&path, format!("`{id}` is already mapped at {first}"));
+            } else {
+                named.insert(id.to_owned(), (path, entry));
+            }
+        };
+        for (i, m) in self.map.iter().enumerate() {
+            for (j, id) in m.from.iter().enumerate() {
+                note(&mut p, id, format!("migration.map[{i}].from[{j}]"), Some(i));
+            }
+        }
+        for (j, id) in self.removed.iter().enumerate() {
+            note(&mut p, id, format!("migration.removed[{j}]"), None);
+        }
+        let targets: std::collections::HashSet<&str> = self
+            .map
+            .iter()
+            .flat_map(|m| m.to.iter().map(String::as_str))
+            .collect();
+        let mut routes = Vec::new();
+        for c in previous.criteria() {
+            let to = match named.get(c.id.as_str()) {
+                Some((_, Some(i))) => (self.map[*i].to.clone(), Some(*i)),
+                Some(_) => (Vec::new(), None),
+                None if this.criterion(&c.id).is_some() && !targets.contains(c.id.as_str()) => {
+                    (vec![c.id.clone()], None)
+                }
+                None => {
+                    p.add(
+                        "migration",
+                        format!(
+                            "criterion `{}` of {}@{} is neither kept, mapped nor removed",
+                            c.id, previous.id, previous.version
+                        ),
+                    );
+                    continue;
+                }
+            };
+            routes.push(Route {
+                from: c.id.clone(),
+                to: to.0,
+                entry: to.1,
+            });
+        }
+        p.into_result(DOC, routes)
+    }
+}
+
+/// Where one criterion of the previous version goes, from [`PackMigration::routes`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// The criterion of the previous version.
+    pub from: String,
+    /// The criteria of this version it moves to; empty when it was removed.
+    pub to: Vec<String>,
+    /// The map entry that moves it; `None` when kept under its id or removed.
+    pub entry: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -224,6 +355,60 @@ fn check_weight(problems: &mut Problems, path: &str, weight: f64) -> Ratio {
             problems.add(path, "must be a number with at most three decimal places");
             Ratio::integer(1)
         }
+    }
+}
+
+/// The checks a mapping gets from its own pack: ids well formed and named once, targets in
+/// this pack. Its sources are checked against the previous version by [`PackMigration::routes`].
+fn check_migration(
+    p: &mut Problems,
+    m: &RawMigration,
+    version: &str,
+    index: &HashMap<String, CriterionPosition>,
+) {
+    if m.from_version.trim().is_empty() {
+        p.add("migration.from_version", "must not be empty");
+    } else if m.from_version == version {
+        p.add(
+            "migration.from_version",
+            "must name the previous version, not this one",
+        );
+    }
+    let mut sources: HashMap<&str, String> = HashMap::new();
+    let mut targets: HashMap<&str, String> = HashMap::new();
+    fn once<'a>(p: &mut Problems, seen: &mut HashMap<&'a str, String>, id: &'a str, path: String) {
+        if !is_valid_id(id) {
+            p.add(&path, "must be lowercase letters, digits, '.', '-' or '_'");
+        } else if let Some(first) = seen.get(id) {
+            p.add(&path, format!("`{id}` is already used at {first}"));
+        } else {
+            seen.insert(id, path);
+        }
+    }
+    for (i, entry) in m.map.iter().enumerate() {
+        let path = format!("migration.map[{i}]");
+        if entry.from.is_empty() {
+            p.add(format!("{path}.from"), "must name at least one criterion");
+        }
+        if entry.to.is_empty() {
+            p.add(
+                format!("{path}.to"),
+                "must name at least one criterion (list a criterion with no successor under removed)",
+            );
+        }
+        for (j, id) in entry.from.iter().enumerate() {
+            once(p, &mut sources, id, format!("{path}.from[{j}]"));
+        }
+        for (j, id) in entry.to.iter().enumerate() {
+            let at = format!("{path}.to[{j}]");
+            if is_valid_id(id) && !index.contains_key(id) {
+                p.add(&at, format!("criterion `{id}` is not in this pack"));
+            }
+            once(p, &mut targets, id, at);
+        }
+    }
+    for (j, id) in m.removed.iter().enumerate() {
+        once(p, &mut sources, id, format!("migration.removed[{j}]"));
     }
 }
 
@@ -361,7 +546,16 @@ impl FrameworkPack {
             });
         }
 
+        let migration = raw.migration.map(|m| {
+            check_migration(&mut p, &m, &raw.version, &index);
+            PackMigration {
+                from_version: m.from_version,
+                map: m.map,
+                removed: m.removed,
+            }
+        });
         let pack = FrameworkPack {
+            migration,
             id: raw.id,
             version: raw.version,
             title: raw.title,
@@ -422,6 +616,18 @@ impl PackLibrary {
                 }],
             });
         }
+        // A mapping must account for every criterion of the version it follows, or a migrated
+        // visit would lose answers; the previous version may also arrive later.
+        if let Some(m) = &pack.migration
+            && let Some(previous) = self.get(&pack.id, &m.from_version)
+        {
+            m.routes(previous, &pack)?;
+        }
+        if let Some(next) = self.successor(&pack.id, &pack.version)
+            && let Some(m) = &next.migration
+        {
+            m.routes(&pack, next)?;
+        }
         self.packs
             .entry(pack.id.clone())
             .or_default()
@@ -432,6 +638,15 @@ impl PackLibrary {
     /// The pack with this id and version.
     pub fn get(&self, id: &str, version: &str) -> Option<&FrameworkPack> {
         self.packs.get(id)?.get(version)
+    }
+
+    /// The version of pack `id` that declares a mapping from `version`, if one is loaded.
+    pub fn successor(&self, id: &str, version: &str) -> Option<&FrameworkPack> {
+        self.packs.get(id)?.values().find(|p| {
+            p.migration
+                .as_ref()
+                .is_some_and(|m| m.from_version == version)
+        })
     }
 
     /// Every pack, in no particular order.

@@ -26,6 +26,7 @@ pub mod framework;
 pub mod labels;
 pub mod load_error;
 pub mod money;
+pub mod pack_migration;
 pub mod planning;
 pub mod premium;
 pub mod ratio;

@@ -540,6 +540,10 @@ enum Edit {
     RemoveResult(usize),
     /// Raw: a result for a criterion that is not in the pack.
     ExtraResult,
+    /// The draft moved to version 2 of the test pack (refused once signed or moved).
+    Migrate,
+    /// Raw: the pack version changed with no move recorded.
+    BareVersionChange,
 }
 
 fn edit_strategy() -> impl Strategy<Value = Edit> {
@@ -558,13 +562,19 @@ fn edit_strategy() -> impl Strategy<Value = Edit> {
         1 => Just(Edit::ConcurrentMove),
         1 => (0usize..6).prop_map(Edit::RemoveResult),
         1 => Just(Edit::ExtraResult),
+        1 => Just(Edit::Migrate),
+        1 => Just(Edit::BareVersionChange),
     ]
 }
 
 fn apply_edit(doc: &mut VisitDoc, edit: &Edit) {
     use automerge::transaction::Transactable;
     use automerge::{ObjType, ROOT, ReadDoc};
-    let pack = test_pack();
+    // Edits go through the pack of the version the draft is on (it may have moved).
+    let pack = match doc.snapshot() {
+        Ok(s) if s.header.pack_version == "2" => test_pack_v2(),
+        _ => test_pack(),
+    };
     let criteria: Vec<String> = pack.criteria().map(|c| c.id.clone()).collect();
     let criterion = |i: usize| criteria[i % criteria.len()].clone();
     let result_key = |i: usize| {
@@ -681,12 +691,20 @@ fn apply_edit(doc: &mut VisitDoc, edit: &Edit) {
             let item = am.put_object(&results, key, ObjType::Map).unwrap();
             am.put(&item, "criterion", "NOT-IN-PACK").unwrap();
         }
+        Edit::Migrate => {
+            let at = Utc.with_ymd_and_hms(2026, 11, 2, 12, 0, 0).unwrap();
+            let _ = doc.migrate_to(&test_pack(), &test_pack_v2(), at);
+        }
+        Edit::BareVersionChange => {
+            doc.automerge().put(ROOT, "pack_version", "2").unwrap();
+        }
     }
 }
 
 fn library() -> accredit_shared::PackLibrary {
     let mut packs = accredit_shared::PackLibrary::new();
     packs.insert(test_pack()).unwrap();
+    packs.insert(test_pack_v2()).unwrap();
     packs
 }
 
@@ -723,11 +741,21 @@ fn whole_verdict(
         VisitDoc::validate_automerge(candidate.automerge(), packs).map_err(|e| e.to_string())?;
     let was = before.snapshot().map_err(|e| e.to_string())?;
     let same = |a: &VisitHeader, b: &VisitHeader| {
-        (a.visit_id, a.location_id, &a.pack_id, &a.pack_version)
-            == (b.visit_id, b.location_id, &b.pack_id, &b.pack_version)
+        (a.visit_id, a.location_id, &a.pack_id) == (b.visit_id, b.location_id, &b.pack_id)
     };
     if !same(&was.header, &snapshot.header) {
         return Err("the visit's identity changed".into());
+    }
+    // The version changes only by a newly recorded move of an unsigned draft to its successor.
+    let (from, to) = (&was.header.pack_version, &snapshot.header.pack_version);
+    let recorded_move = snapshot.migrations.iter().any(|(id, m)| {
+        !was.migrations.contains_key(id) && &m.from_version == from && &m.to_version == to
+    });
+    let successor = packs
+        .successor(&snapshot.header.pack_id, from)
+        .is_some_and(|p| &p.version == to);
+    if from != to && !(recorded_move && successor && was.signoff.is_none()) {
+        return Err("the pack version changed without a recorded move".into());
     }
     Ok(snapshot)
 }

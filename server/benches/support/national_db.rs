@@ -130,6 +130,7 @@ fn record(r: &LocationRecords, v: usize) -> anyhow::Result<VisitSnapshot> {
         actions,
         resolutions: BTreeMap::new(),
         signoff: None,
+        migrations: BTreeMap::new(),
     })
 }
 

@@ -45,6 +45,9 @@ pub enum VisitDocError {
     /// There is no conflict at the path given.
     #[error("there is no conflict at {0}")]
     NoConflict(String),
+    /// The draft cannot be moved to the pack version asked for.
+    #[error(transparent)]
+    Migration(#[from] crate::pack_migration::MigrationError),
     /// An input value is not acceptable.
     #[error("{0}")]
     Invalid(String),

@@ -4,7 +4,8 @@
 //! user, so every value can be traced to a person), `results` (keyed by
 //! [`schema::Layout::result_key`], created for every criterion when the document is created so
 //! that two devices never create the same map twice), maps keyed by UUID (`evidence`, `photos`,
-//! `actions`, `resolutions`), and `signoff`. Free text is an Automerge text object, so concurrent
+//! `actions`, `resolutions`), `signoff`, and `migrations` once a draft has moved to a newer pack
+//! version ([`VisitDoc::migrate_to`]). Free text is an Automerge text object, so concurrent
 //! typing merges; a scalar set differently on two devices keeps both values, listed by
 //! [`VisitDoc::conflicts`].
 
@@ -15,7 +16,7 @@ mod read;
 pub mod schema;
 
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ScalarValue};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -26,6 +27,7 @@ pub use model::*;
 pub use read::{ChangeCheck, is_blob_hash};
 
 use crate::framework::{FrameworkPack, PackLibrary};
+use crate::pack_migration::NotCarriedReason;
 use crate::records::{Answer, Priority};
 use read::{View, check_changes, read_layout, read_snapshot, read_snapshot_checked};
 use schema::*;
@@ -501,6 +503,116 @@ impl VisitDoc {
             at,
             heads,
         })
+    }
+
+    /// Moves this draft from pack version `from` (its own) to `to`, which must declare a mapping
+    /// from it: answers and notes carried by the mapping, the header's pack version changed, and a
+    /// record kept in `migrations` of every result as it was and of what was not carried over.
+    /// Refused for a signed visit (it keeps its version for good) and while conflicts remain (the
+    /// move would carry only the visible value of each).
+    pub fn migrate_to(
+        &mut self,
+        from: &FrameworkPack,
+        to: &FrameworkPack,
+        at: DateTime<Utc>,
+    ) -> Result<crate::pack_migration::Migrated, VisitDocError> {
+        let snapshot = self.snapshot()?;
+        if snapshot.signoff.is_some() {
+            return Err(VisitDocError::SignedOff);
+        }
+        let open = self.conflicts()?.len();
+        if open > 0 {
+            return Err(VisitDocError::UnresolvedConflicts(open));
+        }
+        let header = &snapshot.header;
+        if header.pack_id != from.id || header.pack_version != from.version {
+            return Err(VisitDocError::WrongPack {
+                expected: format!("{}@{}", header.pack_id, header.pack_version),
+                given: format!("{}@{}", from.id, from.version),
+            });
+        }
+        let migrated = crate::pack_migration::migrate(&snapshot.results, from, to)?;
+        let view = self.view(None);
+        let layout = read_layout(&view.fields(&ROOT))?;
+        let results = self.root_map(RESULTS)?;
+        let old_keys = view.keys(&results);
+        let migrations = view.opt_map(&ROOT, MIGRATIONS, &[])?;
+        // A result kept under the same key is edited in place, so its notes stay one text object.
+        let mut existing = std::collections::BTreeMap::new();
+        for key in &old_keys {
+            if let Some(item) = view.opt_map(&results, key, &[RESULTS])? {
+                existing.insert(key.clone(), item);
+            }
+        }
+        let author = self.author.clone();
+        let new_keys: Vec<String> = to
+            .criteria()
+            .map(|c| layout.result_key(&to.id, &to.version, &c.id))
+            .collect();
+        self.edit(|d| {
+            for key in old_keys.iter().filter(|k| !new_keys.contains(k)) {
+                d.delete(&results, key.as_str())?;
+            }
+            for c in to.criteria() {
+                let key = layout.result_key(&to.id, &to.version, &c.id);
+                let result = migrated.results.get(&c.id).cloned().unwrap_or_default();
+                let item = match existing.get(&key) {
+                    Some(item) => item.clone(),
+                    None => {
+                        let item = d.put_object(&results, key.as_str(), ObjType::Map)?;
+                        if layout == Layout::UuidKeys {
+                            d.put(&item, CRITERION, c.id.as_str())?;
+                        }
+                        item
+                    }
+                };
+                match result.answer {
+                    Some(a) => d.put(&item, ANSWER, encode_answer(a))?,
+                    None => d.put(&item, ANSWER, ScalarValue::Null)?,
+                }
+                let notes = match d.get(&item, NOTES)? {
+                    Some((automerge::Value::Object(ObjType::Text), id)) => id,
+                    _ => d.put_object(&item, NOTES, ObjType::Text)?,
+                };
+                d.update_text(&notes, &result.notes)?;
+            }
+            d.put(ROOT, PACK_VERSION, to.version.as_str())?;
+            let migrations = match &migrations {
+                Some(m) => m.clone(),
+                None => d.put_object(ROOT, MIGRATIONS, ObjType::Map)?,
+            };
+            let entry = d.put_object(&migrations, Uuid::new_v4().to_string(), ObjType::Map)?;
+            d.put(&entry, FROM_VERSION, from.version.as_str())?;
+            d.put(&entry, TO_VERSION, to.version.as_str())?;
+            let by = d.put_object(&entry, BY, ObjType::Map)?;
+            put_author(d, &by, &author)?;
+            d.put(&entry, AT, at.to_rfc3339())?;
+            let previous = d.put_object(&entry, PREVIOUS, ObjType::Map)?;
+            for (id, r) in &snapshot.results {
+                let item = d.put_object(&previous, id.as_str(), ObjType::Map)?;
+                put_opt(d, &item, ANSWER, r.answer.map(encode_answer).as_deref())?;
+                d.put(&item, NOTES, r.notes.as_str())?;
+            }
+            let list = d.put_object(&entry, NOT_CARRIED, ObjType::Map)?;
+            for (i, n) in migrated.not_carried.iter().enumerate() {
+                let item = d.put_object(&list, i.to_string(), ObjType::Map)?;
+                d.put(&item, CRITERION, n.criterion.as_str())?;
+                put_opt(d, &item, ANSWER, n.answer.map(encode_answer).as_deref())?;
+                d.put(&item, NOTES, n.notes.as_str())?;
+                let (reason, into, carried_from) = match &n.reason {
+                    NotCarriedReason::Removed => ("removed", None, None),
+                    NotCarriedReason::Merged { into, carried_from } => {
+                        ("merged", Some(into), Some(carried_from))
+                    }
+                    NotCarriedReason::OffScale { into } => ("off_scale", Some(into), None),
+                };
+                d.put(&item, REASON, reason)?;
+                put_opt(d, &item, INTO, into.map(String::as_str))?;
+                put_opt(d, &item, CARRIED_FROM, carried_from.map(String::as_str))?;
+            }
+            Ok(())
+        })?;
+        Ok(migrated)
     }
 
     fn check_criterion(

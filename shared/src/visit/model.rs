@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::calendar::london_date;
+use crate::pack_migration::NotCarried;
 use crate::records::{Answer, Priority, PublishedVisit, VisitType};
 
 /// Someone who edits a visit document: the user behind a device session.
@@ -173,6 +174,24 @@ pub struct SignOff {
     pub heads: Vec<String>,
 }
 
+/// The record of a draft moved to a newer version of its framework pack: what it held before,
+/// and what the move did not carry over as it was.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackMove {
+    /// The pack version the draft was on.
+    pub from_version: String,
+    /// The pack version it moved to.
+    pub to_version: String,
+    /// Every result as it was on `from_version`, by criterion id.
+    pub previous: BTreeMap<String, CriterionResult>,
+    /// What was not carried over as it was, with the reasons.
+    pub not_carried: Vec<NotCarried>,
+    /// Who moved it.
+    pub by: Author,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// A whole visit as plain data.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VisitSnapshot {
@@ -196,6 +215,9 @@ pub struct VisitSnapshot {
     pub resolutions: BTreeMap<Uuid, Resolution>,
     /// The sign-off, once signed.
     pub signoff: Option<SignOff>,
+    /// Moves to newer pack versions while a draft, by id (none for most visits).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub migrations: BTreeMap<Uuid, PackMove>,
 }
 
 impl VisitSnapshot {

@@ -17,6 +17,7 @@ use super::error::{VisitDocError, malformed};
 use super::model::*;
 use super::schema::*;
 use crate::framework::{FrameworkPack, PackLibrary};
+use crate::pack_migration::{NotCarried, NotCarriedReason};
 use crate::records::Answer;
 
 /// A read-only view of a document, either current or as of some heads.
@@ -775,6 +776,10 @@ fn read_snapshot_with(
         check_item(RESOLUTIONS, f, path, pack)?;
         read_resolution(f, path)
     })?;
+    let migrations = uuid_map(view, &root, MIGRATIONS, read_pack_move)?;
+    if let Some(pack) = pack {
+        check_migrations(&migrations, pack, packs)?;
+    }
     let mut signoffs = root.all_maps(SIGNOFF, &[])?.into_iter();
     let signoff = match signoffs.next() {
         None => None,
@@ -796,7 +801,136 @@ fn read_snapshot_with(
         actions,
         resolutions,
         signoff,
+        migrations,
     })
+}
+
+/// A move to another pack version, as [`VisitDoc::migrate_to`](super::VisitDoc::migrate_to)
+/// records it: every reason with exactly its fields, every listed criterion among the previous
+/// results.
+fn read_pack_move(f: &Fields<'_>, path: &[&str]) -> Result<PackMove, VisitDocError> {
+    let from_version = f.req_str(FROM_VERSION, path)?;
+    let to_version = f.req_str(TO_VERSION, path)?;
+    if from_version.trim().is_empty() || from_version == to_version {
+        return Err(malformed(
+            &with(path, FROM_VERSION),
+            "must name a version other than to_version",
+        ));
+    }
+    let mut previous = BTreeMap::new();
+    let prev_path = with(path, PREVIOUS);
+    let prev = f.view.req_fields(f, PREVIOUS, path)?;
+    for (key, _) in &prev.entries {
+        let item_path = with(&prev_path, key.as_str());
+        let Some(item) = prev.opt_map(key, &prev_path)? else {
+            return Err(malformed(&item_path, "expected a map"));
+        };
+        let item = f.view.fields(&item);
+        previous.insert(
+            key.clone(),
+            CriterionResult {
+                answer: item.opt_parsed(ANSWER, &item_path, decode_answer)?,
+                notes: item.opt_str(NOTES, &item_path)?.unwrap_or_default(),
+            },
+        );
+    }
+    let list_path = with(path, NOT_CARRIED);
+    let list = f.view.req_fields(f, NOT_CARRIED, path)?;
+    let mut numbered = Vec::new();
+    for (key, _) in &list.entries {
+        let item_path = with(&list_path, key.as_str());
+        let index: usize = key
+            .parse()
+            .map_err(|_| malformed(&item_path, "key is not a number"))?;
+        let Some(item) = list.opt_map(key, &list_path)? else {
+            return Err(malformed(&item_path, "expected a map"));
+        };
+        let item = f.view.fields(&item);
+        let into = item.opt_str(INTO, &item_path)?;
+        let carried_from = item.opt_str(CARRIED_FROM, &item_path)?;
+        let reason = match (
+            item.req_str(REASON, &item_path)?.as_str(),
+            into,
+            carried_from,
+        ) {
+            ("removed", None, None) => NotCarriedReason::Removed,
+            ("merged", Some(into), Some(carried_from)) => {
+                NotCarriedReason::Merged { into, carried_from }
+            }
+            ("off_scale", Some(into), None) => NotCarriedReason::OffScale { into },
+            (other, _, _) => {
+                return Err(malformed(
+                    &with(&item_path, REASON),
+                    format!(
+                        "{other:?} is not a reason with its fields (removed; merged with into and carried_from; off_scale with into)"
+                    ),
+                ));
+            }
+        };
+        let criterion = item.req_str(CRITERION, &item_path)?;
+        if !previous.contains_key(&criterion) {
+            return Err(malformed(
+                &with(&item_path, CRITERION),
+                format!("criterion {criterion:?} is not among the previous results"),
+            ));
+        }
+        numbered.push((
+            index,
+            NotCarried {
+                criterion,
+                answer: item.opt_parsed(ANSWER, &item_path, decode_answer)?,
+                notes: item.opt_str(NOTES, &item_path)?.unwrap_or_default(),
+                reason,
+            },
+        ));
+    }
+    numbered.sort_by_key(|(i, _)| *i);
+    Ok(PackMove {
+        from_version,
+        to_version,
+        previous,
+        not_carried: numbered.into_iter().map(|(_, n)| n).collect(),
+        by: f.author(BY, path)?,
+        at: f.req_parsed(AT, path, parse_instant)?,
+    })
+}
+
+/// With the visit's pack known: a migrated visit's moves end at its version, and each move's
+/// previous results are criteria of the version it moved from, when that version is known here.
+fn check_migrations(
+    migrations: &BTreeMap<Uuid, PackMove>,
+    pack: &FrameworkPack,
+    packs: Option<&PackLibrary>,
+) -> Result<(), VisitDocError> {
+    if migrations.is_empty() {
+        return Ok(());
+    }
+    if !migrations.values().any(|m| m.to_version == pack.version) {
+        return Err(malformed(
+            &[MIGRATIONS],
+            format!("no move ends at the visit's pack version {}", pack.version),
+        ));
+    }
+    for (id, m) in migrations {
+        let Some(from) = packs.and_then(|p| p.get(&pack.id, &m.from_version)) else {
+            continue;
+        };
+        if let Some(unknown) = m.previous.keys().find(|c| from.criterion(c).is_none()) {
+            return Err(malformed(
+                &[
+                    MIGRATIONS,
+                    id.to_string().as_str(),
+                    PREVIOUS,
+                    unknown.as_str(),
+                ],
+                format!(
+                    "criterion {unknown:?} is not in framework pack {}@{}",
+                    pack.id, m.from_version
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn read_signoff(f: &Fields<'_>) -> Result<SignOff, VisitDocError> {
@@ -888,6 +1022,79 @@ fn reach(doc: &AutoCommit, changes: &[automerge::Change]) -> Reach {
     Reach::Items(items)
 }
 
+/// Refuses changes that edit a criterion's result which was already gone from the visit at
+/// `before`: a device that kept editing a draft offline while another moved it to a newer pack
+/// version. Automerge would hide such an edit in the merged document, so it would be lost
+/// silently; refused, the device keeps it and its monitor can re-enter it on the new version.
+fn no_edits_to_removed_results(
+    doc: &AutoCommit,
+    before: &[ChangeHash],
+    changes: &[automerge::Change],
+) -> Result<(), VisitDocError> {
+    // Objects made by these changes are new here, not removed earlier.
+    let made_here = |counter: u64, actor: &automerge::ActorId| {
+        changes.iter().any(|c| {
+            c.actor_id() == actor
+                && counter >= c.start_op().get()
+                && counter < c.start_op().get() + c.len() as u64
+        })
+    };
+    let was = View {
+        doc,
+        heads: Some(before),
+    };
+    let mut was_keys: Option<Vec<String>> = None;
+    let mut seen = std::collections::HashSet::new();
+    for change in changes {
+        for op in change.decode().operations {
+            let automerge::legacy::ObjectId::Id(automerge::legacy::OpId(counter, actor)) = &op.obj
+            else {
+                continue;
+            };
+            if made_here(*counter, actor) || !seen.insert((*counter, actor.clone())) {
+                continue;
+            }
+            let Ok(id) = doc.import_obj(&format!("{counter}@{}", actor.to_hex_string())) else {
+                continue;
+            };
+            let Ok(parents) = doc.parents(&id) else {
+                continue;
+            };
+            let path = parents.path();
+            let key = match (path.first(), path.get(1)) {
+                (Some((_, Prop::Map(section))), Some((_, Prop::Map(key))))
+                    if section == RESULTS =>
+                {
+                    key.clone()
+                }
+                _ => continue,
+            };
+            let visible_now = doc
+                .parents(&id)
+                .ok()
+                .and_then(|p| p.visible_path())
+                .is_some();
+            if visible_now {
+                continue;
+            }
+            let keys = match &was_keys {
+                Some(k) => k,
+                None => was_keys.insert(match was.opt_map(&ROOT, RESULTS, &[])? {
+                    Some(map) => was.keys(&map),
+                    None => Vec::new(),
+                }),
+            };
+            if !keys.contains(&key) {
+                return Err(malformed(
+                    &[RESULTS, key.as_str()],
+                    "edits a criterion's result that is no longer in the visit (the draft moved to another pack version): enter it again on the visit's version",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks the changes since `before` by reading only what they reached (the header always), on
 /// the grounds that the document as of `before` was checked already. Gives the same verdict as
 /// reading the whole document, at a fraction of the cost for the usual few edits. Everything is
@@ -912,6 +1119,7 @@ pub(crate) fn check_changes(
         Reach::Everything
     } else {
         let changes = doc.get_changes(before);
+        no_edits_to_removed_results(doc, before, &changes)?;
         reach(doc, &changes)
     };
     let view = View { doc, heads: None };
@@ -924,7 +1132,9 @@ pub(crate) fn check_changes(
                     doc,
                     heads: Some(before),
                 };
-                same_identity(&read_header(&was.fields(&ROOT))?, &snapshot.header)?;
+                let was_header = read_header(&was.fields(&ROOT))?;
+                let moved = moved_pack(was, &was_header, &snapshot, packs)?;
+                same_identity(&was_header, &snapshot.header, moved)?;
                 same_creator(was, &snapshot.created_by)?;
                 let results: Vec<String> = match was.opt_map(&ROOT, RESULTS, &[])? {
                     Some(map) => was.keys(&map),
@@ -1093,8 +1303,45 @@ fn added_resolutions(was: View<'_>, now: View<'_>) -> Result<Vec<Resolution>, Vi
         .collect())
 }
 
-/// The fields that say which visit a document is never change after it is created.
-fn same_identity(was: &VisitHeader, now: &VisitHeader) -> Result<(), VisitDocError> {
+/// Whether the changes moved an unsigned draft to the next version of its pack: a new move in
+/// `migrations` from the version it had to the version it has, which declares a mapping from it.
+fn moved_pack(
+    was: View<'_>,
+    was_header: &VisitHeader,
+    now: &VisitSnapshot,
+    packs: &PackLibrary,
+) -> Result<bool, VisitDocError> {
+    if was_header.pack_version == now.header.pack_version {
+        return Ok(false);
+    }
+    let known: Vec<String> = match was.opt_map(&ROOT, MIGRATIONS, &[])? {
+        Some(map) => was.keys(&map),
+        None => Vec::new(),
+    };
+    let new_move = now.migrations.iter().any(|(id, m)| {
+        !known.contains(&id.to_string())
+            && m.from_version == was_header.pack_version
+            && m.to_version == now.header.pack_version
+    });
+    let signed = was.opt_map(&ROOT, SIGNOFF, &[])?.is_some();
+    let successor = packs
+        .successor(&now.header.pack_id, &was_header.pack_version)
+        .is_some_and(|p| p.version == now.header.pack_version);
+    if new_move && !signed && successor {
+        return Ok(true);
+    }
+    Err(malformed(
+        &[PACK_VERSION],
+        format!(
+            "changes only when an unsigned draft moves to the next version of its pack, recorded in {MIGRATIONS}: it cannot change from {:?} to {:?}",
+            was_header.pack_version, now.header.pack_version
+        ),
+    ))
+}
+
+/// The fields that say which visit a document is never change after it is created, except the
+/// pack version of a draft moved to a newer version (`moved`, checked by [`moved_pack`]).
+fn same_identity(was: &VisitHeader, now: &VisitHeader, moved: bool) -> Result<(), VisitDocError> {
     let fields = [
         (VISIT_ID, was.visit_id.to_string(), now.visit_id.to_string()),
         (
@@ -1115,7 +1362,7 @@ fn same_identity(was: &VisitHeader, now: &VisitHeader) -> Result<(), VisitDocErr
         ),
     ];
     for (key, a, b) in fields {
-        if a != b {
+        if a != b && !(moved && key == PACK_VERSION) {
             return Err(malformed(
                 &[key],
                 format!(

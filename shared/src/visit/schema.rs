@@ -68,6 +68,7 @@ pub(crate) const PHOTOS: &str = "photos";
 pub(crate) const ACTIONS: &str = "actions";
 pub(crate) const RESOLUTIONS: &str = "resolutions";
 pub(crate) const SIGNOFF: &str = "signoff";
+pub(crate) const MIGRATIONS: &str = "migrations";
 
 pub(crate) const USER_ID: &str = "user_id";
 pub(crate) const NAME: &str = "name";
@@ -95,6 +96,12 @@ pub(crate) const REASON: &str = "reason";
 pub(crate) const BY: &str = "by";
 pub(crate) const AT: &str = "at";
 pub(crate) const HEADS: &str = "heads";
+pub(crate) const FROM_VERSION: &str = "from_version";
+pub(crate) const TO_VERSION: &str = "to_version";
+pub(crate) const PREVIOUS: &str = "previous";
+pub(crate) const NOT_CARRIED: &str = "not_carried";
+pub(crate) const INTO: &str = "into";
+pub(crate) const CARRIED_FROM: &str = "carried_from";
 
 /// Namespace of the UUIDs that key criterion results (UUID v5 of `pack@version/criterion`).
 const RESULT_NAMESPACE: Uuid = Uuid::from_u128(0x6a1c_53f2_9d0e_4b7a_8c15_2f4e_7b90_d3a1);

@@ -43,6 +43,43 @@ pub fn test_pack_toml() -> String {
     s
 }
 
+/// Version 2 of the test pack, with a mapping from version 1: `safe.c2` renamed `safe.c2-renamed`,
+/// `effective.c3` and `effective.c4` merged into `effective.c34`, `caring.c4` split into
+/// `caring.c4a` and `caring.c4b`, `responsive.c4` removed, `well-led.c5` added; the rest kept.
+pub fn test_pack_v2_toml() -> String {
+    let mut s = String::from(
+        "id = \"test-pack\"\nversion = \"2\"\ntitle = \"Test\"\ndefault_scale = \"four\"\n\
+         [scales.four]\nmin = 1\nmax = 4\n[policy]\nnot_applicable = \"exclude\"\nnot_assessed = \"exclude\"\n",
+    );
+    for dom in DOMAINS {
+        s += &format!(
+            "[[domains]]\nid = \"{dom}\"\ntitle = \"{dom}\"\n[[domains.standards]]\nid = \"{dom}.s\"\ntitle = \"S\"\n"
+        );
+        let criteria: Vec<&str> = match dom {
+            "safe" => vec!["c1", "c2-renamed", "c3", "c4"],
+            "effective" => vec!["c1", "c2", "c34"],
+            "caring" => vec!["c1", "c2", "c3", "c4a", "c4b"],
+            "responsive" => vec!["c1", "c2", "c3"],
+            _ => vec!["c1", "c2", "c3", "c4", "c5"],
+        };
+        for c in criteria {
+            let critical = dom == "safe" && c == "c1";
+            s += &format!(
+                "[[domains.standards.criteria]]\nid = \"{dom}.{c}\"\nprompt = \"Check {c}\"\ncritical = {critical}\n"
+            );
+        }
+    }
+    s + "[migration]\nfrom_version = \"1\"\nremoved = [\"responsive.c4\"]\n\
+         [[migration.map]]\nfrom = [\"safe.c2\"]\nto = [\"safe.c2-renamed\"]\n\
+         [[migration.map]]\nfrom = [\"effective.c3\", \"effective.c4\"]\nto = [\"effective.c34\"]\n\
+         [[migration.map]]\nfrom = [\"caring.c4\"]\nto = [\"caring.c4a\", \"caring.c4b\"]\n"
+}
+
+/// Version 2 of the test pack ([`test_pack_v2_toml`]).
+pub fn test_pack_v2() -> FrameworkPack {
+    FrameworkPack::from_toml(&test_pack_v2_toml()).unwrap()
+}
+
 pub fn test_pack() -> FrameworkPack {
     FrameworkPack::from_toml(&test_pack_toml()).unwrap()
 }
