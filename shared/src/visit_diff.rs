@@ -18,8 +18,8 @@ use crate::ratio::Ratio;
 use crate::scheme::ScoringRules;
 use crate::scoring::score;
 use crate::visit::{
-    CriterionResult, Evidence, PhotoRef, Resolution, SignOff, VisitAction, VisitHeader,
-    VisitSnapshot,
+    CriterionResult, Evidence, PackMove, PhotoAnnotation, PhotoRef, Resolution, SignOff, Signature,
+    VisitAction, VisitHeader, VisitSnapshot,
 };
 
 /// One keyed item that differs between the two states.
@@ -75,6 +75,15 @@ pub struct VisitDiff {
     pub resolutions: BTreeMap<Uuid, Change<Resolution>>,
     /// The sign-off.
     pub signoff: Option<Altered<Option<SignOff>>>,
+    /// Moves to newer pack versions by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub migrations: BTreeMap<Uuid, Change<PackMove>>,
+    /// Signatures by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub signatures: BTreeMap<Uuid, Change<Signature>>,
+    /// Marks on photos by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<Uuid, Change<PhotoAnnotation>>,
 }
 
 /// A diff that does not fit the state it is applied to.
@@ -183,6 +192,9 @@ pub fn diff(before: &VisitSnapshot, after: &VisitSnapshot) -> VisitDiff {
         actions: diff_maps(&before.actions, &after.actions),
         resolutions: diff_maps(&before.resolutions, &after.resolutions),
         signoff: altered(&before.signoff, &after.signoff),
+        migrations: diff_maps(&before.migrations, &after.migrations),
+        signatures: diff_maps(&before.signatures, &after.signatures),
+        annotations: diff_maps(&before.annotations, &after.annotations),
     }
 }
 
@@ -213,6 +225,9 @@ impl VisitDiff {
         apply_map("action", &mut s.actions, &self.actions)?;
         apply_map("resolution", &mut s.resolutions, &self.resolutions)?;
         apply_altered("the sign-off", &mut s.signoff, &self.signoff)?;
+        apply_map("pack move", &mut s.migrations, &self.migrations)?;
+        apply_map("signature", &mut s.signatures, &self.signatures)?;
+        apply_map("mark", &mut s.annotations, &self.annotations)?;
         Ok(s)
     }
 
