@@ -14,6 +14,7 @@ mod imports;
 mod layout;
 mod locations;
 mod market;
+mod marks;
 mod market_chart;
 mod notices;
 mod payments;
@@ -173,6 +174,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/visits/{id}", get(report::page_handler))
         .route("/visits/{id}/history", get(history::list))
+        .route("/visits/{id}/photos/{hash}", get(marks::photo))
         .route("/visits/{id}/revisions/{revision}", get(history::revision))
         .route(
             "/visits/{id}/revisions/{revision}/changes",

@@ -116,3 +116,113 @@ pub fn annotation_problem(
         _ => None,
     }
 }
+
+/// A piece of a mark as drawn in SVG, in the photo's pixels: the field app and the portal draw
+/// marks from these, so a mark looks the same everywhere.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Shape {
+    /// A straight line.
+    Line {
+        /// Start, across.
+        x1: f64,
+        /// Start, down.
+        y1: f64,
+        /// End, across.
+        x2: f64,
+        /// End, down.
+        y2: f64,
+    },
+    /// A filled triangle (an arrow's head), as SVG `points`.
+    Head(String),
+    /// A circle.
+    Circle {
+        /// Centre, across.
+        cx: f64,
+        /// Centre, down.
+        cy: f64,
+        /// Radius.
+        r: f64,
+    },
+    /// A line through points, as SVG `points`.
+    Polyline(String),
+    /// Text with its baseline starting at a point.
+    Text {
+        /// Across.
+        x: f64,
+        /// Down.
+        y: f64,
+        /// The text.
+        text: String,
+    },
+}
+
+/// The shapes that draw a mark.
+pub fn shapes(kind: AnnotationKind, points: &[Point], label: &str) -> Vec<Shape> {
+    let f = |p: &Point| (f64::from(p.x), f64::from(p.y));
+    match (kind, points) {
+        (AnnotationKind::Arrow, [a, b]) => {
+            let ((x1, y1), (x2, y2)) = (f(a), f(b));
+            let len = (x2 - x1).hypot(y2 - y1).max(1.0);
+            // The head's size follows the arrow's length, within limits that stay visible.
+            let head = (len * 0.25).clamp(8.0, 60.0);
+            let (ux, uy) = ((x2 - x1) / len, (y2 - y1) / len);
+            let (bx, by) = (x2 - ux * head, y2 - uy * head);
+            let (px, py) = (-uy * head * 0.5, ux * head * 0.5);
+            vec![
+                Shape::Line { x1, y1, x2: bx, y2: by },
+                Shape::Head(format!(
+                    "{x2:.1},{y2:.1} {:.1},{:.1} {:.1},{:.1}",
+                    bx + px,
+                    by + py,
+                    bx - px,
+                    by - py
+                )),
+            ]
+        }
+        (AnnotationKind::Circle, [c, e]) => {
+            let ((cx, cy), (ex, ey)) = (f(c), f(e));
+            vec![Shape::Circle {
+                cx,
+                cy,
+                r: (ex - cx).hypot(ey - cy),
+            }]
+        }
+        (AnnotationKind::Freehand, pts) if pts.len() >= 2 => {
+            vec![Shape::Polyline(super::points::encode_points(pts))]
+        }
+        (AnnotationKind::Label, [p]) => {
+            let (x, y) = f(p);
+            vec![Shape::Text {
+                x,
+                y,
+                text: label.to_owned(),
+            }]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// How thick a mark's lines are on a photo `width` pixels wide, so marks read at any size.
+pub fn stroke_width(width: u32) -> f64 {
+    (f64::from(width) / 150.0).max(2.0)
+}
+
+/// One line describing a mark, as a text alternative for people who cannot see it.
+pub fn describe(mark: &PhotoAnnotation) -> String {
+    let what = match mark.kind {
+        AnnotationKind::Label => format!("Label “{}”", mark.label),
+        other => {
+            let noun = other.noun();
+            let mut chars = noun.chars();
+            match chars.next() {
+                Some(c) => c.to_uppercase().chain(chars).collect(),
+                None => String::new(),
+            }
+        }
+    };
+    let place = match mark.points.first() {
+        Some(p) => format!(" at {}, {}", p.x, p.y),
+        None => String::new(),
+    };
+    format!("{what}{place}, by {}", mark.by.name)
+}

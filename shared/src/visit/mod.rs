@@ -25,7 +25,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 pub use annotation::{
-    AnnotationDraft, AnnotationKind, MAX_LABEL_CHARS, PhotoAnnotation, annotation_problem,
+    AnnotationDraft, AnnotationKind, MAX_LABEL_CHARS, PhotoAnnotation, Shape, annotation_problem,
+    describe as describe_mark, shapes, stroke_width,
 };
 pub use conflicts::{Conflict, ConflictingValue};
 pub use error::VisitDocError;
