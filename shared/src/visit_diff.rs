@@ -277,9 +277,11 @@ impl VisitDiff {
     pub fn lines(&self, pack: Option<&FrameworkPack>) -> Vec<String> {
         use crate::records::Answer;
         let prompt = |id: &str| {
-            pack.and_then(|p| p.criterion(id))
-                .map(|(_, c)| c.prompt.clone())
-                .unwrap_or_else(|| id.to_owned())
+            let text = pack
+                .and_then(|p| p.criterion(id))
+                .map(|(_, c)| c.prompt.trim_end_matches('.').to_owned())
+                .unwrap_or_else(|| id.to_owned());
+            format!("“{text}”")
         };
         let answer = |id: &str, a: Option<Answer>| -> String {
             match a {
@@ -310,14 +312,14 @@ impl VisitDiff {
         }
         for (id, before, after) in self.answer_changes() {
             out.push(format!(
-                "{}: answer {} → {}",
+                "Score for {}: {} → {}",
                 prompt(id),
                 answer(id, before),
                 answer(id, after)
             ));
         }
         for id in self.notes_changed() {
-            out.push(format!("{}: notes changed", prompt(id)));
+            out.push(format!("Notes on {} changed", prompt(id)));
         }
         for c in self.officers.values() {
             out.push(format!("An officer {}", c.verb()));

@@ -203,11 +203,20 @@ fn marks_from_two_devices_and_signatures_that_show_what_changed_after_them() {
         .find(|s| s["id"] == monitor.to_string())
         .unwrap();
     assert_eq!(mo_sig["changed_after_signing"], true, "{mo_sig}");
-    let prompt = &pack.criterion(&criteria[0]).unwrap().1.prompt;
-    let lines = mo_sig["change_lines"].to_string();
+    let prompt = pack.criterion(&criteria[0]).unwrap().1.prompt.clone();
+    let lines: Vec<&str> = mo_sig["change_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
-        lines.contains(&format!("{prompt}: answer 3")) && lines.contains("→ 1"),
-        "{lines}"
+        lines[0].starts_with(&format!(
+            "Score for “{}”: 3",
+            prompt.trim_end_matches('.')
+        )) && lines[0].contains("→ 1"),
+        "{lines:?}"
     );
 
     // The report: the photo with both marks over it and a link to the original; each signature

@@ -3,6 +3,8 @@
 
 mod caseload;
 mod location;
+mod marks;
+mod pad;
 mod probe;
 mod signoff;
 pub mod views;
@@ -63,6 +65,8 @@ pub enum Screen {
     Visit(Uuid),
     /// A visit's sign-off.
     SignOff(Uuid),
+    /// Marking up one of a visit's photos: the visit, the photo's id in it.
+    Marks(Uuid, Uuid),
     /// The sync centre.
     Sync,
 }
@@ -246,6 +250,7 @@ pub fn App() -> Element {
                 Screen::Location(id) => rsx! { location::LocationScreen { id } },
                 Screen::Visit(id) => rsx! { visit::VisitScreen { id } },
                 Screen::SignOff(id) => rsx! { signoff::SignOffScreen { id } },
+                Screen::Marks(visit, photo) => rsx! { marks::MarkUpScreen { visit, photo } },
                 Screen::Sync => rsx! { SyncScreen {} },
             }
         }

@@ -19,6 +19,7 @@ use accredit_shared::{FrameworkPack, PackLibrary, RuleBook};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+mod marks;
 mod synced;
 
 use crate::caseload::{CaseloadEntry, CaseloadLocation, PastVisit, matches, order_by_risk};

@@ -4,9 +4,7 @@
 
 use accredit_shared::labels::london_time;
 use accredit_shared::visit::points::svg_path;
-use accredit_shared::visit::{
-    PhotoRef, Shape, VisitSnapshot, describe_mark, shapes, stroke_width,
-};
+use accredit_shared::visit::{PhotoRef, VisitSnapshot, describe_mark, svg_markup};
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -21,17 +19,12 @@ use crate::service::history::SignatureCheck;
 use crate::service::visits;
 use crate::state::AppState;
 
-/// The colour marks are drawn in: dark enough on light walls, outlined in white for dark ones.
-const MARK_COLOUR: &str = "#d4351c";
-
 /// One photo of the visit with its marks drawn over it, the marks listed in words, and a link to
 /// the original.
 pub(super) fn photo_figure(vid: Uuid, id: Uuid, photo: &PhotoRef, rec: &VisitSnapshot) -> Element {
     let marks: Vec<_> = rec.annotations_of(&photo.hash).map(|(_, m)| m).collect();
     let w = photo.width.max(1);
     let h = photo.height.max(1);
-    let sw = stroke_width(w);
-    let font = (f64::from(w) / 30.0).max(14.0);
     let src = format!("/visits/{vid}/photos/{}", photo.hash);
     let caption = if photo.caption.trim().is_empty() {
         "Photo without a caption".to_owned()
@@ -48,19 +41,12 @@ pub(super) fn photo_figure(vid: Uuid, id: Uuid, photo: &PhotoRef, rec: &VisitSna
             ),
         }
     );
-    let drawn: Vec<Shape> = marks
-        .iter()
-        .flat_map(|m| shapes(m.kind, &m.points, &m.label))
-        .collect();
+    let drawn = svg_markup(marks.iter().copied(), w);
     rsx! {
         figure { class: "photo-figure", id: "photo-{id}",
             svg { class: "photo-marked", view_box: "0 0 {w} {h}", role: "img", "aria-label": "{label}",
                 image { href: "{src}", width: "{w}", height: "{h}" }
-                g { fill: "none", stroke: MARK_COLOUR, stroke_width: "{sw:.1}", stroke_linecap: "round", stroke_linejoin: "round",
-                    for (i, s) in drawn.iter().enumerate() {
-                        {shape(i, s, sw, font)}
-                    }
-                }
+                g { dangerous_inner_html: "{drawn}" }
             }
             figcaption {
                 p { "{caption}" }
@@ -74,29 +60,6 @@ pub(super) fn photo_figure(vid: Uuid, id: Uuid, photo: &PhotoRef, rec: &VisitSna
                 }
             }
         }
-    }
-}
-
-fn shape(i: usize, s: &Shape, sw: f64, font: f64) -> Element {
-    match s {
-        Shape::Line { x1, y1, x2, y2 } => rsx! {
-            line { key: "{i}", x1: "{x1:.1}", y1: "{y1:.1}", x2: "{x2:.1}", y2: "{y2:.1}" }
-        },
-        Shape::Head(points) => rsx! {
-            polygon { key: "{i}", points: "{points}", fill: MARK_COLOUR }
-        },
-        Shape::Circle { cx, cy, r } => rsx! {
-            circle { key: "{i}", cx: "{cx:.1}", cy: "{cy:.1}", r: "{r:.1}" }
-        },
-        Shape::Polyline(points) => rsx! {
-            polyline { key: "{i}", points: "{points}" }
-        },
-        Shape::Text { x, y, text } => rsx! {
-            text { key: "{i}", x: "{x:.1}", y: "{y:.1}", font_size: "{font:.0}", fill: MARK_COLOUR,
-                stroke: "#ffffff", stroke_width: "{sw:.1}", paint_order: "stroke", font_weight: "bold",
-                "{text}"
-            }
-        },
     }
 }
 

@@ -226,3 +226,56 @@ pub fn describe(mark: &PhotoAnnotation) -> String {
     };
     format!("{what}{place}, by {}", mark.by.name)
 }
+
+/// The colour marks are drawn in: strong on light walls, outlined in white on dark ones.
+pub const MARK_COLOUR: &str = "#d4351c";
+
+/// SVG elements drawing `marks` over a photo `width` pixels wide (the SVG's view box is the
+/// photo's pixels), text escaped: the portal and the field app draw marks with the same markup.
+pub fn svg_markup<'a>(marks: impl IntoIterator<Item = &'a PhotoAnnotation>, width: u32) -> String {
+    let sw = stroke_width(width);
+    let font = (f64::from(width) / 30.0).max(14.0);
+    let mut out = format!(
+        "<g fill=\"none\" stroke=\"{MARK_COLOUR}\" stroke-width=\"{sw:.1}\" stroke-linecap=\"round\" stroke-linejoin=\"round\">"
+    );
+    for mark in marks {
+        for s in shapes(mark.kind, &mark.points, &mark.label) {
+            out.push_str(&shape_markup(&s, sw, font));
+        }
+    }
+    out.push_str("</g>");
+    out
+}
+
+fn shape_markup(s: &Shape, sw: f64, font: f64) -> String {
+    match s {
+        Shape::Line { x1, y1, x2, y2 } => {
+            format!("<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\"/>")
+        }
+        Shape::Head(points) => format!("<polygon points=\"{points}\" fill=\"{MARK_COLOUR}\"/>"),
+        Shape::Circle { cx, cy, r } => {
+            format!("<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"{r:.1}\"/>")
+        }
+        Shape::Polyline(points) => format!("<polyline points=\"{points}\"/>"),
+        Shape::Text { x, y, text } => format!(
+            "<text x=\"{x:.1}\" y=\"{y:.1}\" font-size=\"{font:.0}\" font-weight=\"bold\" fill=\"{MARK_COLOUR}\" stroke=\"#ffffff\" stroke-width=\"{sw:.1}\" paint-order=\"stroke\">{}</text>",
+            escape(text)
+        ),
+    }
+}
+
+/// Text made safe inside SVG markup.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

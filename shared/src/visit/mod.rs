@@ -25,8 +25,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 pub use annotation::{
-    AnnotationDraft, AnnotationKind, MAX_LABEL_CHARS, PhotoAnnotation, Shape, annotation_problem,
-    describe as describe_mark, shapes, stroke_width,
+    AnnotationDraft, AnnotationKind, MARK_COLOUR, MAX_LABEL_CHARS, PhotoAnnotation, Shape,
+    annotation_problem, describe as describe_mark, shapes, stroke_width, svg_markup,
 };
 pub use conflicts::{Conflict, ConflictingValue};
 pub use error::VisitDocError;
