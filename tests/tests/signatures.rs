@@ -212,10 +212,8 @@ fn marks_from_two_devices_and_signatures_that_show_what_changed_after_them() {
         .collect();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
-        lines[0].starts_with(&format!(
-            "Score for “{}”: 3",
-            prompt.trim_end_matches('.')
-        )) && lines[0].contains("→ 1"),
+        lines[0].starts_with(&format!("Score for “{}”: 3", prompt.trim_end_matches('.')))
+            && lines[0].contains("→ 1"),
         "{lines:?}"
     );
 

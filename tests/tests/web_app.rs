@@ -130,9 +130,15 @@ fn a_visit_recorded_offline_in_the_web_app_survives_a_killed_browser_and_arrives
         let names: Vec<&str> = signed.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["Mary Manager", "Mo Patel"]);
         assert_eq!(signed[0].strokes.len(), 2, "two strokes by finger");
-        assert!(signed.iter().all(|s| s.strokes.iter().flatten().count() >= 2));
+        assert!(
+            signed
+                .iter()
+                .all(|s| s.strokes.iter().flatten().count() >= 2)
+        );
         let lead = Client::sign_in(&server.url, "lead");
-        let checks = lead.get(&format!("/api/v1/visits/{visit}/signatures")).json();
+        let checks = lead
+            .get(&format!("/api/v1/visits/{visit}/signatures"))
+            .json();
         assert_eq!(checks.as_array().unwrap().len(), 2, "{checks}");
         assert!(
             checks

@@ -4,8 +4,7 @@
 
 use accredit_shared::visit::points::Point;
 use accredit_shared::visit::{
-    AnnotationDraft, AnnotationKind, PhotoAnnotation, annotation_problem, describe_mark,
-    svg_markup,
+    AnnotationDraft, AnnotationKind, PhotoAnnotation, annotation_problem, describe_mark, svg_markup,
 };
 use base64::Engine;
 use dioxus::prelude::*;
@@ -33,11 +32,11 @@ fn tool_hint(kind: AnnotationKind, waiting: bool) -> &'static str {
             "Drag from where the arrow starts to what it points at, or tap the start."
         }
         (AnnotationKind::Arrow, true) => "Now tap what the arrow points at.",
-        (AnnotationKind::Circle, false) => {
-            "Drag from the centre outwards, or tap the centre."
-        }
+        (AnnotationKind::Circle, false) => "Drag from the centre outwards, or tap the centre.",
         (AnnotationKind::Circle, true) => "Now tap the edge of the circle.",
-        (AnnotationKind::Freehand, _) => "Draw over the photo with a finger, a stylus or the mouse.",
+        (AnnotationKind::Freehand, _) => {
+            "Draw over the photo with a finger, a stylus or the mouse."
+        }
         (AnnotationKind::Label, _) => "Tap where the label goes, then type it below.",
     }
 }
@@ -63,10 +62,12 @@ pub(super) fn MarkUpScreen(visit: Uuid, photo: Uuid) -> Element {
     let bytes = ctx.ws().photo_bytes(&p.hash);
     let data = match bytes {
         Ok(b) => base64::engine::general_purpose::STANDARD.encode(b),
-        Err(e) => return rsx! {
-            p { button { class: "button secondary", id: "back", onclick: move |_| ui.go(Screen::Visit(visit)), "Back to the visit" } }
-            p { class: "error-summary", "{e}" }
-        },
+        Err(e) => {
+            return rsx! {
+                p { button { class: "button secondary", id: "back", onclick: move |_| ui.go(Screen::Visit(visit)), "Back to the visit" } }
+                p { class: "error-summary", "{e}" }
+            };
+        }
     };
     let (w, h) = (p.width.max(1), p.height.max(1));
     let shown_w = SHOWN_W.min(w);
@@ -85,7 +86,11 @@ pub(super) fn MarkUpScreen(visit: Uuid, photo: Uuid) -> Element {
         .annotations_of(&p.hash)
         .map(|(id, m)| (*id, m.clone()))
         .collect();
-    let me = ctx.ws().session().map(|s| s.name.clone()).unwrap_or_default();
+    let me = ctx
+        .ws()
+        .session()
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
     let preview = PhotoAnnotation {
         photo_hash: p.hash.clone(),
         kind: tool(),
@@ -109,15 +114,21 @@ pub(super) fn MarkUpScreen(visit: Uuid, photo: Uuid) -> Element {
         let ctx = ctx.clone();
         let hash = hash.clone();
         move |draft: AnnotationDraft| {
-            if let Some(problem) = annotation_problem(draft.kind, &draft.points, &draft.label, w, h) {
+            if let Some(problem) = annotation_problem(draft.kind, &draft.points, &draft.label, w, h)
+            {
                 ui.error_at("markup-surface", problem);
                 return false;
             }
             let saved = ui
-                .act(&ctx, |ws| ws.add_annotation(visit, &hash, &draft, chrono::Utc::now()))
+                .act(&ctx, |ws| {
+                    ws.add_annotation(visit, &hash, &draft, chrono::Utc::now())
+                })
                 .is_some();
             if saved {
-                ui.notice(format!("{} added. The original photo is unchanged.", tool_label(draft.kind)));
+                ui.notice(format!(
+                    "{} added. The original photo is unchanged.",
+                    tool_label(draft.kind)
+                ));
             }
             saved
         }
@@ -136,16 +147,28 @@ pub(super) fn MarkUpScreen(visit: Uuid, photo: Uuid) -> Element {
                 }
                 AnnotationKind::Freehand => {
                     if pts.len() >= 2 {
-                        save(AnnotationDraft { kind, points: pts, label: String::new() });
+                        save(AnnotationDraft {
+                            kind,
+                            points: pts,
+                            label: String::new(),
+                        });
                     }
                 }
                 AnnotationKind::Arrow | AnnotationKind::Circle => {
                     if start != end {
-                        save(AnnotationDraft { kind, points: vec![start, end], label: String::new() });
+                        save(AnnotationDraft {
+                            kind,
+                            points: vec![start, end],
+                            label: String::new(),
+                        });
                         first_tap.set(None);
                     } else if let Some(a) = first_tap() {
                         // The second of two taps.
-                        if save(AnnotationDraft { kind, points: vec![a, end], label: String::new() }) {
+                        if save(AnnotationDraft {
+                            kind,
+                            points: vec![a, end],
+                            label: String::new(),
+                        }) {
                             first_tap.set(None);
                         }
                     } else {
@@ -179,7 +202,11 @@ pub(super) fn MarkUpScreen(visit: Uuid, photo: Uuid) -> Element {
     };
     let surface_error = ui.error_for("markup-surface");
     let label_error = ui.error_for("label-text");
-    let caption = if p.caption.is_empty() { "Photo".to_owned() } else { p.caption.clone() };
+    let caption = if p.caption.is_empty() {
+        "Photo".to_owned()
+    } else {
+        p.caption.clone()
+    };
     let waiting = first_tap().is_some();
     let pending_label = label_at();
     rsx! {
