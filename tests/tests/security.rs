@@ -50,6 +50,7 @@ fn routes(loc: &str, visit: &str) -> Vec<(&'static str, String)> {
         ("GET", format!("/api/v1/visits/{visit}/revisions/1")),
         ("GET", format!("/api/v1/visits/{visit}/revisions/2/changes")),
         ("GET", format!("/api/v1/visits/{visit}/compare-previous")),
+        ("GET", format!("/api/v1/visits/{visit}/signatures")),
         ("POST", format!("/api/v1/visits/{visit}/share")),
         ("POST", format!("/api/v1/visits/{visit}/comments")),
         ("POST", format!("/api/v1/visits/{visit}/confirm")),
