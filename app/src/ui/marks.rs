@@ -281,11 +281,11 @@ pub(super) fn MarkUpScreen(visit: Uuid, photo: Uuid) -> Element {
             div { class: if label_error.is_some() { "field field-with-error" } else { "field" },
                 label { r#for: "label-text", "Label text" }
                 if let Some(e) = &label_error { p { class: "field-error", id: "label-text-error", "{e}" } }
-                input { r#type: "text", id: "label-text", value: "{label_text}", maxlength: "200",
+                input { r#type: "text", id: "label-text", maxlength: "200",
                     oninput: move |e| label_text.set(e.value()) }
                 div { class: "row",
                     button { class: "button", id: "label-add", onclick: add_label, "Add label" }
-                    button { class: "button secondary", id: "label-cancel", onclick: move |_| label_at.set(None), "Cancel" }
+                    button { class: "button secondary", id: "label-cancel", onclick: move |_| { label_at.set(None); label_text.set(String::new()); }, "Cancel" }
                 }
             }
         }

@@ -59,6 +59,7 @@ pub(super) fn SignatureForm(
     let mut name = use_signal(|| default_name.clone());
     let mut role = use_signal(|| default_role.clone());
     let mut typed_only = use_signal(|| false);
+    let mut round = use_signal(|| 0u32);
     let field = |f: &str| format!("{who}-sig-{f}");
     let (name_id, role_id, pad_id, typed_id) =
         (field("name"), field("role"), field("pad"), field("typed"));
@@ -105,25 +106,33 @@ pub(super) fn SignatureForm(
                 strokes.set(Vec::new());
                 typed_only.set(false);
                 name.set(default_name.clone());
+                round += 1;
             }
         }
     };
     rsx! {
         fieldset { class: "panel signature-form", id: "{who}-signature",
             legend { class: "label", "{heading}" }
-            div { class: if error_name.is_some() { "field field-with-error" } else { "field" },
-                label { r#for: "{name_id}", "Name" }
-                if let Some(e) = &error_name { p { class: "field-error", id: "{name_id}-error", "{e}" } }
-                input { r#type: "text", id: "{name_id}", value: "{name}", autocomplete: "off",
-                    aria_describedby: if error_name.is_some() { "{name_id}-error" } else { "" },
-                    oninput: move |e| name.set(e.value()) }
-            }
-            div { class: if error_role.is_some() { "field field-with-error" } else { "field" },
-                label { r#for: "{role_id}", "Role" }
-                if let Some(e) = &error_role { p { class: "field-error", id: "{role_id}-error", "{e}" } }
-                input { r#type: "text", id: "{role_id}", value: "{role}",
-                    aria_describedby: if error_role.is_some() { "{role_id}-error" } else { "" },
-                    oninput: move |e| role.set(e.value()) }
+            // The fields are not bound to their values, so fast typing never loses a key to a
+            // redraw; after a signature is taken they are drawn afresh (a new round) with the
+            // defaults.
+            for r in [round()] {
+                div { key: "{r}",
+                    div { class: if error_name.is_some() { "field field-with-error" } else { "field" },
+                        label { r#for: "{name_id}", "Name" }
+                        if let Some(e) = &error_name { p { class: "field-error", id: "{name_id}-error", "{e}" } }
+                        input { r#type: "text", id: "{name_id}", initial_value: "{name.peek()}", autocomplete: "off",
+                            aria_describedby: if error_name.is_some() { "{name_id}-error" } else { "" },
+                            oninput: move |e| name.set(e.value()) }
+                    }
+                    div { class: if error_role.is_some() { "field field-with-error" } else { "field" },
+                        label { r#for: "{role_id}", "Role" }
+                        if let Some(e) = &error_role { p { class: "field-error", id: "{role_id}-error", "{e}" } }
+                        input { r#type: "text", id: "{role_id}", initial_value: "{role.peek()}",
+                            aria_describedby: if error_role.is_some() { "{role_id}-error" } else { "" },
+                            oninput: move |e| role.set(e.value()) }
+                    }
+                }
             }
             div { class: if error_pad.is_some() { "field field-with-error" } else { "field" },
                 p { class: "label", id: "{pad_id}-label", "Signature" }
