@@ -217,6 +217,21 @@ fn marks_from_two_devices_and_signatures_that_show_what_changed_after_them() {
         "{lines:?}"
     );
 
+    // The lead deciding revision 2 sees exactly Sam's score change, and no mark or signature.
+    let page =
+        Portal::sign_in(&server.url, "lead").get(&format!("/visits/{visit}/revisions/2/changes"));
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text()
+            .contains("No photo, mark or signature added, removed or changed.")
+    );
+    // Revision 1 against the moment the manager signed: Sam's label shows under photos and marks.
+    let r1 = lead
+        .get(&format!("/api/v1/visits/{visit}/revisions/1"))
+        .json();
+    assert_eq!(r1["record"]["annotations"].as_object().unwrap().len(), 2);
+    assert_eq!(r1["record"]["signatures"].as_object().unwrap().len(), 2);
+
     // The report: the photo with both marks over it and a link to the original; each signature
     // drawn, its state, and what changed.
     let portal = Portal::sign_in(&server.url, "lead");
