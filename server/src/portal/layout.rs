@@ -81,6 +81,23 @@ pub fn page(title: &str, viewer: Option<&Viewer>, section: Section, body: Elemen
     page_refreshing(title, viewer, section, body, None)
 }
 
+/// A form page: its title starts "Error: " while the form has errors, as GOV.UK asks, so a
+/// screen reader hears at once that the submission failed.
+pub fn error_titled_page(
+    title: &str,
+    has_errors: bool,
+    viewer: Option<&Viewer>,
+    section: Section,
+    body: Element,
+) -> String {
+    let title = if has_errors {
+        format!("Error: {title}")
+    } else {
+        title.to_owned()
+    };
+    page(&title, viewer, section, body)
+}
+
 /// A page that reloads itself every `refresh` seconds (an import in progress), with no script.
 pub fn page_refreshing(
     title: &str,

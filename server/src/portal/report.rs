@@ -21,7 +21,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{
-    FieldError, Section, day, error_summary, field_error, form_key, page, tier_text, when,
+    FieldError, Section, day, error_summary, error_titled_page, field_error, form_key, tier_text,
+    when,
 };
 use super::session::{Viewer, see_other};
 use super::sign_in::check_key;
@@ -547,12 +548,13 @@ fn render(
             for c in r.signatures.iter() { {super::marks::signature_block(c)} }
         }
     };
-    let title = if errors.is_empty() {
-        title
-    } else {
-        format!("Error: {title}")
-    };
-    page(&title, Some(viewer), Section::Locations, body)
+    error_titled_page(
+        &title,
+        !errors.is_empty(),
+        Some(viewer),
+        Section::Locations,
+        body,
+    )
 }
 
 /// The query of the report's address: what was just done, and which criterion's comment form
