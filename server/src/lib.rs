@@ -105,6 +105,7 @@ pub fn open(config: Config, assets: &Path) -> anyhow::Result<AppState> {
         throttle: Default::default(),
         imports: Default::default(),
         metrics: Default::default(),
+        retention: service::retention::load_rules(assets)?,
         sync_permits: tokio::sync::Semaphore::new(
             std::thread::available_parallelism()
                 .map(|n| n.get() * 2)
@@ -121,6 +122,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow
         state.clone(),
         std::time::Duration::from_secs(1),
     ));
+    let retention = tokio::spawn(service::retention::nightly(state.clone()));
     let app = router::router(state);
     let served = axum::serve(
         listener,
@@ -131,6 +133,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow
     .context("serving HTTP");
     sweeper.abort();
     market.abort();
+    retention.abort();
     served
 }
 

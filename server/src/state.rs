@@ -110,6 +110,8 @@ pub struct Inner {
     pub imports: crate::service::imports::Jobs,
     /// Counters for `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// The records retention schedule (`assets/retention.toml`, or `ACCREDIT_RETENTION_RULES`).
+    pub retention: accredit_shared::retention::RetentionRules,
 }
 
 /// Cheap to clone; every route gets one.

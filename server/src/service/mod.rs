@@ -3,6 +3,7 @@
 //! portal (`portal/`) are thin adapters over these and never import each other.
 
 pub mod audit_log;
+pub mod appeals;
 pub mod contracts;
 pub mod exports;
 pub mod history;
@@ -15,6 +16,7 @@ pub mod people;
 pub mod places;
 pub mod planning;
 pub mod records;
+pub mod retention;
 pub mod rule_drafts;
 pub mod sessions;
 pub mod transparency;

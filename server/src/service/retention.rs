@@ -1,0 +1,649 @@
+//! Records retention: what the schedule (`accredit_shared::retention`) says has expired, what is
+//! kept anyway and why, and the job that removes the rest.
+//!
+//! A visit's records (its Automerge document with every chunk and sync state, its revisions'
+//! notes, evidence and photos, comments, action responses and closed appeals) expire the
+//! schedule's `visit_records` after its latest publication, or `unpublished_visits` after the
+//! document's last change if it was never published. An expired visit is kept whole while an open
+//! appeal names it, or while a payment line of a period not yet issued rests on a determination
+//! that used it. A removed visit leaves a tombstone (id, location, publication day, removal day,
+//! rule version) and the scores and action dates of its published revisions, nothing else, so
+//! every tier computed afterwards is the same as before. Each removal is one transaction with
+//! its audit entry (ids and counts only).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use accredit_shared::calendar::{DateRange, add_days, london_date, month_period};
+use accredit_shared::premium::compute_schedule;
+use accredit_shared::retention::{RetentionRule, RetentionRules};
+use accredit_shared::visit::VisitSnapshot;
+use accredit_shared::Engine;
+use anyhow::Context;
+use chrono::{Datelike, NaiveDate};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{self, Entry};
+use crate::auth::{Caller, Role};
+use crate::db::{stored_date, stored_id};
+use crate::error::{ServiceError, ServiceResult};
+use crate::service::appeals;
+use crate::state::AppState;
+use crate::tiers;
+
+/// How far ahead the page looks for records coming due.
+pub const LOOK_AHEAD_DAYS: i64 = 90;
+
+/// Reads the schedule: `ACCREDIT_RETENTION_RULES` (a file) if set, else `retention.toml` in the
+/// assets directory. A schedule that does not validate stops the server from starting.
+pub fn load_rules(assets: &Path) -> anyhow::Result<RetentionRules> {
+    let path = std::env::var_os("ACCREDIT_RETENTION_RULES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| assets.join("retention.toml"));
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    RetentionRules::from_toml(&text).with_context(|| format!("loading {}", path.display()))
+}
+
+/// What a visit's retention is counted from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// Its latest publication.
+    Published,
+    /// Never published: the document's last change.
+    LastChanged,
+}
+
+/// One visit's place in the schedule.
+#[derive(Clone, Debug, Serialize)]
+pub struct Item {
+    /// The visit (and its document).
+    pub visit_id: Uuid,
+    /// Its location.
+    pub location_id: Uuid,
+    /// The location's name.
+    pub location_name: String,
+    /// What the period is counted from.
+    pub basis: Basis,
+    /// The day it is counted from.
+    pub counted_from: NaiveDate,
+    /// The day it may be removed from.
+    pub expires_on: NaiveDate,
+    /// Why an expired visit is kept, if it is.
+    pub kept_because: Option<String>,
+}
+
+/// A visit removed under the schedule.
+#[derive(Clone, Debug, Serialize)]
+pub struct Removed {
+    /// The visit.
+    pub visit_id: Uuid,
+    /// Its location.
+    pub location_id: Uuid,
+    /// The location's name.
+    pub location_name: String,
+    /// Its latest publication, if it was published.
+    pub published_on: Option<String>,
+    /// The day it was removed.
+    pub removed_on: String,
+    /// The schedule version that removed it.
+    pub rule_version: String,
+}
+
+/// What the schedule says today: for the page, the API and the job.
+#[derive(Clone, Debug, Serialize)]
+pub struct RetentionView {
+    /// The day it was worked out for.
+    pub today: NaiveDate,
+    /// The version in force today, if any.
+    pub rule: Option<RetentionRule>,
+    /// Every version.
+    pub rules: Vec<RetentionRule>,
+    /// Expired and not kept: the job removes these.
+    pub due: Vec<Item>,
+    /// Expired but kept, each with its reason.
+    pub kept: Vec<Item>,
+    /// Expiring within the next [`LOOK_AHEAD_DAYS`] days.
+    pub upcoming: Vec<Item>,
+    /// Removed so far, newest first.
+    pub removed: Vec<Removed>,
+    /// The payment periods not yet issued that the check covered (`YYYY-MM`).
+    pub unissued_periods: Vec<String>,
+}
+
+struct Candidate {
+    visit_id: Uuid,
+    location_id: Uuid,
+    location_name: String,
+    basis: Basis,
+    counted_from: NaiveDate,
+}
+
+fn candidates(tx: &Connection, only: Option<Uuid>) -> ServiceResult<Vec<Candidate>> {
+    let mut stmt = tx.prepare(
+        "SELECT d.id, d.location_id, l.name, d.updated_at,
+                (SELECT max(r.published_on) FROM visit_revisions r WHERE r.visit_id = d.id AND r.published_on IS NOT NULL)
+         FROM documents d JOIN locations l ON l.id = d.location_id
+         WHERE ?1 IS NULL OR d.id = ?1
+         ORDER BY d.id",
+    )?;
+    let rows: Vec<(String, String, String, String, Option<String>)> = stmt
+        .query_map(params![only.map(|o| o.to_string())], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter()
+        .map(|(id, loc, name, updated, published)| {
+            let (basis, counted_from) = match published {
+                Some(p) => (Basis::Published, stored_date(&p)?),
+                None => {
+                    let at = chrono::DateTime::parse_from_rfc3339(&updated).map_err(|e| {
+                        ServiceError::internal(format!("stored documents.updated_at: {e}"))
+                    })?;
+                    (Basis::LastChanged, london_date(at.to_utc()))
+                }
+            };
+            Ok(Candidate {
+                visit_id: stored_id(&id)?,
+                location_id: stored_id(&loc)?,
+                location_name: name,
+                basis,
+                counted_from,
+            })
+        })
+        .collect()
+}
+
+fn month_of(day: NaiveDate) -> ServiceResult<DateRange> {
+    month_period(day.year(), day.month())
+        .ok_or_else(|| ServiceError::internal(format!("no month for {day}")))
+}
+
+/// The payment periods not yet issued that a kept visit could still be paid under: every month
+/// after the latest issued one (a council issues months in order) up to the current month, or
+/// the month after the latest issued one if that is later; with nothing issued yet, every month
+/// from the month of the earliest publication at these locations.
+fn unissued_periods(
+    tx: &Connection,
+    today: NaiveDate,
+    earliest: Option<NaiveDate>,
+) -> ServiceResult<Vec<DateRange>> {
+    let latest: Option<String> = tx
+        .query_row("SELECT max(period) FROM payment_runs", [], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let current = month_of(today)?;
+    let first = match latest {
+        Some(label) => {
+            let issued = crate::service::payments::parse_period(&label)?;
+            month_of(add_days(issued.to, 1))?
+        }
+        None => match earliest {
+            Some(day) => month_of(day)?,
+            None => return Ok(Vec::new()),
+        },
+    };
+    let last = if first.from > current.from {
+        first
+    } else {
+        current
+    };
+    let mut out = Vec::new();
+    let mut m = first;
+    while m.from <= last.from {
+        out.push(m);
+        m = month_of(add_days(m.to, 1))?;
+    }
+    Ok(out)
+}
+
+/// The visits that payment lines of unissued periods at `locations` rest on, each with the first
+/// such period (`YYYY-MM`), computed with the function that computes the lines themselves.
+fn payment_dependencies(
+    state: &AppState,
+    tx: &Connection,
+    periods: &[DateRange],
+    locations: &[Uuid],
+) -> ServiceResult<HashMap<Uuid, String>> {
+    let mut records = Vec::new();
+    let mut placements = Vec::new();
+    for id in locations {
+        if let Some(r) = tiers::records(tx, *id)? {
+            records.push(r);
+            placements.extend(tiers::placements(tx, *id)?);
+        }
+    }
+    let rules = state.rules();
+    let engine = Engine::new(&state.packs, &rules);
+    let mut out = HashMap::new();
+    for period in periods {
+        let schedule = compute_schedule(&engine, &records, &placements, *period);
+        for covered in &schedule.determinations {
+            if let Some(v) = &covered.determination.visit {
+                out.entry(v.visit_id)
+                    .or_insert_with(|| period.month_label().unwrap_or_default());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Why an expired visit must be kept, if it must.
+fn kept_because(
+    tx: &Connection,
+    c: &Candidate,
+    depends: &HashMap<Uuid, String>,
+) -> ServiceResult<Option<String>> {
+    if appeals::open_on(tx, c.visit_id)?.is_some() {
+        return Ok(Some("an open appeal names this visit".to_owned()));
+    }
+    if let Some(period) = depends.get(&c.visit_id) {
+        return Ok(Some(format!(
+            "payment lines for {period}, not yet issued, rest on a determination that used this visit"
+        )));
+    }
+    Ok(None)
+}
+
+fn period_of(rule: &RetentionRule, basis: Basis) -> accredit_shared::retention::Period {
+    match basis {
+        Basis::Published => rule.visit_records,
+        Basis::LastChanged => rule.unpublished_visits,
+    }
+}
+
+/// Works out the schedule on `today` without changing anything.
+pub fn assess(state: &AppState, tx: &Connection, today: NaiveDate) -> ServiceResult<RetentionView> {
+    let rule = state.retention.in_force(today).cloned();
+    let mut due = Vec::new();
+    let mut kept = Vec::new();
+    let mut upcoming = Vec::new();
+    let mut periods = Vec::new();
+    if let Some(rule) = &rule {
+        let all = candidates(tx, None)?;
+        let horizon = add_days(today, LOOK_AHEAD_DAYS);
+        let mut expired = Vec::new();
+        for c in all {
+            let expires_on = period_of(rule, c.basis).after(c.counted_from);
+            if expires_on <= today {
+                expired.push((c, expires_on));
+            } else if expires_on <= horizon {
+                upcoming.push(item(&c, expires_on, None));
+            }
+        }
+        let mut locations: Vec<Uuid> = expired.iter().map(|(c, _)| c.location_id).collect();
+        locations.sort();
+        locations.dedup();
+        let earliest = expired
+            .iter()
+            .filter(|(c, _)| c.basis == Basis::Published)
+            .map(|(c, _)| c.counted_from)
+            .min();
+        periods = unissued_periods(tx, today, earliest)?;
+        let depends = if locations.is_empty() {
+            HashMap::new()
+        } else {
+            payment_dependencies(state, tx, &periods, &locations)?
+        };
+        for (c, expires_on) in expired {
+            match kept_because(tx, &c, &depends)? {
+                Some(why) => kept.push(item(&c, expires_on, Some(why))),
+                None => due.push(item(&c, expires_on, None)),
+            }
+        }
+    }
+    upcoming.sort_by_key(|i| (i.expires_on, i.visit_id));
+    due.sort_by_key(|i| (i.expires_on, i.visit_id));
+    kept.sort_by_key(|i| (i.expires_on, i.visit_id));
+    Ok(RetentionView {
+        today,
+        rule,
+        rules: state.retention.rules.clone(),
+        due,
+        kept,
+        upcoming,
+        removed: removed(tx)?,
+        unissued_periods: periods
+            .iter()
+            .filter_map(|p| p.month_label())
+            .collect(),
+    })
+}
+
+fn item(c: &Candidate, expires_on: NaiveDate, kept_because: Option<String>) -> Item {
+    Item {
+        visit_id: c.visit_id,
+        location_id: c.location_id,
+        location_name: c.location_name.clone(),
+        basis: c.basis,
+        counted_from: c.counted_from,
+        expires_on,
+        kept_because,
+    }
+}
+
+fn removed(tx: &Connection) -> ServiceResult<Vec<Removed>> {
+    let mut stmt = tx.prepare(
+        "SELECT t.visit_id, t.location_id, l.name, t.published_on, t.removed_on, t.rule_version
+         FROM retention_tombstones t JOIN locations l ON l.id = t.location_id
+         ORDER BY t.removed_on DESC, t.visit_id",
+    )?;
+    let rows: Vec<(String, String, String, Option<String>, String, String)> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter()
+        .map(|(v, l, name, published_on, removed_on, rule_version)| {
+            Ok(Removed {
+                visit_id: stored_id(&v)?,
+                location_id: stored_id(&l)?,
+                location_name: name,
+                published_on,
+                removed_on,
+                rule_version,
+            })
+        })
+        .collect()
+}
+
+/// The page and `GET /api/v1/retention`: commissioners only.
+pub fn view(state: &AppState, caller: &Caller) -> ServiceResult<RetentionView> {
+    caller.require(&[Role::Commissioner])?;
+    let today = state.today();
+    state.db.read(|tx| assess(state, tx, today))
+}
+
+/// A removed visit's tombstone, as pages that name the visit show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Tombstone {
+    /// The location it was at.
+    pub location_id: Uuid,
+    /// Its latest publication.
+    pub published_on: Option<String>,
+    /// The day it was removed.
+    pub removed_on: String,
+    /// The schedule version that removed it.
+    pub rule_version: String,
+}
+
+impl Tombstone {
+    /// The sentence pages show where the visit was.
+    pub fn sentence(&self) -> String {
+        format!(
+            "removed under retention rule {} on {}",
+            self.rule_version, self.removed_on
+        )
+    }
+}
+
+/// The tombstone of a removed visit, if it was removed.
+pub fn tombstone(tx: &Connection, visit: Uuid) -> ServiceResult<Option<Tombstone>> {
+    let row: Option<(String, Option<String>, String, String)> = tx
+        .query_row(
+            "SELECT location_id, published_on, removed_on, rule_version FROM retention_tombstones WHERE visit_id = ?1",
+            [visit.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    row.map(|(l, published_on, removed_on, rule_version)| {
+        Ok(Tombstone {
+            location_id: stored_id(&l)?,
+            published_on,
+            removed_on,
+            rule_version,
+        })
+    })
+    .transpose()
+}
+
+/// The not-found error for a visit the caller may know was removed, or plain not-found.
+pub fn not_found_visit(tx: &Connection, caller: &Caller, visit: Uuid) -> ServiceError {
+    match tombstone(tx, visit) {
+        Ok(Some(t)) => match crate::access::may_see_location(tx, caller, t.location_id) {
+            Ok(true) => ServiceError::not_found(&format!("visit: its record was {}", t.sentence())),
+            Ok(false) => ServiceError::not_found("visit"),
+            Err(e) => e,
+        },
+        Ok(None) => ServiceError::not_found("visit"),
+        Err(e) => e,
+    }
+}
+
+/// A published revision reduced to what determinations read: the header, the answers (no notes)
+/// and each action's priority and dates (no description, owner or criterion). No evidence,
+/// photos, officers, resolutions or sign-off.
+fn scores_only(record: &str) -> ServiceResult<String> {
+    let mut snap: VisitSnapshot = serde_json::from_str(record)?;
+    for r in snap.results.values_mut() {
+        r.notes.clear();
+    }
+    for a in snap.actions.values_mut() {
+        a.description.clear();
+        a.owner.clear();
+        a.criterion = None;
+    }
+    snap.officers.clear();
+    snap.evidence.clear();
+    snap.photos.clear();
+    snap.resolutions.clear();
+    snap.signoff = None;
+    snap.migrations.clear();
+    snap.created_by.name.clear();
+    Ok(serde_json::to_string(&snap)?)
+}
+
+/// What one removal did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Removal {
+    /// The visit.
+    pub visit_id: Uuid,
+    /// Photo and file blobs removed (nothing kept refers to them).
+    pub blobs_removed: Vec<String>,
+}
+
+/// Removes one expired visit in the caller's transaction, after checking again (inside it) that
+/// it has expired and nothing keeps it. Returns `None` if it no longer may be removed.
+fn remove_visit(
+    state: &AppState,
+    tx: &Connection,
+    rule: &RetentionRule,
+    visit: Uuid,
+    today: NaiveDate,
+) -> ServiceResult<Option<Removal>> {
+    let Some(c) = candidates(tx, Some(visit))?.into_iter().next() else {
+        return Ok(None);
+    };
+    if period_of(rule, c.basis).after(c.counted_from) > today {
+        return Ok(None);
+    }
+    let published_on = (c.basis == Basis::Published).then_some(c.counted_from);
+    let periods = unissued_periods(tx, today, published_on)?;
+    let depends = payment_dependencies(state, tx, &periods, &[c.location_id])?;
+    if kept_because(tx, &c, &depends)?.is_some() {
+        return Ok(None);
+    }
+    let id = visit.to_string();
+    let mut hashes: Vec<String> = {
+        let mut stmt = tx.prepare(
+            "SELECT hash FROM doc_photos WHERE doc_id = ?1
+             UNION SELECT hash FROM revision_photos WHERE visit_id = ?1
+             UNION SELECT f.hash FROM response_files f JOIN action_responses a ON a.id = f.response_id WHERE a.visit_id = ?1",
+        )?;
+        stmt.query_map([&id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?
+    };
+    hashes.sort();
+    let revisions: Vec<(u32, String, String)> = {
+        let mut stmt = tx.prepare(
+            "SELECT revision, published_on, record FROM visit_revisions WHERE visit_id = ?1 AND published_on IS NOT NULL ORDER BY revision",
+        )?;
+        stmt.query_map([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?
+    };
+    tx.execute(
+        "INSERT INTO retention_tombstones (visit_id, location_id, published_on, removed_on, rule_version)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            id,
+            c.location_id.to_string(),
+            published_on.map(|d| d.to_string()),
+            today.to_string(),
+            rule.version
+        ],
+    )?;
+    for (revision, on, record) in &revisions {
+        tx.execute(
+            "INSERT INTO retention_results (visit_id, revision, published_on, record) VALUES (?1, ?2, ?3, ?4)",
+            params![id, revision, on, scores_only(record)?],
+        )?;
+    }
+    let mut counts = BTreeMap::new();
+    for (what, sql) in [
+        (
+            "response_files",
+            "DELETE FROM response_files WHERE response_id IN (SELECT id FROM action_responses WHERE visit_id = ?1)",
+        ),
+        ("action_responses", "DELETE FROM action_responses WHERE visit_id = ?1"),
+        ("comments", "DELETE FROM visit_comments WHERE visit_id = ?1"),
+        ("appeals", "DELETE FROM appeals WHERE visit_id = ?1 AND status <> 'open'"),
+        ("revision_photos", "DELETE FROM revision_photos WHERE visit_id = ?1"),
+        ("revisions", "DELETE FROM visit_revisions WHERE visit_id = ?1"),
+        ("visit", "DELETE FROM visits WHERE id = ?1"),
+        ("doc_photos", "DELETE FROM doc_photos WHERE doc_id = ?1"),
+        ("chunks", "DELETE FROM doc_chunks WHERE doc_id = ?1"),
+        ("sync_states", "DELETE FROM sync_states WHERE doc_id = ?1"),
+        ("document", "DELETE FROM documents WHERE id = ?1"),
+    ] {
+        counts.insert(what, tx.execute(sql, [&id])?);
+    }
+    let mut blobs_removed = Vec::new();
+    for hash in hashes {
+        let referenced = tx
+            .query_row(
+                "SELECT 1 FROM doc_photos WHERE hash = ?1
+                 UNION ALL SELECT 1 FROM revision_photos WHERE hash = ?1
+                 UNION ALL SELECT 1 FROM response_files WHERE hash = ?1 LIMIT 1",
+                [&hash],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !referenced && tx.execute("DELETE FROM blobs WHERE hash = ?1", [&hash])? > 0 {
+            blobs_removed.push(hash);
+        }
+    }
+    audit::record(
+        tx,
+        None,
+        Entry {
+            action: "retention.removed",
+            subject_type: "visit",
+            subject_id: Some(id),
+            location_id: Some(c.location_id),
+            details: json!({
+                "rule_version": rule.version,
+                "basis": c.basis,
+                "counted_from": c.counted_from.to_string(),
+                "removed": counts,
+                "blobs": blobs_removed.len(),
+            }),
+        },
+    )?;
+    Ok(Some(Removal {
+        visit_id: visit,
+        blobs_removed,
+    }))
+}
+
+/// What a run of the job did (or, dry, would do).
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    /// Whether nothing was changed.
+    pub dry_run: bool,
+    /// The schedule as it stood before the run.
+    pub before: RetentionView,
+    /// Visits removed (none in a dry run).
+    pub removed: Vec<Removal>,
+}
+
+/// Runs the job on `today`: every due visit removed in its own transaction, then its blob files
+/// deleted. A dry run only assesses. The first failure stops the run and is returned; what was
+/// removed before it stays removed (each removal is whole).
+pub fn run(state: &AppState, today: NaiveDate, dry_run: bool) -> ServiceResult<RunReport> {
+    let before = state.db.read(|tx| assess(state, tx, today))?;
+    let mut report = RunReport {
+        dry_run,
+        before,
+        removed: Vec::new(),
+    };
+    if dry_run {
+        return Ok(report);
+    }
+    let Some(rule) = report.before.rule.clone() else {
+        return Ok(report);
+    };
+    let due: Vec<Uuid> = report.before.due.iter().map(|i| i.visit_id).collect();
+    for visit in due {
+        let Some(removal) = state
+            .db
+            .write(|tx| remove_visit(state, tx, &rule, visit, today))?
+        else {
+            continue;
+        };
+        if let Ok(mut cache) = state.doc_cache.lock() {
+            cache.remove(&visit);
+        }
+        for hash in &removal.blobs_removed {
+            match std::fs::remove_file(crate::blobs::path_of(state, hash)) {
+                Ok(()) => {}
+                // Already gone: the row said it was there, but the outcome is the one wanted.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(ServiceError::internal(format!(
+                        "removing blob {hash} of visit {visit}: {e}"
+                    )));
+                }
+            }
+        }
+        report.removed.push(removal);
+    }
+    Ok(report)
+}
+
+/// The scheduled job: once a night at 02:00 UTC (before the working day in London), on the
+/// London date then.
+pub async fn nightly(state: AppState) {
+    loop {
+        let now = chrono::Utc::now();
+        let next = (now + chrono::TimeDelta::days(1))
+            .date_naive()
+            .and_hms_opt(2, 0, 0)
+            .map(|t| t.and_utc());
+        let wait = next
+            .and_then(|n| (n - now).to_std().ok())
+            .unwrap_or(std::time::Duration::from_secs(24 * 3600));
+        // Runs after midnight + 2h of the next day, or sooner if today's 02:00 is still ahead.
+        let today_slot = now.date_naive().and_hms_opt(2, 0, 0).map(|t| t.and_utc());
+        let wait = match today_slot.and_then(|t| (t - now).to_std().ok()) {
+            Some(sooner) if sooner < wait => sooner,
+            _ => wait,
+        };
+        tokio::time::sleep(wait).await;
+        let result = state
+            .blocking(|s| run(s, s.today(), false))
+            .await;
+        match result {
+            Ok(r) => tracing::info!(
+                removed = r.removed.len(),
+                kept = r.before.kept.len(),
+                "records retention ran"
+            ),
+            Err(e) => tracing::error!(error = %e, "records retention failed"),
+        }
+    }
+}
