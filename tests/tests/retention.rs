@@ -54,6 +54,7 @@ fn published(c: &Client, location: uuid::Uuid) -> Vec<Value> {
         .cloned()
         .unwrap_or_default()
         .into_iter()
+        .map(|v| v["visit"].clone())
         .filter(|v| v["status"] == "published")
         .collect();
     v.sort_by_key(|v| v["published_on"].as_str().unwrap_or_default().to_owned());
@@ -112,13 +113,29 @@ fn expired_visits_are_removed_unless_an_appeal_or_an_unissued_payment_needs_them
     assert_eq!(coastal.get("/api/v1/retention").status, 403);
     let view = commissioner.get("/api/v1/retention").json();
     assert_eq!(view["rule"]["version"], "test.1", "{view}");
-    assert!(ids(&view["due"]).contains(&oldest), "{view}");
-    for kept in [&middle, &latest] {
+    // Nothing has been issued yet: payment lines of every month since the first publication
+    // rest on these visits, the oldest included (the month the middle one replaced it).
+    for kept in [&oldest, &middle, &latest] {
         assert!(
             reason_for(&view, kept).contains("not yet issued"),
             "{kept}: {view}"
         );
     }
+    assert!(ids(&view["due"]).is_empty(), "{view}");
+    // Issuing the month the middle visit was published closes it and every month before it
+    // (months are issued in order), so the oldest visit is no longer behind any payment.
+    let replaced_in = &visits[1]["published_on"].as_str().unwrap()[..7];
+    let r = commissioner.post(
+        &format!("/api/v1/payments/issue?period={replaced_in}"),
+        json!({}),
+    );
+    assert!(r.status == 200 || r.status == 201, "{}", r.text());
+    let first_issued = commissioner
+        .get(&format!("/api/v1/payments?period={replaced_in}"))
+        .json();
+    let view = commissioner.get("/api/v1/retention").json();
+    assert!(ids(&view["due"]).contains(&oldest), "{view}");
+    assert!(reason_for(&view, &middle).contains("not yet issued"), "{view}");
 
     // A draft at Seaview with a photo only it refers to.
     let pack = accredit_e2e::default_pack();
@@ -327,5 +344,11 @@ fn expired_visits_are_removed_unless_an_appeal_or_an_unissued_payment_needs_them
         .get(&format!("/api/v1/payments?period={period}"))
         .json();
     assert_eq!(issued_after["adjustments"], json!([]), "{issued_after}");
+    // The month the oldest visit was paid under, issued before it was removed, is unchanged too.
+    let first_after = commissioner
+        .get(&format!("/api/v1/payments?period={replaced_in}"))
+        .json();
+    assert_eq!(first_after["adjustments"], json!([]), "{first_after}");
+    assert_eq!(first_after["lines"], first_issued["lines"]);
     assert_eq!(issued_after["total_pence"], issued_before["total_pence"]);
 }
