@@ -1,0 +1,121 @@
+//! "Records due for removal" for commissioners: what the retention schedule removes at its next
+//! run, what comes due within 90 days, what has expired but is kept and why, what was removed,
+//! and the schedule's versions. One call to `service::retention::view`, as the API's twin.
+
+use accredit_shared::labels::long_date;
+use accredit_shared::retention::RetentionRule;
+use axum::extract::State;
+use axum::http::StatusCode;
+use dioxus::prelude::*;
+
+use super::layout::{Section, page};
+use super::session::Viewer;
+use super::{PageError, PageResult, html};
+use crate::auth::Role;
+use crate::error::ServiceError;
+use crate::service::retention::{self, Basis, Item, LOOK_AHEAD_DAYS};
+use crate::state::AppState;
+
+fn basis_text(i: &Item) -> String {
+    match i.basis {
+        Basis::Published => format!("Published {}", long_date(i.counted_from)),
+        Basis::LastChanged => format!("Never published; last changed {}", long_date(i.counted_from)),
+    }
+}
+
+fn items(list: &[Item], id: &str, caption: &str, why: bool) -> Element {
+    rsx! {
+        table { class: "table", id: "{id}",
+            caption { class: "visually-hidden", "{caption}" }
+            thead { tr {
+                th { scope: "col", "Visit" }
+                th { scope: "col", "Location" }
+                th { scope: "col", "Counted from" }
+                th { scope: "col", "Expires" }
+                if why { th { scope: "col", "Kept because" } }
+            } }
+            tbody {
+                for i in list.iter() {
+                    tr { key: "{i.visit_id}",
+                        td { a { href: "/visits/{i.visit_id}", {format!("Visit {}", &i.visit_id.to_string()[..8])} } }
+                        td { "{i.location_name}" }
+                        td { {basis_text(i)} }
+                        td { {long_date(i.expires_on)} }
+                        if why { td { {super::capital(i.kept_because.as_deref().unwrap_or_default())} } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn rule_rows(r: &RetentionRule) -> Element {
+    rsx! {
+        div { dt { "Published visits" } dd { {format!("{} after the latest publication: the document with its history, notes, evidence and photos, comments, action responses and closed appeals", r.visit_records.describe())} } }
+        div { dt { "Visits never published" } dd { {format!("{} after the last change", r.unpublished_visits.describe())} } }
+        div { dt { "Determinations" } dd { {r.determinations.describe()} } }
+        div { dt { "Payment runs" } dd { {r.payment_runs.describe()} } }
+    }
+}
+
+/// The page.
+pub async fn page_handler(State(state): State<AppState>, viewer: Viewer) -> PageResult {
+    if viewer.caller.role != Role::Commissioner {
+        return Err(PageError(ServiceError::not_found("page")));
+    }
+    let caller = viewer.caller.clone();
+    let v = state
+        .blocking(move |s| retention::view(s, &caller))
+        .await?;
+    let body = rsx! {
+        h1 { "Records due for removal" }
+        p { {format!("As of {}. The server removes what is due every night; nothing an open appeal or a payment period not yet issued depends on is removed. A removed visit leaves a note naming the rule and the day, and the scores its tier decisions rest on.", long_date(v.today))} }
+        h2 { id: "due-title", "Due for removal now" }
+        if v.due.is_empty() { p { id: "no-due", "Nothing is due for removal." } } else { {items(&v.due, "due", "Due for removal now", false)} }
+        h2 { id: "upcoming-title", {format!("Due within the next {LOOK_AHEAD_DAYS} days")} }
+        if v.upcoming.is_empty() { p { id: "no-upcoming", "Nothing comes due in the next 90 days." } } else { {items(&v.upcoming, "upcoming", "Due within the next 90 days", false)} }
+        h2 { id: "kept-title", "Expired but kept" }
+        if v.kept.is_empty() { p { id: "no-kept", "Nothing expired is being kept." } } else { {items(&v.kept, "kept", "Expired but kept", true)} }
+        if !v.unissued_periods.is_empty() {
+            p { class: "hint", {format!("Payment periods not yet issued: {}.", v.unissued_periods.join(", "))} }
+        }
+        h2 { id: "removed-title", "Removed" }
+        if v.removed.is_empty() { p { id: "no-removed", "Nothing has been removed yet." } } else {
+            table { class: "table", id: "removed",
+                caption { class: "visually-hidden", "Removed" }
+                thead { tr { th { scope: "col", "Visit" } th { scope: "col", "Location" } th { scope: "col", "Published" } th { scope: "col", "Removed" } th { scope: "col", "Rule" } } }
+                tbody {
+                    for r in v.removed.iter() {
+                        tr { key: "{r.visit_id}",
+                            td { {format!("Visit {}", &r.visit_id.to_string()[..8])} }
+                            td { "{r.location_name}" }
+                            td { {r.published_on.clone().unwrap_or_else(|| "Never".to_owned())} }
+                            td { "{r.removed_on}" }
+                            td { "{r.rule_version}" }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { id: "rules-title", "Rules in force" }
+        if let Some(rule) = &v.rule {
+            p { {format!("Version {}, in force since {}.", rule.version, long_date(rule.effective_from))} }
+            dl { class: "summary-list", id: "rule", {rule_rows(rule)} }
+        } else {
+            p { id: "no-rule", "No version of the schedule is in force yet, so nothing is removed." }
+        }
+        if v.rules.len() > 1 {
+            h3 { "Every version" }
+            ul { id: "versions",
+                for r in v.rules.iter() {
+                    li { key: "{r.version}", {format!("{} from {}", r.version, long_date(r.effective_from))} }
+                }
+            }
+        }
+        p { a { href: "/appeals", "Appeals" } " · " a { href: "/audit", "Audit log" } }
+    };
+    Ok(html(
+        StatusCode::OK,
+        page("Records due for removal", Some(&viewer), Section::Retention, body),
+    ))
+}
