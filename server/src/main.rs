@@ -583,11 +583,7 @@ async fn main() -> anyhow::Result<()> {
                 );
             } else {
                 for r in &report.removed {
-                    println!(
-                        "removed {} ({} blob(s))",
-                        r.visit_id,
-                        r.blobs_removed.len()
-                    );
+                    println!("removed {} ({} blob(s))", r.visit_id, r.blobs_removed.len());
                 }
                 println!(
                     "{} visit(s) removed, {} kept",

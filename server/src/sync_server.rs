@@ -415,7 +415,10 @@ fn change_refused(
         None if let Some(t) = crate::service::retention::tombstone(conn, id)? => Ok(Some(refused(
             id,
             DocOutcome::Rejected,
-            format!("this visit's record was {}; it cannot be sent again", t.sentence()),
+            format!(
+                "this visit's record was {}; it cannot be sent again",
+                t.sentence()
+            ),
         ))),
         None if !access::may_sync_location(conn, caller, header.location_id)? => Ok(Some(refused(
             id,

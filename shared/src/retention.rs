@@ -246,9 +246,10 @@ mod tests {
             payment_runs = { years = 10 }
         "#;
         assert!(RetentionRules::from_toml(text).is_err());
-        let text = text
-            .replace("2024-1-01", "2024-01-01")
-            .replace("{ years = 6 }\n            unpublished", "{ yeers = 6 }\n            unpublished");
+        let text = text.replace("2024-1-01", "2024-01-01").replace(
+            "{ years = 6 }\n            unpublished",
+            "{ yeers = 6 }\n            unpublished",
+        );
         assert!(RetentionRules::from_toml(&text).is_err());
     }
 

@@ -135,7 +135,10 @@ fn expired_visits_are_removed_unless_an_appeal_or_an_unissued_payment_needs_them
         .json();
     let view = commissioner.get("/api/v1/retention").json();
     assert!(ids(&view["due"]).contains(&oldest), "{view}");
-    assert!(reason_for(&view, &middle).contains("not yet issued"), "{view}");
+    assert!(
+        reason_for(&view, &middle).contains("not yet issued"),
+        "{view}"
+    );
 
     // A draft at Seaview with a photo only it refers to.
     let pack = accredit_e2e::default_pack();
@@ -184,7 +187,10 @@ fn expired_visits_are_removed_unless_an_appeal_or_an_unissued_payment_needs_them
         json!({"visit_id": oldest, "grounds": "Monitors do not appeal"}),
     );
     assert_eq!(refused.status, 403, "{}", refused.text());
-    let empty = coastal.post("/api/v1/appeals", json!({"visit_id": oldest, "grounds": "  "}));
+    let empty = coastal.post(
+        "/api/v1/appeals",
+        json!({"visit_id": oldest, "grounds": "  "}),
+    );
     assert_eq!(empty.status, 422, "{}", empty.text());
     let appeal = coastal.post(
         "/api/v1/appeals",
@@ -203,9 +209,11 @@ fn expired_visits_are_removed_unless_an_appeal_or_an_unissued_payment_needs_them
         fylde.get(&format!("/api/v1/appeals/{appeal_id}")).status,
         404
     );
-    assert!(fylde.get("/api/v1/appeals").json()["appeals"]
-        .as_array()
-        .is_some_and(|a| a.is_empty()));
+    assert!(
+        fylde.get("/api/v1/appeals").json()["appeals"]
+            .as_array()
+            .is_some_and(|a| a.is_empty())
+    );
     // Nobody but the appellant withdraws; only leads and commissioners decide.
     let r = lead.post(&format!("/api/v1/appeals/{appeal_id}/withdraw"), json!({}));
     assert_eq!(r.status, 403, "{}", r.text());
@@ -240,13 +248,15 @@ fn expired_visits_are_removed_unless_an_appeal_or_an_unissued_payment_needs_them
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["status"], "dismissed");
     let r = coastal.post(&format!("/api/v1/appeals/{second_id}/withdraw"), json!({}));
-    assert_eq!(r.status, 409, "a decided appeal cannot be withdrawn: {}", r.text());
+    assert_eq!(
+        r.status,
+        409,
+        "a decided appeal cannot be withdrawn: {}",
+        r.text()
+    );
 
     let view = commissioner.get("/api/v1/retention").json();
-    assert!(
-        reason_for(&view, &oldest).contains("open appeal"),
-        "{view}"
-    );
+    assert!(reason_for(&view, &oldest).contains("open appeal"), "{view}");
 
     // A dry run, two days on (the draft has then expired too), changes nothing.
     let today: NaiveDate = view["today"].as_str().unwrap().parse().unwrap();
@@ -257,9 +267,18 @@ fn expired_visits_are_removed_unless_an_appeal_or_an_unissued_payment_needs_them
     assert!(said.contains(&format!("would remove {draft}")), "{said}");
     assert!(said.contains("nothing was changed"), "{said}");
     assert!(!said.contains(&format!("would remove {oldest}")), "{said}");
-    assert_eq!(commissioner.get("/api/v1/audit?limit=1000").json(), audit_before);
-    assert_eq!(commissioner.get(&format!("/api/v1/visits/{oldest}")).status, 200);
-    assert_eq!(commissioner.get(&format!("/api/v1/blobs/{hash}")).status, 200);
+    assert_eq!(
+        commissioner.get("/api/v1/audit?limit=1000").json(),
+        audit_before
+    );
+    assert_eq!(
+        commissioner.get(&format!("/api/v1/visits/{oldest}")).status,
+        200
+    );
+    assert_eq!(
+        commissioner.get(&format!("/api/v1/blobs/{hash}")).status,
+        200
+    );
 
     // The tier on a day the middle visit decided, before anything is removed.
     let tier_then = |c: &Client| {
@@ -283,7 +302,10 @@ fn expired_visits_are_removed_unless_an_appeal_or_an_unissued_payment_needs_them
     let ran = retention(&server.data, &rules, later, false);
     let said = String::from_utf8_lossy(&ran.stdout).to_string();
     assert!(said.contains(&format!("removed {oldest}")), "{said}");
-    assert!(said.contains(&format!("removed {draft} (1 blob(s))")), "{said}");
+    assert!(
+        said.contains(&format!("removed {draft} (1 blob(s))")),
+        "{said}"
+    );
     for gone in [&oldest, &draft] {
         let r = commissioner.get(&format!("/api/v1/visits/{gone}"));
         assert_eq!(r.status, 404, "{}", r.text());
@@ -297,11 +319,17 @@ fn expired_visits_are_removed_unless_an_appeal_or_an_unissued_payment_needs_them
     let r = fylde.get(&format!("/api/v1/visits/{oldest}"));
     assert_eq!(r.status, 404);
     assert!(!r.text().contains("retention"), "{}", r.text());
-    assert_eq!(commissioner.get(&format!("/api/v1/blobs/{hash}")).status, 404);
+    assert_eq!(
+        commissioner.get(&format!("/api/v1/blobs/{hash}")).status,
+        404
+    );
     assert_eq!(mo.get(&format!("/api/v1/blobs/{hash}")).status, 404);
     // The middle and latest visits stay: payment periods not yet issued rest on them.
     for kept in [&middle, &latest] {
-        assert_eq!(commissioner.get(&format!("/api/v1/visits/{kept}")).status, 200);
+        assert_eq!(
+            commissioner.get(&format!("/api/v1/visits/{kept}")).status,
+            200
+        );
     }
     let audit = commissioner
         .get(&format!("/api/v1/audit?location={seaview}&limit=1000"))
@@ -309,13 +337,24 @@ fn expired_visits_are_removed_unless_an_appeal_or_an_unissued_payment_needs_them
     let removals: Vec<&Value> = audit
         .as_array()
         .or_else(|| audit["entries"].as_array())
-        .map(|a| a.iter().filter(|e| e["action"] == "retention.removed").collect())
+        .map(|a| {
+            a.iter()
+                .filter(|e| e["action"] == "retention.removed")
+                .collect()
+        })
         .unwrap_or_default();
     assert_eq!(removals.len(), 2, "{audit}");
-    assert!(removals.iter().all(|e| e["details"]["rule_version"] == "test.1"));
+    assert!(
+        removals
+            .iter()
+            .all(|e| e["details"]["rule_version"] == "test.1")
+    );
     let view = commissioner.get("/api/v1/retention").json();
     let removed = ids(&view["removed"]);
-    assert!(removed.contains(&oldest) && removed.contains(&draft), "{view}");
+    assert!(
+        removed.contains(&oldest) && removed.contains(&draft),
+        "{view}"
+    );
     // A device that still holds the removed draft cannot send it back.
     replica
         .doc_mut(&header.visit_id)
@@ -323,12 +362,18 @@ fn expired_visits_are_removed_unless_an_appeal_or_an_unissued_payment_needs_them
         .set_notes(&pack, &pack.criteria().next().unwrap().id, "still here")
         .unwrap();
     let _ = mo.sync(&mut replica);
-    assert_eq!(commissioner.get(&format!("/api/v1/visits/{draft}")).status, 404);
+    assert_eq!(
+        commissioner.get(&format!("/api/v1/visits/{draft}")).status,
+        404
+    );
 
     // Issuing the previous month closes every earlier period: the middle visit may then go,
     // and the tier it decided is unchanged, read from the scores kept with its tombstone.
     let period = previous_month(later);
-    let r = commissioner.post(&format!("/api/v1/payments/issue?period={period}"), json!({}));
+    let r = commissioner.post(
+        &format!("/api/v1/payments/issue?period={period}"),
+        json!({}),
+    );
     assert!(r.status == 200 || r.status == 201, "{}", r.text());
     let issued_before = commissioner
         .get(&format!("/api/v1/payments?period={period}"))
@@ -337,8 +382,14 @@ fn expired_visits_are_removed_unless_an_appeal_or_an_unissued_payment_needs_them
     let said = String::from_utf8_lossy(&ran.stdout).to_string();
     assert!(said.contains(&format!("removed {middle}")), "{said}");
     assert!(!said.contains(&format!("removed {latest}")), "{said}");
-    assert_eq!(commissioner.get(&format!("/api/v1/visits/{middle}")).status, 404);
-    assert_eq!(commissioner.get(&format!("/api/v1/visits/{latest}")).status, 200);
+    assert_eq!(
+        commissioner.get(&format!("/api/v1/visits/{middle}")).status,
+        404
+    );
+    assert_eq!(
+        commissioner.get(&format!("/api/v1/visits/{latest}")).status,
+        200
+    );
     assert_eq!(tier_then(&commissioner), before);
     let issued_after = commissioner
         .get(&format!("/api/v1/payments?period={period}"))

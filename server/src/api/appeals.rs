@@ -36,7 +36,11 @@ async fn list(
     caller: Caller,
     QueryOf(q): QueryOf<ListQuery>,
 ) -> ServiceResult<Response> {
-    let visit = q.visit.as_deref().map(|v| path_id(v, "visit")).transpose()?;
+    let visit = q
+        .visit
+        .as_deref()
+        .map(|v| path_id(v, "visit"))
+        .transpose()?;
     let appeals = state
         .blocking(move |s| s.db.read(|tx| appeals::list(tx, &caller, visit)))
         .await?;
@@ -70,8 +74,7 @@ async fn lodge(
 ) -> ServiceResult<Response> {
     let appeal = state
         .blocking(move |s| {
-            s.db
-                .write(|tx| appeals::lodge(tx, &caller, req.visit_id, &req.grounds))
+            s.db.write(|tx| appeals::lodge(tx, &caller, req.visit_id, &req.grounds))
         })
         .await?;
     Ok(created(&appeal))
@@ -92,13 +95,11 @@ async fn decide(
     JsonBody(req): JsonBody<DecisionRequest>,
 ) -> ServiceResult<Response> {
     let id = path_id(&id, "appeal id")?;
-    let outcome = Outcome::parse(&req.outcome).ok_or_else(|| {
-        ServiceError::bad_request("outcome: must be \"upheld\" or \"dismissed\"")
-    })?;
+    let outcome = Outcome::parse(&req.outcome)
+        .ok_or_else(|| ServiceError::bad_request("outcome: must be \"upheld\" or \"dismissed\""))?;
     let appeal = state
         .blocking(move |s| {
-            s.db
-                .write(|tx| appeals::decide(tx, &caller, id, Some(outcome), &req.reason))
+            s.db.write(|tx| appeals::decide(tx, &caller, id, Some(outcome), &req.reason))
         })
         .await?;
     Ok(json_ok(&appeal))

@@ -18,8 +18,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn view(State(state): State<AppState>, caller: Caller) -> ServiceResult<Response> {
-    let view = state
-        .blocking(move |s| retention::view(s, &caller))
-        .await?;
+    let view = state.blocking(move |s| retention::view(s, &caller)).await?;
     Ok(json_ok(&view))
 }

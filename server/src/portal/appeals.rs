@@ -168,7 +168,9 @@ pub async fn lodge(
     }
     let caller = viewer.caller.clone();
     match state
-        .blocking(move |s| s.db.write(|tx| appeals::lodge(tx, &caller, visit, &grounds)))
+        .blocking(move |s| {
+            s.db.write(|tx| appeals::lodge(tx, &caller, visit, &grounds))
+        })
         .await
     {
         Ok(a) => Ok(see_other(&format!("/appeals/{}?done=lodged", a.id))),
@@ -308,7 +310,9 @@ pub async fn decide(
     }
     let caller = viewer.caller.clone();
     match state
-        .blocking(move |s| s.db.write(|tx| appeals::decide(tx, &caller, id, outcome, &reason)))
+        .blocking(move |s| {
+            s.db.write(|tx| appeals::decide(tx, &caller, id, outcome, &reason))
+        })
         .await
     {
         Ok(_) => Ok(see_other(&format!("/appeals/{id}?done=decided"))),

@@ -19,7 +19,10 @@ use crate::state::AppState;
 fn basis_text(i: &Item) -> String {
     match i.basis {
         Basis::Published => format!("Published {}", long_date(i.counted_from)),
-        Basis::LastChanged => format!("Never published; last changed {}", long_date(i.counted_from)),
+        Basis::LastChanged => format!(
+            "Never published; last changed {}",
+            long_date(i.counted_from)
+        ),
     }
 }
 
@@ -64,9 +67,7 @@ pub async fn page_handler(State(state): State<AppState>, viewer: Viewer) -> Page
         return Err(PageError(ServiceError::not_found("page")));
     }
     let caller = viewer.caller.clone();
-    let v = state
-        .blocking(move |s| retention::view(s, &caller))
-        .await?;
+    let v = state.blocking(move |s| retention::view(s, &caller)).await?;
     let body = rsx! {
         h1 { "Records due for removal" }
         p { {format!("As of {}. The server removes what is due every night; nothing an open appeal or a payment period not yet issued depends on is removed. A removed visit leaves a note naming the rule and the day, and the scores its tier decisions rest on.", long_date(v.today))} }
@@ -116,6 +117,11 @@ pub async fn page_handler(State(state): State<AppState>, viewer: Viewer) -> Page
     };
     Ok(html(
         StatusCode::OK,
-        page("Records due for removal", Some(&viewer), Section::Retention, body),
+        page(
+            "Records due for removal",
+            Some(&viewer),
+            Section::Retention,
+            body,
+        ),
     ))
 }

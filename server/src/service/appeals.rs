@@ -158,7 +158,8 @@ pub fn check_decision(outcome: Option<Outcome>, reason: &str) -> Vec<Refusal> {
     out
 }
 
-const SELECT: &str = "SELECT a.id, a.visit_id, a.location_id, l.name, a.status, a.grounds, a.lodged_by,
+const SELECT: &str =
+    "SELECT a.id, a.visit_id, a.location_id, l.name, a.status, a.grounds, a.lodged_by,
         u.display_name, a.lodged_at, d.display_name, a.decided_at, a.reason
      FROM appeals a JOIN locations l ON l.id = a.location_id JOIN users u ON u.id = a.lodged_by
      LEFT JOIN users d ON d.id = a.decided_by";
@@ -238,7 +239,11 @@ pub fn appeal(tx: &Connection, caller: &Caller, id: Uuid) -> ServiceResult<Appea
 }
 
 /// The appeals the caller may see, newest first; only one visit's if `visit` is given.
-pub fn list(tx: &Connection, caller: &Caller, visit: Option<Uuid>) -> ServiceResult<Vec<AppealView>> {
+pub fn list(
+    tx: &Connection,
+    caller: &Caller,
+    visit: Option<Uuid>,
+) -> ServiceResult<Vec<AppealView>> {
     may_appeal(caller)?;
     let mut stmt = tx.prepare(&format!(
         "{SELECT} WHERE (?1 IS NULL OR a.visit_id = ?1) ORDER BY a.lodged_at DESC, a.id"

@@ -2,8 +2,8 @@
 //! functions that take the caller and return a `ServiceError`. The JSON API (`api/`) and the
 //! portal (`portal/`) are thin adapters over these and never import each other.
 
-pub mod audit_log;
 pub mod appeals;
+pub mod audit_log;
 pub mod contracts;
 pub mod exports;
 pub mod history;

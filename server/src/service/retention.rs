@@ -14,11 +14,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use accredit_shared::Engine;
 use accredit_shared::calendar::{DateRange, add_days, london_date, month_period};
 use accredit_shared::premium::compute_schedule;
 use accredit_shared::retention::{RetentionRule, RetentionRules};
 use accredit_shared::visit::VisitSnapshot;
-use accredit_shared::Engine;
 use anyhow::Context;
 use chrono::{Datelike, NaiveDate};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -307,10 +307,7 @@ pub fn assess(state: &AppState, tx: &Connection, today: NaiveDate) -> ServiceRes
         kept,
         upcoming,
         removed: removed(tx)?,
-        unissued_periods: periods
-            .iter()
-            .filter_map(|p| p.month_label())
-            .collect(),
+        unissued_periods: periods.iter().filter_map(|p| p.month_label()).collect(),
     })
 }
 
@@ -334,7 +331,14 @@ fn removed(tx: &Connection) -> ServiceResult<Vec<Removed>> {
     )?;
     let rows: Vec<(String, String, String, Option<String>, String, String)> = stmt
         .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })?
         .collect::<Result<_, _>>()?;
     rows.into_iter()
@@ -508,11 +512,23 @@ fn remove_visit(
             "response_files",
             "DELETE FROM response_files WHERE response_id IN (SELECT id FROM action_responses WHERE visit_id = ?1)",
         ),
-        ("action_responses", "DELETE FROM action_responses WHERE visit_id = ?1"),
+        (
+            "action_responses",
+            "DELETE FROM action_responses WHERE visit_id = ?1",
+        ),
         ("comments", "DELETE FROM visit_comments WHERE visit_id = ?1"),
-        ("appeals", "DELETE FROM appeals WHERE visit_id = ?1 AND status <> 'open'"),
-        ("revision_photos", "DELETE FROM revision_photos WHERE visit_id = ?1"),
-        ("revisions", "DELETE FROM visit_revisions WHERE visit_id = ?1"),
+        (
+            "appeals",
+            "DELETE FROM appeals WHERE visit_id = ?1 AND status <> 'open'",
+        ),
+        (
+            "revision_photos",
+            "DELETE FROM revision_photos WHERE visit_id = ?1",
+        ),
+        (
+            "revisions",
+            "DELETE FROM visit_revisions WHERE visit_id = ?1",
+        ),
         ("visit", "DELETE FROM visits WHERE id = ?1"),
         ("doc_photos", "DELETE FROM doc_photos WHERE doc_id = ?1"),
         ("chunks", "DELETE FROM doc_chunks WHERE doc_id = ?1"),
@@ -634,9 +650,7 @@ pub async fn nightly(state: AppState) {
             _ => wait,
         };
         tokio::time::sleep(wait).await;
-        let result = state
-            .blocking(|s| run(s, s.today(), false))
-            .await;
+        let result = state.blocking(|s| run(s, s.today(), false)).await;
         match result {
             Ok(r) => tracing::info!(
                 removed = r.removed.len(),
