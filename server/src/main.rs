@@ -577,18 +577,22 @@ async fn main() -> anyhow::Result<()> {
                     );
                 }
                 println!(
-                    "dry run: {} visit(s) due for removal, {} kept; nothing was changed",
+                    "dry run: {} visit(s) due for removal, {} kept, {} stored determination(s) and {} payment run(s) due; nothing was changed",
                     before.due.len(),
-                    before.kept.len()
+                    before.kept.len(),
+                    before.determinations_due,
+                    before.payment_runs_due.len()
                 );
             } else {
                 for r in &report.removed {
                     println!("removed {} ({} blob(s))", r.visit_id, r.blobs_removed.len());
                 }
                 println!(
-                    "{} visit(s) removed, {} kept",
+                    "{} visit(s) removed, {} kept; {} stored determination(s) and {} payment run(s) removed",
                     report.removed.len(),
-                    before.kept.len()
+                    before.kept.len(),
+                    report.determinations_removed,
+                    report.payment_runs_removed
                 );
             }
             Ok(())

@@ -33,6 +33,21 @@ impl Period {
         add_days(add_months(start, months), i64::from(self.days))
     }
 
+    /// The latest start whose period has run out by `today` (`after(start) <= today`): records
+    /// counted from this day or earlier have expired.
+    pub fn expired_by(&self, today: NaiveDate) -> NaiveDate {
+        // `after` never decreases as the start moves on, so walk from a start surely expired.
+        let span = i64::from(self.years) * 366 + i64::from(self.months) * 31 + i64::from(self.days);
+        let mut start = add_days(today, -span - 1);
+        while self.after(start) > today {
+            start = add_days(start, -1);
+        }
+        while self.after(add_days(start, 1)) <= today && add_days(start, 1) > start {
+            start = add_days(start, 1);
+        }
+        start
+    }
+
     /// Whether the period is empty (nothing would be kept at all).
     pub fn is_zero(&self) -> bool {
         self.years == 0 && self.months == 0 && self.days == 0
@@ -204,6 +219,28 @@ mod tests {
         };
         assert_eq!(mixed.after(d(2023, 12, 31)), d(2025, 2, 2));
         assert_eq!(mixed.describe(), "1 year, 1 month, 2 days");
+    }
+
+    #[test]
+    fn the_latest_expired_start_is_exact_around_leap_days() {
+        let one = Period {
+            years: 1,
+            ..Period::default()
+        };
+        // 29 Feb 2024 + 1 year = 28 Feb 2025, and so does 28 Feb 2024.
+        assert_eq!(one.expired_by(d(2025, 2, 28)), d(2024, 2, 29));
+        assert_eq!(one.expired_by(d(2025, 2, 27)), d(2024, 2, 27));
+        assert_eq!(one.expired_by(d(2025, 3, 1)), d(2024, 3, 1));
+        let mixed = Period {
+            years: 6,
+            months: 1,
+            days: 3,
+        };
+        for today in [d(2030, 1, 1), d(2031, 3, 2), d(2032, 2, 29)] {
+            let start = mixed.expired_by(today);
+            assert!(mixed.after(start) <= today);
+            assert!(mixed.after(add_days(start, 1)) > today);
+        }
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! its tombstone is listed, the audit log has the entry) while the tiers stay as they were; a
 //! draft's photo blob goes with it; a visit with an open appeal is kept, and so is one behind a
 //! payment period not yet issued, until that period is issued; a dry run changes nothing.
-//! Appeals are lodged, decided and withdrawn through the API with their access rules.
+//! Appeals are lodged, decided and withdrawn through the API with their access rules. Stored
+//! determinations and issued payment runs go after their own periods, never the latest, and no
+//! tier changes.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -402,4 +404,120 @@ fn expired_visits_are_removed_unless_an_appeal_or_an_unissued_payment_needs_them
     assert_eq!(first_after["adjustments"], json!([]), "{first_after}");
     assert_eq!(first_after["lines"], first_issued["lines"]);
     assert_eq!(issued_after["total_pence"], issued_before["total_pence"]);
+}
+
+#[test]
+fn old_determinations_and_payment_runs_go_but_never_the_latest() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("retention.toml");
+    std::fs::write(
+        &rules,
+        r#"
+[[rules]]
+version = "short.1"
+effective_from = "2000-01-01"
+visit_records = { days = 1 }
+unpublished_visits = { days = 1 }
+determinations = { days = 1 }
+payment_runs = { days = 1 }
+"#,
+    )
+    .unwrap();
+    let server = Server::demo_with_env(
+        dir.path(),
+        &[("ACCREDIT_RETENTION_RULES", rules.to_str().unwrap())],
+    );
+    let url = server.url.as_str();
+    let commissioner = Client::sign_in(url, "commissioner");
+    let seaview = commissioner.location_id("Seaview House");
+    let today: NaiveDate = commissioner.get("/api/v1/retention").json()["today"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // A second determination at Seaview: a gate opened today re-determines it.
+    let r = commissioner.post(
+        &format!("/api/v1/locations/{seaview}/gates"),
+        json!({"kind": "s42_enquiry", "opened_on": today.to_string()}),
+    );
+    assert!(r.status == 200 || r.status == 201, "{}", r.text());
+    let stored = |c: &Client| {
+        c.get(&format!("/api/v1/locations/{seaview}/determinations"))
+            .json()["determinations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let before = stored(&commissioner);
+    assert!(before.len() >= 2, "{before:?}");
+    // Two months issued: the older run may go, the latest stays.
+    let older = previous_month(add_days(today, -40));
+    let newer = previous_month(today);
+    for period in [&older, &newer] {
+        let r = commissioner.post(
+            &format!("/api/v1/payments/issue?period={period}"),
+            json!({}),
+        );
+        assert!(r.status == 200 || r.status == 201, "{}", r.text());
+    }
+    let tiers = |c: &Client| {
+        c.get("/api/v1/locations").json()["locations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|l| {
+                (
+                    l["id"].clone(),
+                    l["tier"].clone(),
+                    l["weekly_premium_pence"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let tiers_before = tiers(&commissioner);
+
+    let later = add_days(today, 2);
+    let dry = retention(&server.data, &rules, later, true);
+    let said = String::from_utf8_lossy(&dry.stdout).to_string();
+    assert!(
+        said.contains("payment run(s) due; nothing was changed"),
+        "{said}"
+    );
+    assert_eq!(stored(&commissioner).len(), before.len());
+    let ran = retention(&server.data, &rules, later, false);
+    let said = String::from_utf8_lossy(&ran.stdout).to_string();
+    assert!(said.contains("1 payment run(s) removed"), "{said}");
+    let after = stored(&commissioner);
+    assert_eq!(after.len(), 1, "only the latest is kept: {after:?}");
+    assert_eq!(
+        after[0]["seq"], before[0]["seq"],
+        "the latest is the one kept"
+    );
+    assert!(
+        !commissioner
+            .get(&format!("/api/v1/payments?period={older}"))
+            .json()["issued"]
+            .as_bool()
+            .unwrap_or(true)
+    );
+    assert!(
+        commissioner
+            .get(&format!("/api/v1/payments?period={newer}"))
+            .json()["issued"]
+            .as_bool()
+            .unwrap_or(false)
+    );
+    assert_eq!(tiers(&commissioner), tiers_before);
+    let audit = commissioner.get("/api/v1/audit?limit=1000").json();
+    let subjects: Vec<String> = audit["entries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|e| e["action"] == "retention.removed")
+        .map(|e| e["subject_type"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(subjects.contains(&"determinations".to_owned()), "{audit}");
+    assert!(subjects.contains(&"payment_run".to_owned()), "{audit}");
 }

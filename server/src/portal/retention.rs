@@ -80,6 +80,13 @@ pub async fn page_handler(State(state): State<AppState>, viewer: Viewer) -> Page
         if !v.unissued_periods.is_empty() {
             p { class: "hint", {format!("Payment periods not yet issued: {}.", v.unissued_periods.join(", "))} }
         }
+        h2 { id: "decisions-title", "Determinations and payment runs" }
+        p { id: "decisions-due",
+            {match v.determinations_due { 0 => "No stored determination is past its retention.".to_owned(), 1 => "1 stored determination is past its retention and goes at the next run.".to_owned(), n => format!("{n} stored determinations are past their retention and go at the next run.") }}
+            " "
+            {if v.payment_runs_due.is_empty() { "No issued payment run is past its retention.".to_owned() } else { format!("Issued payment runs past their retention: {}.", v.payment_runs_due.join(", ")) }}
+            " Each location's latest determination and the latest payment run are always kept."
+        }
         h2 { id: "removed-title", "Removed" }
         if v.removed.is_empty() { p { id: "no-removed", "Nothing has been removed yet." } } else {
             table { class: "table", id: "removed",

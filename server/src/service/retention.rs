@@ -9,7 +9,8 @@
 //! that used it. A removed visit leaves a tombstone (id, location, publication day, removal day,
 //! rule version) and the scores and action dates of its published revisions, nothing else, so
 //! every tier computed afterwards is the same as before. Each removal is one transaction with
-//! its audit entry (ids and counts only).
+//! its audit entry (ids and counts only). Stored determinations and issued payment runs go after
+//! their own (longer) periods, except each location's latest determination and the latest run.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -113,6 +114,12 @@ pub struct RetentionView {
     pub removed: Vec<Removed>,
     /// The payment periods not yet issued that the check covered (`YYYY-MM`).
     pub unissued_periods: Vec<String>,
+    /// Stored determinations past their retention (each location's latest, the one in force,
+    /// is always kept).
+    pub determinations_due: usize,
+    /// Issued payment runs past their retention, counted from the period's last day (the latest
+    /// issued run is always kept: it marks which periods are issued).
+    pub payment_runs_due: Vec<String>,
 }
 
 struct Candidate {
@@ -296,6 +303,13 @@ pub fn assess(state: &AppState, tx: &Connection, today: NaiveDate) -> ServiceRes
             }
         }
     }
+    let (determinations_due, payment_runs_due) = match &rule {
+        Some(rule) => (
+            determinations_due(tx, rule, today)?,
+            payment_runs_due(tx, rule, today)?,
+        ),
+        None => (0, Vec::new()),
+    };
     upcoming.sort_by_key(|i| (i.expires_on, i.visit_id));
     due.sort_by_key(|i| (i.expires_on, i.visit_id));
     kept.sort_by_key(|i| (i.expires_on, i.visit_id));
@@ -308,7 +322,95 @@ pub fn assess(state: &AppState, tx: &Connection, today: NaiveDate) -> ServiceRes
         upcoming,
         removed: removed(tx)?,
         unissued_periods: periods.iter().filter_map(|p| p.month_label()).collect(),
+        determinations_due,
+        payment_runs_due,
     })
+}
+
+/// Stored determinations past retention, but never a location's latest.
+const OLD_DETERMINATIONS: &str = "FROM determinations WHERE day <= ?1
+     AND seq < (SELECT max(d.seq) FROM determinations d WHERE d.location_id = determinations.location_id)";
+
+fn determinations_due(
+    tx: &Connection,
+    rule: &RetentionRule,
+    today: NaiveDate,
+) -> ServiceResult<usize> {
+    let cutoff = rule.determinations.expired_by(today).to_string();
+    let n: i64 = tx.query_row(
+        &format!("SELECT count(*) {OLD_DETERMINATIONS}"),
+        [cutoff],
+        |r| r.get(0),
+    )?;
+    usize::try_from(n).map_err(|e| ServiceError::internal(format!("count: {e}")))
+}
+
+fn payment_runs_due(
+    tx: &Connection,
+    rule: &RetentionRule,
+    today: NaiveDate,
+) -> ServiceResult<Vec<String>> {
+    let cutoff = rule.payment_runs.expired_by(today);
+    let mut stmt = tx.prepare("SELECT period FROM payment_runs ORDER BY period")?;
+    let mut periods: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    periods.pop();
+    let mut due = Vec::new();
+    for label in periods {
+        let range = crate::service::payments::parse_period(&label)?;
+        if range.to <= cutoff {
+            due.push(label);
+        }
+    }
+    Ok(due)
+}
+
+/// Removes stored determinations and issued payment runs past retention, in one transaction
+/// with an audit entry for each location's determinations and for each run.
+fn remove_decisions(
+    tx: &Connection,
+    rule: &RetentionRule,
+    today: NaiveDate,
+) -> ServiceResult<(usize, usize)> {
+    let cutoff = rule.determinations.expired_by(today).to_string();
+    let per_location: Vec<(String, i64)> = {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT location_id, count(*) {OLD_DETERMINATIONS} GROUP BY location_id ORDER BY location_id"
+        ))?;
+        stmt.query_map([&cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?
+    };
+    let removed = tx.execute(&format!("DELETE {OLD_DETERMINATIONS}"), [&cutoff])?;
+    for (location, count) in per_location {
+        audit::record(
+            tx,
+            None,
+            Entry {
+                action: "retention.removed",
+                subject_type: "determinations",
+                subject_id: None,
+                location_id: Some(stored_id(&location)?),
+                details: json!({ "rule_version": rule.version, "determined_on_or_before": cutoff, "count": count }),
+            },
+        )?;
+    }
+    let runs = payment_runs_due(tx, rule, today)?;
+    for period in &runs {
+        tx.execute("DELETE FROM payment_runs WHERE period = ?1", [period])?;
+        audit::record(
+            tx,
+            None,
+            Entry {
+                action: "retention.removed",
+                subject_type: "payment_run",
+                subject_id: Some(period.clone()),
+                location_id: None,
+                details: json!({ "rule_version": rule.version }),
+            },
+        )?;
+    }
+    Ok((removed, runs.len()))
 }
 
 fn item(c: &Candidate, expires_on: NaiveDate, kept_because: Option<String>) -> Item {
@@ -585,6 +687,10 @@ pub struct RunReport {
     pub before: RetentionView,
     /// Visits removed (none in a dry run).
     pub removed: Vec<Removal>,
+    /// Stored determinations removed.
+    pub determinations_removed: usize,
+    /// Issued payment runs removed.
+    pub payment_runs_removed: usize,
 }
 
 /// Runs the job on `today`: every due visit removed in its own transaction, then its blob files
@@ -596,6 +702,8 @@ pub fn run(state: &AppState, today: NaiveDate, dry_run: bool) -> ServiceResult<R
         dry_run,
         before,
         removed: Vec::new(),
+        determinations_removed: 0,
+        payment_runs_removed: 0,
     };
     if dry_run {
         return Ok(report);
@@ -628,6 +736,11 @@ pub fn run(state: &AppState, today: NaiveDate, dry_run: bool) -> ServiceResult<R
         }
         report.removed.push(removal);
     }
+    // After the visits: a determination may name a removed visit (its tombstone answers for it),
+    // never the other way round, since determinations are kept at least as long.
+    let (determinations, runs) = state.db.write(|tx| remove_decisions(tx, &rule, today))?;
+    report.determinations_removed = determinations;
+    report.payment_runs_removed = runs;
     Ok(report)
 }
 
