@@ -72,7 +72,7 @@ test('a commissioner sees the records due for removal; monitors reach neither pa
     await signIn(page, 'commissioner');
     await page.getByRole('link', { name: 'Retention', exact: true }).click();
     assert.equal(await page.locator('h1').innerText(), 'Records due for removal');
-    for (const h of ['Due for removal now', 'Due within the next 90 days', 'Expired but kept', 'Removed', 'Rules in force']) {
+    for (const h of ['Due for removal now', 'Due within the next 90 days', 'Expired but kept', 'Determinations and payment runs', 'Removed', 'Rules in force']) {
       assert.equal(await page.getByRole('heading', { name: h, exact: true }).count(), 1, h);
     }
     const rule = await page.locator('#rule').innerText();
