@@ -510,6 +510,10 @@ pub fn tombstone(tx: &Connection, visit: Uuid) -> ServiceResult<Option<Tombstone
 /// The not-found error for a visit the caller may know was removed, or plain not-found.
 pub fn not_found_visit(tx: &Connection, caller: &Caller, visit: Uuid) -> ServiceError {
     match tombstone(tx, visit) {
+        // Providers never saw a visit that was not published, so they are not told of one.
+        Ok(Some(t)) if caller.role == Role::Provider && t.published_on.is_none() => {
+            ServiceError::not_found("visit")
+        }
         Ok(Some(t)) => match crate::access::may_see_location(tx, caller, t.location_id) {
             Ok(true) => ServiceError::not_found(&format!("visit: its record was {}", t.sentence())),
             Ok(false) => ServiceError::not_found("visit"),
@@ -744,24 +748,19 @@ pub fn run(state: &AppState, today: NaiveDate, dry_run: bool) -> ServiceResult<R
     Ok(report)
 }
 
-/// The scheduled job: once a night at 02:00 UTC (before the working day in London), on the
-/// London date then.
+/// The scheduled job: once a night at 02:00 UTC (before the working day in London), applying
+/// the schedule to the London date then.
 pub async fn nightly(state: AppState) {
     loop {
         let now = chrono::Utc::now();
-        let next = (now + chrono::TimeDelta::days(1))
-            .date_naive()
-            .and_hms_opt(2, 0, 0)
-            .map(|t| t.and_utc());
-        let wait = next
-            .and_then(|n| (n - now).to_std().ok())
-            .unwrap_or(std::time::Duration::from_secs(24 * 3600));
-        // Runs after midnight + 2h of the next day, or sooner if today's 02:00 is still ahead.
-        let today_slot = now.date_naive().and_hms_opt(2, 0, 0).map(|t| t.and_utc());
-        let wait = match today_slot.and_then(|t| (t - now).to_std().ok()) {
-            Some(sooner) if sooner < wait => sooner,
-            _ => wait,
+        let slot = |day: NaiveDate| day.and_hms_opt(2, 0, 0).map(|t| t.and_utc());
+        let next = match slot(now.date_naive()) {
+            Some(t) if t > now => Some(t),
+            _ => slot(now.date_naive() + chrono::TimeDelta::days(1)),
         };
+        let wait = next
+            .and_then(|t| (t - now).to_std().ok())
+            .unwrap_or(std::time::Duration::from_secs(24 * 3600));
         tokio::time::sleep(wait).await;
         let result = state.blocking(|s| run(s, s.today(), false)).await;
         match result {
