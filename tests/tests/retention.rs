@@ -317,6 +317,22 @@ fn expired_visits_are_removed_unless_an_appeal_or_an_unissued_payment_needs_them
             r.text()
         );
     }
+    // The portal's pages for it say so too, to those who may see the location.
+    let portal = accredit_e2e::Portal::sign_in(url, "coastal");
+    for path in [
+        format!("/visits/{oldest}"),
+        format!("/visits/{oldest}/history"),
+    ] {
+        let page = portal.get(&path);
+        assert_eq!(page.status, 404, "{path}");
+        assert!(
+            page.text().contains("This visit&#x27;s record was removed")
+                || page.text().contains("This visit's record was removed"),
+            "{path}: {}",
+            page.text()
+        );
+        assert!(page.text().contains("retention rule test.1"), "{path}");
+    }
     // Another provider is not told that the visit existed.
     let r = fylde.get(&format!("/api/v1/visits/{oldest}"));
     assert_eq!(r.status, 404);
