@@ -15,6 +15,7 @@ mod imports;
 mod layout;
 mod locations;
 mod market;
+mod marks;
 mod market_chart;
 mod notices;
 mod payments;
@@ -184,6 +185,7 @@ pub fn routes() -> Router<AppState> {
         .route("/appeals/{id}/withdraw", post(appeals::withdraw))
         .route("/retention", get(retention::page_handler))
         .route("/visits/{id}/history", get(history::list))
+        .route("/visits/{id}/photos/{hash}", get(marks::photo))
         .route("/visits/{id}/revisions/{revision}", get(history::revision))
         .route(
             "/visits/{id}/revisions/{revision}/changes",
