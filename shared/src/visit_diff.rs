@@ -284,7 +284,10 @@ impl VisitDiff {
         let answer = |id: &str, a: Option<Answer>| -> String {
             match a {
                 Some(Answer::Score(v)) => {
-                    match pack.and_then(|p| p.criterion(id)).and_then(|(_, c)| c.scale.label(v)) {
+                    match pack
+                        .and_then(|p| p.criterion(id))
+                        .and_then(|(_, c)| c.scale.label(v))
+                    {
                         Some(l) if !l.is_empty() => format!("{v} – {l}"),
                         _ => v.to_string(),
                     }

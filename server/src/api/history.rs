@@ -86,7 +86,9 @@ async fn signatures(
 ) -> ServiceResult<Response> {
     let id = path_id(&id, "visit id")?;
     let c = state
-        .blocking(move |s| s.db.read(|tx| history::signature_checks(s, tx, &caller, id)))
+        .blocking(move |s| {
+            s.db.read(|tx| history::signature_checks(s, tx, &caller, id))
+        })
         .await?;
     Ok(json_ok(&c))
 }

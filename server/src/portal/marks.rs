@@ -4,9 +4,7 @@
 
 use accredit_shared::labels::london_time;
 use accredit_shared::visit::points::svg_path;
-use accredit_shared::visit::{
-    PhotoRef, Shape, VisitSnapshot, describe_mark, shapes, stroke_width,
-};
+use accredit_shared::visit::{PhotoRef, Shape, VisitSnapshot, describe_mark, shapes, stroke_width};
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};

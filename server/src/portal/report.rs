@@ -537,7 +537,7 @@ fn render(
                 h2 { id: "photos-title", "Photos" }
                 for (pid, photo) in photos.iter() {
                     div { key: "{pid}",
-                        if let Some(c) = photo.criterion.as_deref().and_then(|c| prompt_of(c)) {
+                        if let Some(c) = photo.criterion.as_deref().and_then(&prompt_of) {
                             p { class: "hint", "{c}" }
                         }
                         {super::marks::photo_figure(vid, **pid, photo, rec)}

@@ -19,7 +19,7 @@ use accredit_shared::Engine;
 use accredit_shared::calendar::{DateRange, add_days, london_date, month_period};
 use accredit_shared::premium::compute_schedule;
 use accredit_shared::retention::{RetentionRule, RetentionRules};
-use accredit_shared::visit::VisitSnapshot;
+use accredit_shared::visit::{Author, CriterionResult, VisitAction, VisitSnapshot};
 use anyhow::Context;
 use chrono::{Datelike, NaiveDate};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -524,27 +524,84 @@ pub fn not_found_visit(tx: &Connection, caller: &Caller, visit: Uuid) -> Service
     }
 }
 
-/// A published revision reduced to what determinations read: the header, the answers (no notes)
-/// and each action's priority and dates (no description, owner or criterion). No evidence,
-/// photos, officers, resolutions or sign-off.
+/// A published revision reduced to what determinations read: the header, the visit's end, the
+/// answers (no notes) and each action's priority, due day, status and completion (no
+/// description, owner or criterion). The record is taken apart field by field, with no `..`, so
+/// a field added to it later (as signatures and marks on photos were) does not compile here
+/// until someone decides whether it is kept.
 fn scores_only(record: &str) -> ServiceResult<String> {
-    let mut snap: VisitSnapshot = serde_json::from_str(record)?;
-    for r in snap.results.values_mut() {
-        r.notes.clear();
-    }
-    for a in snap.actions.values_mut() {
-        a.description.clear();
-        a.owner.clear();
-        a.criterion = None;
-    }
-    snap.officers.clear();
-    snap.evidence.clear();
-    snap.photos.clear();
-    snap.resolutions.clear();
-    snap.signoff = None;
-    snap.migrations.clear();
-    snap.created_by.name.clear();
-    Ok(serde_json::to_string(&snap)?)
+    let VisitSnapshot {
+        header,
+        created_by,
+        ended_at,
+        officers: _,
+        results,
+        evidence: _,
+        photos: _,
+        actions,
+        resolutions: _,
+        signoff: _,
+        migrations: _,
+        signatures: _,
+        annotations: _,
+    } = serde_json::from_str(record)?;
+    let results = results
+        .into_iter()
+        .map(|(id, CriterionResult { answer, notes: _ })| {
+            (
+                id,
+                CriterionResult {
+                    answer,
+                    notes: String::new(),
+                },
+            )
+        })
+        .collect();
+    let actions = actions
+        .into_iter()
+        .map(|(id, a)| {
+            let VisitAction {
+                criterion: _,
+                priority,
+                description: _,
+                owner: _,
+                due_on,
+                status,
+                completed_on,
+            } = a;
+            (
+                id,
+                VisitAction {
+                    criterion: None,
+                    priority,
+                    description: String::new(),
+                    owner: String::new(),
+                    due_on,
+                    status,
+                    completed_on,
+                },
+            )
+        })
+        .collect();
+    let stripped = VisitSnapshot {
+        header,
+        created_by: Author {
+            user_id: created_by.user_id,
+            name: String::new(),
+        },
+        ended_at,
+        officers: BTreeMap::new(),
+        results,
+        evidence: BTreeMap::new(),
+        photos: BTreeMap::new(),
+        actions,
+        resolutions: BTreeMap::new(),
+        signoff: None,
+        migrations: BTreeMap::new(),
+        signatures: BTreeMap::new(),
+        annotations: BTreeMap::new(),
+    };
+    Ok(serde_json::to_string(&stripped)?)
 }
 
 /// What one removal did.

@@ -169,7 +169,12 @@ pub fn shapes(kind: AnnotationKind, points: &[Point], label: &str) -> Vec<Shape>
             let (bx, by) = (x2 - ux * head, y2 - uy * head);
             let (px, py) = (-uy * head * 0.5, ux * head * 0.5);
             vec![
-                Shape::Line { x1, y1, x2: bx, y2: by },
+                Shape::Line {
+                    x1,
+                    y1,
+                    x2: bx,
+                    y2: by,
+                },
                 Shape::Head(format!(
                     "{x2:.1},{y2:.1} {:.1},{:.1} {:.1},{:.1}",
                     bx + px,
