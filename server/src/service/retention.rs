@@ -830,3 +830,95 @@ pub async fn nightly(state: AppState) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use accredit_shared::FrameworkPack;
+    use accredit_shared::records::{Answer, Priority, VisitType};
+    use accredit_shared::visit::points::Point;
+    use accredit_shared::visit::{
+        ActionDraft, EvidenceDraft, EvidenceKind, SignatureDraft, VisitDoc, VisitHeader,
+    };
+
+    use super::*;
+
+    #[test]
+    fn a_reduced_record_keeps_what_tiers_read_and_nothing_written_about_people() {
+        let pack = FrameworkPack::from_toml(include_str!(
+            "../../../assets/frameworks/cqc-quality-statements.toml"
+        ))
+        .unwrap();
+        let author = Author {
+            user_id: Uuid::new_v4(),
+            name: "Mo Patel".into(),
+        };
+        let header = VisitHeader {
+            visit_id: Uuid::new_v4(),
+            location_id: Uuid::new_v4(),
+            pack_id: pack.id.clone(),
+            pack_version: pack.version.clone(),
+            visit_type: VisitType::Annual,
+            announced: true,
+            started_at: chrono::Utc::now(),
+            plan_id: None,
+        };
+        let mut doc = VisitDoc::create(&header, &pack, author).unwrap();
+        let criteria: Vec<String> = pack.criteria().map(|c| c.id.clone()).collect();
+        for c in &criteria {
+            doc.set_answer(&pack, c, Some(Answer::Score(3))).unwrap();
+        }
+        doc.set_notes(&pack, &criteria[0], "Mrs Smith in room 4 was not turned")
+            .unwrap();
+        doc.add_evidence(
+            &pack,
+            &EvidenceDraft {
+                criterion: Some(criteria[0].clone()),
+                kind: EvidenceKind::ResidentInterview,
+                text: "Spoke to Mrs Smith".into(),
+                photo: None,
+            },
+        )
+        .unwrap();
+        doc.add_action(
+            &pack,
+            &ActionDraft {
+                criterion: Some(criteria[1].clone()),
+                priority: Priority::High,
+                description: "Review Mrs Smith's care plan".into(),
+                owner: "Jane the manager".into(),
+                due_on: Some(chrono::NaiveDate::from_ymd_opt(2026, 1, 31).unwrap()),
+            },
+        )
+        .unwrap();
+        doc.add_signature(
+            &SignatureDraft {
+                name: "Jane Doe".into(),
+                role: "Manager".into(),
+                width: 100,
+                height: 50,
+                strokes: vec![vec![Point { x: 1, y: 1 }, Point { x: 20, y: 30 }]],
+            },
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        let full = doc.snapshot().unwrap();
+        let reduced: VisitSnapshot =
+            serde_json::from_str(&scores_only(&serde_json::to_string(&full).unwrap()).unwrap())
+                .unwrap();
+        let day = full.visited_on();
+        assert_eq!(reduced.to_published(1, day), full.to_published(1, day));
+        let text = serde_json::to_string(&reduced).unwrap();
+        for personal in ["Smith", "Jane", "Mo Patel", "care plan"] {
+            assert!(!text.contains(personal), "{personal} kept: {text}");
+        }
+        assert!(reduced.signatures.is_empty() && reduced.evidence.is_empty());
+        let (kept, was) = (
+            reduced.actions.values().next().unwrap(),
+            full.actions.values().next().unwrap(),
+        );
+        assert_eq!(
+            (kept.priority, kept.due_on, kept.status, kept.completed_on),
+            (was.priority, was.due_on, was.status, was.completed_on)
+        );
+    }
+}
