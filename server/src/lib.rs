@@ -80,6 +80,10 @@ pub fn open(config: Config, assets: &Path) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(config.blob_dir())?;
     let db = db::Db::open(&config.data_dir.join("accredit.sqlite3"))?;
     let packs = load_packs(assets)?;
+    let shipped_retention = service::retention::load_rules(assets)?;
+    let retention = db
+        .write(|tx| service::retention::seed_rules(tx, &shipped_retention))
+        .map_err(|e| anyhow::anyhow!("loading the retention schedule: {e}"))?;
     let book = db
         .write(|tx| {
             let count: i64 = tx.query_row("SELECT count(*) FROM rule_sets", [], |r| r.get(0))?;
@@ -105,7 +109,7 @@ pub fn open(config: Config, assets: &Path) -> anyhow::Result<AppState> {
         throttle: Default::default(),
         imports: Default::default(),
         metrics: Default::default(),
-        retention: service::retention::load_rules(assets)?,
+        retention: RwLock::new(Arc::new(retention)),
         sync_permits: tokio::sync::Semaphore::new(
             std::thread::available_parallelism()
                 .map(|n| n.get() * 2)

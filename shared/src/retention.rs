@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::calendar::{add_days, add_months};
 use crate::load_error::{LoadError, Problems, parse_toml};
 
-const DOC: &str = "retention rules";
+const DOC: &str = "retention schedule";
 
 /// A length of time in calendar terms. Years and months are added as calendar months (so
 /// 29 February plus one year is 28 February), then days.
@@ -120,7 +120,13 @@ pub struct RetentionRules {
 impl RetentionRules {
     /// Parses and validates the schedule; every problem is reported with its field path.
     pub fn from_toml(text: &str) -> Result<RetentionRules, LoadError> {
-        let mut rules: RetentionRules = parse_toml(DOC, text)?;
+        let rules: RetentionRules = parse_toml(DOC, text)?;
+        RetentionRules::new(rules.rules)
+    }
+
+    /// Validates versions read from elsewhere (the database), as [`RetentionRules::from_toml`].
+    pub fn new(rules: Vec<RetentionRule>) -> Result<RetentionRules, LoadError> {
+        let mut rules = RetentionRules { rules };
         let mut p = Problems::default();
         if rules.rules.is_empty() {
             p.add("rules", "must hold at least one version");
@@ -173,6 +179,33 @@ impl RetentionRules {
         }
         rules.rules.sort_by_key(|r| r.effective_from);
         p.into_result(DOC, rules)
+    }
+
+    /// The schedule with one more version, validated whole (the new version first, so its own
+    /// fields' problems are reported at `rules[0]…`).
+    pub fn with(&self, added: RetentionRule) -> Result<RetentionRules, LoadError> {
+        let mut all = vec![added];
+        all.extend(self.rules.iter().cloned());
+        RetentionRules::new(all)
+    }
+
+    /// One version written as the TOML `from_toml` reads (a `[[rules]]` table).
+    pub fn version_toml(r: &RetentionRule) -> String {
+        let period = |p: &Period| {
+            format!(
+                "{{ years = {}, months = {}, days = {} }}",
+                p.years, p.months, p.days
+            )
+        };
+        format!(
+            "[[rules]]\nversion = {:?}\neffective_from = \"{}\"\nvisit_records = {}\nunpublished_visits = {}\ndeterminations = {}\npayment_runs = {}\n",
+            r.version,
+            r.effective_from,
+            period(&r.visit_records),
+            period(&r.unpublished_visits),
+            period(&r.determinations),
+            period(&r.payment_runs)
+        )
     }
 
     /// The version in force on `day`, if any has taken effect yet.
@@ -241,6 +274,19 @@ mod tests {
             assert!(mixed.after(start) <= today);
             assert!(mixed.after(add_days(start, 1)) > today);
         }
+    }
+
+    #[test]
+    fn a_version_written_as_toml_reads_back_the_same() {
+        let rules = RetentionRules::from_toml(SHIPPED).unwrap();
+        let text = RetentionRules::version_toml(&rules.rules[0]);
+        assert_eq!(RetentionRules::from_toml(&text).unwrap(), rules);
+        let mut later = rules.rules[0].clone();
+        later.version = "2027.1".into();
+        later.effective_from = d(2027, 4, 1);
+        assert_eq!(rules.with(later.clone()).unwrap().rules.len(), 2);
+        let e = rules.with(rules.rules[0].clone()).unwrap_err();
+        assert!(e.mentions("rules[1].version"), "{e}");
     }
 
     #[test]

@@ -3,7 +3,9 @@
 // field); a lead decides it (no outcome and no reason give both errors), and it reads
 // "Dismissed" with the reason. A commissioner opens "Retention" from the menu: what is due now
 // and within 90 days, what is kept and why, what was removed, and the rules in force. Monitors
-// reach neither page. Every page is checked with axe, at desk and tablet widths.
+// reach neither page. The commissioner adds a version of the schedule for a later day (a zero
+// period gives the error summary first). Every page is checked with axe, at desk and tablet
+// widths.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, launch, newPage, signIn, checkA11y, checkLabels, screenshot } from './lib.mjs';
@@ -82,6 +84,26 @@ test('a commissioner sees the records due for removal; monitors reach neither pa
     await checkA11y(page, 'records due for removal');
     await screenshot(page, `portal-retention-${viewport.width}`);
   }
+  // A new version for a later day: a zero period is refused at its field, then it is added.
+  const page = await newPage(browser);
+  await signIn(page, 'commissioner');
+  await page.goto(`${BASE}/retention`);
+  const box = page.getByLabel('The new version, in TOML');
+  const example = await box.inputValue();
+  assert.match(example, /^\[\[rules\]\]/);
+  await box.fill(example.replace(/visit_records = \{[^}]*\}/, 'visit_records = {}'));
+  await page.getByRole('button', { name: 'Add version' }).click();
+  await page.locator('.error-summary').waitFor();
+  assert.equal(await page.locator('.error-summary a').getAttribute('href'), '#toml');
+  assert.match(await page.locator('.error-summary').innerText(), /rules\[0\]\.visit_records/);
+  await checkA11y(page, 'add a retention version, with errors');
+  await checkLabels(page, 'add a retention version');
+  await screenshot(page, 'portal-retention-add-error', '.error-summary');
+  await box.fill(example);
+  await page.getByRole('button', { name: 'Add version' }).click();
+  await page.locator('#notification').waitFor();
+  assert.equal(await page.locator('#versions li').count(), 2, 'both versions listed');
+
   const monitor = await newPage(browser);
   await signIn(monitor, 'monitor1');
   assert.equal(await monitor.getByRole('link', { name: 'Retention', exact: true }).count(), 0);

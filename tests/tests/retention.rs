@@ -537,3 +537,78 @@ payment_runs = { days = 1 }
     assert!(subjects.contains(&"determinations".to_owned()), "{audit}");
     assert!(subjects.contains(&"payment_run".to_owned()), "{audit}");
 }
+
+#[test]
+fn a_commissioner_adds_a_version_of_the_schedule_for_a_later_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::demo(dir.path());
+    let url = server.url.as_str();
+    let commissioner = Client::sign_in(url, "commissioner");
+    let lead = Client::sign_in(url, "lead");
+    let view = commissioner.get("/api/v1/retention").json();
+    assert_eq!(
+        view["rule"]["version"], "2026.1",
+        "the shipped version: {view}"
+    );
+    let today: NaiveDate = view["today"].as_str().unwrap().parse().unwrap();
+    let tomorrow = add_days(today, 1);
+    let version = |name: &str, from: NaiveDate, visits: &str| {
+        format!(
+            "[[rules]]\nversion = \"{name}\"\neffective_from = \"{from}\"\nvisit_records = {visits}\nunpublished_visits = {{ years = 2 }}\ndeterminations = {{ years = 7 }}\npayment_runs = {{ years = 10 }}\n"
+        )
+    };
+    let good = version("2027.1", tomorrow, "{ years = 5 }");
+    let add = |c: &Client, text: &str| c.post("/api/v1/retention/rules", json!({ "toml": text }));
+
+    assert_eq!(add(&lead, &good).status, 403);
+    for (text, names) in [
+        (version("2027.1", tomorrow, "{}"), "rules[0].visit_records"),
+        (
+            version("2027.1", tomorrow, "{ years = 8 }"),
+            "rules[0].determinations",
+        ),
+        (
+            version("2027.1", today, "{ years = 5 }"),
+            "rules[0].effective_from",
+        ),
+        (version("2027.1", tomorrow, "{ yeers = 5 }"), "yeers"),
+        (
+            format!(
+                "{good}\n{}",
+                version("2027.2", add_days(today, 9), "{ years = 5 }")
+            ),
+            "one [[rules]] table",
+        ),
+    ] {
+        let r = add(&commissioner, &text);
+        assert_eq!(r.status, 422, "{text}: {}", r.text());
+        assert!(r.text().contains(names), "{names}: {}", r.text());
+    }
+    let r = add(&commissioner, &good);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = add(&commissioner, &good);
+    assert_eq!(r.status, 422, "the same version twice: {}", r.text());
+    assert!(r.text().contains("appears twice"), "{}", r.text());
+
+    let view = commissioner.get("/api/v1/retention").json();
+    assert_eq!(view["rules"].as_array().map(Vec::len), Some(2), "{view}");
+    assert_eq!(
+        view["rule"]["version"], "2026.1",
+        "not in force before its day"
+    );
+    let audit = commissioner.get("/api/v1/audit?limit=50").json();
+    assert!(
+        audit["entries"].as_array().is_some_and(|a| a
+            .iter()
+            .any(|e| e["action"] == "retention_rule.added" && e["subject_id"] == "2027.1")),
+        "{audit}"
+    );
+    // The job applies it from its day on.
+    let rules_file = accredit_e2e::workspace().join("assets/retention.toml");
+    let out = retention(&server.data, &rules_file, tomorrow, true);
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        said.contains(&format!("retention rule 2027.1 (from {tomorrow})")),
+        "{said}"
+    );
+}

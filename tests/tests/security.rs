@@ -123,6 +123,7 @@ fn routes(loc: &str, visit: &str) -> Vec<(&'static str, String)> {
             format!("/api/v1/appeals/{}/withdraw", Uuid::new_v4()),
         ),
         ("GET", "/api/v1/retention".into()),
+        ("POST", "/api/v1/retention/rules".into()),
     ]
 }
 
@@ -181,6 +182,7 @@ fn council_pages(loc: &str) -> Vec<(&'static str, String)> {
         ("GET", "/payments/transparency?period=2026-11".into()),
         ("GET", "/payments/transparency.csv?period=2026-11".into()),
         ("GET", "/retention".into()),
+        ("POST", "/retention/rules".into()),
     ]
 }
 
@@ -630,6 +632,7 @@ fn providers_and_monitors_reach_none_of_the_councils_people_places_or_plans() {
             ("GET", "/api/v1/market/locations"),
             ("POST", "/api/v1/contracts"),
             ("GET", "/api/v1/retention"),
+            ("POST", "/api/v1/retention/rules"),
         ] {
             let r = c.send(method, path, "application/json", b"{}".to_vec());
             assert!(

@@ -411,5 +411,12 @@ pub const MIGRATIONS: &[&str] = &[
         record TEXT NOT NULL,
         PRIMARY KEY (visit_id, revision)
     );
+    CREATE TABLE retention_rules (
+        version TEXT PRIMARY KEY,
+        effective_from TEXT NOT NULL UNIQUE,
+        data TEXT NOT NULL,
+        created_by TEXT REFERENCES users(id),
+        created_at TEXT NOT NULL
+    );
     "#,
 ];

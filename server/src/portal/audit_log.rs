@@ -73,6 +73,7 @@ fn action_words(action: &str) -> Option<&'static str> {
         "appeal.dismissed" => "Dismissed an appeal",
         "appeal.withdrawn" => "Withdrew an appeal",
         "retention.removed" => "Removed records under the retention schedule",
+        "retention_rule.added" => "Added a version of the retention schedule",
         _ => return None,
     })
 }

@@ -184,6 +184,7 @@ pub fn routes() -> Router<AppState> {
         .route("/appeals/{id}/decision", post(appeals::decide))
         .route("/appeals/{id}/withdraw", post(appeals::withdraw))
         .route("/retention", get(retention::page_handler))
+        .route("/retention/rules", post(retention::add_rule))
         .route("/visits/{id}/history", get(history::list))
         .route("/visits/{id}/photos/{hash}", get(marks::photo))
         .route("/visits/{id}/revisions/{revision}", get(history::revision))

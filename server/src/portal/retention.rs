@@ -2,15 +2,21 @@
 //! run, what comes due within 90 days, what has expired but is kept and why, what was removed,
 //! and the schedule's versions. One call to `service::retention::view`, as the API's twin.
 
+use std::collections::HashMap;
+
+use accredit_shared::calendar::add_days;
 use accredit_shared::labels::long_date;
-use accredit_shared::retention::RetentionRule;
-use axum::extract::State;
+use accredit_shared::retention::{RetentionRule, RetentionRules};
+use axum::Form;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use dioxus::prelude::*;
 
-use super::layout::{Section, page};
-use super::session::Viewer;
-use super::{PageError, PageResult, html};
+use super::fields::value;
+use super::layout::{FieldError, Section, error_summary, field_error, form_key, page};
+use super::session::{Viewer, see_other};
+use super::sign_in::check_key;
+use super::{PageError, PageResult, capital, html};
 use crate::auth::Role;
 use crate::error::ServiceError;
 use crate::service::retention::{self, Basis, Item, LOOK_AHEAD_DAYS};
@@ -62,13 +68,77 @@ fn rule_rows(r: &RetentionRule) -> Element {
 }
 
 /// The page.
-pub async fn page_handler(State(state): State<AppState>, viewer: Viewer) -> PageResult {
+pub async fn page_handler(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<DoneQuery>,
+) -> PageResult {
+    show(&state, &viewer, &q.done, HashMap::new(), Vec::new()).await
+}
+
+/// What was just done, for the confirmation banner.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct DoneQuery {
+    done: String,
+}
+
+/// Adds a version of the schedule.
+pub async fn add_rule(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(f): Form<HashMap<String, String>>,
+) -> PageResult {
+    if viewer.caller.role != Role::Commissioner {
+        return Err(PageError(ServiceError::not_found("page")));
+    }
+    check_key(&viewer, &value(&f, "form_key"))?;
+    let text = value(&f, "toml");
+    let caller = viewer.caller.clone();
+    match state
+        .blocking(move |s| retention::add_rule(s, &caller, &text))
+        .await
+    {
+        Ok(_) => Ok(see_other("/retention?done=added")),
+        Err(e) if e.is_refusal() => {
+            let errors = vec![FieldError::new("toml", capital(&e.message()))];
+            show(&state, &viewer, "", f, errors).await
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+async fn show(
+    state: &AppState,
+    viewer: &Viewer,
+    done: &str,
+    f: HashMap<String, String>,
+    errors: Vec<FieldError>,
+) -> PageResult {
     if viewer.caller.role != Role::Commissioner {
         return Err(PageError(ServiceError::not_found("page")));
     }
     let caller = viewer.caller.clone();
     let v = state.blocking(move |s| retention::view(s, &caller)).await?;
+    let example = match &v.rule {
+        Some(r) => RetentionRules::version_toml(&RetentionRule {
+            version: format!("{}-new", r.version),
+            effective_from: add_days(v.today, 1),
+            ..r.clone()
+        }),
+        None => String::new(),
+    };
+    let typed = if f.contains_key("toml") {
+        value(&f, "toml")
+    } else {
+        example
+    };
+    let toml_error = errors.iter().any(|e| e.field == "toml");
     let body = rsx! {
+        {error_summary(&errors)}
+        if done == "added" {
+            div { class: "notification success", role: "status", id: "notification", p { "The new version of the schedule has been added." } }
+        }
         h1 { "Records due for removal" }
         p { {format!("As of {}. The server removes what is due every night; nothing an open appeal or a payment period not yet issued depends on is removed. A removed visit leaves a note naming the rule and the day, and the scores its tier decisions rest on.", long_date(v.today))} }
         h2 { id: "due-title", "Due for removal now" }
@@ -120,15 +190,29 @@ pub async fn page_handler(State(state): State<AppState>, viewer: Viewer) -> Page
                 }
             }
         }
+        form { method: "post", action: "/retention/rules", novalidate: true, class: "panel",
+            h2 { id: "add-title", "Add a version" }
+            {form_key(viewer)}
+            div { class: if toml_error { "form-group form-group-error" } else { "form-group" },
+                label { class: "label", r#for: "toml", "The new version, in TOML" }
+                div { class: "hint", id: "toml-hint", "One [[rules]] table: a version name not used before, the day it takes effect (after today, written 2027-04-01), and each period in years, months and days. Determinations must be kept at least as long as visits, and payment runs at least as long as determinations." }
+                {field_error(&errors, "toml")}
+                textarea { class: "textarea", id: "toml", name: "toml", rows: "9", spellcheck: "false",
+                    aria_describedby: if toml_error { "toml-hint toml-error" } else { "toml-hint" },
+                    "{typed}"
+                }
+            }
+            button { class: "button", r#type: "submit", id: "add-version", "Add version" }
+        }
         p { a { href: "/appeals", "Appeals" } " · " a { href: "/audit", "Audit log" } }
     };
+    let (status, title) = if errors.is_empty() {
+        (StatusCode::OK, "Records due for removal")
+    } else {
+        (StatusCode::BAD_REQUEST, "Error: Records due for removal")
+    };
     Ok(html(
-        StatusCode::OK,
-        page(
-            "Records due for removal",
-            Some(&viewer),
-            Section::Retention,
-            body,
-        ),
+        status,
+        page(title, Some(viewer), Section::Retention, body),
     ))
 }

@@ -49,6 +49,87 @@ pub fn load_rules(assets: &Path) -> anyhow::Result<RetentionRules> {
     RetentionRules::from_toml(&text).with_context(|| format!("loading {}", path.display()))
 }
 
+/// Adds each version of the shipped schedule the database does not hold yet (by version), then
+/// reads every stored version back as the schedule in force. A stored version is never changed
+/// by the file: tombstones and audit entries name it.
+pub fn seed_rules(tx: &Connection, shipped: &RetentionRules) -> ServiceResult<RetentionRules> {
+    for r in &shipped.rules {
+        tx.execute(
+            "INSERT INTO retention_rules (version, effective_from, data, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (version) DO NOTHING",
+            params![
+                r.version,
+                r.effective_from.to_string(),
+                serde_json::to_string(r)?,
+                crate::state::now_text()
+            ],
+        )?;
+    }
+    stored_rules(tx)
+}
+
+/// Every stored version, validated as a whole.
+pub fn stored_rules(tx: &Connection) -> ServiceResult<RetentionRules> {
+    let mut stmt = tx.prepare("SELECT data FROM retention_rules ORDER BY effective_from")?;
+    let rows: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let rules = rows
+        .iter()
+        .map(|d| serde_json::from_str::<RetentionRule>(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    RetentionRules::new(rules)
+        .map_err(|e| ServiceError::internal(format!("stored retention rules: {e}")))
+}
+
+/// A commissioner adds a version of the schedule, written as one `[[rules]]` table in TOML. It
+/// takes effect tomorrow at the earliest: what was removed cannot come back, so no version
+/// applies to the past. Each problem is named with its field. Returns the version added.
+pub fn add_rule(state: &AppState, caller: &Caller, text: &str) -> ServiceResult<RetentionRule> {
+    caller.require(&[Role::Commissioner])?;
+    let parsed =
+        RetentionRules::from_toml(text).map_err(|e| ServiceError::invalid(e.to_string()))?;
+    let [rule] = <[RetentionRule; 1]>::try_from(parsed.rules)
+        .map_err(|_| ServiceError::invalid("write exactly one version: one [[rules]] table"))?;
+    let today = state.today();
+    if rule.effective_from <= today {
+        return Err(ServiceError::invalid(format!(
+            "rules[0].effective_from: a new version takes effect after today ({today}); records already removed cannot come back"
+        )));
+    }
+    let added = rule.clone();
+    let rules = state.db.write(|tx| {
+        let current = stored_rules(tx)?;
+        current
+            .with(rule.clone())
+            .map_err(|e| ServiceError::invalid(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO retention_rules (version, effective_from, data, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                rule.version,
+                rule.effective_from.to_string(),
+                serde_json::to_string(&rule)?,
+                caller.user_id.to_string(),
+                crate::state::now_text()
+            ],
+        )?;
+        audit::record(
+            tx,
+            Some(caller),
+            Entry {
+                action: "retention_rule.added",
+                subject_type: "retention_rule",
+                subject_id: Some(rule.version.clone()),
+                location_id: None,
+                details: json!({ "effective_from": rule.effective_from.to_string() }),
+            },
+        )?;
+        stored_rules(tx)
+    })?;
+    state.install_retention(rules);
+    Ok(added)
+}
+
 /// What a visit's retention is counted from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -265,7 +346,7 @@ fn period_of(rule: &RetentionRule, basis: Basis) -> accredit_shared::retention::
 
 /// Works out the schedule on `today` without changing anything.
 pub fn assess(state: &AppState, tx: &Connection, today: NaiveDate) -> ServiceResult<RetentionView> {
-    let rule = state.retention.in_force(today).cloned();
+    let rule = state.retention().in_force(today).cloned();
     let mut due = Vec::new();
     let mut kept = Vec::new();
     let mut upcoming = Vec::new();
@@ -316,7 +397,7 @@ pub fn assess(state: &AppState, tx: &Connection, today: NaiveDate) -> ServiceRes
     Ok(RetentionView {
         today,
         rule,
-        rules: state.retention.rules.clone(),
+        rules: state.retention().rules.clone(),
         due,
         kept,
         upcoming,
