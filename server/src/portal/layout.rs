@@ -43,6 +43,8 @@ pub enum Section {
     Exports,
     /// The view of the whole market.
     Market,
+    /// Records retention.
+    Retention,
     /// The public register.
     Register,
     /// Sign-in and other pages outside the sections.
@@ -72,6 +74,7 @@ fn nav_items(role: Role) -> Vec<(&'static str, &'static str, Section)> {
     if role == Role::Commissioner {
         items.push(("People", "/people", Section::People));
         items.push(("Imports", "/imports", Section::Imports));
+        items.push(("Retention", "/retention", Section::Retention));
     }
     items
 }

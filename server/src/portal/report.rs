@@ -344,6 +344,10 @@ fn render(
                 " · "
                 a { href: "/visits/{vid}/compare-previous", id: "compare-previous", "Compare with the previous published visit" }
             }
+            if r.visit.published_on.is_some() && viewer.caller.role != Role::Monitor {
+                " · "
+                a { href: "/visits/{vid}/appeals", id: "appeals", "Appeals" }
+            }
         }
         if r.visit.status == visits::VisitStatus::Shared {
             div { class: "inset", id: "window",
