@@ -71,8 +71,17 @@ async function checkFiles(page, what) {
 test('a commissioner downloads each export and its rows and totals match the page', async () => {
   const page = await newPage(browser);
   await signIn(page, 'commissioner');
+  // Exports are in the menu's "Data" hub, with the other data and records pages.
+  await page.getByRole('link', { name: 'Data', exact: true }).click();
+  await page.waitForURL((u) => u.pathname === '/data');
+  await checkA11y(page, 'the data hub');
+  await screenshot(page, 'portal-data-hub');
+  assert.deepEqual(await page.locator('#hub h2').allInnerTexts(),
+    ['Appeals', 'Exports', 'Transparency Code list', 'Audit log', 'Imports', 'Records due for removal']);
+  assert.equal(await page.locator('nav a[aria-current="page"]').innerText(), 'Data');
   await page.getByRole('link', { name: 'Exports', exact: true }).click();
   await page.waitForURL((u) => u.pathname === '/exports');
+  assert.equal(await page.locator('nav a[aria-current="page"]').innerText(), 'Data', 'the hub stays current');
   await checkA11y(page, 'exports');
   await checkLabels(page, 'exports');
   await screenshot(page, 'portal-exports');
@@ -139,6 +148,8 @@ test('providers cannot export', async () => {
   const page = await newPage(browser);
   await signIn(page, 'coastal');
   assert.equal(await page.getByRole('link', { name: 'Exports', exact: true }).count(), 0);
+  assert.equal(await page.getByRole('link', { name: 'Data', exact: true }).count(), 0);
+  assert.equal((await page.goto(`${BASE}/data`)).status(), 403);
   const r = await page.goto(`${BASE}/exports`);
   assert.equal(r.status(), 403);
   const file = await page.request.get(`${BASE}/exports/locations.csv`);

@@ -72,7 +72,8 @@ test('a commissioner sees the records due for removal; monitors reach neither pa
   for (const viewport of [{ width: 1280, height: 900 }, { width: 768, height: 1024 }]) {
     const page = await newPage(browser, viewport);
     await signIn(page, 'commissioner');
-    await page.getByRole('link', { name: 'Retention', exact: true }).click();
+    await page.getByRole('link', { name: 'Data', exact: true }).click();
+    await page.getByRole('link', { name: 'Records due for removal', exact: true }).click();
     assert.equal(await page.locator('h1').innerText(), 'Records due for removal');
     for (const h of ['Due for removal now', 'Due within the next 90 days', 'Expired but kept', 'Determinations and payment runs', 'Removed', 'Rules in force']) {
       assert.equal(await page.getByRole('heading', { name: h, exact: true }).count(), 1, h);
@@ -106,7 +107,7 @@ test('a commissioner sees the records due for removal; monitors reach neither pa
 
   const monitor = await newPage(browser);
   await signIn(monitor, 'monitor1');
-  assert.equal(await monitor.getByRole('link', { name: 'Retention', exact: true }).count(), 0);
+  assert.equal(await monitor.getByRole('link', { name: 'Data', exact: true }).count(), 0);
   for (const path of ['/retention', '/appeals']) {
     const r = await monitor.goto(`${BASE}${path}`);
     assert.equal(r.status(), 404, path);

@@ -134,6 +134,7 @@ fn routes(loc: &str, visit: &str) -> Vec<(&'static str, String)> {
 fn council_pages(loc: &str) -> Vec<(&'static str, String)> {
     let any = Uuid::new_v4();
     vec![
+        ("GET", "/data".into()),
         ("GET", "/people".into()),
         ("POST", "/people".into()),
         ("GET", "/people/new".into()),

@@ -80,7 +80,7 @@ pub async fn list(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     };
     Ok(html(
         StatusCode::OK,
-        page("Appeals", Some(&viewer), Section::Locations, body),
+        page("Appeals", Some(&viewer), Section::Appeals, body),
     ))
 }
 
@@ -138,7 +138,7 @@ async fn visit_page(
     };
     Ok(html(
         status,
-        page(title, Some(viewer), Section::Locations, body),
+        page(title, Some(viewer), Section::Appeals, body),
     ))
 }
 
@@ -278,7 +278,7 @@ async fn appeal_page(
     };
     Ok(html(
         status,
-        page(title, Some(viewer), Section::Locations, body),
+        page(title, Some(viewer), Section::Appeals, body),
     ))
 }
 

@@ -45,6 +45,10 @@ pub enum Section {
     Market,
     /// Records retention.
     Retention,
+    /// Appeals against published visits.
+    Appeals,
+    /// The hub of data and records pages (exports, audit log, imports, retention, appeals).
+    Data,
     /// The public register.
     Register,
     /// Sign-in and other pages outside the sections.
@@ -57,9 +61,10 @@ fn nav_items(role: Role) -> Vec<(&'static str, &'static str, Section)> {
         items.push(("Your visits", "/plan", Section::Plan));
     }
     if role == Role::Provider {
-        // Their own premium lines and contracts only: the services filter by provider.
+        // Their own premium lines, contracts and appeals only: the services filter by provider.
         items.push(("Payments", "/payments", Section::Payments));
         items.push(("Contracts", "/contracts", Section::Contracts));
+        items.push(("Appeals", "/appeals", Section::Appeals));
     }
     if matches!(role, Role::Lead | Role::Commissioner) {
         items.push(("Plan", "/plan", Section::Plan));
@@ -68,15 +73,26 @@ fn nav_items(role: Role) -> Vec<(&'static str, &'static str, Section)> {
         items.push(("Market", "/market", Section::Market));
         items.push(("Contracts", "/contracts", Section::Contracts));
         items.push(("Rules", "/rules", Section::Rules));
-        items.push(("Audit log", "/audit", Section::Audit));
-        items.push(("Exports", "/exports", Section::Exports));
     }
     if role == Role::Commissioner {
         items.push(("People", "/people", Section::People));
-        items.push(("Imports", "/imports", Section::Imports));
-        items.push(("Retention", "/retention", Section::Retention));
+    }
+    if matches!(role, Role::Lead | Role::Commissioner) {
+        // Exports, the audit log, imports, retention and appeals share one hub, so the menu
+        // fits a tablet's width on one line.
+        items.push(("Data", "/data", Section::Data));
     }
     items
+}
+
+/// The menu item a page's section shows as current: the hub's pages mark the hub for the
+/// council's staff (providers have Appeals in the menu itself).
+fn current_item(item: Section, page: Section, role: Role) -> bool {
+    let in_hub = matches!(
+        page,
+        Section::Exports | Section::Audit | Section::Imports | Section::Retention
+    ) || (page == Section::Appeals && role != Role::Provider);
+    item == page || (item == Section::Data && in_hub)
 }
 
 /// A whole HTML document around `body`.
@@ -126,6 +142,7 @@ fn frame(viewer: Option<&Viewer>, section: Section, body: Element) -> Element {
             v.caller.name.clone(),
             v.form_key.clone(),
             nav_items(v.caller.role),
+            v.caller.role,
         )
     });
     rsx! {
@@ -134,14 +151,14 @@ fn frame(viewer: Option<&Viewer>, section: Section, body: Element) -> Element {
             div { class: "header-inner",
                 a { class: "product", href: "/", "Accredit" }
                 span { class: "service", "Care quality accreditation" }
-                if let Some((name, key, items)) = who {
+                if let Some((name, key, items, role)) = who {
                     nav { aria_label: "Menu",
                         ul {
                             for (label, href, s) in items {
                                 li { key: "{href}",
                                     a {
                                         href: "{href}",
-                                        aria_current: if s == section { "page" } else { "false" },
+                                        aria_current: if current_item(s, section, role) { "page" } else { "false" },
                                         "{label}"
                                     }
                                 }

@@ -8,6 +8,7 @@ mod appeals;
 mod audit_log;
 mod chart;
 mod contracts;
+mod data;
 mod exports;
 mod fields;
 mod history;
@@ -115,6 +116,7 @@ pub fn routes() -> Router<AppState> {
         .route("/payments/issue", post(payments::issue))
         .route("/payments/transparency", get(transparency::page_handler))
         .route("/payments/transparency.csv", get(transparency::csv))
+        .route("/data", get(data::page_handler))
         .route("/exports", get(exports::page_handler))
         .route("/exports/{file}", get(exports::file))
         .route("/audit", get(audit_log::page_handler))
