@@ -2,7 +2,9 @@
 //! workspace method and shows its error in plain words; nothing here holds data of its own.
 
 mod caseload;
+mod history;
 mod location;
+mod pack_move;
 mod probe;
 mod signoff;
 pub mod views;
@@ -65,6 +67,8 @@ pub enum Screen {
     SignOff(Uuid),
     /// The sync centre.
     Sync,
+    /// A visit's history.
+    History(Uuid),
 }
 
 /// A message at the top of the screen.
@@ -247,6 +251,7 @@ pub fn App() -> Element {
                 Screen::Visit(id) => rsx! { visit::VisitScreen { id } },
                 Screen::SignOff(id) => rsx! { signoff::SignOffScreen { id } },
                 Screen::Sync => rsx! { SyncScreen {} },
+                Screen::History(id) => rsx! { history::HistoryScreen { id } },
             }
         }
     }
