@@ -5,24 +5,19 @@
 //! on another tablet meanwhile) and an offline edit it refuses (another tablet moved the draft)
 //! are both recovered with nothing lost. The history view reads it all from the document.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 
 use accredit_app::server_api::ServerApi;
 use accredit_app::sync_client::{self, SyncSummary};
 use accredit_app::{AppResult, Workspace};
-use accredit_e2e::{Client, Server, workspace};
+use accredit_e2e::pack_versions::*;
+use accredit_e2e::{Client, Server};
 use accredit_shared::pack_migration::NotCarriedReason;
 use accredit_shared::records::{Answer, VisitType};
 use accredit_shared::visit::{VisitDoc, VisitSnapshot};
 use chrono::Utc;
 use uuid::Uuid;
-
-const V1: &str = "2026.1";
-const V2: &str = "2026.2";
-const RENAMED_FROM: &str = "safe.learning-culture.incident-reporting";
-const RENAMED_TO: &str = "safe.learning-culture.incident-recording";
-const REMOVED: &str = "safe.learning-culture.duty-of-candour";
 
 fn sign_in_as(db: &Path, url: &str, user: &str) -> Mutex<Workspace> {
     let ws = Mutex::new(Workspace::open(db).expect("open store"));
@@ -41,57 +36,6 @@ fn sign_in_as(db: &Path, url: &str, user: &str) -> Mutex<Workspace> {
 fn sync(ws: &Mutex<Workspace>) -> AppResult<SyncSummary> {
     let api = ws.lock().unwrap().api().unwrap();
     pollster::block_on(sync_client::sync(ws, &api, &mut |_| true))
-}
-
-/// A copy of the shipped assets the test can publish a pack version into.
-fn assets_copy(dir: &Path) -> PathBuf {
-    let to = dir.join("assets");
-    for sub in ["frameworks", "schemes"] {
-        std::fs::create_dir_all(to.join(sub)).unwrap();
-        for entry in std::fs::read_dir(workspace().join("assets").join(sub)).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), to.join(sub).join(entry.file_name())).unwrap();
-        }
-    }
-    for entry in std::fs::read_dir(workspace().join("assets")).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-    to
-}
-
-/// Version 2026.2 of the shipped pack: one criterion renamed, one removed, with the mapping.
-fn publish_v2(assets: &Path) {
-    let v1 =
-        std::fs::read_to_string(workspace().join("assets/frameworks/cqc-quality-statements.toml"))
-            .unwrap();
-    let mut v2 = v1
-        .replace(
-            &format!("version = \"{V1}\""),
-            &format!("version = \"{V2}\""),
-        )
-        .replace(
-            &format!("id = \"{RENAMED_FROM}\""),
-            &format!("id = \"{RENAMED_TO}\""),
-        );
-    let start = v2
-        .find(&format!(
-            "[[domains.standards.criteria]]\nid = \"{REMOVED}\""
-        ))
-        .expect("the criterion to remove");
-    let end = start + v2[start..].find("\n\n").expect("the end of its block") + 2;
-    v2.replace_range(start..end, "");
-    v2 += &format!(
-        "\n[migration]\nfrom_version = \"{V1}\"\nremoved = [\"{REMOVED}\"]\n\
-         [[migration.map]]\nfrom = [\"{RENAMED_FROM}\"]\nto = [\"{RENAMED_TO}\"]\n"
-    );
-    std::fs::write(
-        assets.join("frameworks/cqc-quality-statements-2026.2.toml"),
-        v2,
-    )
-    .unwrap();
 }
 
 /// A draft at `location` with every criterion answered and the two criteria the move touches

@@ -701,3 +701,87 @@ fn a_photo_chosen_in_the_desktop_file_picker_is_added_to_the_visit() {
         "the chosen picture"
     );
 }
+
+/// A draft on the shipped framework version and a newer version on the tablet, in the real
+/// window: the visit offers the move, previews what carries and what does not, moves, lists what
+/// was not carried over, opens in the new version, and its history shows each session.
+#[test]
+fn a_monitor_previews_and_moves_a_draft_to_the_new_framework_version_and_reads_its_history() {
+    move_a_draft_in_the_window(Xvfb::landscape(), "landscape");
+    move_a_draft_in_the_window(Xvfb::portrait(), "portrait");
+}
+
+fn move_a_draft_in_the_window(x: Xvfb, layout: &str) {
+    use accredit_e2e::pack_versions::*;
+    use accredit_shared::records::{Answer, VisitType};
+    let dir = tempfile::tempdir().unwrap();
+    let assets = assets_copy(dir.path());
+    publish_v2(&assets);
+    let assets_env = assets.to_string_lossy().into_owned();
+    let server = Server::demo_with_env(dir.path(), &[("ACCREDIT_ASSETS", &assets_env)]);
+    let data = dir.path().join("tablet");
+    std::fs::create_dir_all(&data).unwrap();
+    let draft = {
+        let ws = std::sync::Mutex::new(Workspace::open(&data.join("accredit.db")).unwrap());
+        pollster::block_on(accredit_app::workspace::sign_in(
+            &ws,
+            &accredit_app::server_api::ServerApi::at(&server.url, None),
+            &server.url,
+            "monitor1",
+            "accredit-demo",
+            "Mo's tablet",
+        ))
+        .unwrap();
+        let mut w = ws.lock().unwrap();
+        let today = accredit_shared::calendar::london_date(chrono::Utc::now());
+        let seaview = w.caseload("Seaview", today).unwrap()[0].location.id;
+        let id = w
+            .start_visit(seaview, VisitType::Annual, true, chrono::Utc::now())
+            .unwrap();
+        let criteria: Vec<(String, i32)> = w
+            .pack()
+            .criteria()
+            .map(|c| (c.id.clone(), c.scale.max))
+            .collect();
+        for (c, max) in &criteria {
+            w.set_answer(id, c, Some(Answer::Score(*max))).unwrap();
+        }
+        w.set_notes(id, REMOVED, "Apology letters on file.")
+            .unwrap();
+        id
+    };
+    let photos = dir.path().join("camera");
+    camera_roll(&photos);
+    let shots = workspace().join("target/screenshots");
+    let app = App::start(&x, &data, &server.url, &photos, &shots);
+    app.wait_for("caseload");
+    let card = app.id_with_text("location-", "Seaview House");
+    app.click(&card);
+    app.click(&format!("continue-{draft}"));
+    app.wait_text("move-offer-title", &format!("Version {V2}"));
+    app.click("preview-move");
+    app.wait_text("move-preview", RENAMED_TO);
+    app.wait_text("preview-not-carried", REMOVED);
+    app.screenshot(&format!("move-preview-{layout}"));
+    app.click("move-draft");
+    app.wait_text("not-carried", "Apology letters on file.");
+    app.wait_text("notice", &format!("now on version {V2}"));
+    assert!(app.seen("move-offer").is_none(), "no offer after the move");
+    app.scroll_to("not-carried");
+    app.screenshot(&format!("moved-{layout}"));
+    // The editor shows the draft in its new version: the renamed criterion is there.
+    app.wait_for(&format!("criterion-{}", RENAMED_TO.replace('.', "-")));
+    app.click("to-history");
+    app.wait_text("history-point-2", V2);
+    app.wait_text("history-moved-2", &format!("From version {V1} to {V2}"));
+    app.wait_text("history-point-1", "Score after");
+    app.screenshot(&format!("history-{layout}"));
+    app.kill();
+    let mut w = Workspace::open(&data.join("accredit.db")).unwrap();
+    let view = w.visit(draft).unwrap();
+    assert_eq!(view.pack.version, V2);
+    assert_eq!(
+        view.snapshot.results[RENAMED_TO].answer,
+        Some(Answer::Score(4))
+    );
+}

@@ -102,11 +102,14 @@ pub(super) fn ResultTable(id: String, caption: String, rows: Vec<ResultChange>) 
 fn PointView(index: usize, point: HistoryPoint, first: bool) -> Element {
     let p = &point;
     let items = item_lines(&p.diff);
+    // A session within one minute shows one time.
+    let (from, to) = (when(p.from), when(p.to));
+    let until = (to != from).then(|| to.rsplit(", ").next().unwrap_or_default().to_owned());
     rsx! {
         section { class: "panel", id: "history-point-{index}", aria_labelledby: "history-point-{index}-title",
             h3 { id: "history-point-{index}-title", style: "margin-top:0",
-                {when(p.from)}
-                if p.to != p.from { " to " {when(p.to).rsplit(", ").next().unwrap_or_default().to_owned()} }
+                "{from}"
+                if let Some(until) = until { " to {until}" }
                 ": {p.author}"
             }
             dl { class: "summary-list",
@@ -118,6 +121,12 @@ fn PointView(index: usize, point: HistoryPoint, first: bool) -> Element {
             }
             if first {
                 p { "The visit was created on this framework version." }
+            }
+            if let Some(from) = &p.moved_from {
+                p { id: "history-moved-{index}",
+                    strong { class: "tag blue", "Moved" }
+                    " From version {from} to {p.pack_version}. Criteria the version renamed, split or merged show below as leaving the visit and new in this version; every answer on version {from} is kept in the record."
+                }
             }
             if !p.results.is_empty() {
                 ResultTable { id: "history-results-{index}", caption: "Criteria changed in this session".to_owned(), rows: p.results.clone() }

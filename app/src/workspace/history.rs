@@ -54,6 +54,8 @@ pub struct HistoryPoint {
     pub as_signed: bool,
     /// The pack version the visit was on at this point.
     pub pack_version: String,
+    /// The version the visit moved from in this session, if it moved.
+    pub moved_from: Option<String>,
     /// What changed against the previous point.
     pub diff: VisitDiff,
     /// Per criterion, answer and notes changes, in the later version's pack order.
@@ -297,6 +299,9 @@ impl Workspace {
             changes: s.changes,
             as_signed: s.as_signed,
             pack_version: h.pack_version.clone(),
+            moved_from: before
+                .filter(|b| b.header.pack_version != h.pack_version)
+                .map(|b| b.header.pack_version.clone()),
             diff: d,
             results,
             scores,
