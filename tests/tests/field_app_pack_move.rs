@@ -174,6 +174,14 @@ fn drafts_finish_on_their_version_or_move_and_refusals_are_recovered_with_nothin
             m.previous[RENAMED_FROM].notes, "Two falls logged a week late.",
             "every v1 result is kept in the record"
         );
+        // The previous visit (on v1) is shown beside v2's criteria through the mapping only.
+        let before = w.visit(finished).unwrap().previous;
+        assert!(
+            before.contains_key(RENAMED_FROM),
+            "the lodge had a visit on v1"
+        );
+        assert_eq!(view.previous.get(RENAMED_TO), before.get(RENAMED_FROM));
+        assert!(!view.previous.contains_key(RENAMED_FROM));
         assert!(w.move_offer(moved).unwrap().is_none(), "no further version");
         w.sign_off(moved, Utc::now()).unwrap();
         assert!(

@@ -958,7 +958,10 @@ impl Workspace {
         Ok(VisitView {
             read_only: snapshot.signoff.is_some(),
             previous_on: previous_visit.as_ref().map(|v| v.visited_on),
-            previous: previous_visit.map(|v| v.answers).unwrap_or_default(),
+            previous: match previous_visit {
+                Some(v) => self.answers_in(v.answers, &v.pack, pack)?,
+                None => BTreeMap::new(),
+            },
             snapshot,
             conflicts,
             summary,

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use accredit_shared::FrameworkPack;
-use accredit_shared::pack_migration::{Migrated, migrate};
+use accredit_shared::pack_migration::{Migrated, MigrationError, migrate};
 use accredit_shared::records::Answer;
 use accredit_shared::visit::{VisitDoc, VisitDocError, heads_from_strings, heads_to_strings};
 use accredit_shared::visit_diff::diff;
@@ -410,6 +410,46 @@ impl Workspace {
     /// Removes a set-aside copy once the monitor has entered again what it held.
     pub fn discard_set_aside(&mut self, id: Uuid, seq: i64) -> AppResult<()> {
         set_aside::discard(self.store.conn(), id, seq)
+    }
+
+    /// A past visit's answers as the criteria of `to` (the version of the visit being edited):
+    /// as they are on the same version, through `to`'s declared mapping from the version before,
+    /// and none otherwise, since two versions' criteria are compared only through a mapping.
+    pub(super) fn answers_in(
+        &self,
+        answers: BTreeMap<String, Answer>,
+        (pack_id, version): &(String, String),
+        to: &FrameworkPack,
+    ) -> AppResult<BTreeMap<String, Answer>> {
+        if (pack_id, version) == (&to.id, &to.version) {
+            return Ok(answers);
+        }
+        // A version this device does not hold cannot be mapped: nothing is shown beside it.
+        let Some(from) = self.packs.get(pack_id, version) else {
+            return Ok(BTreeMap::new());
+        };
+        let results = answers
+            .into_iter()
+            .map(|(c, a)| {
+                let r = accredit_shared::visit::CriterionResult {
+                    answer: Some(a),
+                    notes: String::new(),
+                };
+                (c, r)
+            })
+            .collect();
+        match migrate(&results, from, to) {
+            Ok(m) => Ok(m
+                .results
+                .into_iter()
+                .filter_map(|(c, r)| r.answer.map(|a| (c, a)))
+                .collect()),
+            // No mapping between the two versions: nothing to show beside the criteria.
+            Err(MigrationError::NoMapping { .. }) => Ok(BTreeMap::new()),
+            Err(e) => Err(AppError::Corrupt(format!(
+                "the previous visit's answers on {pack_id} {version}: {e}"
+            ))),
+        }
     }
 
     /// The framework pack version a visit is scored against (its own, not the newest held).
