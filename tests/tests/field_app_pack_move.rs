@@ -223,6 +223,9 @@ fn drafts_finish_on_their_version_or_move_and_refusals_are_recovered_with_nothin
         assert_eq!(kept[0].seq, seq);
         assert_eq!(kept[0].pack_version, V2);
         assert_eq!(kept[0].edits.len(), 1);
+        // Back on v1, the note made on v2 belongs where the mapping came from.
+        assert_eq!(kept[0].edits[0].1.len(), 1);
+        assert_eq!(kept[0].edits[0].1[0].0, RENAMED_FROM);
         // The whole refused copy is there, every change of it.
         let copy = VisitDoc::load(&kept[0].bytes, view.snapshot.created_by.clone()).unwrap();
         let copy = copy.snapshot().unwrap();
@@ -277,7 +280,8 @@ fn drafts_finish_on_their_version_or_move_and_refusals_are_recovered_with_nothin
             .find(|(e, _)| e.criterion == RENAMED_FROM)
             .expect("the edit is kept");
         assert_eq!(edit.answer_after, Some(Answer::Score(1)));
-        assert_eq!(targets, &vec![RENAMED_TO.to_owned()]);
+        assert_eq!(targets.len(), 1);
+        assert_eq!(targets[0].0, RENAMED_TO);
         w.set_answer(contested, RENAMED_TO, Some(Answer::Score(1)))
             .unwrap();
         w.set_notes(contested, RENAMED_TO, "Sam: the March log is missing.")
@@ -319,6 +323,27 @@ fn drafts_finish_on_their_version_or_move_and_refusals_are_recovered_with_nothin
             "{id} scores in {version}"
         );
     }
+
+    // Sam's sessions on the contested visit show under Sam's name on Mo's tablet, after Mo's.
+    let contested_history = w.visit_history(contested).unwrap();
+    let authors: Vec<&str> = contested_history
+        .points
+        .iter()
+        .map(|p| p.author.as_str())
+        .collect();
+    let sam = authors
+        .iter()
+        .position(|a| *a == "Sam Okafor")
+        .expect("Sam's session");
+    assert!(authors[..sam].contains(&"Mo Patel"), "{authors:?}");
+    let sams = &contested_history.points[sam];
+    assert!(
+        sams.results
+            .iter()
+            .any(|r| r.criterion == RENAMED_TO && r.answer_after == Some(Answer::Score(1))),
+        "{:?}",
+        sams.results
+    );
 
     // The history of the moved visit, from its own document.
     let history = w.visit_history(moved).unwrap();

@@ -10,7 +10,7 @@ use super::{AppContext, Ui};
 
 /// Everything about the visit's framework version, above the editor.
 #[component]
-pub(super) fn VersionPanel(id: Uuid, moves: Vec<PackMove>) -> Element {
+pub(super) fn VersionPanel(id: Uuid, moves: Vec<PackMove>, read_only: bool) -> Element {
     let ctx = use_context::<AppContext>();
     let ui = use_context::<Ui>();
     let _ = (ui.tick)();
@@ -36,7 +36,8 @@ pub(super) fn VersionPanel(id: Uuid, moves: Vec<PackMove>) -> Element {
         if let Some(r) = recovery {
             section { class: "panel warning", id: "refused", aria_labelledby: "refused-title",
                 h2 { id: "refused-title", style: "margin-top:0", "The server did not accept this visit's latest changes" }
-                p { "It said: " strong { id: "refused-reason", "{r.reason}" } }
+                p { id: "refused-why", {plain_reason(&r.reason)} }
+                p { class: "caption", "The server said: " span { id: "refused-reason", "{r.reason}" } }
                 p { "Nothing is lost. Everything you entered is kept on this tablet, and the server keeps the visit as it last accepted it." }
                 if let Some(v) = r.back_to_version.clone() {
                     p { "Go back to version {v} to carry on: the draft returns to how it was just before you moved it, and the copy you moved is kept on this tablet with everything in it." }
@@ -76,7 +77,8 @@ pub(super) fn VersionPanel(id: Uuid, moves: Vec<PackMove>) -> Element {
         for copy in set_aside.iter() {
             section { class: "panel", key: "{copy.seq}", id: "set-aside-{copy.seq}", aria_labelledby: "set-aside-{copy.seq}-title",
                 h2 { id: "set-aside-{copy.seq}-title", style: "margin-top:0", "Changes kept on this tablet (version {copy.pack_version})" }
-                p { "The server refused them: {copy.reason}" }
+                p { {plain_reason(&copy.reason)} }
+                p { class: "caption", "The server said: {copy.reason}" }
                 if copy.edits.is_empty() {
                     p { "The copy holds no criterion changes beyond the draft." }
                 } else {
@@ -88,21 +90,23 @@ pub(super) fn VersionPanel(id: Uuid, moves: Vec<PackMove>) -> Element {
                                 tr { key: "{e.criterion}",
                                     td { "{e.prompt}" br {} span { class: "caption", "{e.criterion}" } }
                                     td { {if e.answer_changed { answer_words(e.answer_after) } else { "Unchanged".to_owned() }} }
-                                    td { if e.notes_changed { "Changed (kept in the copy)" } else { "Unchanged" } }
+                                    td { if e.notes_changed { "{e.notes_after}" } else { "Unchanged" } }
                                     td {
                                         if targets.is_empty() {
                                             "Not in this version: add it as a note or evidence"
+                                        } else if read_only {
+                                            "The visit is signed off here: the copy is kept for the record"
                                         }
-                                        for t in targets.iter() {
+                                        for (t, prompt) in targets.iter().filter(|_| !read_only) {
                                             button {
                                                 key: "{t}",
-                                                class: "button secondary",
+                                                class: "link-button",
                                                 id: "reenter-{t.replace('.', \"-\")}",
                                                 onclick: {
                                                     let t = t.clone();
                                                     move |_| ui.go_to_criterion(id, t.clone())
                                                 },
-                                                "Go to {t}"
+                                                "Go to “{prompt}”"
                                             }
                                         }
                                     }
@@ -126,7 +130,7 @@ pub(super) fn VersionPanel(id: Uuid, moves: Vec<PackMove>) -> Element {
                             }
                         }
                     },
-                    "I have entered these again: remove the kept copy"
+                    if read_only { "Remove the kept copy" } else { "I have entered these again: remove the kept copy" }
                 }
             }
         }
@@ -157,6 +161,17 @@ pub(super) fn VersionPanel(id: Uuid, moves: Vec<PackMove>) -> Element {
                 }
             }
         }
+    }
+}
+
+/// The server's reason in plain words, for the refusals a move brings; others as it said them.
+fn plain_reason(reason: &str) -> String {
+    if reason.contains("no longer in the visit") {
+        "Another tablet moved this draft to a newer framework version while this one was offline, so the changes made here to criteria the move renamed, merged or removed cannot be kept where they were.".to_owned()
+    } else if reason.contains("pack_version") {
+        "The server would not accept moving this visit to another framework version. This usually means the visit was signed off on another tablet while this one was offline: a signed visit keeps the version it was signed on.".to_owned()
+    } else {
+        "The server found something in this visit's latest changes it cannot accept.".to_owned()
     }
 }
 

@@ -172,7 +172,7 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
             {format!("{:?} visit, {}, started {}. ", snap.header.visit_type, if snap.header.announced { "announced" } else { "unannounced" }, snap.visited_on().format("%-d %b %Y"))}
             SaveState {}
         }
-        super::pack_move::VersionPanel { id, moves: snap.migrations.values().cloned().collect::<Vec<_>>() }
+        super::pack_move::VersionPanel { id, moves: snap.migrations.values().cloned().collect::<Vec<_>>(), read_only: ro }
         if ro {
             div { class: "readonly", id: "read-only", "Signed off by {snap.signoff.as_ref().map(|s| s.by.name.clone()).unwrap_or_default()}. This visit is read-only on this tablet." }
         }

@@ -33,6 +33,8 @@ pub struct ResultChange {
     pub answer_changed: bool,
     /// Whether the notes changed.
     pub notes_changed: bool,
+    /// The notes after (empty when the criterion left the visit).
+    pub notes_after: String,
     /// Whether the criterion was added to or removed from the visit (a pack version move).
     pub presence: Option<&'static str>,
 }
@@ -114,6 +116,7 @@ pub(super) fn result_changes(
                 answer_changed: answer_before != answer_after,
                 notes_changed: b.map(|r| r.notes.as_str()).unwrap_or_default()
                     != a.map(|r| r.notes.as_str()).unwrap_or_default(),
+                notes_after: a.map(|r| r.notes.clone()).unwrap_or_default(),
                 presence,
             }
         })

@@ -115,8 +115,9 @@ pub struct SetAside {
     /// The pack version the copy is on.
     pub pack_version: String,
     /// What it held beyond the restored draft, per criterion, with where each criterion is in
-    /// the draft's current version (through the mapping), to enter it again there.
-    pub edits: Vec<(ResultChange, Vec<String>)>,
+    /// the draft's current version (id and prompt, through the mapping; none when that version
+    /// has no counterpart), to enter it again there.
+    pub edits: Vec<(ResultChange, Vec<(String, String)>)>,
     /// Evidence, photos and actions it held beyond the restored draft.
     pub other_items: usize,
     /// The whole copy (an Automerge save), to export.
@@ -135,6 +136,38 @@ fn targets(from: &FrameworkPack, to: &FrameworkPack) -> AppResult<BTreeMap<Strin
         .routes(from, to)
         .map_err(|e| AppError::Invalid(e.to_string()))?;
     Ok(routes.into_iter().map(|r| (r.from, r.to)).collect())
+}
+
+/// Where each criterion of `copy` (a set-aside copy's version) is in `now` (the draft's version):
+/// the same id on the same version; forward through `now`'s mapping from `copy`; backward
+/// through `copy`'s mapping from `now` (a move undone); otherwise nowhere.
+fn where_now(
+    copy: &FrameworkPack,
+    now: &FrameworkPack,
+) -> AppResult<BTreeMap<String, Vec<String>>> {
+    let from_now = |p: &FrameworkPack, v: &str| {
+        p.migration
+            .as_ref()
+            .is_some_and(|m| m.from_version == v && p.id == copy.id)
+    };
+    if copy.version == now.version {
+        Ok(copy
+            .criteria()
+            .map(|c| (c.id.clone(), vec![c.id.clone()]))
+            .collect())
+    } else if from_now(now, &copy.version) {
+        targets(copy, now)
+    } else if from_now(copy, &now.version) {
+        let mut back: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (source, dests) in targets(now, copy)? {
+            for d in dests {
+                back.entry(d).or_default().push(source.clone());
+            }
+        }
+        Ok(back)
+    } else {
+        Ok(BTreeMap::new())
+    }
 }
 
 impl Workspace {
@@ -376,21 +409,22 @@ impl Workspace {
             let earlier = self
                 .packs
                 .get(&was.header.pack_id, &was.header.pack_version);
-            // Where each criterion of the copy is now: the same id on the same version, else
-            // through the current version's mapping from the copy's.
-            let routes = if current.1 == h.pack_version {
-                BTreeMap::new()
-            } else {
-                let to = pack_in(&self.packs, &current)?;
-                targets(pack, to).unwrap_or_default()
-            };
+            let now_pack = pack_in(&self.packs, &current)?;
+            let routes = where_now(pack, now_pack)?;
             let edits = result_changes(&d, pack, earlier)
                 .into_iter()
                 .map(|r| {
                     let to = routes
                         .get(&r.criterion)
-                        .cloned()
-                        .unwrap_or_else(|| vec![r.criterion.clone()]);
+                        .into_iter()
+                        .flatten()
+                        .map(|t| {
+                            let prompt = now_pack
+                                .criterion(t)
+                                .map_or_else(|| t.clone(), |(_, c)| c.prompt.clone());
+                            (t.clone(), prompt)
+                        })
+                        .collect();
                     (r, to)
                 })
                 .collect();
