@@ -372,4 +372,14 @@ fn drafts_finish_on_their_version_or_move_and_refusals_are_recovered_with_nothin
         !history.since_signed.as_ref().unwrap().changes_record(),
         "nothing changed since signing"
     );
+
+    // The copy kept on the tablet exists nowhere else: sign-out waits until it is removed.
+    match w.sign_out_here() {
+        Err(e) => assert!(e.to_string().contains("kept on this tablet only"), "{e}"),
+        Ok(_) => panic!("signed out with a kept copy of refused changes"),
+    }
+    let kept = w.set_aside(signed_elsewhere).unwrap();
+    assert_eq!(kept.len(), 1, "the refusal did not lose the copy");
+    w.discard_set_aside(signed_elsewhere, kept[0].seq).unwrap();
+    assert!(matches!(w.sign_out_here(), Ok(Ok(_))));
 }

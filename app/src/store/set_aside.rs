@@ -99,6 +99,11 @@ pub fn list(conn: &Connection, id: Uuid) -> AppResult<Vec<SetAsideRow>> {
     Ok(rows)
 }
 
+/// How many copies are kept on this device, for every visit.
+pub fn count(conn: &Connection) -> AppResult<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM set_aside", [], |r| r.get(0))?)
+}
+
 /// Removes a copy once the monitor has entered again what it held. Refused for an unknown one.
 pub fn discard(conn: &Connection, id: Uuid, seq: i64) -> AppResult<()> {
     let n = conn.execute(

@@ -993,6 +993,15 @@ impl Workspace {
         if !pending.is_empty() {
             return Ok(Err(SignOutRefused(pending)));
         }
+        // Refused changes kept on the tablet exist nowhere else.
+        let kept = store::set_aside::count(self.store.conn())?;
+        if kept > 0 {
+            return Err(AppError::Invalid(format!(
+                "{} of changes the server refused {} kept on this tablet only; open the visit, enter again what you need, then remove the kept copy before signing out",
+                accredit_shared::labels::count(kept as usize, "copy", "copies"),
+                if kept == 1 { "is" } else { "are" }
+            )));
+        }
         let api = self.api().ok();
         self.store.atomically(|c| {
             c.execute_batch(

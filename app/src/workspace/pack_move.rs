@@ -175,6 +175,12 @@ impl Workspace {
     /// a signed visit, a draft with conflicts, or when the device holds no newer version with a
     /// mapping from the draft's.
     pub fn move_offer(&mut self, id: Uuid) -> AppResult<Option<MoveOffer>> {
+        // Asked on every redraw of the editor: most visits have no newer version, and that is
+        // known without reading the document.
+        let (pack_id, version) = self.pack_key(id)?;
+        if self.packs.successor(&pack_id, &version).is_none() {
+            return Ok(None);
+        }
         let doc = self.doc(id)?;
         let snap = doc.snapshot()?;
         if snap.signoff.is_some() || !doc.conflicts()?.is_empty() {
