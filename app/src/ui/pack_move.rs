@@ -182,10 +182,20 @@ fn MoveOfferView(id: Uuid, offer_to: String, from: String, title: String) -> Ele
     let ui = use_context::<Ui>();
     let mut previewing = use_signal(|| false);
     let preview = if previewing() {
-        ctx.ws().move_offer(id).ok().flatten()
+        match ctx.ws().move_offer(id) {
+            Ok(o) => o,
+            Err(e) => return rsx! { p { class: "error-summary", "{e}" } },
+        }
     } else {
         None
     };
+    // Answered criteria whose place does not change: counted, not listed.
+    let kept = preview.as_ref().map_or(0, |o| {
+        o.carried
+            .iter()
+            .filter(|r| r.to.len() == 1 && r.to[0].0 == r.from)
+            .count()
+    });
     rsx! {
         section { class: "panel", id: "move-offer", aria_labelledby: "move-offer-title",
             h2 { id: "move-offer-title", style: "margin-top:0", "Version {offer_to} of this framework is available" }
@@ -211,7 +221,9 @@ fn MoveOfferView(id: Uuid, offer_to: String, from: String, title: String) -> Ele
                         }
                     }
                 }
-                p { {format!("{} other answered criteria keep their place.", o.carried.iter().filter(|r| r.to.len() == 1 && r.to[0].0 == r.from).count())} }
+                if kept > 0 {
+                    p { {accredit_shared::labels::count(kept, "other answered criterion keeps its place.", "other answered criteria keep their place.")} }
+                }
                 h3 { "Not carried over as it was" }
                 if o.migrated.not_carried.is_empty() {
                     p { id: "preview-all-carried", "Everything is carried over." }
