@@ -23,7 +23,8 @@ pub fn check_hash(hash: &str) -> Result<(), ServiceError> {
     }
 }
 
-fn path_of(state: &AppState, hash: &str) -> PathBuf {
+/// Where a stored blob's file is.
+pub(crate) fn path_of(state: &AppState, hash: &str) -> PathBuf {
     state.config.blob_dir().join(&hash[..2]).join(hash)
 }
 

@@ -80,6 +80,10 @@ pub fn open(config: Config, assets: &Path) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(config.blob_dir())?;
     let db = db::Db::open(&config.data_dir.join("accredit.sqlite3"))?;
     let packs = load_packs(assets)?;
+    let shipped_retention = service::retention::load_rules(assets)?;
+    let retention = db
+        .write(|tx| service::retention::seed_rules(tx, &shipped_retention))
+        .map_err(|e| anyhow::anyhow!("loading the retention schedule: {e}"))?;
     let book = db
         .write(|tx| {
             let count: i64 = tx.query_row("SELECT count(*) FROM rule_sets", [], |r| r.get(0))?;
@@ -105,6 +109,7 @@ pub fn open(config: Config, assets: &Path) -> anyhow::Result<AppState> {
         throttle: Default::default(),
         imports: Default::default(),
         metrics: Default::default(),
+        retention: RwLock::new(Arc::new(retention)),
         sync_permits: tokio::sync::Semaphore::new(
             std::thread::available_parallelism()
                 .map(|n| n.get() * 2)
@@ -121,6 +126,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow
         state.clone(),
         std::time::Duration::from_secs(1),
     ));
+    let retention = tokio::spawn(service::retention::nightly(state.clone()));
     let app = router::router(state);
     let served = axum::serve(
         listener,
@@ -131,6 +137,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow
     .context("serving HTTP");
     sweeper.abort();
     market.abort();
+    retention.abort();
     served
 }
 

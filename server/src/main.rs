@@ -157,6 +157,23 @@ enum Command {
         /// The bundle file.
         file: PathBuf,
     },
+    /// Apply the records retention schedule now (the server also runs it nightly): remove every
+    /// visit whose retention has expired and that nothing still depends on (README: Records
+    /// retention).
+    Retention {
+        /// Data directory.
+        #[arg(long, default_value = "accredit-data")]
+        data: PathBuf,
+        /// Assets directory (framework packs, retention.toml); default: ACCREDIT_ASSETS or ./assets.
+        #[arg(long)]
+        assets: Option<PathBuf>,
+        /// List what would be removed and what is kept, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Treat this day as today (YYYY-MM-DD), for rehearsals.
+        #[arg(long, value_parser = strict_date)]
+        today: Option<NaiveDate>,
+    },
     /// Check an evidence bundle: every hash, every signed visit revision, every determination.
     VerifyBundle {
         /// The bundle file.
@@ -521,6 +538,63 @@ async fn main() -> anyhow::Result<()> {
                 file.display(),
                 data.display()
             );
+            Ok(())
+        }
+        Command::Retention {
+            data,
+            assets,
+            dry_run,
+            today,
+        } => {
+            let assets = assets.unwrap_or_else(default_assets_dir);
+            let state = open(config(data.clone(), today), &assets)
+                .with_context(|| format!("opening {}", data.display()))?;
+            let report =
+                accredit_server::service::retention::run(&state, state.today(), dry_run)
+                    .map_err(|e| anyhow::anyhow!("records retention failed: {}", e.message()))?;
+            let before = &report.before;
+            match &before.rule {
+                Some(rule) => println!(
+                    "retention rule {} (from {}) on {}",
+                    rule.version, rule.effective_from, before.today
+                ),
+                None => println!("no retention rule is in force on {}", before.today),
+            }
+            for item in &before.kept {
+                println!(
+                    "kept {} at {} (expired {}): {}",
+                    item.visit_id,
+                    item.location_name,
+                    item.expires_on,
+                    item.kept_because.as_deref().unwrap_or_default()
+                );
+            }
+            if dry_run {
+                for item in &before.due {
+                    println!(
+                        "would remove {} at {} (expired {})",
+                        item.visit_id, item.location_name, item.expires_on
+                    );
+                }
+                println!(
+                    "dry run: {} visit(s) due for removal, {} kept, {} stored determination(s) and {} payment run(s) due; nothing was changed",
+                    before.due.len(),
+                    before.kept.len(),
+                    before.determinations_due,
+                    before.payment_runs_due.len()
+                );
+            } else {
+                for r in &report.removed {
+                    println!("removed {} ({} blob(s))", r.visit_id, r.blobs_removed.len());
+                }
+                println!(
+                    "{} visit(s) removed, {} kept; {} stored determination(s) and {} payment run(s) removed",
+                    report.removed.len(),
+                    before.kept.len(),
+                    report.determinations_removed,
+                    report.payment_runs_removed
+                );
+            }
             Ok(())
         }
         Command::VerifyBundle { file } => {

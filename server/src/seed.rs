@@ -9,8 +9,9 @@ use accredit_shared::FrameworkPack;
 use accredit_shared::calendar::{add_days, add_months};
 use accredit_shared::money::Pence;
 use accredit_shared::records::*;
+use accredit_shared::visit::points::Point;
 use accredit_shared::visit::{
-    ActionDraft, Author, EvidenceDraft, EvidenceKind, VisitDoc, VisitHeader,
+    ActionDraft, Author, EvidenceDraft, EvidenceKind, SignatureDraft, VisitDoc, VisitHeader,
 };
 use accredit_shared::withhold::Contract;
 use chrono::Datelike;
@@ -159,6 +160,41 @@ fn record_visit(
     doc.set_ended_at(started + chrono::Duration::hours(6))
         .map_err(err)?;
     if sign {
+        // The home's manager and the monitor sign on the tablet before sign-off.
+        let pad = |shift: u32| {
+            vec![
+                [(20, 150), (50, 60), (80, 140), (110, 55), (140, 150)]
+                    .iter()
+                    .map(|&(x, y)| Point { x: x + shift, y })
+                    .collect::<Vec<_>>(),
+                vec![
+                    Point {
+                        x: 170 + shift,
+                        y: 120,
+                    },
+                    Point {
+                        x: 260 + shift,
+                        y: 110,
+                    },
+                ],
+            ]
+        };
+        for (name, role, shift) in [
+            ("Alex Morgan", "Registered manager", 0),
+            (monitor.name.as_str(), "Quality monitor", 40),
+        ] {
+            doc.add_signature(
+                &SignatureDraft {
+                    name: name.to_owned(),
+                    role: role.to_owned(),
+                    width: 600,
+                    height: 200,
+                    strokes: pad(shift),
+                },
+                started + chrono::Duration::minutes(415),
+            )
+            .map_err(err)?;
+        }
         doc.sign_off(started + chrono::Duration::hours(7))
             .map_err(err)?;
     }

@@ -110,6 +110,10 @@ pub struct Inner {
     pub imports: crate::service::imports::Jobs,
     /// Counters for `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// The records retention schedule: the versions stored in the database (the shipped file's,
+    /// `assets/retention.toml` or `ACCREDIT_RETENTION_RULES`, added at start-up, and any a
+    /// commissioner added), replaced only after the transaction that added one committed.
+    pub retention: RwLock<Arc<accredit_shared::retention::RetentionRules>>,
 }
 
 /// Cheap to clone; every route gets one.
@@ -145,6 +149,26 @@ impl AppState {
         match self.rules.read() {
             Ok(r) => r.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The records retention schedule now.
+    pub fn retention(&self) -> Arc<accredit_shared::retention::RetentionRules> {
+        match self.retention.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Installs a retention schedule read back after the transaction that added a version
+    /// committed; versions are only added, so a schedule with fewer never replaces one with more.
+    pub fn install_retention(&self, rules: accredit_shared::retention::RetentionRules) {
+        let mut current = match self.retention.write() {
+            Ok(r) => r,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if rules.rules.len() >= current.rules.len() {
+            *current = Arc::new(rules);
         }
     }
 

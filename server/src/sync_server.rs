@@ -412,6 +412,14 @@ fn change_refused(
             "a visit cannot move to another location",
         ))),
         Some(_) => Ok(None),
+        None if let Some(t) = crate::service::retention::tombstone(conn, id)? => Ok(Some(refused(
+            id,
+            DocOutcome::Rejected,
+            format!(
+                "this visit's record was {}; it cannot be sent again",
+                t.sentence()
+            ),
+        ))),
         None if !access::may_sync_location(conn, caller, header.location_id)? => Ok(Some(refused(
             id,
             DocOutcome::Forbidden,

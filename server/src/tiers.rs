@@ -60,8 +60,15 @@ pub fn records(tx: &Connection, id: Uuid) -> Result<Option<LocationRecords>, Ser
         return Ok(None);
     };
     let mut stmt = tx.prepare_cached(
-        "SELECT r.visit_id, r.revision, r.published_on, r.record FROM visit_revisions r JOIN visits v ON v.id = r.visit_id
-         WHERE v.location_id = ?1 AND r.published_on IS NOT NULL ORDER BY r.published_on, r.revision",
+        // Visits removed under the retention schedule keep the scores their determinations rest
+        // on (`retention_results`), so removing evidence never changes a tier.
+        "SELECT visit_id, revision, published_on, record FROM (
+           SELECT r.visit_id, r.revision, r.published_on, r.record FROM visit_revisions r JOIN visits v ON v.id = r.visit_id
+           WHERE v.location_id = ?1 AND r.published_on IS NOT NULL
+           UNION ALL
+           SELECT k.visit_id, k.revision, k.published_on, k.record FROM retention_results k
+           JOIN retention_tombstones t ON t.visit_id = k.visit_id WHERE t.location_id = ?1)
+         ORDER BY published_on, revision",
     )?;
     let published: Vec<(String, u32, String, String)> = stmt
         .query_map([id.to_string()], |r| {

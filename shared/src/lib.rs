@@ -31,6 +31,7 @@ pub mod planning;
 pub mod premium;
 pub mod ratio;
 pub mod records;
+pub mod retention;
 pub mod rule_diff;
 pub mod rule_form;
 pub mod scheme;

@@ -18,8 +18,8 @@ use crate::ratio::Ratio;
 use crate::scheme::ScoringRules;
 use crate::scoring::score;
 use crate::visit::{
-    CriterionResult, Evidence, PhotoRef, Resolution, SignOff, VisitAction, VisitHeader,
-    VisitSnapshot,
+    CriterionResult, Evidence, PackMove, PhotoAnnotation, PhotoRef, Resolution, SignOff, Signature,
+    VisitAction, VisitHeader, VisitSnapshot,
 };
 
 /// One keyed item that differs between the two states.
@@ -43,6 +43,25 @@ pub enum Change<T> {
         /// As it is.
         after: T,
     },
+}
+
+impl<T> Change<T> {
+    /// The change as a past participle: added, removed or changed.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Change::Added { .. } => "added",
+            Change::Removed { .. } => "removed",
+            Change::Changed { .. } => "changed",
+        }
+    }
+
+    /// The item as it now is, or as it was before it was removed.
+    pub fn latest(&self) -> &T {
+        match self {
+            Change::Added { after } | Change::Changed { after, .. } => after,
+            Change::Removed { before } => before,
+        }
+    }
 }
 
 /// A value that differs, before and after.
@@ -75,6 +94,15 @@ pub struct VisitDiff {
     pub resolutions: BTreeMap<Uuid, Change<Resolution>>,
     /// The sign-off.
     pub signoff: Option<Altered<Option<SignOff>>>,
+    /// Moves to newer pack versions by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub migrations: BTreeMap<Uuid, Change<PackMove>>,
+    /// Signatures by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub signatures: BTreeMap<Uuid, Change<Signature>>,
+    /// Marks on photos by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<Uuid, Change<PhotoAnnotation>>,
 }
 
 /// A diff that does not fit the state it is applied to.
@@ -183,6 +211,9 @@ pub fn diff(before: &VisitSnapshot, after: &VisitSnapshot) -> VisitDiff {
         actions: diff_maps(&before.actions, &after.actions),
         resolutions: diff_maps(&before.resolutions, &after.resolutions),
         signoff: altered(&before.signoff, &after.signoff),
+        migrations: diff_maps(&before.migrations, &after.migrations),
+        signatures: diff_maps(&before.signatures, &after.signatures),
+        annotations: diff_maps(&before.annotations, &after.annotations),
     }
 }
 
@@ -213,6 +244,9 @@ impl VisitDiff {
         apply_map("action", &mut s.actions, &self.actions)?;
         apply_map("resolution", &mut s.resolutions, &self.resolutions)?;
         apply_altered("the sign-off", &mut s.signoff, &self.signoff)?;
+        apply_map("pack move", &mut s.migrations, &self.migrations)?;
+        apply_map("signature", &mut s.signatures, &self.signatures)?;
+        apply_map("mark", &mut s.annotations, &self.annotations)?;
         Ok(s)
     }
 
@@ -235,6 +269,97 @@ impl VisitDiff {
                 (b != a).then_some((id.as_str(), b, a))
             })
             .collect()
+    }
+
+    /// Every change as a sentence, in the document's order (results by criterion, then the
+    /// other sections): what a report lists under a signature the record changed after, and
+    /// what the field app's history shows.
+    pub fn lines(&self, pack: Option<&FrameworkPack>) -> Vec<String> {
+        use crate::records::Answer;
+        let prompt = |id: &str| {
+            let text = pack
+                .and_then(|p| p.criterion(id))
+                .map(|(_, c)| c.prompt.trim_end_matches('.').to_owned())
+                .unwrap_or_else(|| id.to_owned());
+            format!("“{text}”")
+        };
+        let answer = |id: &str, a: Option<Answer>| -> String {
+            match a {
+                Some(Answer::Score(v)) => {
+                    match pack
+                        .and_then(|p| p.criterion(id))
+                        .and_then(|(_, c)| c.scale.label(v))
+                    {
+                        Some(l) if !l.is_empty() => format!("{v} – {l}"),
+                        _ => v.to_string(),
+                    }
+                }
+                Some(Answer::NotApplicable) => "not applicable".into(),
+                Some(Answer::NotAssessed) => "not assessed".into(),
+                None => "not answered".into(),
+            }
+        };
+        let mut out = Vec::new();
+        if let Some(h) = &self.header {
+            if h.before.pack_version != h.after.pack_version {
+                out.push(format!(
+                    "Moved from framework version {} to {}",
+                    h.before.pack_version, h.after.pack_version
+                ));
+            } else {
+                out.push("The visit's details changed".into());
+            }
+        }
+        if self.ended_at.is_some() {
+            out.push("The end time of the visit changed".into());
+        }
+        for (id, before, after) in self.answer_changes() {
+            out.push(format!(
+                "Score for {}: {} → {}",
+                prompt(id),
+                answer(id, before),
+                answer(id, after)
+            ));
+        }
+        for id in self.notes_changed() {
+            out.push(format!("Notes on {} changed", prompt(id)));
+        }
+        for c in self.officers.values() {
+            out.push(format!("An officer {}", c.verb()));
+        }
+        for c in self.evidence.values() {
+            out.push(format!("Evidence {}: {}", c.verb(), c.latest().text));
+        }
+        for c in self.photos.values() {
+            out.push(format!("Photo {}: {}", c.verb(), c.latest().caption));
+        }
+        for c in self.annotations.values() {
+            out.push(format!(
+                "Mark on a photo {}: {}",
+                c.verb(),
+                crate::visit::describe_mark(c.latest())
+            ));
+        }
+        for c in self.actions.values() {
+            out.push(format!("Action {}: {}", c.verb(), c.latest().description));
+        }
+        for c in self.resolutions.values() {
+            out.push(format!("A conflict resolution {}", c.verb()));
+        }
+        for c in self.migrations.values() {
+            out.push(format!("A move to a newer framework version {}", c.verb()));
+        }
+        for c in self.signatures.values() {
+            out.push(format!("Signature of {} {}", c.latest().name, c.verb()));
+        }
+        if let Some(s) = &self.signoff {
+            out.push(match (&s.before, &s.after) {
+                (None, Some(_)) => "Signed off".into(),
+                (Some(_), None) => "Sign-off removed".into(),
+                _ => "Sign-off changed".into(),
+            });
+        }
+        out
     }
 
     /// The criteria whose notes changed.

@@ -544,6 +544,22 @@ enum Edit {
     Migrate,
     /// Raw: the pack version changed with no move recorded.
     BareVersionChange,
+    /// A photo added (hash from the number).
+    Photo(u8),
+    /// A mark drawn on the n-th photo (an arrow, or a label when the flag is set).
+    Mark(usize, bool),
+    /// A mark removed.
+    Unmark(usize),
+    /// A signature taken.
+    Sign,
+    /// Raw: a signature's name changed afterwards.
+    ChangeSignature,
+    /// Raw: a signature removed.
+    RemoveSignature,
+    /// Raw: a mark on a hash no photo of the visit has.
+    StrayMark,
+    /// Raw: a mark's points moved afterwards.
+    MoveMark,
 }
 
 fn edit_strategy() -> impl Strategy<Value = Edit> {
@@ -564,7 +580,28 @@ fn edit_strategy() -> impl Strategy<Value = Edit> {
         1 => Just(Edit::ExtraResult),
         1 => Just(Edit::Migrate),
         1 => Just(Edit::BareVersionChange),
+        2 => (0u8..3).prop_map(Edit::Photo),
+        3 => (0usize..3, any::<bool>()).prop_map(|(p, l)| Edit::Mark(p, l)),
+        1 => (0usize..3).prop_map(Edit::Unmark),
+        2 => Just(Edit::Sign),
+        1 => Just(Edit::ChangeSignature),
+        1 => Just(Edit::RemoveSignature),
+        1 => Just(Edit::StrayMark),
+        1 => Just(Edit::MoveMark),
     ]
+}
+
+/// The first map under `path` (keys from the root), if all are there.
+fn raw_map(am: &automerge::AutoCommit, path: &[&str]) -> Option<automerge::ObjId> {
+    use automerge::ReadDoc;
+    let mut obj = automerge::ROOT;
+    for key in path {
+        match am.get(&obj, *key).ok()?? {
+            (automerge::Value::Object(automerge::ObjType::Map), id) => obj = id,
+            _ => return None,
+        }
+    }
+    Some(obj)
 }
 
 fn apply_edit(doc: &mut VisitDoc, edit: &Edit) {
@@ -698,6 +735,107 @@ fn apply_edit(doc: &mut VisitDoc, edit: &Edit) {
         Edit::BareVersionChange => {
             doc.automerge().put(ROOT, "pack_version", "2").unwrap();
         }
+        Edit::Photo(n) => {
+            let _ = doc.add_photo(&PhotoRef {
+                hash: format!("{n:02x}").repeat(32),
+                size: 10,
+                width: 400,
+                height: 300,
+                taken_at: Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap(),
+                caption: String::new(),
+                criterion: None,
+            });
+        }
+        Edit::Mark(p, label) => {
+            let Ok(snap) = doc.snapshot() else { return };
+            let Some(photo) = snap.photos.values().nth(*p % snap.photos.len().max(1)) else {
+                return;
+            };
+            let at = Utc.with_ymd_and_hms(2026, 11, 2, 11, 0, 0).unwrap();
+            let pt = |x, y| accredit_shared::visit::points::Point { x, y };
+            let draft = if *label {
+                AnnotationDraft {
+                    kind: AnnotationKind::Label,
+                    points: vec![pt(10, 20)],
+                    label: "Wedge".into(),
+                }
+            } else {
+                AnnotationDraft {
+                    kind: AnnotationKind::Arrow,
+                    points: vec![pt(10, 20), pt(200, 150)],
+                    label: String::new(),
+                }
+            };
+            let hash = photo.hash.clone();
+            let _ = doc.add_annotation(&hash, &draft, at);
+        }
+        Edit::Unmark(m) => {
+            let Ok(snap) = doc.snapshot() else { return };
+            if let Some(id) = snap
+                .annotations
+                .keys()
+                .nth(*m % snap.annotations.len().max(1))
+            {
+                let _ = doc.remove_annotation(*id);
+            }
+        }
+        Edit::Sign => {
+            let _ = doc.add_signature(
+                &SignatureDraft {
+                    name: "Mary Manager".into(),
+                    role: "Registered manager".into(),
+                    width: 600,
+                    height: 200,
+                    strokes: vec![vec![
+                        accredit_shared::visit::points::Point { x: 1, y: 2 },
+                        accredit_shared::visit::points::Point { x: 30, y: 40 },
+                    ]],
+                },
+                Utc.with_ymd_and_hms(2026, 11, 2, 12, 0, 0).unwrap(),
+            );
+        }
+        Edit::ChangeSignature | Edit::RemoveSignature => {
+            let am = doc.automerge();
+            let Some(sigs) = raw_map(am, &["signatures"]) else {
+                return;
+            };
+            let Some(key) = am.keys(&sigs).next() else {
+                return;
+            };
+            if matches!(edit, Edit::RemoveSignature) {
+                am.delete(&sigs, key.as_str()).unwrap();
+            } else if let Some(sig) = raw_map(am, &["signatures", key.as_str()]) {
+                am.put(&sig, "name", "Someone Else").unwrap();
+            }
+        }
+        Edit::StrayMark => {
+            let am = doc.automerge();
+            let root = section(am, "annotations");
+            let marks = am.put_object(&root, "ee".repeat(32), ObjType::Map).unwrap();
+            let mark = am
+                .put_object(&marks, Uuid::new_v4().to_string(), ObjType::Map)
+                .unwrap();
+            am.put(&mark, "kind", "arrow").unwrap();
+            am.put(&mark, "points", "1,1 9,9").unwrap();
+        }
+        Edit::MoveMark => {
+            let am = doc.automerge();
+            let Some(root) = raw_map(am, &["annotations"]) else {
+                return;
+            };
+            let Some(hash) = am.keys(&root).next() else {
+                return;
+            };
+            let Some(marks) = raw_map(am, &["annotations", hash.as_str()]) else {
+                return;
+            };
+            let Some(key) = am.keys(&marks).next() else {
+                return;
+            };
+            if let Some(mark) = raw_map(am, &["annotations", hash.as_str(), key.as_str()]) {
+                am.put(&mark, "points", "3,3 50,50").unwrap();
+            }
+        }
     }
 }
 
@@ -756,6 +894,33 @@ fn whole_verdict(
         .is_some_and(|p| &p.version == to);
     if from != to && !(recorded_move && successor && was.signoff.is_none()) {
         return Err("the pack version changed without a recorded move".into());
+    }
+    // Signatures stand as made; marks are only ever removed; new ones are the sender's own.
+    if was
+        .signatures
+        .iter()
+        .any(|(id, s)| snapshot.signatures.get(id) != Some(s))
+    {
+        return Err("a signature changed or went".into());
+    }
+    if was
+        .annotations
+        .iter()
+        .any(|(id, m)| snapshot.annotations.get(id).is_some_and(|now| now != m))
+    {
+        return Err("a mark changed".into());
+    }
+    let sender = ann();
+    let new_signature_by_other = snapshot
+        .signatures
+        .iter()
+        .any(|(id, s)| !was.signatures.contains_key(id) && s.taken_by != sender);
+    let new_mark_by_other = snapshot
+        .annotations
+        .iter()
+        .any(|(id, m)| !was.annotations.contains_key(id) && m.by != sender);
+    if new_signature_by_other || new_mark_by_other {
+        return Err("a new signature or mark is not the sender's".into());
     }
     Ok(snapshot)
 }

@@ -127,3 +127,34 @@ export async function planVisitFor(monitor) {
   if (r.status !== 201) throw new Error(`planning: ${r.status} ${await r.text()}`);
   return location;
 }
+
+// Draws with a finger: Chromium's own touch emulation (Input.emulateTouchFromMouseEvent) turns a
+// drag into touch events and pointer events of type "touch", with the gesture handling a tablet
+// has, at `points` relative to the element's top left corner. (Raw Input.dispatchTouchEvent
+// strokes leave Chromium's gesture detector taking the next taps for part of them: no click.)
+export async function touchDraw(page, selector, points) {
+  await page.locator(selector).scrollIntoViewIfNeeded();
+  const box = await page.locator(selector).boundingBox();
+  if (!box) throw new Error(`${selector} is not on screen`);
+  if (points.length === 1) {
+    // A single touch is a tap.
+    await page.touchscreen.tap(box.x + points[0][0], box.y + points[0][1]);
+    await page.waitForTimeout(300);
+    return;
+  }
+  const cdp = await page.context().newCDPSession(page);
+  const send = (type, [x, y]) => cdp.send('Input.emulateTouchFromMouseEvent', {
+    type, x: Math.round(box.x + x), y: Math.round(box.y + y), button: 'left',
+    timestamp: Date.now() / 1000, clickCount: 1,
+  });
+  await send('mousePressed', points[0]);
+  for (const p of points.slice(1)) {
+    // At a finger's pace: about one sample a frame.
+    await page.waitForTimeout(16);
+    await send('mouseMoved', p);
+  }
+  await send('mouseReleased', points[points.length - 1]);
+  // The emulated touches are delivered after the calls return; detaching drops any not yet sent.
+  await page.waitForTimeout(500);
+  await cdp.detach();
+}

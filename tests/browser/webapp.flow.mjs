@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import {
   BASE, checkA11yFrame, killHard, newProfile, openTablet, planVisitFor, shot as shotAs, syncNow,
+  touchDraw,
 } from './webapp-lib.mjs';
 
 const PHOTO = process.env.ACCREDIT_PHOTO;
@@ -88,6 +89,26 @@ await page.locator('#photo-caption').fill('Lounge call bell');
 await page.locator('#photo-file').setInputFiles(PHOTO);
 await page.locator('#photos img').first().waitFor({ timeout: 30000 });
 
+// The photo marked up by finger: an arrow dragged, a label placed by a tap and typed.
+await page.locator('[id^="mark-up-"]').first().tap();
+await page.locator('#markup-surface').waitFor();
+await page.locator('#tool-Arrow').check();
+await touchDraw(page, '#markup-surface', [[60, 60], [100, 110], [160, 170], [200, 220]]);
+await page.locator('#marks li').first().waitFor();
+await page.locator('#tool-Label').check();
+await touchDraw(page, '#markup-surface', [[260, 80]]);
+await page.locator('#label-text').fill('Call bell out of reach');
+await page.locator('#label-add').tap();
+await page.locator('#marks li').nth(1).waitFor();
+const marks = await page.locator('#marks li').allInnerTexts();
+assert.match(marks[0], /^Arrow at \d+, \d+, by Mo Patel/);
+assert.match(marks[1], /^Label “Call bell out of reach”/);
+await checkA11yFrame(page, 'marking up a photo');
+await shot(page, 'photo-marked-up');
+await page.locator('#back').tap();
+await page.locator('#editor').waitFor();
+assert.match(await page.locator('#photos').innerText(), /2 marks/);
+
 // An action with a due date.
 await page.locator('#action-description').fill('Review night staffing rota');
 await page.locator('#action-due-day').fill('15');
@@ -135,7 +156,26 @@ await page.locator('#editor').waitFor();
 await page.locator('#to-signoff').tap();
 await page.locator('#mark-rest').tap();
 await page.locator('#mark-rest-yes').tap();
+// The manager and the monitor each sign with a finger on the pad.
+await page.locator('#manager-sig-name').fill('Mary Manager');
+await touchDraw(page, '#manager-sig-pad-surface', [[30, 150], [60, 60], [90, 140], [130, 50], [170, 150]]);
+await touchDraw(page, '#manager-sig-pad-surface', [[200, 100], [260, 100]]);
+assert.equal(await page.locator('#manager-sig-pad-count').innerText(), '2 strokes drawn');
+await page.locator('#manager-sig-add').tap();
+await page.locator('.signature-shown').first().waitFor();
+// Without drawing or ticking "typed name only", the monitor is told where the problem is.
+await page.locator('#monitor-sig-add').tap();
+await page.locator('#monitor-sig-pad-error').waitFor();
+// The app takes the reader to the error summary first; then back down to sign.
+await page.waitForTimeout(500);
+await touchDraw(page, '#monitor-sig-pad-surface', [[40, 120], [90, 80], [140, 130], [220, 70]]);
+await page.locator('#monitor-sig-add').tap();
+await page.locator('.signature-shown').nth(1).waitFor();
+assert.match(await page.locator('#signatures').innerText(), /Mary Manager, Registered manager[\s\S]*Mo Patel, Quality monitor/);
 await checkA11yFrame(page, 'the sign-off');
+await page.locator('#signatures-title').scrollIntoViewIfNeeded();
+await page.evaluate(() => document.querySelector('#signatures-title').scrollIntoView());
+await shot(page, 'signatures');
 await page.locator('#sign-off').tap();
 await page.locator('#read-only').waitFor().catch(async (e) => {
   console.log(await page.evaluate(() => document.body.innerText));

@@ -495,6 +495,30 @@ fn a_monitor_records_a_visit_offline_in_the_real_app_and_it_reaches_the_server()
     app.screenshot("sign-off-mark-rest");
     app.click("mark-rest-yes");
     app.wait_for("ready-to-sign");
+    // The manager signs on the pad with the mouse (WebKitGTK's pointer events, as a stylus or
+    // finger gives on a tablet), her name typed.
+    app.click("manager-sig-name");
+    app.type_text("Mary Manager");
+    let pad = app.scroll_to("manager-sig-pad-surface");
+    let at = |dx: f64, dy: f64| {
+        (
+            ((pad.x + dx) as i64).to_string(),
+            ((pad.y + dy) as i64).to_string(),
+        )
+    };
+    let (x0, y0) = at(40.0, 150.0);
+    app.xdotool(&["mousemove", &x0, &y0, "mousedown", "1"]);
+    for (dx, dy) in [(80.0, 60.0), (120.0, 140.0), (160.0, 50.0), (200.0, 150.0)] {
+        let (x, y) = at(dx, dy);
+        app.xdotool(&["mousemove", &x, &y]);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    app.xdotool(&["mouseup", "1"]);
+    app.wait_text("manager-sig-pad-count", "1 stroke drawn");
+    app.screenshot("signature-pad");
+    app.click("manager-sig-add");
+    // Taken: the pad is cleared for the next signer.
+    app.wait_text("manager-sig-pad-count", "0 strokes drawn");
     app.kill();
     let ws = Workspace::open(&data.join("accredit.db")).unwrap();
     let mut ws = ws;
@@ -508,6 +532,19 @@ fn a_monitor_records_a_visit_offline_in_the_real_app_and_it_reaches_the_server()
         Some(accredit_shared::records::Answer::NotAssessed)
     );
     assert!(v.snapshot.results.values().all(|r| r.answer.is_some()));
+    let signature = v
+        .snapshot
+        .signatures
+        .values()
+        .next()
+        .expect("the manager's signature");
+    assert_eq!(signature.name, "Mary Manager");
+    assert_eq!(signature.strokes.len(), 1);
+    assert!(
+        signature.strokes[0].len() >= 3,
+        "the drag's points: {:?}",
+        signature.strokes
+    );
 }
 
 /// Signs a workspace in as `user`, syncing the caseload and its visits.

@@ -50,6 +50,7 @@ fn routes(loc: &str, visit: &str) -> Vec<(&'static str, String)> {
         ("GET", format!("/api/v1/visits/{visit}/revisions/1")),
         ("GET", format!("/api/v1/visits/{visit}/revisions/2/changes")),
         ("GET", format!("/api/v1/visits/{visit}/compare-previous")),
+        ("GET", format!("/api/v1/visits/{visit}/signatures")),
         ("POST", format!("/api/v1/visits/{visit}/share")),
         ("POST", format!("/api/v1/visits/{visit}/comments")),
         ("POST", format!("/api/v1/visits/{visit}/confirm")),
@@ -111,6 +112,19 @@ fn routes(loc: &str, visit: &str) -> Vec<(&'static str, String)> {
         ("GET", "/api/v1/exports/visits".into()),
         ("GET", "/api/v1/exports/answers?format=json".into()),
         ("GET", "/api/v1/transparency?period=2026-11".into()),
+        ("GET", "/api/v1/appeals".into()),
+        ("POST", "/api/v1/appeals".into()),
+        ("GET", format!("/api/v1/appeals/{}", Uuid::new_v4())),
+        (
+            "POST",
+            format!("/api/v1/appeals/{}/decision", Uuid::new_v4()),
+        ),
+        (
+            "POST",
+            format!("/api/v1/appeals/{}/withdraw", Uuid::new_v4()),
+        ),
+        ("GET", "/api/v1/retention".into()),
+        ("POST", "/api/v1/retention/rules".into()),
     ]
 }
 
@@ -168,6 +182,8 @@ fn council_pages(loc: &str) -> Vec<(&'static str, String)> {
         ("GET", "/exports/locations.json?from=2020-01-01".into()),
         ("GET", "/payments/transparency?period=2026-11".into()),
         ("GET", "/payments/transparency.csv?period=2026-11".into()),
+        ("GET", "/retention".into()),
+        ("POST", "/retention/rules".into()),
     ]
 }
 
@@ -616,6 +632,8 @@ fn providers_and_monitors_reach_none_of_the_councils_people_places_or_plans() {
             ("GET", "/api/v1/market/quality"),
             ("GET", "/api/v1/market/locations"),
             ("POST", "/api/v1/contracts"),
+            ("GET", "/api/v1/retention"),
+            ("POST", "/api/v1/retention/rules"),
         ] {
             let r = c.send(method, path, "application/json", b"{}".to_vec());
             assert!(

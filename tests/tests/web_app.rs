@@ -119,6 +119,35 @@ fn a_visit_recorded_offline_in_the_web_app_survives_a_killed_browser_and_arrives
         assert_eq!(action.due_on.unwrap().to_string(), "2027-01-15");
         assert_eq!(record.photos.len(), 1);
         let photo = record.photos.values().next().unwrap();
+        // Marked up and signed by touch: the marks on that photo, the signatures as strokes,
+        // and nothing changed after either signature.
+        let marks: Vec<_> = record.annotations_of(&photo.hash).map(|(_, m)| m).collect();
+        assert_eq!(marks.len(), 2, "{marks:?}");
+        assert_eq!(marks[0].kind, accredit_shared::visit::AnnotationKind::Arrow);
+        assert_eq!(marks[1].label, "Call bell out of reach");
+        let mut signed: Vec<_> = record.signatures.values().collect();
+        signed.sort_by_key(|s| s.signed_at);
+        let names: Vec<&str> = signed.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["Mary Manager", "Mo Patel"]);
+        assert_eq!(signed[0].strokes.len(), 2, "two strokes by finger");
+        assert!(
+            signed
+                .iter()
+                .all(|s| s.strokes.iter().flatten().count() >= 2)
+        );
+        let lead = Client::sign_in(&server.url, "lead");
+        let checks = lead
+            .get(&format!("/api/v1/visits/{visit}/signatures"))
+            .json();
+        assert_eq!(checks.as_array().unwrap().len(), 2, "{checks}");
+        assert!(
+            checks
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["changed_after_signing"] == false),
+            "{checks}"
+        );
         let blob = monitor.get(&format!("/api/v1/blobs/{}", photo.hash));
         assert_eq!(blob.status, 200);
         assert_eq!(blob.body.len() as u64, photo.size);

@@ -4,7 +4,9 @@
 mod caseload;
 mod history;
 mod location;
+mod marks;
 mod pack_move;
+mod pad;
 mod probe;
 mod signoff;
 pub mod views;
@@ -65,6 +67,8 @@ pub enum Screen {
     Visit(Uuid),
     /// A visit's sign-off.
     SignOff(Uuid),
+    /// Marking up one of a visit's photos: the visit, the photo's id in it.
+    Marks(Uuid, Uuid),
     /// The sync centre.
     Sync,
     /// A visit's history.
@@ -250,6 +254,7 @@ pub fn App() -> Element {
                 Screen::Location(id) => rsx! { location::LocationScreen { id } },
                 Screen::Visit(id) => rsx! { visit::VisitScreen { id } },
                 Screen::SignOff(id) => rsx! { signoff::SignOffScreen { id } },
+                Screen::Marks(visit, photo) => rsx! { marks::MarkUpScreen { visit, photo } },
                 Screen::Sync => rsx! { SyncScreen {} },
                 Screen::History(id) => rsx! { history::HistoryScreen { id } },
             }

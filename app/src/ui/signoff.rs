@@ -3,6 +3,7 @@
 use dioxus::prelude::*;
 use uuid::Uuid;
 
+use super::pad::{SignatureForm, SignatureShown};
 use super::views::ChecklistView;
 use super::{AppContext, Screen, Ui};
 
@@ -20,6 +21,8 @@ pub(super) fn SignOffScreen(id: Uuid) -> Element {
         (Ok(c), Ok(v)) => (c, v),
         (Err(e), _) | (_, Err(e)) => return rsx! { p { class: "error-summary", "{e}" } },
     };
+    let mut signatures: Vec<_> = view.snapshot.signatures.clone().into_iter().collect();
+    signatures.sort_by_key(|(sid, s)| (s.signed_at, *sid));
     let ready = check.ready();
     let unanswered = check.unanswered.len();
     let mut confirming = use_signal(|| false);
@@ -53,6 +56,9 @@ pub(super) fn SignOffScreen(id: Uuid) -> Element {
         h1 { "Sign off the visit to {view.location_name}" }
         if let Some(s) = &view.snapshot.signoff {
             div { class: "readonly", id: "signed", {format!("Signed off by {} at {}.", s.by.name, s.at.format("%H:%M on %-d %b %Y"))} }
+            for (sid, s) in signatures.iter() {
+                SignatureShown { key: "{sid}", id: *sid, signature: s.clone() }
+            }
         } else {
             ChecklistView { check, on_open: move |cid: String| ui.go_to_criterion(id, cid),
             if unanswered > 0 {
@@ -70,7 +76,16 @@ pub(super) fn SignOffScreen(id: Uuid) -> Element {
                 }
             }
             }
-            p { "Signing confirms the scores, evidence and actions as your record of the visit. It cannot be edited on this tablet afterwards." }
+            section { id: "signatures", aria_labelledby: "signatures-title",
+                h2 { id: "signatures-title", "Signatures" }
+                p { "You and the home's manager can each sign here. Each signature keeps the record as it stands when they sign: the report shows if anything changes afterwards." }
+                for (sid, s) in signatures.iter() {
+                    SignatureShown { key: "{sid}", id: *sid, signature: s.clone() }
+                }
+                SignatureForm { visit: id, who: "manager", heading: "The manager's signature", default_name: String::new(), default_role: "Registered manager".to_owned() }
+                SignatureForm { visit: id, who: "monitor", heading: "Your signature", default_name: name.clone(), default_role: "Quality monitor".to_owned() }
+            }
+            p { "Signing off confirms the scores, evidence and actions as your record of the visit. It cannot be edited on this tablet afterwards." }
             button { class: "button", id: "sign-off", disabled: !ready, onclick: sign, "Sign off as {name}" }
         }
     }

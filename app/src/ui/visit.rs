@@ -468,7 +468,7 @@ fn Photos(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_only
     let ui = use_context::<Ui>();
     let mut caption = use_signal(String::new);
     let busy = use_signal(|| false);
-    let thumbs: Vec<(Uuid, String, String)> = snapshot
+    let thumbs: Vec<(Uuid, String, String, usize)> = snapshot
         .photos
         .iter()
         .map(|(id, p)| {
@@ -479,7 +479,8 @@ fn Photos(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_only
                 .flatten()
                 .map(|t| base64::engine::general_purpose::STANDARD.encode(t))
                 .unwrap_or_default();
-            (*id, p.caption.clone(), data)
+            let marks = snapshot.annotations_of(&p.hash).count();
+            (*id, p.caption.clone(), data, marks)
         })
         .collect();
     let recent = recent_photos(ctx.photo_dir.as_deref());
@@ -531,10 +532,15 @@ fn Photos(visit: Uuid, snapshot: VisitSnapshot, criteria: Vec<String>, read_only
         section { aria_label: "Photos", id: "section-photos",
             h2 { "Photos" }
             div { class: "thumbs", id: "photos",
-                for (id, cap, data) in thumbs {
+                for (id, cap, data, marks) in thumbs {
                     figure { key: "{id}",
                         img { src: "data:image/jpeg;base64,{data}", alt: if cap.is_empty() { "Photo".to_owned() } else { cap.clone() } }
-                        figcaption { "{cap}" }
+                        figcaption { "{cap}"
+                            if marks > 0 { span { class: "mark-count", {accredit_shared::labels::count(marks, "mark", "marks")} } }
+                        }
+                        button { class: "button secondary", id: "mark-up-{id}", onclick: move |_| ui.go(Screen::Marks(visit, id)),
+                            if read_only { "View marks" } else { "Mark up" }
+                        }
                     }
                 }
             }

@@ -20,6 +20,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 mod history;
+mod marks;
 mod pack_move;
 mod synced;
 

@@ -131,6 +131,8 @@ fn record(r: &LocationRecords, v: usize) -> anyhow::Result<VisitSnapshot> {
         resolutions: BTreeMap::new(),
         signoff: None,
         migrations: BTreeMap::new(),
+        signatures: BTreeMap::new(),
+        annotations: BTreeMap::new(),
     })
 }
 

@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/visits/{id}/compare-previous",
             get(compare_previous),
         )
+        .route("/api/v1/visits/{id}/signatures", get(signatures))
 }
 
 fn revision_number(text: &str) -> ServiceResult<u32> {
@@ -73,6 +74,20 @@ async fn compare_previous(
     let c = state
         .blocking(move |s| {
             s.db.read(|tx| history::compare_with_previous(s, tx, &caller, id))
+        })
+        .await?;
+    Ok(json_ok(&c))
+}
+
+async fn signatures(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ServiceResult<Response> {
+    let id = path_id(&id, "visit id")?;
+    let c = state
+        .blocking(move |s| {
+            s.db.read(|tx| history::signature_checks(s, tx, &caller, id))
         })
         .await?;
     Ok(json_ok(&c))

@@ -3,6 +3,7 @@
 //! health), so no route is reachable without a valid token. One module per area; none of them
 //! imports the portal.
 
+mod appeals;
 mod blobs;
 mod contracts;
 mod exports;
@@ -13,6 +14,7 @@ mod notices;
 mod people;
 mod planning;
 mod records;
+mod retention;
 mod sessions;
 mod sync;
 mod visits;
@@ -44,6 +46,8 @@ pub fn routes() -> Router<AppState> {
         .merge(exports::routes())
         .merge(history::routes())
         .merge(blobs::routes())
+        .merge(appeals::routes())
+        .merge(retention::routes())
 }
 
 /// Sync, which takes bodies up to the configured sync limit.

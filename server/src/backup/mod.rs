@@ -8,6 +8,7 @@
 //! and on the way out, so a backup that was written is whole, and a restore that finished is
 //! exactly what was backed up.
 
+mod archive;
 mod restore;
 mod take;
 
@@ -18,6 +19,7 @@ use accredit_shared::visit::is_blob_hash;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
+pub(crate) use archive::ArchiveWriter;
 pub use restore::{Restored, restore};
 pub use take::{Taken, take};
 

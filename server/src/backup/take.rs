@@ -14,8 +14,8 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use super::{
-    BLOBS, BackupError, BlobEntry, DATABASE, FORMAT, FileEntry, Hashing, MANIFEST, Manifest,
-    VERSION, blob_entry_name, blob_path, integrity_problems, io, listed_blobs, sql, sync_dir,
+    ArchiveWriter, BLOBS, BackupError, BlobEntry, DATABASE, FORMAT, FileEntry, Hashing, MANIFEST,
+    Manifest, VERSION, integrity_problems, io, listed_blobs, sql, sync_dir,
 };
 
 /// How long the copy waits for a database that stays locked (a long migration, say).
@@ -179,75 +179,18 @@ fn write_archive(
     database: &Path,
     blobs: &Path,
 ) -> Result<(), BackupError> {
-    let archive_io = || io(writing);
-    let mut encoder = zstd::stream::write::Encoder::new(file, 3).map_err(archive_io())?;
-    // A checksum over the whole stream, so damage anywhere is found on restore, even in parts
-    // the restore has no other reason to read.
-    encoder.include_checksum(true).map_err(archive_io())?;
-    let mut tar = tar::Builder::new(encoder);
-    let mtime = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let mut append = |name: &str, size: u64, data: &mut dyn Read| {
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(tar::EntryType::Regular);
-        header.set_size(size);
-        header.set_mode(0o600);
-        header.set_mtime(mtime);
-        tar.append_data(&mut header, name, data)
-    };
+    let mut archive = ArchiveWriter::new(file, writing)?;
     let json = serde_json::to_vec_pretty(manifest).map_err(|e| BackupError::Io {
         what: "writing the manifest".into(),
         error: e.into(),
     })?;
-    append(MANIFEST, json.len() as u64, &mut &json[..]).map_err(archive_io())?;
+    archive.append(MANIFEST, json.len() as u64, &mut &json[..])?;
     let mut db = File::open(database)
         .map_err(io("reading the copied database"))?
         .take(manifest.database.size);
-    append(DATABASE, manifest.database.size, &mut db).map_err(archive_io())?;
+    archive.append(DATABASE, manifest.database.size, &mut db)?;
     for blob in &manifest.blobs {
-        let path = blob_path(blobs, &blob.hash);
-        let file = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(BackupError::Data(format!(
-                    "blob {} is listed in the database but its file {} is missing",
-                    blob.hash,
-                    path.display()
-                )));
-            }
-            Err(error) => {
-                return Err(BackupError::Io {
-                    what: format!("reading blob {}", path.display()),
-                    error,
-                });
-            }
-        };
-        let on_disk = file
-            .metadata()
-            .map_err(io(format!("reading blob {}", path.display())))?
-            .len();
-        if on_disk != blob.size {
-            return Err(BackupError::Data(format!(
-                "blob {} is damaged: its file {} has {on_disk} bytes, the database says {}",
-                blob.hash,
-                path.display(),
-                blob.size
-            )));
-        }
-        let mut reader = Hashing::new(file.take(blob.size));
-        append(&blob_entry_name(&blob.hash), blob.size, &mut reader).map_err(archive_io())?;
-        let (count, hash) = reader.finish();
-        if count != blob.size || hash != blob.hash {
-            return Err(BackupError::Data(format!(
-                "blob {} is damaged: the bytes of its file {} do not match its hash",
-                blob.hash,
-                path.display()
-            )));
-        }
+        archive.append_blob(blobs, &blob.hash, blob.size)?;
     }
-    let encoder = tar.into_inner().map_err(archive_io())?;
-    encoder.finish().map_err(archive_io())?;
-    Ok(())
+    archive.finish()
 }

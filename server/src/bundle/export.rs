@@ -3,7 +3,6 @@
 //! the data directory, each checked against its hash on the way.
 
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use accredit_shared::FrameworkPack;
@@ -17,7 +16,7 @@ use super::{
     determinations_name, document_name, io, parent_dir, records_name, revisions_name, service, sql,
     visit_name,
 };
-use crate::backup::{Hashing, blob_entry_name, blob_path};
+use crate::backup::{ArchiveWriter, blob_entry_name};
 
 /// Which locations to export.
 #[derive(Clone, Debug)]
@@ -460,67 +459,14 @@ fn write_archive(
     blobs: &[Blob],
     blob_dir: &Path,
 ) -> Result<(), BundleError> {
-    let archive_io = || io(writing);
-    let mut encoder = zstd::stream::write::Encoder::new(file, 3).map_err(archive_io())?;
-    encoder.include_checksum(true).map_err(archive_io())?;
-    let mut tar = tar::Builder::new(encoder);
-    let mtime = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let mut append = |name: &str, size: u64, data: &mut dyn Read| {
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(tar::EntryType::Regular);
-        header.set_size(size);
-        header.set_mode(0o600);
-        header.set_mtime(mtime);
-        tar.append_data(&mut header, name, data)
-    };
+    let mut archive = ArchiveWriter::new(file, writing)?;
     let m = json(manifest)?;
-    append(MANIFEST, m.len() as u64, &mut &m[..]).map_err(archive_io())?;
+    archive.append(MANIFEST, m.len() as u64, &mut &m[..])?;
     for (name, bytes) in files {
-        append(name, bytes.len() as u64, &mut &bytes[..]).map_err(archive_io())?;
+        archive.append(name, bytes.len() as u64, &mut &bytes[..])?;
     }
     for blob in blobs {
-        let path = blob_path(blob_dir, &blob.hash);
-        let file = File::open(&path).map_err(|error| {
-            if error.kind() == std::io::ErrorKind::NotFound {
-                BundleError::Data(format!(
-                    "blob {} is listed in the database but its file {} is missing",
-                    blob.hash,
-                    path.display()
-                ))
-            } else {
-                BundleError::Io {
-                    what: format!("reading blob {}", path.display()),
-                    error,
-                }
-            }
-        })?;
-        let on_disk = file
-            .metadata()
-            .map_err(io(format!("reading blob {}", path.display())))?
-            .len();
-        if on_disk != blob.size {
-            return Err(BundleError::Data(format!(
-                "blob {} is damaged: its file {} has {on_disk} bytes, the database says {}",
-                blob.hash,
-                path.display(),
-                blob.size
-            )));
-        }
-        let mut reader = Hashing::new(file.take(blob.size));
-        append(&blob_entry_name(&blob.hash), blob.size, &mut reader).map_err(archive_io())?;
-        let (count, hash) = reader.finish();
-        if count != blob.size || hash != blob.hash {
-            return Err(BundleError::Data(format!(
-                "blob {} is damaged: the bytes of its file {} do not match its hash",
-                blob.hash,
-                path.display()
-            )));
-        }
+        archive.append_blob(blob_dir, &blob.hash, blob.size)?;
     }
-    let encoder = tar.into_inner().map_err(archive_io())?;
-    encoder.finish().map_err(archive_io())?;
-    Ok(())
+    Ok(archive.finish()?)
 }

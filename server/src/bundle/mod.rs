@@ -201,6 +201,20 @@ pub enum BundleError {
     Refused(String),
 }
 
+impl From<crate::backup::BackupError> for BundleError {
+    /// The archive writer is the backup's: its errors mean the same here.
+    fn from(e: crate::backup::BackupError) -> BundleError {
+        use crate::backup::BackupError as B;
+        match e {
+            B::Io { what, error } => BundleError::Io { what, error },
+            B::Database { what, error } => BundleError::Database { what, error },
+            B::Data(m) => BundleError::Data(m),
+            B::Damaged(m) => BundleError::Damaged(m),
+            B::Refused(m) => BundleError::Refused(m),
+        }
+    }
+}
+
 /// Attaches what was being done to an I/O error.
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BundleError {
     let what = what.into();

@@ -239,6 +239,18 @@ fn check_visits(
                     ));
                 }
             }
+            // Each signature must still name a record the document holds, or "changed after
+            // signing" could no longer be shown.
+            for (id, sig) in &record.signatures {
+                let readable =
+                    heads_from_strings(&sig.heads).is_some_and(|h| doc.snapshot_at(&h).is_ok());
+                if !readable {
+                    problems.push(format!(
+                        "{doc_name}: signature {id} of revision {} names heads the document cannot be read at",
+                        r.revision
+                    ));
+                }
+            }
             let Some(heads) = heads_from_strings(&r.heads) else {
                 problems.push(format!(
                     "{rev_name}: revision {} has heads that are not change hashes",

@@ -379,4 +379,44 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (pack_id, pack_version, criterion_id, score)
     ) WITHOUT ROWID;
     "#,
+    // 14: appeals against published visits, and records retention: a tombstone for each visit
+    // removed under the retention schedule, with the scores its determinations rest on.
+    r#"
+    CREATE TABLE appeals (
+        id TEXT PRIMARY KEY,
+        visit_id TEXT NOT NULL,
+        location_id TEXT NOT NULL REFERENCES locations(id),
+        lodged_by TEXT NOT NULL REFERENCES users(id),
+        lodged_at TEXT NOT NULL,
+        grounds TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'upheld', 'dismissed', 'withdrawn')),
+        decided_by TEXT REFERENCES users(id),
+        decided_at TEXT,
+        reason TEXT
+    );
+    CREATE INDEX appeals_by_visit ON appeals(visit_id, status);
+    CREATE INDEX appeals_by_location ON appeals(location_id, lodged_at);
+    CREATE UNIQUE INDEX appeals_one_open ON appeals(visit_id) WHERE status = 'open';
+    CREATE TABLE retention_tombstones (
+        visit_id TEXT PRIMARY KEY,
+        location_id TEXT NOT NULL REFERENCES locations(id),
+        published_on TEXT,
+        removed_on TEXT NOT NULL,
+        rule_version TEXT NOT NULL
+    );
+    CREATE TABLE retention_results (
+        visit_id TEXT NOT NULL REFERENCES retention_tombstones(visit_id),
+        revision INTEGER NOT NULL,
+        published_on TEXT NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (visit_id, revision)
+    );
+    CREATE TABLE retention_rules (
+        version TEXT PRIMARY KEY,
+        effective_from TEXT NOT NULL UNIQUE,
+        data TEXT NOT NULL,
+        created_by TEXT REFERENCES users(id),
+        created_at TEXT NOT NULL
+    );
+    "#,
 ];

@@ -68,6 +68,12 @@ fn action_words(action: &str) -> Option<&'static str> {
         "user.password_changed" => "Changed their password",
         "user.signed_out_everywhere" => "Signed an account out everywhere",
         "import" => "Imported a CSV file",
+        "appeal.lodged" => "Lodged an appeal against a visit",
+        "appeal.upheld" => "Upheld an appeal",
+        "appeal.dismissed" => "Dismissed an appeal",
+        "appeal.withdrawn" => "Withdrew an appeal",
+        "retention.removed" => "Removed records under the retention schedule",
+        "retention_rule.added" => "Added a version of the retention schedule",
         _ => return None,
     })
 }
@@ -206,6 +212,29 @@ fn details(e: &AuditEntry, names: &HashMap<String, String>) -> Vec<String> {
             }
             if let Some(s) = &subject {
                 out.push(format!("Account: {s}"));
+            }
+        }
+        "retention.removed" => {
+            if let Some(v) = d["rule_version"].as_str() {
+                out.push(format!("Retention rule {v}"));
+            }
+            match e.row.subject_type.as_str() {
+                "visit" => out.push("A visit's record".to_owned()),
+                "determinations" => {
+                    if let Some(n) = d["count"].as_u64() {
+                        out.push(accredit_shared::labels::count(
+                            n as usize,
+                            "stored determination",
+                            "stored determinations",
+                        ));
+                    }
+                }
+                "payment_run" => {
+                    if let Some(p) = &e.row.subject_id {
+                        out.push(format!("Payment run {p}"));
+                    }
+                }
+                _ => {}
             }
         }
         "device.revoked" => {
@@ -698,6 +727,10 @@ mod tests {
                 "visit.revision_accepted",
                 "visit.revision_rejected",
                 "action.responded",
+                "appeal.lodged",
+                "appeal.upheld",
+                "appeal.dismissed",
+                "appeal.withdrawn",
             ]
             .map(str::to_owned),
         );

@@ -17,7 +17,7 @@ use dioxus::prelude::*;
 use uuid::Uuid;
 
 use super::fields::{select, text_input, value};
-use super::layout::{FieldError, Section, error_summary, form_key, money, page};
+use super::layout::{FieldError, Section, error_summary, error_titled_page, form_key, money, page};
 use super::people::Done;
 use super::records::{date_input, read_date};
 use super::session::{Viewer, see_other};
@@ -290,14 +290,15 @@ async fn form_page(
     } else {
         StatusCode::BAD_REQUEST
     };
-    let title = if errors.is_empty() {
-        title
-    } else {
-        format!("Error: {title}")
-    };
     Ok(html(
         status,
-        page(&title, Some(viewer), Section::Contracts, body),
+        error_titled_page(
+            &title,
+            !errors.is_empty(),
+            Some(viewer),
+            Section::Contracts,
+            body,
+        ),
     ))
 }
 

@@ -8,7 +8,7 @@ use accredit_shared::labels::long_date;
 use accredit_shared::ratio::{Ratio, percent_text};
 use accredit_shared::records::Answer;
 use accredit_shared::visit::VisitSnapshot;
-use accredit_shared::visit_diff::Change;
+use accredit_shared::visit_diff::{Change, VisitDiff};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use dioxus::prelude::*;
@@ -275,6 +275,15 @@ fn comparison_body(s: &AppState, c: &Comparison, heading: &str, intro: &str) -> 
             ),
         })
         .collect();
+    // Photos, marks on them, signatures and pack moves, as sentences.
+    let others: Vec<String> = VisitDiff {
+        photos: d.photos.clone(),
+        annotations: d.annotations.clone(),
+        signatures: d.signatures.clone(),
+        migrations: d.migrations.clone(),
+        ..VisitDiff::default()
+    }
+    .lines(pack);
     rsx! {
         h1 { "{heading}" }
         p { "{intro}" }
@@ -349,6 +358,11 @@ fn comparison_body(s: &AppState, c: &Comparison, heading: &str, intro: &str) -> 
         if actions.is_empty() { p { "No action added, removed or changed." } }
         ul { class: "list", id: "action-changes",
             for (i, a) in actions.iter().enumerate() { li { key: "{i}", "{a}" } }
+        }
+        h2 { "Photos, marks and signatures" }
+        if others.is_empty() { p { "No photo, mark or signature added, removed or changed." } }
+        ul { class: "list", id: "other-changes",
+            for (i, a) in others.iter().enumerate() { li { key: "{i}", "{a}" } }
         }
     }
 }

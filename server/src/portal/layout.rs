@@ -43,6 +43,8 @@ pub enum Section {
     Exports,
     /// The view of the whole market.
     Market,
+    /// Records retention.
+    Retention,
     /// The public register.
     Register,
     /// Sign-in and other pages outside the sections.
@@ -72,6 +74,7 @@ fn nav_items(role: Role) -> Vec<(&'static str, &'static str, Section)> {
     if role == Role::Commissioner {
         items.push(("People", "/people", Section::People));
         items.push(("Imports", "/imports", Section::Imports));
+        items.push(("Retention", "/retention", Section::Retention));
     }
     items
 }
@@ -79,6 +82,23 @@ fn nav_items(role: Role) -> Vec<(&'static str, &'static str, Section)> {
 /// A whole HTML document around `body`.
 pub fn page(title: &str, viewer: Option<&Viewer>, section: Section, body: Element) -> String {
     page_refreshing(title, viewer, section, body, None)
+}
+
+/// A form page: its title starts "Error: " while the form has errors, as GOV.UK asks, so a
+/// screen reader hears at once that the submission failed.
+pub fn error_titled_page(
+    title: &str,
+    has_errors: bool,
+    viewer: Option<&Viewer>,
+    section: Section,
+    body: Element,
+) -> String {
+    let title = if has_errors {
+        format!("Error: {title}")
+    } else {
+        title.to_owned()
+    };
+    page(&title, viewer, section, body)
 }
 
 /// A page that reloads itself every `refresh` seconds (an import in progress), with no script.

@@ -4,6 +4,7 @@
 //! same rules as the API: a page someone may not see is a 404, never the data.
 
 mod account;
+mod appeals;
 mod audit_log;
 mod chart;
 mod contracts;
@@ -15,6 +16,7 @@ mod layout;
 mod locations;
 mod market;
 mod market_chart;
+mod marks;
 mod notices;
 mod payments;
 mod people;
@@ -23,6 +25,7 @@ mod plan;
 mod records;
 mod register;
 mod report;
+mod retention;
 mod review;
 mod rules;
 mod rules_form;
@@ -172,7 +175,18 @@ pub fn routes() -> Router<AppState> {
             post(account::sign_out_everywhere),
         )
         .route("/visits/{id}", get(report::page_handler))
+        .route(
+            "/visits/{id}/appeals",
+            get(appeals::for_visit).post(appeals::lodge),
+        )
+        .route("/appeals", get(appeals::list))
+        .route("/appeals/{id}", get(appeals::show))
+        .route("/appeals/{id}/decision", post(appeals::decide))
+        .route("/appeals/{id}/withdraw", post(appeals::withdraw))
+        .route("/retention", get(retention::page_handler))
+        .route("/retention/rules", post(retention::add_rule))
         .route("/visits/{id}/history", get(history::list))
+        .route("/visits/{id}/photos/{hash}", get(marks::photo))
         .route("/visits/{id}/revisions/{revision}", get(history::revision))
         .route(
             "/visits/{id}/revisions/{revision}/changes",
@@ -259,6 +273,15 @@ impl IntoResponse for PageError {
         let e = self.0;
         let status = status_of(&e);
         let (title, text) = match status {
+            // A visit removed under the retention schedule, to someone who may see its location.
+            StatusCode::NOT_FOUND if e.message().contains("removed under retention rule") => (
+                "This visit's record was removed",
+                format!(
+                    "{} Its scores stay with the tier decisions that rest on them.",
+                    capital(e.message().trim_start_matches("no such visit: ").trim_end_matches('.'))
+                        + "."
+                ),
+            ),
             StatusCode::NOT_FOUND => (
                 "Page not found",
                 "If you typed the web address, check it is correct. If you followed a link to a page you should be able to see, contact your council's quality team.".to_owned(),

@@ -15,14 +15,14 @@ use accredit_shared::visit::{ActionStatus, VisitSnapshot};
 use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::IntoResponse;
 use dioxus::prelude::*;
 use rusqlite::Connection;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{
-    FieldError, Section, day, error_summary, field_error, form_key, page, tier_text, when,
+    FieldError, Section, day, error_summary, error_titled_page, field_error, form_key, tier_text,
+    when,
 };
 use super::session::{Viewer, see_other};
 use super::sign_in::check_key;
@@ -30,6 +30,7 @@ use super::{KeyForm, PageError, PageResult, capital, html, path_id};
 use crate::auth::Role;
 use crate::blobs;
 use crate::error::ServiceError;
+use crate::service::history::{self, SignatureCheck};
 use crate::service::visits::{
     self, AttachedFile, CommentView, ProviderThread, ResponseView, ShareDetails, VisitState,
 };
@@ -56,6 +57,8 @@ struct Report {
     tier_after: Option<String>,
     /// After sharing: who the report went to and until when they can comment.
     shared: Option<ShareDetails>,
+    /// The signatures on the record, each with whether the record changed after it.
+    signatures: Vec<SignatureCheck>,
 }
 
 struct CriterionPart {
@@ -170,6 +173,7 @@ fn load(
         threads: visits::provider_threads(tx, id)?,
         responses: visits::action_responses(tx, id)?,
         files: visits::response_files(tx, id)?,
+        signatures: history::signature_checks(s, tx, &viewer.caller, id)?,
         location: location.name,
         today: s.today(),
         visit,
@@ -260,6 +264,8 @@ fn render(
     // A criterion named in the address that this report does not have opens nothing.
     let open_on = prompt_of(&focus.on).map(|_| focus.on.clone());
     let sent_at = prompt_of(&focus.at).map(|_| focus.at.clone());
+    let mut photos: Vec<_> = rec.photos.iter().collect();
+    photos.sort_by_key(|(id, p)| (p.taken_at, **id));
     let mut actions: Vec<_> = rec.actions.iter().collect();
     actions.sort_by_key(|(_, a)| (a.due_on, a.description.clone()));
     let status_line = match r.visit.status.as_str() {
@@ -338,6 +344,10 @@ fn render(
                 " · "
                 a { href: "/visits/{vid}/compare-previous", id: "compare-previous", "Compare with the previous published visit" }
             }
+            if r.visit.published_on.is_some() && viewer.caller.role != Role::Monitor {
+                " · "
+                a { href: "/visits/{vid}/appeals", id: "appeals", "Appeals" }
+            }
         }
         if r.visit.status == visits::VisitStatus::Shared {
             div { class: "inset", id: "window",
@@ -382,6 +392,10 @@ fn render(
                 }
                 li { a { href: "#comments", "Comments on the report as a whole" } {format!(" ({})", general.len())} }
                 li { a { href: "#actions", "Action plan" } {format!(" ({})", accredit_shared::labels::count(actions.len(), "action", "actions"))} }
+                if !photos.is_empty() {
+                    li { a { href: "#photos", "Photos" } {format!(" ({})", photos.len())} }
+                }
+                li { a { href: "#signatures", "Signatures" } {format!(" ({})", r.signatures.len())} }
             }
         }
         h2 { id: "scores", "Scores" }
@@ -519,13 +533,32 @@ fn render(
                 }
             }
         }
+        if !photos.is_empty() {
+            section { aria_labelledby: "photos-title", id: "photos",
+                h2 { id: "photos-title", "Photos" }
+                for (pid, photo) in photos.iter() {
+                    div { key: "{pid}",
+                        if let Some(c) = photo.criterion.as_deref().and_then(&prompt_of) {
+                            p { class: "hint", "{c}" }
+                        }
+                        {super::marks::photo_figure(vid, **pid, photo, rec)}
+                    }
+                }
+            }
+        }
+        section { aria_labelledby: "signatures-title", id: "signatures",
+            h2 { id: "signatures-title", "Signatures" }
+            if r.signatures.is_empty() { p { "Nobody signed on the device at the end of this visit." } }
+            for c in r.signatures.iter() { {super::marks::signature_block(c)} }
+        }
     };
-    let title = if errors.is_empty() {
-        title
-    } else {
-        format!("Error: {title}")
-    };
-    page(&title, Some(viewer), Section::Locations, body)
+    error_titled_page(
+        &title,
+        !errors.is_empty(),
+        Some(viewer),
+        Section::Locations,
+        body,
+    )
 }
 
 /// The query of the report's address: what was just done, and which criterion's comment form
@@ -828,25 +861,8 @@ pub async fn file(
             Ok((f, bytes))
         })
         .await?;
-    let mut r = bytes.into_response();
+    let mut r = super::marks::image_response(bytes, &f.media_type);
     let h = r.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&f.media_type) {
-        h.insert(header::CONTENT_TYPE, v);
-    }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
-        ),
-    );
     let disposition = if f.media_type.starts_with("image/") {
         "inline"
     } else {

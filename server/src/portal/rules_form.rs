@@ -22,7 +22,7 @@ use dioxus::prelude::*;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::layout::{FieldError, Section, error_summary, field_error, form_key, page};
+use super::layout::{FieldError, Section, error_summary, error_titled_page, field_error, form_key};
 use super::records::date_input;
 use super::rules::whatif_view;
 use super::session::{Viewer, see_other};
@@ -239,12 +239,13 @@ fn render(p: &FormPage<'_>) -> String {
             {adopt_panel(p)}
         }
     };
-    let title = if p.errors.is_empty() {
-        title
-    } else {
-        format!("Error: {title}")
-    };
-    page(&title, Some(p.viewer), Section::Rules, body)
+    error_titled_page(
+        &title,
+        !p.errors.is_empty(),
+        Some(p.viewer),
+        Section::Rules,
+        body,
+    )
 }
 
 fn adoption(s: &AppState, form: &RuleForm) -> Adoption {

@@ -7,7 +7,7 @@
 //! (leads decide pending revisions with them); the comparison of two published visits is for
 //! everyone who may see the visit, providers included.
 
-use accredit_shared::visit::{VisitDoc, VisitSnapshot, heads_from_strings};
+use accredit_shared::visit::{Signature, VisitDoc, VisitSnapshot, heads_from_strings};
 use accredit_shared::visit_diff::{DiffError, ScoreDiff, VisitDiff, diff, score_diff};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -262,4 +262,61 @@ pub fn compare_with_previous(
         (prev_id, prev_rev, prev),
         (visit_id, this_rev, this.record),
     ))
+}
+
+/// A signature on the record shown, and whether that record changed after it was signed.
+#[derive(Clone, Debug, Serialize)]
+pub struct SignatureCheck {
+    /// The signature's id in the document.
+    pub id: Uuid,
+    /// The signature, strokes included.
+    pub signature: Signature,
+    /// Whether the record shown differs from the record as signed (the sign-off and the
+    /// signatures themselves aside).
+    pub changed_after_signing: bool,
+    /// What changed after signing, exactly.
+    pub changes: VisitDiff,
+    /// The same as sentences.
+    pub change_lines: Vec<String>,
+}
+
+/// Every signature on the visit's current record (what its report shows), each compared with
+/// the record as it stood at the heads it signed, read from the document's own history.
+pub fn signature_checks(
+    s: &AppState,
+    tx: &Connection,
+    caller: &Caller,
+    visit_id: Uuid,
+) -> ServiceResult<Vec<SignatureCheck>> {
+    let visit = visits::require_visit(tx, caller, visit_id)?;
+    let shown = visits::revision_record(tx, visit_id, visit.current_revision)?;
+    if shown.signatures.is_empty() {
+        return Ok(Vec::new());
+    }
+    let doc = crate::docstore::load(tx, visit_id)?
+        .ok_or_else(|| ServiceError::not_found("visit document"))?;
+    let pack = s
+        .packs
+        .get(&shown.header.pack_id, &shown.header.pack_version);
+    let content = shown.signed_content();
+    let mut out = Vec::new();
+    let mut signatures: Vec<_> = shown.signatures.iter().collect();
+    signatures.sort_by_key(|(id, sig)| (sig.signed_at, **id));
+    for (id, sig) in signatures {
+        let heads = heads_from_strings(&sig.heads).ok_or_else(|| {
+            ServiceError::internal(format!("visit {visit_id}: signature heads unreadable"))
+        })?;
+        let signed = VisitDoc::read_automerge(&doc, Some(&heads)).map_err(|e| {
+            ServiceError::internal(format!("visit {visit_id} at a signature's heads: {e}"))
+        })?;
+        let changes = diff(&signed.signed_content(), &content);
+        out.push(SignatureCheck {
+            id: *id,
+            signature: sig.clone(),
+            changed_after_signing: !changes.is_empty(),
+            change_lines: changes.lines(pack),
+            changes,
+        });
+    }
+    Ok(out)
 }

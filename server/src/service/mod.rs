@@ -2,6 +2,7 @@
 //! functions that take the caller and return a `ServiceError`. The JSON API (`api/`) and the
 //! portal (`portal/`) are thin adapters over these and never import each other.
 
+pub mod appeals;
 pub mod audit_log;
 pub mod contracts;
 pub mod exports;
@@ -15,6 +16,7 @@ pub mod people;
 pub mod places;
 pub mod planning;
 pub mod records;
+pub mod retention;
 pub mod rule_drafts;
 pub mod sessions;
 pub mod transparency;

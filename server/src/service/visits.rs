@@ -260,7 +260,10 @@ pub fn require_visit(
     caller: &Caller,
     id: Uuid,
 ) -> Result<VisitState, ServiceError> {
-    let state = visit_state(tx, id)?.ok_or_else(|| ServiceError::not_found("visit"))?;
+    let Some(state) = visit_state(tx, id)? else {
+        // A visit removed under the retention schedule says so to those who may see its location.
+        return Err(crate::service::retention::not_found_visit(tx, caller, id));
+    };
     let visible = crate::access::may_see_location(tx, caller, state.location_id)?
         && (caller.role != Role::Provider || state.status != VisitStatus::SignedOff);
     if visible {

@@ -9,11 +9,14 @@
 //! typing merges; a scalar set differently on two devices keeps both values, listed by
 //! [`VisitDoc::conflicts`].
 
+mod annotation;
 mod conflicts;
 mod error;
 mod model;
+pub mod points;
 mod read;
 pub mod schema;
+mod signature;
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue};
@@ -21,10 +24,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+pub use annotation::{
+    AnnotationDraft, AnnotationKind, MARK_COLOUR, MAX_LABEL_CHARS, PhotoAnnotation, Shape,
+    annotation_problem, describe as describe_mark, shapes, stroke_width, svg_markup,
+};
 pub use conflicts::{Conflict, ConflictingValue};
 pub use error::VisitDocError;
 pub use model::*;
 pub use read::{ChangeCheck, is_blob_hash};
+pub use signature::{MAX_PAD, MAX_SIGNER_CHARS, Signature, SignatureDraft, signature_problem};
 
 use crate::framework::{FrameworkPack, PackLibrary};
 use crate::pack_migration::NotCarriedReason;
@@ -502,6 +510,135 @@ impl VisitDoc {
             by: author,
             at,
             heads,
+        })
+    }
+
+    /// Adds a signature of the record as it stands now (its heads are kept with it) and returns
+    /// its id. Take every signature before signing off: a signed-off visit is read-only here.
+    pub fn add_signature(
+        &mut self,
+        draft: &SignatureDraft,
+        at: DateTime<Utc>,
+    ) -> Result<Uuid, VisitDocError> {
+        if let Some(problem) = signature_problem(
+            &draft.name,
+            &draft.role,
+            draft.width,
+            draft.height,
+            &draft.strokes,
+        ) {
+            return Err(VisitDocError::Invalid(problem));
+        }
+        let heads = heads_to_strings(&self.doc.get_heads()).join(",");
+        let existing = self.view(None).opt_map(&ROOT, SIGNATURES, &[])?;
+        let author = self.author.clone();
+        let id = Uuid::new_v4();
+        self.edit(|d| {
+            let map = match existing {
+                Some(m) => m,
+                None => d.put_object(ROOT, SIGNATURES, ObjType::Map)?,
+            };
+            let item = d.put_object(&map, id.to_string(), ObjType::Map)?;
+            d.put(&item, NAME, draft.name.trim())?;
+            d.put(&item, ROLE, draft.role.trim())?;
+            d.put(&item, SIGNED_AT, at.to_rfc3339())?;
+            d.put(&item, HEADS, heads.as_str())?;
+            d.put(&item, WIDTH, u64::from(draft.width))?;
+            d.put(&item, HEIGHT, u64::from(draft.height))?;
+            d.put(&item, STROKES, points::encode_strokes(&draft.strokes))?;
+            let by = d.put_object(&item, TAKEN_BY, ObjType::Map)?;
+            put_author(d, &by, &author)
+        })?;
+        Ok(id)
+    }
+
+    /// Draws a mark over a photo of this visit, by the photo's hash, and returns its id. The
+    /// photo itself is untouched.
+    pub fn add_annotation(
+        &mut self,
+        photo_hash: &str,
+        draft: &AnnotationDraft,
+        at: DateTime<Utc>,
+    ) -> Result<Uuid, VisitDocError> {
+        let snapshot = self.snapshot()?;
+        let photo = snapshot
+            .photos
+            .values()
+            .find(|p| p.hash == photo_hash)
+            .ok_or_else(|| VisitDocError::NotFound {
+                what: "photo",
+                id: photo_hash.to_owned(),
+            })?;
+        let label = if draft.kind == AnnotationKind::Label {
+            draft.label.trim()
+        } else {
+            draft.label.as_str()
+        };
+        if let Some(problem) =
+            annotation_problem(draft.kind, &draft.points, label, photo.width, photo.height)
+        {
+            return Err(VisitDocError::Invalid(problem));
+        }
+        let view = self.view(None);
+        let root = view.opt_map(&ROOT, ANNOTATIONS, &[])?;
+        let marks = match &root {
+            Some(r) => view.opt_map(r, photo_hash, &[ANNOTATIONS])?,
+            None => None,
+        };
+        let author = self.author.clone();
+        let id = Uuid::new_v4();
+        self.edit(|d| {
+            let root = match root {
+                Some(r) => r,
+                None => d.put_object(ROOT, ANNOTATIONS, ObjType::Map)?,
+            };
+            let marks = match marks {
+                Some(m) => m,
+                None => d.put_object(&root, photo_hash, ObjType::Map)?,
+            };
+            let item = d.put_object(&marks, id.to_string(), ObjType::Map)?;
+            d.put(&item, KIND, enum_text(&draft.kind))?;
+            d.put(&item, POINTS, points::encode_points(&draft.points))?;
+            if draft.kind == AnnotationKind::Label {
+                d.put(&item, LABEL, label)?;
+            }
+            d.put(&item, AT, at.to_rfc3339())?;
+            let by = d.put_object(&item, BY, ObjType::Map)?;
+            put_author(d, &by, &author)
+        })?;
+        Ok(id)
+    }
+
+    /// Removes a mark from a photo (from every copy of the photo's marks).
+    pub fn remove_annotation(&mut self, id: Uuid) -> Result<(), VisitDocError> {
+        let view = self.view(None);
+        let key = id.to_string();
+        let mut holders = Vec::new();
+        for (value, root) in view.get_all(&ROOT, ANNOTATIONS)? {
+            if !matches!(value, automerge::Value::Object(ObjType::Map)) {
+                continue;
+            }
+            for hash in view.keys(&root) {
+                for (value, marks) in view.get_all(&root, &hash)? {
+                    if matches!(value, automerge::Value::Object(ObjType::Map))
+                        && view.get(&marks, &key)?.is_some()
+                    {
+                        holders.push(marks);
+                    }
+                }
+            }
+        }
+        if holders.is_empty() {
+            return Err(VisitDocError::NotFound {
+                what: "mark",
+                id: key,
+            });
+        }
+        self.edit(|d| {
+            for marks in &holders {
+                d.delete(marks, key.as_str())?;
+            }
+            Ok(())
         })
     }
 

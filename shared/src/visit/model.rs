@@ -7,6 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::annotation::PhotoAnnotation;
+use super::signature::Signature;
 use crate::calendar::london_date;
 use crate::pack_migration::NotCarried;
 use crate::records::{Answer, Priority, PublishedVisit, VisitType};
@@ -218,6 +220,12 @@ pub struct VisitSnapshot {
     /// Moves to newer pack versions while a draft, by id (none for most visits).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub migrations: BTreeMap<Uuid, PackMove>,
+    /// Signatures drawn at the end of the visit, by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub signatures: BTreeMap<Uuid, Signature>,
+    /// Marks drawn over photos, by id (the document keys them by the photo's hash).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<Uuid, PhotoAnnotation>,
 }
 
 impl VisitSnapshot {
@@ -242,6 +250,30 @@ impl VisitSnapshot {
             ..s.clone()
         };
         strip(self) == strip(other)
+    }
+
+    /// The record without its sign-off and signatures: what a signature vouches for, so that
+    /// signing (or a second person signing) is never itself a change to what was signed.
+    pub fn signed_content(&self) -> VisitSnapshot {
+        VisitSnapshot {
+            signoff: None,
+            signatures: BTreeMap::new(),
+            ..self.clone()
+        }
+    }
+
+    /// The marks on one photo, oldest first.
+    pub fn annotations_of<'a>(
+        &'a self,
+        photo_hash: &'a str,
+    ) -> impl Iterator<Item = (&'a Uuid, &'a PhotoAnnotation)> + 'a {
+        let mut marks: Vec<_> = self
+            .annotations
+            .iter()
+            .filter(move |(_, a)| a.photo_hash == photo_hash)
+            .collect();
+        marks.sort_by_key(|(id, a)| (a.at, **id));
+        marks.into_iter()
     }
 
     /// This visit as a published revision, the form the tier engine reads.

@@ -13,9 +13,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use super::annotation::{AnnotationKind, PhotoAnnotation, annotation_problem};
 use super::error::{VisitDocError, malformed};
 use super::model::*;
+use super::points::{decode_points, decode_strokes};
 use super::schema::*;
+use super::signature::{Signature, signature_problem};
 use crate::framework::{FrameworkPack, PackLibrary};
 use crate::pack_migration::{NotCarried, NotCarriedReason};
 use crate::records::Answer;
@@ -790,6 +793,8 @@ fn read_snapshot_with(
             Some(read_signoff(&view.fields(&map))?)
         }
     };
+    let signatures = read_signatures(view, &root)?;
+    let annotations = read_annotations(view, &root, &photos)?;
     Ok(VisitSnapshot {
         header,
         created_by,
@@ -802,6 +807,164 @@ fn read_snapshot_with(
         resolutions,
         signoff,
         migrations,
+        signatures,
+        annotations,
+    })
+}
+
+/// The one map at `key` of a section item: items of signatures and annotations are written once
+/// under a fresh UUID, so two maps at one key are not two people's work but a malformed change.
+fn single_map(f: &Fields<'_>, key: &str, path: &[&str]) -> Result<ObjId, VisitDocError> {
+    let maps = f.all_maps(key, path)?;
+    match maps.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(malformed(&with(path, key), "expected a map")),
+        _ => Err(malformed(
+            &with(path, key),
+            "is written once, but was written twice concurrently",
+        )),
+    }
+}
+
+/// Every signature. The `signatures` map is made by the first device to take one, so two devices
+/// may each have made it: both are read, and no signature is lost.
+fn read_signatures(
+    view: View<'_>,
+    root: &Fields<'_>,
+) -> Result<BTreeMap<Uuid, Signature>, VisitDocError> {
+    let mut out = BTreeMap::new();
+    for map in root.all_maps(SIGNATURES, &[])? {
+        let fields = view.fields(&map);
+        for (key, _) in &fields.entries {
+            let path = [SIGNATURES, key.as_str()];
+            let id = parse_uuid(key).ok_or_else(|| malformed(&path, "key is not a UUID"))?;
+            let item = single_map(&fields, key, &[SIGNATURES])?;
+            out.insert(id, read_signature(view, &view.fields(&item), &path)?);
+        }
+    }
+    Ok(out)
+}
+
+fn read_heads(f: &Fields<'_>, path: &[&str]) -> Result<Vec<String>, VisitDocError> {
+    let heads: Vec<String> = f
+        .req_str(HEADS, path)?
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if heads.iter().any(|h| h.parse::<ChangeHash>().is_err()) {
+        return Err(malformed(
+            &with(path, HEADS),
+            "expected change hashes (hex) separated by commas",
+        ));
+    }
+    Ok(heads)
+}
+
+fn read_signature(
+    view: View<'_>,
+    f: &Fields<'_>,
+    path: &[&str],
+) -> Result<Signature, VisitDocError> {
+    for key in [NAME, ROLE, SIGNED_AT, HEADS, WIDTH, HEIGHT, STROKES] {
+        f.unchanging(key, path)?;
+    }
+    let heads = read_heads(f, path)?;
+    // The record signed must be in this document's history, or "changed since" means nothing.
+    for h in &heads {
+        let known = h
+            .parse::<ChangeHash>()
+            .ok()
+            .and_then(|hash| view.doc.get_change_by_hash(&hash))
+            .is_some();
+        if !known {
+            return Err(malformed(
+                &with(path, HEADS),
+                format!("names change {h}, which this document does not hold"),
+            ));
+        }
+    }
+    let size = |key: &str| -> Result<u32, VisitDocError> {
+        u32::try_from(f.req_uint(key, path)?)
+            .map_err(|_| malformed(&with(path, key), "out of range"))
+    };
+    let signature = Signature {
+        name: f.req_str(NAME, path)?,
+        role: f.req_str(ROLE, path)?,
+        signed_at: f.req_parsed(SIGNED_AT, path, parse_instant)?,
+        heads,
+        width: size(WIDTH)?,
+        height: size(HEIGHT)?,
+        strokes: f.req_parsed(STROKES, path, decode_strokes)?,
+        taken_by: f.author(TAKEN_BY, path)?,
+    };
+    if let Some(problem) = signature_problem(
+        &signature.name,
+        &signature.role,
+        signature.width,
+        signature.height,
+        &signature.strokes,
+    ) {
+        return Err(malformed(path, problem));
+    }
+    Ok(signature)
+}
+
+/// Every mark on every photo: `annotations` → photo hash → mark id → mark. Like signatures, the
+/// maps above the marks are made by whichever device marks a photo first, so all of them are
+/// read: two monitors marking the same photo offline both keep their marks.
+fn read_annotations(
+    view: View<'_>,
+    root: &Fields<'_>,
+    photos: &BTreeMap<Uuid, PhotoRef>,
+) -> Result<BTreeMap<Uuid, PhotoAnnotation>, VisitDocError> {
+    let mut out = BTreeMap::new();
+    for map in root.all_maps(ANNOTATIONS, &[])? {
+        let by_photo = view.fields(&map);
+        for (hash, _) in &by_photo.entries {
+            let photo_path = [ANNOTATIONS, hash.as_str()];
+            let Some(photo) = photos.values().find(|p| &p.hash == hash) else {
+                return Err(malformed(
+                    &photo_path,
+                    "marks a photo this visit does not hold",
+                ));
+            };
+            for marks in by_photo.all_maps(hash, &[ANNOTATIONS])? {
+                let marks = view.fields(&marks);
+                for (key, _) in &marks.entries {
+                    let path = [ANNOTATIONS, hash.as_str(), key.as_str()];
+                    let id =
+                        parse_uuid(key).ok_or_else(|| malformed(&path, "key is not a UUID"))?;
+                    let item = single_map(&marks, key, &photo_path)?;
+                    out.insert(id, read_annotation(&view.fields(&item), &path, photo)?);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn read_annotation(
+    f: &Fields<'_>,
+    path: &[&str],
+    photo: &PhotoRef,
+) -> Result<PhotoAnnotation, VisitDocError> {
+    for key in [KIND, POINTS, LABEL, AT] {
+        f.unchanging(key, path)?;
+    }
+    let kind: AnnotationKind = f.req_parsed(KIND, path, parse_enum)?;
+    let points = f.req_parsed(POINTS, path, decode_points)?;
+    let label = f.opt_str(LABEL, path)?.unwrap_or_default();
+    if let Some(problem) = annotation_problem(kind, &points, &label, photo.width, photo.height) {
+        return Err(malformed(path, problem));
+    }
+    Ok(PhotoAnnotation {
+        photo_hash: photo.hash.clone(),
+        kind,
+        points,
+        label,
+        by: f.author(BY, path)?,
+        at: f.req_parsed(AT, path, parse_instant)?,
     })
 }
 
@@ -934,18 +1097,7 @@ fn check_migrations(
 }
 
 fn read_signoff(f: &Fields<'_>) -> Result<SignOff, VisitDocError> {
-    let heads: Vec<String> = f
-        .req_str(HEADS, &[SIGNOFF])?
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if heads.iter().any(|h| h.parse::<ChangeHash>().is_err()) {
-        return Err(malformed(
-            &[SIGNOFF, HEADS],
-            "expected change hashes (hex) separated by commas",
-        ));
-    }
+    let heads = read_heads(f, &[SIGNOFF])?;
     Ok(SignOff {
         by: f.author(BY, &[SIGNOFF])?,
         at: f.req_parsed(AT, &[SIGNOFF], parse_instant)?,
@@ -1005,8 +1157,17 @@ fn reach(doc: &AutoCommit, changes: &[automerge::Change]) -> Reach {
             let Some((section, item)) = place else {
                 return Reach::Everything;
             };
-            if ![OFFICERS, RESULTS, EVIDENCE, PHOTOS, ACTIONS, RESOLUTIONS]
-                .contains(&section.as_str())
+            if ![
+                OFFICERS,
+                RESULTS,
+                EVIDENCE,
+                PHOTOS,
+                ACTIONS,
+                RESOLUTIONS,
+                SIGNATURES,
+                ANNOTATIONS,
+            ]
+            .contains(&section.as_str())
             {
                 return Reach::Everything;
             }
@@ -1142,11 +1303,22 @@ pub(crate) fn check_changes(
                 };
                 resolved_with_reasons(doc, before, &results)?;
             }
+            let change_authors = authors_of(view, &actors)?;
+            marks_kept(
+                before,
+                View {
+                    doc,
+                    heads: Some(before),
+                },
+                &snapshot.signatures,
+                &snapshot.annotations,
+                &change_authors,
+            )?;
             return Ok(ChangeCheck {
                 header: snapshot.header,
                 signed_off: snapshot.signoff.is_some(),
                 photos_touched: true,
-                change_authors: authors_of(view, &actors)?,
+                change_authors,
             });
         }
     };
@@ -1154,7 +1326,26 @@ pub(crate) fn check_changes(
     let header = read_header(&root)?;
     let layout = read_layout(&root)?;
     let pack = Some(pack_of(&header, packs)?);
+    let change_authors = authors_of(view, &actors)?;
+    if items
+        .iter()
+        .any(|(s, _)| [SIGNATURES, ANNOTATIONS, PHOTOS].contains(&s.as_str()))
+    {
+        // Small sections, read whole: their maps may exist in several concurrent copies, and a
+        // mark must match a photo the visit still holds.
+        let photos = uuid_map(view, &root, PHOTOS, read_photo)?;
+        let signatures = read_signatures(view, &root)?;
+        let annotations = read_annotations(view, &root, &photos)?;
+        let was = View {
+            doc,
+            heads: Some(before),
+        };
+        marks_kept(before, was, &signatures, &annotations, &change_authors)?;
+    }
     for (section, key) in &items {
+        if [SIGNATURES, ANNOTATIONS].contains(&section.as_str()) {
+            continue;
+        }
         let Some(map) = root.opt_map(section, &[])? else {
             continue;
         };
@@ -1202,8 +1393,84 @@ pub(crate) fn check_changes(
         header,
         signed_off: root.get(SIGNOFF).is_some(),
         photos_touched: items.iter().any(|(s, _)| s == PHOTOS),
-        change_authors: authors_of(view, &actors)?,
+        change_authors,
     })
+}
+
+/// A signature is written once and never removed or changed: it vouches for a record, and a
+/// signature that could be edited vouches for nothing. A mark on a photo is written once and may
+/// only be removed. A new signature or mark must be taken by one of the people whose changes
+/// these are, not attributed to someone else.
+fn marks_kept(
+    before: &[ChangeHash],
+    was: View<'_>,
+    signatures: &BTreeMap<Uuid, Signature>,
+    annotations: &BTreeMap<Uuid, PhotoAnnotation>,
+    change_authors: &[Author],
+) -> Result<(), VisitDocError> {
+    let (was_signatures, was_annotations) = if before.is_empty() {
+        (BTreeMap::new(), BTreeMap::new())
+    } else {
+        let root = was.fields(&ROOT);
+        let photos = uuid_map(was, &root, PHOTOS, read_photo)?;
+        (
+            read_signatures(was, &root)?,
+            read_annotations(was, &root, &photos)?,
+        )
+    };
+    for (id, old) in &was_signatures {
+        let id_text = id.to_string();
+        match signatures.get(id) {
+            Some(now) if now == old => {}
+            Some(_) => {
+                return Err(malformed(
+                    &[SIGNATURES, id_text.as_str()],
+                    "a signature cannot be changed once made",
+                ));
+            }
+            None => {
+                return Err(malformed(
+                    &[SIGNATURES, id_text.as_str()],
+                    "a signature cannot be removed",
+                ));
+            }
+        }
+    }
+    for (id, old) in &was_annotations {
+        if annotations.get(id).is_some_and(|now| now != old) {
+            return Err(malformed(
+                &[
+                    ANNOTATIONS,
+                    old.photo_hash.as_str(),
+                    id.to_string().as_str(),
+                ],
+                "a mark cannot be changed once made (remove it and draw another)",
+            ));
+        }
+    }
+    let taken_here = |who: &Author| change_authors.iter().any(|a| a.user_id == who.user_id);
+    for (id, s) in signatures {
+        if !was_signatures.contains_key(id) && !taken_here(&s.taken_by) {
+            return Err(malformed(
+                &[SIGNATURES, id.to_string().as_str(), TAKEN_BY],
+                "a new signature must be taken by the person whose device sends it",
+            ));
+        }
+    }
+    for (id, a) in annotations {
+        if !was_annotations.contains_key(id) && !taken_here(&a.by) {
+            return Err(malformed(
+                &[
+                    ANNOTATIONS,
+                    a.photo_hash.as_str(),
+                    id.to_string().as_str(),
+                    BY,
+                ],
+                "a new mark must be made by the person whose device sends it",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The author of each change, by its actor in the `authors` map; a change by an actor nobody

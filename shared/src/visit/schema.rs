@@ -69,6 +69,8 @@ pub(crate) const ACTIONS: &str = "actions";
 pub(crate) const RESOLUTIONS: &str = "resolutions";
 pub(crate) const SIGNOFF: &str = "signoff";
 pub(crate) const MIGRATIONS: &str = "migrations";
+pub(crate) const SIGNATURES: &str = "signatures";
+pub(crate) const ANNOTATIONS: &str = "annotations";
 
 pub(crate) const USER_ID: &str = "user_id";
 pub(crate) const NAME: &str = "name";
@@ -102,6 +104,12 @@ pub(crate) const PREVIOUS: &str = "previous";
 pub(crate) const NOT_CARRIED: &str = "not_carried";
 pub(crate) const INTO: &str = "into";
 pub(crate) const CARRIED_FROM: &str = "carried_from";
+pub(crate) const ROLE: &str = "role";
+pub(crate) const SIGNED_AT: &str = "signed_at";
+pub(crate) const STROKES: &str = "strokes";
+pub(crate) const TAKEN_BY: &str = "taken_by";
+pub(crate) const POINTS: &str = "points";
+pub(crate) const LABEL: &str = "label";
 
 /// Namespace of the UUIDs that key criterion results (UUID v5 of `pack@version/criterion`).
 const RESULT_NAMESPACE: Uuid = Uuid::from_u128(0x6a1c_53f2_9d0e_4b7a_8c15_2f4e_7b90_d3a1);
