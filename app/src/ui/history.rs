@@ -50,13 +50,16 @@ fn counts<K, T>(what: &str, changes: &std::collections::BTreeMap<K, Change<T>>) 
     (!parts.is_empty()).then(|| format!("{what}: {}", parts.join(", ")))
 }
 
-/// Evidence, photos, actions and resolutions a diff adds, removes or changes, in words.
+/// Evidence, photos, actions, resolutions, signatures and marks a diff adds, removes or changes,
+/// in words.
 pub(super) fn item_lines(d: &VisitDiff) -> Vec<String> {
     let mut out: Vec<String> = [
         counts("Evidence", &d.evidence),
         counts("Photos", &d.photos),
         counts("Actions", &d.actions),
         counts("Conflicts resolved", &d.resolutions),
+        counts("Signatures", &d.signatures),
+        counts("Marks on photos", &d.annotations),
     ]
     .into_iter()
     .flatten()

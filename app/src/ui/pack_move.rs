@@ -49,7 +49,7 @@ pub(super) fn VersionPanel(id: Uuid, moves: Vec<PackMove>, read_only: bool) -> E
                     ResultTable { id: "refused-changes", caption: "Changes the server did not accept".to_owned(), rows: r.to_reenter.clone() }
                 }
                 if r.other_items > 0 {
-                    p { "Also {r.other_items} evidence, photo or action changes, kept in the copy." }
+                    p { "Also {r.other_items} changes to evidence, photos, actions, signatures or marks, kept in the copy." }
                 }
                 button {
                     class: "button",
@@ -116,7 +116,7 @@ pub(super) fn VersionPanel(id: Uuid, moves: Vec<PackMove>, read_only: bool) -> E
                     }
                 }
                 if copy.other_items > 0 {
-                    p { "Also {copy.other_items} evidence, photo or action changes." }
+                    p { "Also {copy.other_items} changes to evidence, photos, actions, signatures or marks." }
                 }
                 button {
                     class: "button secondary",

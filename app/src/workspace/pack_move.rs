@@ -99,7 +99,8 @@ pub struct Recovery {
     /// What the refused copy holds beyond the state recovery restores: kept in the set-aside
     /// copy, to be entered again.
     pub to_reenter: Vec<ResultChange>,
-    /// Evidence, photos and actions the restored draft would lack (kept in the copy too).
+    /// Evidence, photos, actions, signatures and marks the restored draft would lack (kept in
+    /// the copy too).
     pub other_items: usize,
 }
 
@@ -118,7 +119,7 @@ pub struct SetAside {
     /// the draft's current version (id and prompt, through the mapping; none when that version
     /// has no counterpart), to enter it again there.
     pub edits: Vec<(ResultChange, Vec<(String, String)>)>,
-    /// Evidence, photos and actions it held beyond the restored draft.
+    /// Evidence, photos, actions, signatures and marks it held beyond the restored draft.
     pub other_items: usize,
     /// The whole copy (an Automerge save), to export.
     pub bytes: Vec<u8>,
@@ -297,7 +298,11 @@ impl Workspace {
             at,
             back_to_version: point.back_to_version,
             to_reenter: result_changes(&d, pack, earlier),
-            other_items: d.evidence.len() + d.photos.len() + d.actions.len(),
+            other_items: d.evidence.len()
+                + d.photos.len()
+                + d.actions.len()
+                + d.signatures.len()
+                + d.annotations.len(),
         }))
     }
 
@@ -440,7 +445,11 @@ impl Workspace {
                 at: row.created_at,
                 pack_version: h.pack_version.clone(),
                 edits,
-                other_items: d.evidence.len() + d.photos.len() + d.actions.len(),
+                other_items: d.evidence.len()
+                    + d.photos.len()
+                    + d.actions.len()
+                    + d.signatures.len()
+                    + d.annotations.len(),
                 bytes: row.bytes,
             });
         }
