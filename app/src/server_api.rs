@@ -7,8 +7,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use accredit_shared::api::{
-    ErrorBody, LocationsResponse, Role, RuleSetSourcesResponse, SessionRequest, SessionResponse,
-    VisitDetail, VisitsResponse,
+    ErrorBody, LocationsResponse, PacksResponse, Role, RuleSetSourcesResponse, SessionRequest,
+    SessionResponse, VisitDetail, VisitsResponse,
 };
 use accredit_shared::sync::compress;
 use serde::{Deserialize, Serialize};
@@ -266,6 +266,27 @@ impl ServerApi {
     /// `GET /api/v1/visits/{id}`.
     pub async fn visit(&self, id: Uuid) -> AppResult<VisitDetail> {
         self.get_json(format!("/api/v1/visits/{id}")).await
+    }
+
+    /// `GET /api/v1/packs`: every framework pack version the server knows.
+    pub async fn packs(&self) -> AppResult<PacksResponse> {
+        self.get_json("/api/v1/packs".to_owned()).await
+    }
+
+    /// `GET /api/v1/packs/{id}/{version}`: one pack version as served (JSON text), to be read
+    /// with `FrameworkPack::from_json` and kept on the device.
+    pub async fn pack_source(&self, id: &str, version: &str) -> AppResult<String> {
+        let reply = self
+            .call(HttpRequest {
+                method: "GET",
+                path: format!("/api/v1/packs/{id}/{version}"),
+                token: None,
+                headers: Vec::new(),
+                body: None,
+            })
+            .await?;
+        String::from_utf8(reply.body)
+            .map_err(|e| AppError::Refused(format!("the server's pack is not text: {e}")))
     }
 
     /// `GET /api/v1/rule-sets/sources`: every rule set's TOML.

@@ -84,7 +84,8 @@ async fn run(
     }
     // Fetched off the lock (each cached history is read under it briefly), stored under it:
     // a slow server never freezes the screens.
-    let fetched = fetch_reference(api, &mut |id| lock(ws).cached_history(id)).await?;
+    let known = lock(ws).pack_versions();
+    let fetched = fetch_reference(api, &known, &mut |id| lock(ws).cached_history(id)).await?;
     lock(ws).store_reference(fetched)?;
     report.stage = "Up to date".to_owned();
     progress(&report);

@@ -170,6 +170,106 @@ struct RawPack {
     migration: Option<RawMigration>,
 }
 
+/// A pack in its served JSON form: every criterion names its scale, weights are exact ratios.
+#[derive(Deserialize)]
+struct ServedPack {
+    id: String,
+    version: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    scales: BTreeMap<String, Scale>,
+    policy: AnswerPolicy,
+    domains: Vec<ServedDomain>,
+    #[serde(default)]
+    migration: Option<RawMigration>,
+}
+
+#[derive(Deserialize)]
+struct ServedDomain {
+    id: String,
+    title: String,
+    weight: Ratio,
+    standards: Vec<ServedStandard>,
+}
+
+#[derive(Deserialize)]
+struct ServedStandard {
+    id: String,
+    title: String,
+    #[serde(default)]
+    statement: String,
+    criteria: Vec<ServedCriterion>,
+}
+
+#[derive(Deserialize)]
+struct ServedCriterion {
+    id: String,
+    prompt: String,
+    #[serde(default)]
+    guidance: String,
+    #[serde(default)]
+    evidence_prompts: Vec<String>,
+    weight: Ratio,
+    #[serde(default)]
+    critical: bool,
+    scale_id: String,
+}
+
+/// A weight as the pack's decimal: exact, since pack weights have at most three decimals (one
+/// that has more is refused by the checks, as in TOML).
+fn decimal(r: Ratio) -> f64 {
+    r.numer() as f64 / r.denom() as f64
+}
+
+impl ServedPack {
+    fn into_raw(self) -> RawPack {
+        // Every criterion names its scale, so the default is never used; any known one will do.
+        let default_scale = self.scales.keys().next().cloned().unwrap_or_default();
+        RawPack {
+            id: self.id,
+            version: self.version,
+            title: self.title,
+            description: self.description,
+            default_scale,
+            scales: self.scales,
+            policy: self.policy,
+            domains: self
+                .domains
+                .into_iter()
+                .map(|d| RawDomain {
+                    id: d.id,
+                    title: d.title,
+                    weight: decimal(d.weight),
+                    standards: d
+                        .standards
+                        .into_iter()
+                        .map(|s| RawStandard {
+                            id: s.id,
+                            title: s.title,
+                            statement: s.statement,
+                            criteria: s
+                                .criteria
+                                .into_iter()
+                                .map(|c| RawCriterion {
+                                    id: c.id,
+                                    prompt: c.prompt,
+                                    guidance: c.guidance,
+                                    evidence_prompts: c.evidence_prompts,
+                                    weight: decimal(c.weight),
+                                    critical: c.critical,
+                                    scale: Some(c.scale_id),
+                                })
+                                .collect(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            migration: self.migration,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMigration {
@@ -415,7 +515,23 @@ fn check_migration(
 impl FrameworkPack {
     /// Parses and validates a pack from TOML. Every problem is reported with its field path.
     pub fn from_toml(text: &str) -> Result<FrameworkPack, LoadError> {
-        let raw: RawPack = parse_toml(DOC, text)?;
+        FrameworkPack::from_raw(parse_toml(DOC, text)?)
+    }
+
+    /// Reads a pack as `GET /api/v1/packs/{id}/{version}` serves it (this type's JSON form), with
+    /// the checks [`FrameworkPack::from_toml`] makes: a device keeps the versions it is sent.
+    pub fn from_json(text: &str) -> Result<FrameworkPack, LoadError> {
+        let served: ServedPack = serde_json::from_str(text).map_err(|e| LoadError {
+            document: DOC,
+            problems: vec![crate::load_error::FieldProblem {
+                path: String::new(),
+                message: e.to_string(),
+            }],
+        })?;
+        FrameworkPack::from_raw(served.into_raw())
+    }
+
+    fn from_raw(raw: RawPack) -> Result<FrameworkPack, LoadError> {
         let mut p = Problems::default();
         if !is_valid_id(&raw.id) {
             p.add("id", "must be lowercase letters, digits, '.', '-' or '_'");

@@ -3,6 +3,7 @@
 //! and sync protocol, as a device would.
 
 pub mod camera;
+pub mod pack_versions;
 
 pub use camera::camera_jpeg;
 

@@ -738,3 +738,195 @@ fn a_photo_chosen_in_the_desktop_file_picker_is_added_to_the_visit() {
         "the chosen picture"
     );
 }
+
+/// A draft on the shipped framework version and a newer version on the tablet, in the real
+/// window: the visit offers the move, previews what carries and what does not, moves, lists what
+/// was not carried over, opens in the new version, and its history shows each session.
+#[test]
+fn a_monitor_previews_and_moves_a_draft_to_the_new_framework_version_and_reads_its_history() {
+    move_a_draft_in_the_window(Xvfb::landscape(), "landscape");
+    move_a_draft_in_the_window(Xvfb::portrait(), "portrait");
+}
+
+fn move_a_draft_in_the_window(x: Xvfb, layout: &str) {
+    use accredit_e2e::pack_versions::*;
+    use accredit_shared::records::{Answer, VisitType};
+    let dir = tempfile::tempdir().unwrap();
+    let assets = assets_copy(dir.path());
+    publish_v2(&assets);
+    let assets_env = assets.to_string_lossy().into_owned();
+    let server = Server::demo_with_env(dir.path(), &[("ACCREDIT_ASSETS", &assets_env)]);
+    let data = dir.path().join("tablet");
+    std::fs::create_dir_all(&data).unwrap();
+    let draft = {
+        let ws = std::sync::Mutex::new(Workspace::open(&data.join("accredit.db")).unwrap());
+        pollster::block_on(accredit_app::workspace::sign_in(
+            &ws,
+            &accredit_app::server_api::ServerApi::at(&server.url, None),
+            &server.url,
+            "monitor1",
+            "accredit-demo",
+            "Mo's tablet",
+        ))
+        .unwrap();
+        let mut w = ws.lock().unwrap();
+        let today = accredit_shared::calendar::london_date(chrono::Utc::now());
+        let seaview = w.caseload("Seaview", today).unwrap()[0].location.id;
+        let id = w
+            .start_visit(seaview, VisitType::Annual, true, chrono::Utc::now())
+            .unwrap();
+        let criteria: Vec<(String, i32)> = w
+            .pack()
+            .criteria()
+            .map(|c| (c.id.clone(), c.scale.max))
+            .collect();
+        for (c, max) in &criteria {
+            w.set_answer(id, c, Some(Answer::Score(*max))).unwrap();
+        }
+        w.set_notes(id, REMOVED, "Apology letters on file.")
+            .unwrap();
+        id
+    };
+    let photos = dir.path().join("camera");
+    camera_roll(&photos);
+    let shots = workspace().join("target/screenshots");
+    let app = App::start(&x, &data, &server.url, &photos, &shots);
+    app.wait_for("caseload");
+    let card = app.id_with_text("location-", "Seaview House");
+    app.click(&card);
+    app.click(&format!("continue-{draft}"));
+    app.wait_text("move-offer-title", &format!("Version {V2}"));
+    app.click("preview-move");
+    app.wait_text("move-preview", RENAMED_TO);
+    app.wait_text("preview-not-carried", REMOVED);
+    app.screenshot(&format!("move-preview-{layout}"));
+    app.click("move-draft");
+    app.wait_text("not-carried", "Apology letters on file.");
+    app.wait_text("notice", &format!("now on version {V2}"));
+    assert!(app.seen("move-offer").is_none(), "no offer after the move");
+    app.scroll_to("not-carried");
+    app.screenshot(&format!("moved-{layout}"));
+    // The editor shows the draft in its new version: the renamed criterion is there.
+    app.wait_for(&format!("criterion-{}", RENAMED_TO.replace('.', "-")));
+    app.click("to-history");
+    app.wait_text("history-point-2", V2);
+    app.wait_text("history-moved-2", &format!("From version {V1} to {V2}"));
+    app.wait_text("history-point-1", "Score after");
+    app.screenshot(&format!("history-{layout}"));
+    app.kill();
+    let mut w = Workspace::open(&data.join("accredit.db")).unwrap();
+    let view = w.visit(draft).unwrap();
+    assert_eq!(view.pack.version, V2);
+    assert_eq!(
+        view.snapshot.results[RENAMED_TO].answer,
+        Some(Answer::Score(4))
+    );
+}
+
+/// A move the server refuses (the draft was signed on another tablet meanwhile), in the real
+/// window: the visit says why, "Go back to version …" restores the draft as it was before the
+/// move, the refused copy stays on the tablet with the change made after the move, and sync
+/// brings in the other tablet's sign-off.
+#[test]
+fn a_refused_move_is_undone_in_the_real_app_with_the_refused_copy_kept() {
+    use accredit_e2e::pack_versions::*;
+    use accredit_shared::records::{Answer, VisitType};
+    let dir = tempfile::tempdir().unwrap();
+    let assets = assets_copy(dir.path());
+    publish_v2(&assets);
+    let assets_env = assets.to_string_lossy().into_owned();
+    let server = Server::demo_with_env(dir.path(), &[("ACCREDIT_ASSETS", &assets_env)]);
+    let data = dir.path().join("tablet");
+    std::fs::create_dir_all(&data).unwrap();
+    let open = |db: &Path, user: &str| {
+        let ws = std::sync::Mutex::new(Workspace::open(db).unwrap());
+        pollster::block_on(accredit_app::workspace::sign_in(
+            &ws,
+            &accredit_app::server_api::ServerApi::at(&server.url, None),
+            &server.url,
+            user,
+            "accredit-demo",
+            &format!("{user}'s tablet"),
+        ))
+        .unwrap();
+        ws
+    };
+    let sync = |ws: &std::sync::Mutex<Workspace>| {
+        let api = ws.lock().unwrap().api().unwrap();
+        pollster::block_on(accredit_app::sync_client::sync(ws, &api, &mut |_| true)).unwrap()
+    };
+    // Mo starts a draft at Stanley Park Lodge; Sam, who covers it too, signs it off on his tablet.
+    let a = open(&data.join("accredit.db"), "monitor1");
+    let b = open(&dir.path().join("b.db"), "monitor2");
+    let draft = {
+        let mut w = a.lock().unwrap();
+        let today = accredit_shared::calendar::london_date(chrono::Utc::now());
+        let lodge = w.caseload("Stanley Park", today).unwrap()[0].location.id;
+        let id = w
+            .start_visit(lodge, VisitType::Annual, true, chrono::Utc::now())
+            .unwrap();
+        let criteria: Vec<(String, i32)> = w
+            .pack()
+            .criteria()
+            .map(|c| (c.id.clone(), c.scale.max))
+            .collect();
+        for (c, max) in &criteria {
+            w.set_answer(id, c, Some(Answer::Score(*max))).unwrap();
+        }
+        id
+    };
+    sync(&a);
+    sync(&b);
+    b.lock()
+        .unwrap()
+        .sign_off(draft, chrono::Utc::now())
+        .unwrap();
+    sync(&b);
+    // Mo, not knowing, moves it to v2 and notes something there; the server refuses the move.
+    {
+        let mut w = a.lock().unwrap();
+        w.move_draft(draft, V2, chrono::Utc::now()).unwrap();
+        w.set_notes(draft, RENAMED_TO, "Mo: added after the move.")
+            .unwrap();
+    }
+    let summary = sync(&a);
+    assert_eq!(summary.refused.len(), 1, "{:?}", summary.refused);
+    drop(a);
+
+    let x = Xvfb::landscape();
+    let photos = dir.path().join("camera");
+    camera_roll(&photos);
+    let shots = workspace().join("target/screenshots");
+    let app = App::start(&x, &data, &server.url, &photos, &shots);
+    app.wait_for("caseload");
+    let card = app.id_with_text("location-", "Stanley Park Lodge");
+    app.click(&card);
+    app.click(&format!("continue-{draft}"));
+    app.wait_text("refused-reason", "pack_version");
+    app.wait_text("refused-why", "signed off on another tablet");
+    app.wait_text("refused", &format!("Go back to version {V1}"));
+    app.wait_text("refused-changes", "Changed");
+    app.scroll_to("recover");
+    app.screenshot("refused-move");
+    app.click("recover");
+    app.wait_text("notice", &format!("back on version {V1}"));
+    app.wait_text("set-aside-1", &format!("version {V2}"));
+    app.wait_text("set-aside-edits-1", RENAMED_TO);
+    app.wait_text("set-aside-edits-1", "the copy is kept for the record");
+    app.wait_text("set-aside-edits-1", "Mo: added after the move.");
+    // Sync resumes and brings Sam's sign-off: the visit is signed on v1, read-only here.
+    app.wait_for("read-only");
+    app.wait_text("read-only", "Sam Okafor");
+    app.scroll_to("set-aside-1");
+    app.screenshot("refused-copy-kept");
+    app.kill();
+
+    let mut w = Workspace::open(&data.join("accredit.db")).unwrap();
+    let view = w.visit(draft).unwrap();
+    assert_eq!(view.pack.version, V1);
+    assert!(view.snapshot.signoff.is_some());
+    let kept = w.set_aside(draft).unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].pack_version, V2);
+    assert!(w.recovery(draft).unwrap().is_none());
+}

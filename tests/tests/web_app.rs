@@ -297,3 +297,46 @@ fn a_conflict_between_the_web_app_and_the_desktop_app_shows_on_both_and_blocks_s
     );
     assert!(view.snapshot.signoff.is_some());
 }
+
+#[test]
+fn a_draft_in_the_web_app_moves_to_a_newer_framework_version_with_a_preview_and_its_history() {
+    use accredit_e2e::pack_versions::*;
+    let _one = BROWSER.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let assets = assets_copy(dir.path());
+    publish_v2(&assets);
+    let assets_env = assets.to_string_lossy().into_owned();
+    let server = Server::demo_with_env(dir.path(), &[("ACCREDIT_ASSETS", &assets_env)]);
+    let result = dir.path().join("visit");
+    let out = flow("webapp-packmove.flow.mjs", &server)
+        .env("ACCREDIT_RESULT", &result)
+        .output()
+        .expect("node is needed to run the browser tests");
+    check("the pack move flow", out);
+    let visit: uuid::Uuid = std::fs::read_to_string(&result).unwrap().parse().unwrap();
+
+    // Mo's desktop receives the draft as moved: on v2, the removed criterion's answer listed.
+    let desk = Mutex::new(Workspace::open(&dir.path().join("desk/accredit.db")).unwrap());
+    pollster::block_on(accredit_app::workspace::sign_in(
+        &desk,
+        &ServerApi::at(&server.url, None),
+        &server.url,
+        "monitor1",
+        "accredit-demo",
+        "Mo's desktop",
+    ))
+    .unwrap();
+    let api = desk.lock().unwrap().api().unwrap();
+    pollster::block_on(accredit_app::sync_client::sync(&desk, &api, &mut |_| true)).unwrap();
+    let mut w = desk.lock().unwrap();
+    let view = w.visit(visit).expect("the desktop has the draft");
+    assert_eq!(view.pack.version, V2);
+    assert_eq!(
+        view.snapshot.results[RENAMED_TO].answer,
+        Some(Answer::Score(3))
+    );
+    let moved = view.snapshot.migrations.values().next().expect("the move");
+    assert_eq!(moved.not_carried.len(), 1);
+    assert_eq!(moved.not_carried[0].criterion, REMOVED);
+    assert_eq!(moved.not_carried[0].answer, Some(Answer::Score(2)));
+}

@@ -62,6 +62,24 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE docs ADD COLUMN plan_id TEXT;
 "#,
+    // 3: what the server refused for a visit, and the copies set aside when the monitor
+    // recovered from a refusal, so nothing the monitor entered is ever lost.
+    r#"
+    CREATE TABLE refusals (
+        doc_id TEXT PRIMARY KEY REFERENCES docs(id),
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE TABLE set_aside (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id TEXT NOT NULL REFERENCES docs(id),
+        reason TEXT NOT NULL,
+        edits_since TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX set_aside_by_doc ON set_aside (doc_id, seq);
+"#,
 ];
 
 /// Brings the database to the current schema, one migration per transaction.

@@ -10,6 +10,7 @@ pub mod docs;
 mod migrations;
 pub mod outbox;
 pub mod reference;
+pub mod set_aside;
 
 use std::path::{Path, PathBuf};
 

@@ -2,8 +2,10 @@
 //! workspace method and shows its error in plain words; nothing here holds data of its own.
 
 mod caseload;
+mod history;
 mod location;
 mod marks;
+mod pack_move;
 mod pad;
 mod probe;
 mod signoff;
@@ -69,6 +71,8 @@ pub enum Screen {
     Marks(Uuid, Uuid),
     /// The sync centre.
     Sync,
+    /// A visit's history.
+    History(Uuid),
 }
 
 /// A message at the top of the screen.
@@ -252,6 +256,7 @@ pub fn App() -> Element {
                 Screen::SignOff(id) => rsx! { signoff::SignOffScreen { id } },
                 Screen::Marks(visit, photo) => rsx! { marks::MarkUpScreen { visit, photo } },
                 Screen::Sync => rsx! { SyncScreen {} },
+                Screen::History(id) => rsx! { history::HistoryScreen { id } },
             }
         }
     }

@@ -91,9 +91,12 @@ fn ConflictResolver(visit: Uuid, conflict: Conflict, title: String) -> Element {
 
 /// A choice of criterion within the current domain, or the whole domain.
 #[component]
-fn CriterionSelect(id: String, criteria: Vec<String>) -> Element {
+fn CriterionSelect(id: String, criteria: Vec<String>, visit: Uuid) -> Element {
     let ctx = use_context::<AppContext>();
-    let pack = ctx.ws().pack().clone();
+    let pack = match ctx.ws().visit_pack(visit) {
+        Ok(p) => p,
+        Err(e) => return rsx! { p { class: "error-summary", "{e}" } },
+    };
     rsx! {
         label { r#for: "{id}", "Criterion" }
         select { id: "{id}", name: "criterion",
@@ -116,7 +119,8 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
         Ok(v) => v,
         Err(e) => return rsx! { p { class: "error-summary", "{e}" } },
     };
-    let pack = ctx.ws().pack().clone();
+    // The visit's own version, whatever newer one the tablet holds.
+    let pack = view.pack.clone();
     // Opened from a link to one criterion (the sign-off list): show its domain, then scroll to it
     // once its criteria are drawn.
     let mut focus = ui.focus;
@@ -147,7 +151,10 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
     rsx! {
         div { class: "row", style: "justify-content: space-between; margin-bottom: 12px",
             button { class: "button secondary", id: "back", onclick: move |_| ui.go(Screen::Location(view.snapshot.header.location_id)), "Back to location" }
-            button { class: "button", id: "to-signoff", onclick: move |_| ui.go(Screen::SignOff(id)), if ro { "View sign-off" } else { "Check and sign off" } }
+            div { class: "row",
+                button { class: "button secondary", id: "to-history", onclick: move |_| ui.go(Screen::History(id)), "History" }
+                button { class: "button", id: "to-signoff", onclick: move |_| ui.go(Screen::SignOff(id)), if ro { "View sign-off" } else { "Check and sign off" } }
+            }
         }
         h1 { "Visit to {view.location_name}" }
         nav { class: "row jump", aria_label: "Jump to",
@@ -165,6 +172,7 @@ pub(super) fn VisitScreen(id: Uuid) -> Element {
             {format!("{:?} visit, {}, started {}. ", snap.header.visit_type, if snap.header.announced { "announced" } else { "unannounced" }, snap.visited_on().format("%-d %b %Y"))}
             SaveState {}
         }
+        super::pack_move::VersionPanel { id, moves: snap.migrations.values().cloned().collect::<Vec<_>>(), read_only: ro }
         if ro {
             div { class: "readonly", id: "read-only", "Signed off by {snap.signoff.as_ref().map(|s| s.by.name.clone()).unwrap_or_default()}. This visit is read-only on this tablet." }
         }
@@ -265,7 +273,10 @@ fn CriterionRow(
 ) -> Element {
     let ctx = use_context::<AppContext>();
     let ui = use_context::<Ui>();
-    let pack = ctx.ws().pack().clone();
+    let pack = match ctx.ws().visit_pack(visit) {
+        Ok(p) => p,
+        Err(e) => return rsx! { p { class: "error-summary", "{e}" } },
+    };
     let Some((_, c)) = pack.criterion(&criterion) else {
         return rsx! {};
     };
@@ -436,7 +447,7 @@ fn Evidence(
                             }
                         }
                         div { class: "field", style: "flex:2",
-                            CriterionSelect { id: "evidence-criterion", criteria: criteria.clone() }
+                            CriterionSelect { id: "evidence-criterion", criteria: criteria.clone(), visit }
                         }
                     }
                     div { class: "field",
@@ -720,7 +731,7 @@ fn Actions(
                         }
                     }
                     div { class: "field",
-                        CriterionSelect { id: "action-criterion", criteria: criteria.clone() }
+                        CriterionSelect { id: "action-criterion", criteria: criteria.clone(), visit }
                     }
                     button { class: "button secondary", r#type: "submit", id: "add-action", "Add action" }
                 }

@@ -19,8 +19,13 @@ use accredit_shared::{FrameworkPack, PackLibrary, RuleBook};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+mod history;
 mod marks;
+mod pack_move;
 mod synced;
+
+pub use history::{HistoryPoint, HistoryView, ResultChange};
+pub use pack_move::{MoveOffer, Recovery, SetAside};
 
 use crate::caseload::{CaseloadEntry, CaseloadLocation, PastVisit, matches, order_by_risk};
 use crate::error::{AppError, AppResult};
@@ -41,6 +46,8 @@ pub const SHIPPED_RULES: &str = include_str!("../../../assets/schemes/blackpool-
 const SESSION_KEY: &str = "session";
 const CASELOAD_KEY: &str = "caseload";
 const RULES_KEY: &str = "rule_sets";
+/// Every framework pack version the server has sent, as served (JSON texts).
+const PACKS_KEY: &str = "packs";
 
 fn history_key(location: Uuid) -> String {
     format!("history:{location}")
@@ -136,6 +143,8 @@ pub struct VisitView {
     pub read_only: bool,
     /// The location's name.
     pub location_name: String,
+    /// The framework pack version the visit is scored against: its own, whatever is newer.
+    pub pack: FrameworkPack,
 }
 
 /// Sign-out was refused: these items have not reached the server.
@@ -166,6 +175,17 @@ impl Workspace {
         packs
             .insert(pack.clone())
             .map_err(|e| AppError::Corrupt(e.to_string()))?;
+        if let Some((sources, _)) = reference::get::<Vec<String>>(store.conn(), PACKS_KEY)? {
+            for source in &sources {
+                let p = FrameworkPack::from_json(source)
+                    .map_err(|e| AppError::Corrupt(format!("a saved framework pack: {e}")))?;
+                if packs.get(&p.id, &p.version).is_none() {
+                    packs
+                        .insert(p)
+                        .map_err(|e| AppError::Corrupt(format!("a saved framework pack: {e}")))?;
+                }
+            }
+        }
         let session: Option<Session> = store
             .setting(SESSION_KEY)?
             .map(|s| serde_json::from_str(&s))
@@ -205,6 +225,19 @@ impl Workspace {
     /// The framework pack new visits use.
     pub fn pack(&self) -> &FrameworkPack {
         &self.pack
+    }
+
+    /// Every framework pack version this device holds: the shipped one and each the server sent.
+    pub fn packs(&self) -> &PackLibrary {
+        &self.packs
+    }
+
+    /// The (id, version) of every pack held, for [`fetch_reference`] to fetch only new ones.
+    pub fn pack_versions(&self) -> Vec<(String, String)> {
+        self.packs
+            .iter()
+            .map(|p| (p.id.clone(), p.version.clone()))
+            .collect()
     }
 
     /// Whether the scheme rules came from the server (or are the ones shipped with the app).
@@ -263,7 +296,25 @@ impl Workspace {
 
     /// Caches what [`fetch_reference`] brought: a local step, quick under the lock.
     pub fn store_reference(&mut self, r: Reference) -> AppResult<()> {
+        // New pack versions join the library first: one that does not fit the versions held
+        // (a mapping that loses an answer) is refused before anything is cached.
+        let mut packs = self.packs.clone();
+        for (_, pack) in &r.packs {
+            packs.insert(pack.clone()).map_err(|e| {
+                AppError::Refused(format!(
+                    "framework pack {} {} from the server: {e}",
+                    pack.id, pack.version
+                ))
+            })?;
+        }
+        let mut sources: Vec<String> = reference::get(self.store.conn(), PACKS_KEY)?
+            .map(|(s, _)| s)
+            .unwrap_or_default();
+        sources.extend(r.packs.iter().map(|(s, _)| s.clone()));
         self.store.atomically(|c| {
+            if !r.packs.is_empty() {
+                reference::put(c, PACKS_KEY, &sources)?;
+            }
             reference::put(c, CASELOAD_KEY, &r.locations)?;
             if r.book.is_some() {
                 reference::put(c, RULES_KEY, &r.sources)?;
@@ -277,6 +328,7 @@ impl Workspace {
             self.rules = book;
             self.rules_from_server = true;
         }
+        self.packs = packs;
         Ok(())
     }
 
@@ -669,8 +721,8 @@ impl Workspace {
         Ok(out)
     }
 
-    /// The framework pack (id, version) a visit is scored against: fixed when the visit is
-    /// created, so it is read from the document once and remembered.
+    /// The framework pack (id, version) a visit is scored against, read from the document once
+    /// and remembered until the draft moves version (here, or on another device through sync).
     fn pack_key(&mut self, id: Uuid) -> AppResult<(String, String)> {
         if let Some(key) = self.pack_keys.get(&id) {
             return Ok(key.clone());
@@ -907,11 +959,15 @@ impl Workspace {
         Ok(VisitView {
             read_only: snapshot.signoff.is_some(),
             previous_on: previous_visit.as_ref().map(|v| v.visited_on),
-            previous: previous_visit.map(|v| v.answers).unwrap_or_default(),
+            previous: match previous_visit {
+                Some(v) => self.answers_in(v.answers, &v.pack, pack)?,
+                None => BTreeMap::new(),
+            },
             snapshot,
             conflicts,
             summary,
             location_name,
+            pack: pack.clone(),
         })
     }
 
@@ -938,10 +994,19 @@ impl Workspace {
         if !pending.is_empty() {
             return Ok(Err(SignOutRefused(pending)));
         }
+        // Refused changes kept on the tablet exist nowhere else.
+        let kept = store::set_aside::count(self.store.conn())?;
+        if kept > 0 {
+            return Err(AppError::Invalid(format!(
+                "{} of changes the server refused {} kept on this tablet only; open the visit, enter again what you need, then remove the kept copy before signing out",
+                accredit_shared::labels::count(kept as usize, "copy", "copies"),
+                if kept == 1 { "is" } else { "are" }
+            )));
+        }
         let api = self.api().ok();
         self.store.atomically(|c| {
             c.execute_batch(
-                "DELETE FROM doc_chunks; DELETE FROM sync_states; DELETE FROM docs; DELETE FROM blobs;",
+                "DELETE FROM doc_chunks; DELETE FROM sync_states; DELETE FROM refusals; DELETE FROM set_aside; DELETE FROM docs; DELETE FROM blobs;",
             )?;
             outbox::clear(c)?;
             reference::clear(c)?;
@@ -1000,7 +1065,8 @@ pub async fn sign_in_choosing(
         }
     }
     lock(ws).adopt_session(&session)?;
-    let fetched = fetch_reference(&authed, &mut |id| lock(ws).cached_history(id)).await?;
+    let known = lock(ws).pack_versions();
+    let fetched = fetch_reference(&authed, &known, &mut |id| lock(ws).cached_history(id)).await?;
     lock(ws).store_reference(fetched)?;
     Ok(session)
 }
@@ -1052,6 +1118,7 @@ pub struct Reference {
     sources: Vec<String>,
     book: Option<RuleBook>,
     histories: Vec<(Uuid, Vec<PastVisit>)>,
+    packs: Vec<(String, FrameworkPack)>,
 }
 
 /// Fetches the caseload, the rule sets and each location's visit history. Only network and
@@ -1060,6 +1127,7 @@ pub struct Reference {
 /// here needs the workspace held across a request.
 pub async fn fetch_reference(
     api: &ServerApi,
+    known_packs: &[(String, String)],
     cached_history: &mut dyn FnMut(Uuid) -> AppResult<Vec<PastVisit>>,
 ) -> AppResult<Reference> {
     let locations: Vec<CaseloadLocation> = api
@@ -1075,6 +1143,21 @@ pub async fn fetch_reference(
     } else {
         Some(rule_book(&sources)?)
     };
+    // Pack versions are fetched once each: a published version never changes.
+    let mut packs = Vec::new();
+    for p in api.packs().await?.packs {
+        if known_packs.contains(&(p.id.clone(), p.version.clone())) {
+            continue;
+        }
+        let source = api.pack_source(&p.id, &p.version).await?;
+        let pack = FrameworkPack::from_json(&source).map_err(|e| {
+            AppError::Refused(format!(
+                "framework pack {} {} from the server: {e}",
+                p.id, p.version
+            ))
+        })?;
+        packs.push((source, pack));
+    }
     let mut histories = Vec::new();
     for loc in &locations {
         let cached = cached_history(loc.id)?;
@@ -1085,6 +1168,7 @@ pub async fn fetch_reference(
         sources,
         book,
         histories,
+        packs,
     })
 }
 

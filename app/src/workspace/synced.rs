@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::Workspace;
 use crate::error::AppResult;
-use crate::store::{DocRow, ItemKind, OutboxState, docs, outbox};
+use crate::store::{DocRow, ItemKind, OutboxState, docs, outbox, set_aside};
 use crate::sync_client::{acknowledged, receipt_text};
 
 impl Workspace {
@@ -45,6 +45,10 @@ impl Workspace {
         ids: &[Uuid],
         refused: &[(Uuid, String)],
     ) -> AppResult<()> {
+        // Another device may have moved a draft to a newer pack version.
+        for id in ids {
+            self.pack_keys.remove(id);
+        }
         let known: std::collections::HashSet<Uuid> = docs::list(self.store.conn())?
             .into_iter()
             .map(|r| r.id)
@@ -98,6 +102,11 @@ impl Workspace {
                 }
                 docs::save_sync_state(c, *id, state, Some(&heads_to_strings(receipt)))?;
                 let item = id.to_string();
+                if *acked {
+                    // Accepted whole: a refusal no longer stands, nor a move to undo.
+                    set_aside::clear_refusal(c, *id)?;
+                    crate::store::set_setting(c, &super::pack_move::premove_key(*id), None)?;
+                }
                 if *acked && let Some(e) = outbox::get(c, ItemKind::Visit, &item)? {
                     outbox::set_state(
                         c,
@@ -112,6 +121,9 @@ impl Workspace {
                 chunk_counts.push((*id, new_row.is_some() || bytes.is_empty()));
             }
             for (id, reason) in refused {
+                if known.contains(id) {
+                    set_aside::refuse(c, *id, reason)?;
+                }
                 let item = id.to_string();
                 if let Some(e) = outbox::get(c, ItemKind::Visit, &item)? {
                     outbox::set_state(
