@@ -1,7 +1,7 @@
 // Helpers for the web app's browser tests.
 import { chromium } from 'playwright-core';
 import { execSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,8 +28,17 @@ export const BASE = process.env.ACCREDIT_URL;
 export const SHOTS = process.env.ACCREDIT_SCREENSHOTS || 'screenshots';
 
 /** A fresh browser profile: the tablet's storage. */
+// Profiles made by this run: each holds a whole browser profile (tens of megabytes), so they go
+// when the flow ends, however it ends.
+const profiles = [];
+process.on('exit', () => {
+  for (const p of profiles) rmSync(p, { recursive: true, force: true });
+});
+
 export function newProfile() {
-  return mkdtempSync(join(tmpdir(), 'accredit-tablet-'));
+  const dir = mkdtempSync(join(tmpdir(), 'accredit-tablet-'));
+  profiles.push(dir);
+  return dir;
 }
 
 /** Debian's Chromium as a tablet (touch, device scale factor 2) on `profile`. */
