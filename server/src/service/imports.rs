@@ -150,15 +150,7 @@ type DraftRow = (
 );
 
 fn draft_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<DraftRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-    ))
+    r.try_into()
 }
 
 fn to_draft(row: DraftRow) -> ServiceResult<Draft> {

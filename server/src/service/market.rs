@@ -403,14 +403,7 @@ pub fn spend(state: &AppState, caller: &Caller) -> ServiceResult<Spend> {
         )?;
         let rows: Vec<(String, String, u8, bool, i64, i64)> = stmt
             .query_map(params![first, last], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
+                r.try_into()
             })?
             .collect::<Result<_, _>>()?;
         let tiers = ordered(rows.iter().map(|r| TierKey {
@@ -718,21 +711,7 @@ pub fn locations(
         );
         let rows: Vec<Row> = stmt
             .query_map(params![limit as i64, offset as i64], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                    r.get(11)?,
-                    r.get(12)?,
-                ))
+                r.try_into()
             })?
             .collect::<Result<_, _>>()?;
         let mut tiers_of =

@@ -156,20 +156,7 @@ const PERSON_SQL: &str = "SELECT u.id, u.username, u.display_name, u.role, u.pro
      FROM users u LEFT JOIN providers p ON p.id = u.provider_id";
 
 fn person_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<PersonRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-    ))
+    r.try_into()
 }
 
 fn to_person(row: PersonRow) -> ServiceResult<Person> {

@@ -348,20 +348,7 @@ fn plans_in(tx: &Connection, filter: &PlanFilter) -> ServiceResult<Vec<PlannedVi
                 filter.location.map(|l| l.to_string()),
                 filter.monitor.map(|m| m.to_string())
             ],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                ))
-            },
+            |r| r.try_into(),
         )?
         .collect::<Result<_, _>>()?;
     let mut names = tx.prepare_cached(

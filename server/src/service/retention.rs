@@ -513,16 +513,7 @@ fn removed(tx: &Connection) -> ServiceResult<Vec<Removed>> {
          ORDER BY t.removed_on DESC, t.visit_id",
     )?;
     let rows: Vec<(String, String, String, Option<String>, String, String)> = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?
+        .query_map([], |r| r.try_into())?
         .collect::<Result<_, _>>()?;
     rows.into_iter()
         .map(|(v, l, name, published_on, removed_on, rule_version)| {
