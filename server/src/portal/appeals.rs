@@ -13,7 +13,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::fields::value;
-use super::layout::{FieldError, Section, error_summary, field_error, form_key, page, when};
+use super::layout::{
+    FieldError, Section, error_summary, field_error, form_key, form_response, page, when,
+};
 use super::session::{Viewer, see_other};
 use super::sign_in::check_key;
 use super::{PageError, PageResult, capital, html, path_id};
@@ -131,14 +133,12 @@ async fn visit_page(
         }
         p { a { href: "/visits/{visit}", "Back to the report" } " · " a { href: "/appeals", "All appeals" } }
     };
-    let (status, title) = if errors.is_empty() {
-        (StatusCode::OK, "Appeals against this visit")
-    } else {
-        (StatusCode::BAD_REQUEST, "Error: Appeals against this visit")
-    };
-    Ok(html(
-        status,
-        page(title, Some(viewer), Section::Appeals, body),
+    Ok(form_response(
+        "Appeals against this visit",
+        &errors,
+        viewer,
+        Section::Appeals,
+        body,
     ))
 }
 
@@ -271,14 +271,12 @@ async fn appeal_page(
         }
         p { a { href: "/visits/{a.visit_id}/appeals", "Appeals against this visit" } " · " a { href: "/appeals", "All appeals" } }
     };
-    let (status, title) = if errors.is_empty() {
-        (StatusCode::OK, "Appeal")
-    } else {
-        (StatusCode::BAD_REQUEST, "Error: Appeal")
-    };
-    Ok(html(
-        status,
-        page(title, Some(viewer), Section::Appeals, body),
+    Ok(form_response(
+        "Appeal",
+        &errors,
+        viewer,
+        Section::Appeals,
+        body,
     ))
 }
 

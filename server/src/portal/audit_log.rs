@@ -7,16 +7,15 @@ use std::collections::HashMap;
 use accredit_shared::labels::long_date;
 use accredit_shared::records::{CqcRating, Gate, GateOutcome, Qualification};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use chrono::NaiveDate;
 use dioxus::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::layout::{FieldError, Section, error_summary, money, page, tier_text, when};
+use super::PageResult;
+use super::layout::{FieldError, Section, error_summary, form_response, money, tier_text, when};
 use super::records::{date_input, read_optional_date};
 use super::session::Viewer;
-use super::{PageResult, html};
 use crate::audit::AuditQuery;
 use crate::auth::Role;
 use crate::service::audit_log::{self, AuditEntry, Standing, TierStep};
@@ -645,19 +644,12 @@ pub async fn page_handler(
             }
         }
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    let title = if errors.is_empty() {
-        "Audit log"
-    } else {
-        "Error: Audit log"
-    };
-    Ok(html(
-        status,
-        page(title, Some(&viewer), Section::Audit, body),
+    Ok(form_response(
+        "Audit log",
+        &errors,
+        &viewer,
+        Section::Audit,
+        body,
     ))
 }
 

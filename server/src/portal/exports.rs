@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use dioxus::prelude::*;
 
-use super::layout::{FieldError, Section, error_summary, money, number, page};
+use super::layout::{FieldError, Section, error_summary, error_titled_page, money, number};
 use super::records::{date_input, read_optional_date};
 use super::session::Viewer;
 use super::{PageError, PageResult, html};
@@ -103,12 +103,13 @@ fn render(
             }
         }
     };
-    let title = if errors.is_empty() {
-        "Exports"
-    } else {
-        "Error: Exports"
-    };
-    page(title, Some(viewer), Section::Exports, body)
+    error_titled_page(
+        "Exports",
+        !errors.is_empty(),
+        Some(viewer),
+        Section::Exports,
+        body,
+    )
 }
 
 fn capital(s: &str) -> String {

@@ -12,7 +12,8 @@ use dioxus::prelude::*;
 use uuid::Uuid;
 
 use super::layout::{
-    FieldError, Section, error_summary, form_key, number, page, page_refreshing, when,
+    FieldError, Section, error_summary, form_key, form_response, number, page, page_refreshing,
+    when,
 };
 use super::session::{Viewer, see_other};
 use super::sign_in::check_key;
@@ -105,19 +106,12 @@ async fn upload_page(
             }
         }
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    let title = if errors.is_empty() {
-        "Import a CSV file"
-    } else {
-        "Error: Import a CSV file"
-    };
-    Ok(html(
-        status,
-        page(title, Some(viewer), Section::Imports, body),
+    Ok(form_response(
+        "Import a CSV file",
+        &errors,
+        viewer,
+        Section::Imports,
+        body,
     ))
 }
 

@@ -117,6 +117,26 @@ pub fn error_titled_page(
     page(&title, viewer, section, body)
 }
 
+/// A form page's response: 400, with "Error: " before its title, while the form has errors;
+/// otherwise 200.
+pub fn form_response(
+    title: &str,
+    errors: &[FieldError],
+    viewer: &Viewer,
+    section: Section,
+    body: Element,
+) -> axum::response::Response {
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::BAD_REQUEST
+    };
+    super::html(
+        status,
+        error_titled_page(title, !errors.is_empty(), Some(viewer), section, body),
+    )
+}
+
 /// A page that reloads itself every `refresh` seconds (an import in progress), with no script.
 pub fn page_refreshing(
     title: &str,
