@@ -472,6 +472,36 @@ impl Client {
         .expect("request")
     }
 
+    /// Uploads `bytes` as a blob (the server must take it) and adds it to `doc` as a photo of
+    /// `width` × `height` pixels captioned "Fire door wedged open"; returns its hash.
+    pub fn add_uploaded_photo(
+        &self,
+        doc: &mut accredit_shared::visit::VisitDoc,
+        bytes: &[u8],
+        width: u32,
+        height: u32,
+    ) -> String {
+        let hash = blake3::hash(bytes).to_hex().to_string();
+        let r = self.send(
+            "PUT",
+            &format!("/api/v1/blobs/{hash}"),
+            "application/octet-stream",
+            bytes.to_vec(),
+        );
+        assert_eq!(r.status, 201, "upload: {}", r.text());
+        doc.add_photo(&accredit_shared::visit::PhotoRef {
+            hash: hash.clone(),
+            size: bytes.len() as u64,
+            width,
+            height,
+            taken_at: chrono::Utc::now(),
+            caption: "Fire door wedged open".into(),
+            criterion: None,
+        })
+        .expect("a photo of a new draft is accepted");
+        hash
+    }
+
     /// Posts one sync body; a network failure or non-200 status is an error.
     pub fn sync_body(&self, body: Vec<u8>) -> Result<Vec<u8>, SyncHttpError> {
         use accredit_shared::sync::compress;

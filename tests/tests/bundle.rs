@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use accredit_e2e::{Client, Server, server_binary};
 use accredit_shared::sync::Replica;
 use accredit_shared::sync::compress::{self, Encoding};
-use accredit_shared::visit::{PhotoRef, VisitDoc};
+use accredit_shared::visit::VisitDoc;
 
 /// Runs `accredit-server` with `args` to completion.
 fn run(args: &[&std::ffi::OsStr]) -> Output {
@@ -65,27 +65,7 @@ fn demo_data(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
         None,
     );
     let bytes: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    let hash = blake3::hash(&bytes).to_hex().to_string();
-    let r = mo.send(
-        "PUT",
-        &format!("/api/v1/blobs/{hash}"),
-        "application/octet-stream",
-        bytes.clone(),
-    );
-    assert_eq!(r.status, 201, "upload: {}", r.text());
-    replica
-        .doc_mut(&header.visit_id)
-        .unwrap()
-        .add_photo(&PhotoRef {
-            hash,
-            size: bytes.len() as u64,
-            width: 100,
-            height: 50,
-            taken_at: chrono::Utc::now(),
-            caption: "Fire door wedged open".into(),
-            criterion: None,
-        })
-        .unwrap();
+    mo.add_uploaded_photo(replica.doc_mut(&header.visit_id).unwrap(), &bytes, 100, 50);
     mo.sync(&mut replica).unwrap();
     assert!(replica.unacknowledged().is_empty());
     server.kill();

@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 use accredit_e2e::{Client, Server, server_binary};
 use accredit_shared::calendar::add_days;
 use accredit_shared::sync::Replica;
-use accredit_shared::visit::{PhotoRef, VisitDoc};
+use accredit_shared::visit::VisitDoc;
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Value, json};
 
@@ -153,27 +153,7 @@ fn expired_visits_are_removed_unless_an_appeal_or_an_unissued_payment_needs_them
         None,
     );
     let bytes: Vec<u8> = (0..20_000u32).map(|i| (i * 11 % 251) as u8).collect();
-    let hash = blake3::hash(&bytes).to_hex().to_string();
-    let r = mo.send(
-        "PUT",
-        &format!("/api/v1/blobs/{hash}"),
-        "application/octet-stream",
-        bytes.clone(),
-    );
-    assert_eq!(r.status, 201, "upload: {}", r.text());
-    replica
-        .doc_mut(&header.visit_id)
-        .unwrap()
-        .add_photo(&PhotoRef {
-            hash: hash.clone(),
-            size: bytes.len() as u64,
-            width: 100,
-            height: 50,
-            taken_at: chrono::Utc::now(),
-            caption: "Fire door wedged open".into(),
-            criterion: None,
-        })
-        .unwrap();
+    let hash = mo.add_uploaded_photo(replica.doc_mut(&header.visit_id).unwrap(), &bytes, 100, 50);
     mo.sync(&mut replica).unwrap();
     assert!(replica.unacknowledged().is_empty());
 
